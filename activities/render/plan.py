@@ -1,0 +1,90 @@
+"""What to render: typed, serialisable inputs for the render activity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ENCODERS = ("libx264", "h264_nvenc")
+
+
+@dataclass(frozen=True)
+class Still:
+    """One image and how long it stays on screen, in seconds (crossfade overlaps included)."""
+
+    path: str
+    duration: float
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    """A narrated slideshow: stills over one audio track, optionally captioned, with motion and crossfades."""
+
+    stills: list[Still]
+    audio_path: str
+    output_path: str
+    captions_path: str | None = None  # .ass file burned in with the subtitles filter
+    width: int = 1080
+    height: int = 1920
+    fps: int = 30
+    motion: bool = False  # Ken Burns (zoompan) per still
+    crossfade: float = 0.0  # xfade seconds between stills; 0 = hard cuts
+    encoder: str = "libx264"  # or "h264_nvenc"
+    preset: str = "veryfast"
+    crf: int = 23
+    loudness_lufs: float = -14.0
+    audio_bitrate: str = "192k"
+    # zoompan output is noisy frame to frame; uncapped CRF balloons the file.
+    maxrate: str = "8M"
+    bufsize: str = "16M"
+
+    def __post_init__(self) -> None:
+        if not self.stills:
+            raise ValueError("RenderPlan needs at least one still")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")
+        if self.width % 2 or self.height % 2:
+            raise ValueError(f"yuv420p needs even dimensions, got {self.width}x{self.height}")
+        if self.crossfade < 0:
+            raise ValueError("crossfade must be >= 0")
+        if self.crossfade > 0 and len(self.stills) > 1:
+            shortest = min(s.duration for s in self.stills)
+            if shortest <= self.crossfade:
+                raise ValueError(
+                    f"crossfade {self.crossfade}s must be shorter than every still (shortest {shortest}s); "
+                    "build stills with plan_stills() or lower the crossfade"
+                )
+
+    @property
+    def duration(self) -> float:
+        """Video duration in seconds once crossfades overlap neighbouring stills."""
+        overlaps = self.crossfade * (len(self.stills) - 1)
+        return sum(s.duration for s in self.stills) - overlaps
+
+
+def plan_stills(durations: Sequence[float], paths: Sequence[str], crossfade: float = 0.0) -> list[Still]:
+    """Stills whose on-screen times, after crossfade overlaps, still add up to sum(durations).
+
+    Each transition is centred on the narration boundary: inner stills gain a whole crossfade,
+    the first and last half of one, so the video ends with the audio.
+    """
+    if len(durations) != len(paths):
+        raise ValueError(f"{len(durations)} durations for {len(paths)} stills")
+    if not paths:
+        raise ValueError("need at least one still")
+    if any(d <= 0 for d in durations):
+        raise ValueError("every still duration must be > 0")
+    if crossfade < 0:
+        raise ValueError("crossfade must be >= 0")
+    last = len(paths) - 1
+    if last == 0 or crossfade == 0:
+        return [Still(path=p, duration=float(d)) for p, d in zip(paths, durations, strict=True)]
+    if crossfade >= min(durations):
+        # A shorter slide would be blended into both neighbours at once and never seen alone.
+        shortest = min(durations)
+        raise ValueError(f"crossfade {crossfade}s must be shorter than the shortest slide ({shortest}s)")
+    stills = []
+    for i, (path, d) in enumerate(zip(paths, durations, strict=True)):
+        extra = crossfade / 2 if i in (0, last) else crossfade
+        stills.append(Still(path=path, duration=float(d) + extra))
+    return stills

@@ -1,0 +1,90 @@
+"""The render stage activity (cpu and gpu task queues): heartbeats ffmpeg's progress, dies with its ffmpeg."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from temporalio import activity
+
+from activities.render.encoder import choose_encoder
+from activities.render.plan import RenderPlan, plan_stills
+from activities.render.runner import RenderProgress, render
+from activities.speech.timeline import SpeechTimeline
+from activities.stage_runner import StageOutcome, run_stage
+from ytempire.domain import StageInput, StageResult
+from ytempire.ledger import CostLine, Ledger
+from ytempire.settings import Settings
+
+CROSSFADE_SECONDS = 0.5
+
+
+def build_plan(inp: StageInput, *, encoder: str, preset: str) -> RenderPlan:
+    """Turn the earlier stages' artifacts into a render plan: one still per narration segment."""
+    timeline = SpeechTimeline.from_json(json.loads(Path(inp.artifacts["timeline"]).read_text()))
+    media = json.loads(Path(inp.artifacts["media"]).read_text())
+    paths = [item["path"] for item in media["items"]]
+    bounds = [segment.start for segment in timeline.segments[1:]]
+    starts = [0.0, *bounds]
+    ends = [*bounds, timeline.duration]
+    durations = [end - start for start, end in zip(starts, ends, strict=True)]
+    fancy = inp.request.complexity != "simple"
+    crossfade = CROSSFADE_SECONDS if fancy else 0.0
+    width, height = inp.request.resolution
+    premium = inp.request.complexity == "premium"
+    return RenderPlan(
+        stills=plan_stills(durations, paths[: len(durations)], crossfade),
+        audio_path=inp.artifacts["voice"],
+        output_path=str(Path(inp.artifact_dir) / "final.mp4"),
+        captions_path=inp.artifacts.get("captions"),
+        width=width,
+        height=height,
+        motion=fancy,
+        crossfade=crossfade,
+        encoder=encoder,
+        preset="medium" if premium else preset,
+        crf=20 if premium else 23,
+    )
+
+
+class RenderActivities:
+    """render_video for one render queue; `prefer_gpu` on the gpu queue picks NVENC when a GPU is really there."""
+
+    def __init__(self, settings: Settings, ledger: Ledger, *, prefer_gpu: bool) -> None:
+        self._settings = settings
+        self._ledger = ledger
+        self._encoder = choose_encoder(prefer_gpu)
+        self._service = "gpu_compute" if self._encoder.gpu else "cpu_compute"
+
+    @property
+    def encoder_reason(self) -> str:
+        return self._encoder.reason
+
+    @activity.defn(name="render_video")
+    async def render_video(self, inp: StageInput) -> StageResult:
+        async def body() -> StageOutcome:
+            plan = build_plan(inp, encoder=self._encoder.name, preset=self._settings.render_preset)
+
+            def heartbeat(progress: RenderProgress) -> None:
+                activity.heartbeat({"fraction": round(progress.fraction, 4), "speed": progress.speed})
+
+            activity.heartbeat({"fraction": 0.0, "speed": 0.0})
+            result = await render(plan, heartbeat)
+            cost = CostLine(
+                self._service, "ffmpeg_render",
+                result.seconds_wall * self._settings.compute_usd_per_render_second,
+                {"encoder": result.encoder, "render_seconds": round(result.seconds_wall, 3)},
+            )
+            return StageOutcome(
+                {"video": result.output_path},
+                cost,
+                {
+                    "encoder": result.encoder,
+                    "encoder_reason": self._encoder.reason,
+                    "render_seconds": round(result.seconds_wall, 3),
+                    "realtime_factor": round(result.realtime_factor, 2),
+                    "video_seconds": round(plan.duration, 3),
+                },
+            )
+
+        return await run_stage(self._ledger, inp, body)

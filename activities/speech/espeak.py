@@ -1,0 +1,234 @@
+"""Offline narration with libespeak-ng: one WAV plus word timings taken from the same synthesis."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+from activities.speech._espeak_child import EXIT_NO_LIBRARY, EXIT_NO_VOICE
+from activities.speech.timeline import SegmentTiming, SpeechTimeline, WordTiming
+
+log = logging.getLogger(__name__)
+
+_CHILD = Path(__file__).with_name("_espeak_child.py")
+_STDERR_TAIL = 2000
+_TOKEN = re.compile(r"\S+")
+
+
+class SpeechSynthesisError(Exception):
+    """Speech could not be synthesized; the message says why and what to do."""
+
+
+async def synthesize_espeak(
+    segments: list[str],
+    wav_path: Path,
+    *,
+    voice: str = "en-us",
+    words_per_minute: int = 165,
+    sample_rate: int = 48000,
+    segment_pause: float = 0.0,
+) -> SpeechTimeline:
+    """Speak `segments` in order into a mono s16 WAV at `sample_rate`; return its word/segment timeline.
+
+    `segment_pause` adds that many seconds of silence between segments, on top of espeak's sentence pause.
+    """
+    if not segments:
+        raise ValueError("segments must not be empty")
+    if segment_pause < 0:
+        raise ValueError("segment_pause must be >= 0")
+    wav_path = Path(wav_path)
+    wav_path.parent.mkdir(parents=True, exist_ok=True)
+    texts = [normalize_text(s) for s in segments]
+    started = time.perf_counter()
+    # The temp dir sits next to wav_path so os.replace stays on one filesystem and is atomic.
+    with tempfile.TemporaryDirectory(prefix=".speech-", dir=wav_path.parent) as tmp:
+        work = Path(tmp)
+        raw_wav, timings_path = work / "espeak.wav", work / "timings.json"
+        request_path = _write_json(
+            work / "request.json",
+            {
+                "segments": texts,
+                "voice": voice,
+                "words_per_minute": words_per_minute,
+                "segment_pause": segment_pause,
+                "wav": str(raw_wav),
+                "timings": str(timings_path),
+            },
+        )
+        rc, stderr = await _run([sys.executable, "-I", str(_CHILD), str(request_path)])
+        if rc == EXIT_NO_LIBRARY:
+            raise SpeechSynthesisError(
+                f"libespeak-ng is not available ({_tail(stderr)}); "
+                "install it with `apt-get install espeak-ng`"
+            )
+        if rc == EXIT_NO_VOICE:
+            raise SpeechSynthesisError(_tail(stderr))
+        if rc != 0:
+            raise SpeechSynthesisError(f"espeak-ng child process failed (exit {rc}): {_tail(stderr)}")
+        raw = _read_json(timings_path)
+        if not any(seg["speech_end"] > seg["start"] for seg in raw["segments"]):
+            raise SpeechSynthesisError(
+                f"espeak-ng produced no audio for {len(texts)} segment(s); is the text empty?"
+            )
+
+        out_wav = work / "out.wav"
+        rc, stderr = await _run(resample_argv(raw_wav, out_wav, sample_rate))
+        if rc != 0:
+            raise SpeechSynthesisError(
+                f"ffmpeg could not resample the narration (exit {rc}): {_tail(stderr)}"
+            )
+        duration = wav_duration(out_wav, sample_rate)
+        timeline = build_timeline(texts, raw, duration)
+        os.replace(out_wav, wav_path)
+    log.info(
+        "espeak %s: %d segments, %d words, %.2f s of speech in %.2f s -> %s",
+        voice,
+        len(texts),
+        len(timeline.words),
+        timeline.duration,
+        time.perf_counter() - started,
+        wav_path,
+    )
+    return timeline
+
+
+def normalize_text(text: str) -> str:
+    """Collapse whitespace, so espeak's character positions index exactly the text we tokenize."""
+    return " ".join(text.split())
+
+
+def resample_argv(src: Path, dst: Path, sample_rate: int) -> list[str]:
+    """ffmpeg argv converting `src` to a mono s16 WAV at `sample_rate`."""
+    return [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(src),
+        "-map_metadata",
+        "-1",
+        "-ac",
+        "1",
+        "-ar",
+        str(sample_rate),
+        "-c:a",
+        "pcm_s16le",
+        "-f",
+        "wav",
+        str(dst),
+    ]
+
+
+def wav_duration(path: Path, sample_rate: int) -> float:
+    """Duration of a mono s16 WAV, checking that it has the expected format."""
+    with wave.open(str(path), "rb") as w:
+        fmt = (w.getframerate(), w.getnchannels(), w.getsampwidth())
+        if fmt != (sample_rate, 1, 2):
+            raise SpeechSynthesisError(f"unexpected WAV format (rate, channels, width) {fmt} in {path}")
+        return w.getnframes() / w.getframerate()
+
+
+def build_timeline(texts: list[str], raw: dict[str, Any], duration: float) -> SpeechTimeline:
+    """Map the child's word events (per segment) onto the words of `texts`."""
+    rate = raw["sample_rate"]
+    raw_segments = raw["segments"]
+    words: list[WordTiming] = []
+    segments: list[SegmentTiming] = []
+    for index, (text, seg) in enumerate(zip(texts, raw_segments, strict=True)):
+        start = 0.0 if index == 0 else seg["start"] / rate
+        end = duration if index == len(texts) - 1 else raw_segments[index + 1]["start"] / rate
+        speech_end = min(seg["speech_end"] / rate, end)
+        spoken = _spoken_words(text, seg["events"], seg["start"] / rate)
+        for i, (word, word_start) in enumerate(spoken):
+            word_start = min(max(word_start, start), speech_end)
+            word_end = spoken[i + 1][1] if i + 1 < len(spoken) else speech_end
+            words.append(
+                WordTiming(text=word, start=_r(word_start), end=_r(max(word_end, word_start)), segment=index)
+            )
+        segments.append(SegmentTiming(index=index, text=text, start=_r(start), end=_r(end)))
+    return SpeechTimeline(words=words, segments=segments, duration=_r(duration))
+
+
+def _spoken_words(text: str, events: list[list[int]], offset: float) -> list[tuple[str, float]]:
+    """(word, start) for each whitespace token that espeak spoke.
+
+    espeak may emit several events for one token ("1234") or none (a lone dash); tokens without
+    an event are glued to the previous word so captions still show them.
+    """
+    tokens = [(m.start(), m.group()) for m in _TOKEN.finditer(text)]
+    if not tokens:
+        return []
+    token_starts = [t[0] for t in tokens]
+    first_event: dict[int, float] = {}
+    for text_position, _length, audio_ms in events:
+        k = max(bisect.bisect_right(token_starts, text_position - 1) - 1, 0)
+        first_event.setdefault(k, offset + audio_ms / 1000)
+    spoken: list[tuple[str, float]] = []
+    pending: list[str] = []
+    last_start = offset
+    for k, (_, token) in enumerate(tokens):
+        if k in first_event:
+            last_start = max(first_event[k], last_start)
+            spoken.append((" ".join([*pending, token]), last_start))
+            pending = []
+        elif spoken:
+            spoken[-1] = (f"{spoken[-1][0]} {token}", spoken[-1][1])
+        else:
+            pending.append(token)
+    return spoken
+
+
+async def _run(argv: list[str]) -> tuple[int, bytes]:
+    """Run a subprocess to completion; kill it if this task is cancelled."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except FileNotFoundError as exc:
+        raise SpeechSynthesisError(f"{argv[0]} not found; install it with `apt-get install ffmpeg`") from exc
+    try:
+        _, stderr = await proc.communicate()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise
+    return proc.returncode if proc.returncode is not None else -1, stderr
+
+
+def _tail(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", "replace").strip()
+    return text[-_STDERR_TAIL:] or "no stderr output"
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SpeechSynthesisError(f"espeak-ng child wrote no usable timings: {exc}") from exc
+
+
+def _r(seconds: float) -> float:
+    return round(seconds, 4)

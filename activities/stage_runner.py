@@ -1,0 +1,63 @@
+"""Wraps every stage activity with its ledger bookkeeping and typed error reporting."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ytempire.domain import StageInput, StageResult
+from ytempire.ledger import CostLine, Ledger
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    artifacts: dict[str, str]
+    cost: CostLine
+    details: dict[str, str | float] = field(default_factory=dict)
+
+
+def as_application_error(err: BaseException) -> ApplicationError:
+    """Give every failure a type a script can match on; keep ApplicationErrors (and their retryability) as raised."""
+    if isinstance(err, ApplicationError):
+        return err
+    error_type = getattr(err, "error_type", None) or type(err).__name__
+    non_retryable = bool(getattr(err, "non_retryable", False))
+    return ApplicationError(str(err) or error_type, type=error_type, non_retryable=non_retryable)
+
+
+async def run_stage(
+    ledger: Ledger, inp: StageInput, body: Callable[[], Awaitable[StageOutcome]]
+) -> StageResult:
+    """Mark the stage started, run it, then record its cost once or its error, in the ledger."""
+    info = activity.info()
+    video_id = inp.request.video_id
+    await ledger.stage_started(video_id, inp.stage, info.attempt)
+    started = time.monotonic()
+    try:
+        outcome = await body()
+    except asyncio.CancelledError:
+        raise
+    except Exception as err:
+        app_err = as_application_error(err)
+        log.warning("video %s stage %s attempt %d failed: %s", video_id, inp.stage, info.attempt, app_err)
+        await ledger.stage_failed(video_id, inp.stage, info.attempt, app_err.type or "Error", str(app_err))
+        if app_err is err:
+            raise
+        raise app_err from err
+    seconds = round(time.monotonic() - started, 3)
+    await ledger.record_stage_cost(video_id, inp.stage, outcome.cost)
+    log.info("video %s stage %s done in %.2f s ($%.4f)", video_id, inp.stage, seconds, outcome.cost.amount_usd)
+    return StageResult(
+        stage=inp.stage,
+        artifacts=outcome.artifacts,
+        cost_usd=round(outcome.cost.amount_usd, 4),
+        details={**outcome.details, "seconds": seconds, "service": outcome.cost.service},
+    )

@@ -1,0 +1,28 @@
+"""FastAPI dependencies: what the lifespan put on app.state, typed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from temporalio.client import Client
+
+from ytempire.ledger import Ledger
+from ytempire.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_ledger(request: Request) -> Ledger:
+    return request.app.state.ledger  # type: ignore[no-any-return]
+
+
+def get_temporal(request: Request) -> Client:
+    return request.app.state.temporal  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]

@@ -1,0 +1,72 @@
+"""Request and response models of the HTTP API (validation errors are FastAPI's own 422s)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EnqueueRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{
+            "topic": "octopus hearts",
+            "channel_id": "3f1c2d9e-8a51-4c53-9a8e-2f4b8d1e7a10",
+            "user_id": "9b2e4f6a-1c3d-4e5f-8a7b-6c5d4e3f2a1b",
+            "priority": 7,
+            "complexity": "simple",
+        }]
+    })
+
+    topic: str = Field(min_length=3, max_length=200, description="What the video is about.")
+    channel_id: UUID
+    user_id: UUID
+    priority: int = Field(5, ge=1, le=10, description="1..10, 10 most urgent.")
+    complexity: Literal["simple", "complex", "premium"] = "simple"
+    duration_seconds: int = Field(60, ge=30, le=180, description="Target narration length.")
+    orientation: Literal["portrait", "landscape"] = Field(
+        "portrait", description="portrait = 1080x1920 (Shorts), landscape = 1920x1080."
+    )
+
+
+class EnqueueResponse(BaseModel):
+    video_id: UUID
+    position: int = Field(description="Rank among queued videos (priority DESC, created_at ASC); 0 = started.")
+    eta: int = Field(description="Estimated seconds until the video is done.")
+    workflow_id: str
+    status_url: str
+
+
+class StageCost(BaseModel):
+    stage: str
+    service: str
+    operation: str
+    amount_usd: float
+
+
+class VideoOutputs(BaseModel):
+    mp4_path: str
+    metadata_path: str
+    thumbnail_path: str
+
+
+class StatusResponse(BaseModel):
+    video_id: UUID
+    status: str
+    stage: str | None
+    progress: float = Field(description="0..100, weighted by typical stage durations.")
+    eta: int | None
+    position: int
+    cost_usd: float
+    costs: list[StageCost]
+    retry_count: int
+    errors: list[dict[str, object]]
+    created_at: datetime
+    processing_started_at: datetime | None
+    completed_at: datetime | None
+    processing_time_seconds: int | None
+    workflow_id: str
+    temporal_ui: str
+    outputs: VideoOutputs | None = None

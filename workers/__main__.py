@@ -1,0 +1,69 @@
+"""`python -m workers --queues pipeline,cpu,gpu`: host any subset of the task queues in one process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+
+from workers.hosting import QUEUE_ROLES, build_workers
+from ytempire.ledger import Ledger, create_pool
+from ytempire.migrations import apply_migrations
+from ytempire.settings import Settings
+from ytempire.temporal_client import connect
+
+log = logging.getLogger("workers")
+
+
+async def serve(roles: list[str]) -> None:
+    settings = Settings()
+    pool = await create_pool(settings.database_url)
+    await apply_migrations(pool)
+    client = await connect(settings)
+    workers = build_workers(client, settings, Ledger(pool), roles)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("serving task queues %s (pid %d)", ", ".join(w.task_queue for w in workers), os.getpid())
+    async with _all(workers):
+        await stop.wait()
+        log.info("shutting down: finishing in-flight activities")
+    await pool.close()
+
+
+class _all:
+    """Run several workers together and shut them all down on exit."""
+
+    def __init__(self, workers: list) -> None:  # type: ignore[type-arg]
+        self._workers = workers
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> None:
+        self._tasks = [asyncio.create_task(w.run()) for w in self._workers]
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.gather(*(w.shutdown() for w in self._workers))
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
+    parser.add_argument("--queues", default=",".join(QUEUE_ROLES), help="comma list of pipeline,cpu,gpu")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    roles = [r.strip() for r in args.queues.split(",") if r.strip()]
+    code = 0
+    try:
+        asyncio.run(serve(roles))
+    except Exception:
+        log.exception("worker stopped on an error")
+        code = 1
+    # Ending with os._exit avoids an interpreter-exit crash in the SDK's runtime thread (sdk-python#300).
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

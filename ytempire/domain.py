@@ -1,0 +1,96 @@
+"""Typed payloads that cross the Temporal and HTTP boundaries. Paths, never bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Complexity = Literal["simple", "complex", "premium"]
+Orientation = Literal["portrait", "landscape"]
+VideoStatus = Literal["queued", "processing", "completed", "failed", "cancelled", "halted"]
+
+RESOLUTIONS: dict[str, tuple[int, int]] = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+
+
+@dataclass(frozen=True)
+class TaskQueues:
+    pipeline: str
+    cpu: str
+    gpu: str
+
+    def render_queue(self, complexity: str) -> str:
+        """Simple videos render on the CPU queue; complex and premium ones on the GPU queue."""
+        return self.cpu if complexity == "simple" else self.gpu
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    video_id: str
+    topic: str
+    channel_id: str
+    user_id: str
+    priority: int = 5
+    complexity: Complexity = "simple"
+    duration_seconds: int = 60
+    orientation: Orientation = "portrait"
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        return RESOLUTIONS[self.orientation]
+
+
+@dataclass(frozen=True)
+class VideoWorkflowInput:
+    request: VideoRequest
+    queues: TaskQueues
+    artifact_dir: str
+    outbox_dir: str
+    render_heartbeat_timeout_seconds: float = 15.0
+
+
+@dataclass(frozen=True)
+class StageInput:
+    """One input object for every stage activity, so fields can be added without breaking history."""
+
+    stage: str
+    request: VideoRequest
+    artifact_dir: str
+    outbox_dir: str
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StageResult:
+    stage: str
+    artifacts: dict[str, str]
+    cost_usd: float
+    details: dict[str, str | float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FinalizeInput:
+    video_id: str
+    status: VideoStatus
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    video_id: str
+    status: VideoStatus
+    mp4_path: str
+    metadata_path: str
+    thumbnail_path: str
+    cost_usd: float
+    stage_details: dict[str, dict[str, str | float]]
+
+
+@dataclass(frozen=True)
+class Progress:
+    status: VideoStatus
+    stage: str | None
+    percent: float
+    cost_usd: float
+    completed_stages: list[str]
+    error: str | None = None

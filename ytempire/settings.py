@@ -1,0 +1,62 @@
+"""All configuration, read once from `YTEMPIRE_*` environment variables (and `.env` when present)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ytempire.domain import TaskQueues
+
+
+class Settings(BaseSettings):
+    """Every knob of the pipeline; defaults run the embedded stack on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="YTEMPIRE_", env_file=".env", extra="ignore")
+
+    temporal_address: str = Field(
+        "127.0.0.1:7233", validation_alias=AliasChoices("YTEMPIRE_TEMPORAL_ADDRESS", "TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    database_url: str = Field(
+        "postgresql://ytempire@127.0.0.1:54329/ytempire",
+        validation_alias=AliasChoices("YTEMPIRE_DATABASE_URL", "DATABASE_URL"),
+    )
+
+    data_dir: Path = Path("data")
+    media_library_dir: Path | None = None
+
+    task_queue_pipeline: str = "pipeline"
+    task_queue_cpu: str = "cpu"
+    task_queue_gpu: str = "gpu"
+    pipeline_max_concurrent: int = Field(8, ge=1)
+    cpu_max_concurrent: int = Field(4, ge=1)
+    gpu_max_concurrent: int = Field(3, ge=1)
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    render_heartbeat_timeout_seconds: float = Field(15.0, gt=0)
+    render_preset: str = "veryfast"
+    espeak_voice: str = "en-us"
+    words_per_minute: int = Field(165, ge=80, le=400)
+
+    # Local providers cost nothing in API fees; their compute is charged so that totals stay meaningful.
+    compute_usd_per_render_second: float = 0.001
+    storage_usd_per_gb: float = 0.02
+    overhead_usd_per_stage: float = 0.002
+
+    @cached_property
+    def artifacts_dir(self) -> Path:
+        return (self.data_dir / "videos").resolve()
+
+    @cached_property
+    def outbox_dir(self) -> Path:
+        return (self.data_dir / "outbox").resolve()
+
+    @property
+    def task_queues(self) -> TaskQueues:
+        return TaskQueues(pipeline=self.task_queue_pipeline, cpu=self.task_queue_cpu, gpu=self.task_queue_gpu)
