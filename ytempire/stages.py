@@ -25,17 +25,59 @@ class StageSpec:
 
 
 STAGES: tuple[StageSpec, ...] = (
-    StageSpec("script_generation", "generate_script", timedelta(seconds=60), 3, 0.40, "pipeline", 0.05,
-              "writing script"),
-    StageSpec("audio_synthesis", "synthesize_audio", timedelta(seconds=120), 3, 0.20, "pipeline", 0.05,
-              "synthesizing speech"),
-    StageSpec("media_collection", "collect_media", timedelta(seconds=180), 4, 0.10, "pipeline", 0.10,
-              "collecting media"),
-    StageSpec("video_rendering", "render_video", timedelta(seconds=300), 2, 0.30, "render", 0.60, "rendering"),
-    StageSpec("quality_validation", "validate_quality", timedelta(seconds=30), 2, 0.05, "pipeline", 0.15,
-              "validating quality"),
-    StageSpec("upload_preparation", "prepare_upload", timedelta(seconds=120), 3, 0.10, "pipeline", 0.05,
-              "preparing upload"),
+    StageSpec(
+        "script_generation",
+        "generate_script",
+        timedelta(seconds=60),
+        3,
+        0.40,
+        "pipeline",
+        0.05,
+        "writing script",
+    ),
+    StageSpec(
+        "audio_synthesis",
+        "synthesize_audio",
+        timedelta(seconds=120),
+        3,
+        0.20,
+        "pipeline",
+        0.05,
+        "synthesizing speech",
+    ),
+    StageSpec(
+        "media_collection",
+        "collect_media",
+        timedelta(seconds=180),
+        4,
+        0.10,
+        "pipeline",
+        0.10,
+        "collecting media",
+    ),
+    StageSpec(
+        "video_rendering", "render_video", timedelta(seconds=300), 2, 0.30, "render", 0.60, "rendering"
+    ),
+    StageSpec(
+        "quality_validation",
+        "validate_quality",
+        timedelta(seconds=30),
+        2,
+        0.05,
+        "pipeline",
+        0.15,
+        "validating quality",
+    ),
+    StageSpec(
+        "upload_preparation",
+        "prepare_upload",
+        timedelta(seconds=120),
+        3,
+        0.10,
+        "pipeline",
+        0.05,
+        "preparing upload",
+    ),
 )
 
 STAGES_BY_NAME = {spec.name: spec for spec in STAGES}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 from typing import Any
 
 import ffmpeg
@@ -24,7 +25,7 @@ def frame_counts(plan: RenderPlan) -> list[int]:
     for still in plan.stills:
         elapsed += still.duration
         bounds.append(round(elapsed * fps))
-    counts = [max(b - a, 1) for a, b in zip(bounds, bounds[1:], strict=False)]
+    counts = [max(b - a, 1) for a, b in pairwise(bounds)]
     # Whole-frame crossfades can differ from plan.crossfade; the last still absorbs it so the end is exact.
     target = round(plan.duration * fps)
     counts[-1] = max(target - (sum(counts[:-1]) - xfade * (len(counts) - 1)), xfade + 1)

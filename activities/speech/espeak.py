@@ -152,7 +152,7 @@ def build_timeline(texts: list[str], raw: dict[str, Any], duration: float) -> Sp
         start = 0.0 if index == 0 else seg["start"] / rate
         end = duration if index == len(texts) - 1 else raw_segments[index + 1]["start"] / rate
         speech_end = min(seg["speech_end"] / rate, end)
-        spoken = _spoken_words(text, seg["events"], seg["start"] / rate)
+        spoken = _spoken_words(text, seg["events"], seg["start"] / rate, speech_end)
         for i, (word, word_start) in enumerate(spoken):
             word_start = min(max(word_start, start), speech_end)
             word_end = spoken[i + 1][1] if i + 1 < len(spoken) else speech_end
@@ -163,33 +163,50 @@ def build_timeline(texts: list[str], raw: dict[str, Any], duration: float) -> Sp
     return SpeechTimeline(words=words, segments=segments, duration=_r(duration))
 
 
-def _spoken_words(text: str, events: list[list[int]], offset: float) -> list[tuple[str, float]]:
-    """(word, start) for each whitespace token that espeak spoke.
+def _spoken_words(
+    text: str, events: list[list[int]], offset: float, speech_end: float
+) -> list[tuple[str, float]]:
+    """(word, start) for each whitespace token of `text` that espeak spoke.
 
-    espeak may emit several events for one token ("1234") or none (a lone dash); tokens without
-    an event are glued to the previous word so captions still show them.
+    espeak emits several events for some tokens ("1234") and one event for dictionary phrases
+    ("many of", "in the"); words inside a phrase get a start interpolated by letter count. A token
+    with no letters or digits and no event (a lone dash) is glued to the previous word.
     """
-    tokens = [(m.start(), m.group()) for m in _TOKEN.finditer(text)]
-    if not tokens:
-        return []
-    token_starts = [t[0] for t in tokens]
-    first_event: dict[int, float] = {}
-    for text_position, _length, audio_ms in events:
-        k = max(bisect.bisect_right(token_starts, text_position - 1) - 1, 0)
-        first_event.setdefault(k, offset + audio_ms / 1000)
+    matches = list(_TOKEN.finditer(text))
+    token_starts = [m.start() for m in matches]
+    event_start: dict[int, float] = {}
+    last, floor = -1, offset
+    for text_position, length, audio_ms in events:
+        k = bisect.bisect_right(token_starts, text_position - 1) - 1
+        # Skip espeak's zero-length and backwards events (it emits a few around clause breaks).
+        if length > 0 and k > last:
+            floor = max(floor, offset + audio_ms / 1000)
+            event_start[k], last = floor, k
+    keys = sorted(event_start)
     spoken: list[tuple[str, float]] = []
-    pending: list[str] = []
-    last_start = offset
-    for k, (_, token) in enumerate(tokens):
-        if k in first_event:
-            last_start = max(first_event[k], last_start)
-            spoken.append((" ".join([*pending, token]), last_start))
-            pending = []
-        elif spoken:
-            spoken[-1] = (f"{spoken[-1][0]} {token}", spoken[-1][1])
-        else:
-            pending.append(token)
+    for u, k in enumerate(keys):
+        following = keys[u + 1] if u + 1 < len(keys) else len(matches)
+        unit_start = event_start[k]
+        unit_end = event_start[following] if u + 1 < len(keys) else max(speech_end, unit_start)
+        group: list[str] = []
+        for m in matches[k:following]:
+            if group and not _has_letters(m.group()):
+                group[-1] = f"{group[-1]} {m.group()}"
+            else:
+                group.append(m.group())
+        weights = [max(1, sum(c.isalnum() for c in g)) for g in group]
+        done = 0
+        for g, weight in zip(group, weights, strict=True):
+            spoken.append((g, unit_start + (unit_end - unit_start) * done / sum(weights)))
+            done += weight
+    if spoken and keys[0] > 0:
+        leading = " ".join(m.group() for m in matches[: keys[0]])
+        spoken[0] = (f"{leading} {spoken[0][0]}", spoken[0][1])
     return spoken
+
+
+def _has_letters(token: str) -> bool:
+    return any(c.isalnum() for c in token)
 
 
 async def _run(argv: list[str]) -> tuple[int, bytes]:

@@ -87,7 +87,9 @@ async def enqueue_video(
 
 
 @router.get("/status/{video_id}", response_model=StatusResponse)
-async def get_status(video_id: UUID, settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep) -> StatusResponse:
+async def get_status(
+    video_id: UUID, settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep
+) -> StatusResponse:
     """Where a video stands: ledger facts plus live progress from its workflow."""
     row = await ledger.get_video(str(video_id))
     if row is None:
@@ -98,7 +100,9 @@ async def get_status(video_id: UUID, settings: SettingsDep, ledger: LedgerDep, t
     eta: int | None = None
     if row.status in ("queued", "processing"):
         recent = await ledger.recent_processing_seconds()
-        eta = eta_seconds(position, recent, settings.cpu_max_concurrent + settings.gpu_max_concurrent, progress)
+        eta = eta_seconds(
+            position, recent, settings.cpu_max_concurrent + settings.gpu_max_concurrent, progress
+        )
     costs = await ledger.stage_costs(str(video_id))
     return StatusResponse(
         video_id=video_id,
@@ -131,7 +135,9 @@ async def _live_progress(
         if desc.status == WorkflowExecutionStatus.COMPLETED:
             result: VideoResult = await handle.result(result_type=VideoResult)
             return 100.0, VideoOutputs(
-                mp4_path=result.mp4_path, metadata_path=result.metadata_path, thumbnail_path=result.thumbnail_path
+                mp4_path=result.mp4_path,
+                metadata_path=result.metadata_path,
+                thumbnail_path=result.thumbnail_path,
             )
         progress = await handle.query(VideoWorkflow.progress)
         fraction = await _render_fraction(client, desc.raw_description.pending_activities)
@@ -146,7 +152,10 @@ async def _live_progress(
 async def _render_fraction(client: Client, pending: Any) -> float | None:
     """The render's last heartbeat ({"fraction": 0..1}) from the workflow's pending activities."""
     for act in pending:
-        if act.activity_type.name != "render_video" or act.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED:
+        if (
+            act.activity_type.name != "render_video"
+            or act.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+        ):
             continue
         if not act.heartbeat_details.payloads:
             return 0.0

@@ -21,13 +21,13 @@ SEGMENTS = [
     "Deep beneath the ocean surface lies a hidden world of strange creatures. Many of them glow in "
     "the dark, using light to hunt, hide, and find partners in the night.",
     "Scientists call this light bioluminescence. It comes from a chemical reaction inside special cells, "
-    "and it produces almost no heat, which makes it very efficient.",
-    "The anglerfish is the most famous example. A glowing lure hangs above its mouth, and curious small "
-    "fish swim closer until the jaws snap shut around them.",
-    "Other animals use light as a disguise. Some squid match the faint glow from above, so predators "
-    "looking up from below cannot see their dark shapes at all.",
-    "Researchers still discover new glowing species every year. The deep sea remains the largest "
-    "unexplored place on our planet, full of surprises waiting for us.",
+    "and it produces almost no heat, which makes it very efficient for these small animals.",
+    "The anglerfish is the most famous example. A glowing lure hangs above its wide mouth, and curious "
+    "small fish swim closer and closer until the sharp jaws snap shut around them.",
+    "Other animals use light as a clever disguise. Some squid match the faint glow coming from above, "
+    "so hungry predators looking up from below cannot see their dark shapes at all.",
+    "Researchers still discover new glowing species almost every single year. The deep sea remains the "
+    "largest unexplored place on our planet, full of strange surprises quietly waiting for us.",
 ]
 SPEECH_END_TOLERANCE = 0.5
 
@@ -180,26 +180,30 @@ async def test_numbers_and_symbols_stay_one_word_per_token(tmp_path: Path) -> No
 def test_build_timeline_maps_events_to_tokens() -> None:
     raw = {
         "sample_rate": 1000,
-        "samples": 5000,
+        "samples": 6000,
         "segments": [
-            # "1234" gets three events; the dash gets none; positions are 1-based characters.
+            # Positions are 1-based characters. "1234" gets three events, the dash none, and espeak's
+            # stray zero-length event (length 0) is ignored.
             {
                 "start": 0,
                 "speech_end": 2500,
                 "end": 3000,
-                "events": [[1, 2, 100], [4, 4, 400], [5, 4, 900], [5, 4, 1200], [12, 3, 2000]],
+                "events": [[1, 2, 100], [4, 4, 400], [5, 4, 900], [3, 0, 1100], [5, 4, 1200], [12, 3, 2000]],
             },
-            {"start": 3000, "speech_end": 4800, "end": 5000, "events": [[3, 2, 50]]},
+            # "Many of" is one dictionary phrase with a single event: "of" is interpolated by letters.
+            {"start": 3000, "speech_end": 5800, "end": 6000, "events": [[3, 4, 0], [11, 4, 600]]},
         ],
     }
-    timeline = build_timeline(["Hi 1234 \u2014 end", "- ok"], raw, duration=5.0)
+    timeline = build_timeline(["Hi 1234 \u2014 end", "- Many of them"], raw, duration=6.0)
     assert [(w.text, w.start, w.end, w.segment) for w in timeline.words] == [
         ("Hi", 0.1, 0.4, 0),
         ("1234 \u2014", 0.4, 2.0, 0),
         ("end", 2.0, 2.5, 0),
-        ("- ok", 3.05, 4.8, 1),
+        ("- Many", 3.0, 3.4, 1),
+        ("of", 3.4, 3.6, 1),
+        ("them", 3.6, 5.8, 1),
     ]
-    assert [(s.start, s.end) for s in timeline.segments] == [(0.0, 3.0), (3.0, 5.0)]
+    assert [(s.start, s.end) for s in timeline.segments] == [(0.0, 3.0), (3.0, 6.0)]
 
 
 def test_timeline_json_round_trip() -> None:
@@ -253,4 +257,4 @@ async def test_cancellation_kills_the_child_and_leaves_nothing(tmp_path: Path) -
     with pytest.raises(asyncio.CancelledError):
         await task
     assert not [c for c in _children() if "_espeak_child" in c or "ffmpeg" in c]
-    assert list(tmp_path.iterdir()) == []
+    assert not os.listdir(tmp_path)

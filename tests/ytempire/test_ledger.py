@@ -10,19 +10,29 @@ from ytempire.ledger import CostLine, Ledger
 
 def _request(priority: int = 5) -> VideoRequest:
     return VideoRequest(
-        video_id=str(uuid.uuid4()), topic="octopus hearts", channel_id=str(uuid.uuid4()),
-        user_id=str(uuid.uuid4()), priority=priority,
+        video_id=str(uuid.uuid4()),
+        topic="octopus hearts",
+        channel_id=str(uuid.uuid4()),
+        user_id=str(uuid.uuid4()),
+        priority=priority,
     )
 
 
 async def test_cost_row_is_written_once_per_stage(ledger: Ledger) -> None:
     req = _request()
     await ledger.insert_video(req, {"topic": req.topic})
-    await ledger.record_stage_cost(req.video_id, "video_rendering", CostLine("cpu_compute", "ffmpeg_render", 0.0123))
-    await ledger.record_stage_cost(req.video_id, "video_rendering", CostLine("cpu_compute", "ffmpeg_render", 0.5))
+    await ledger.record_stage_cost(
+        req.video_id, "video_rendering", CostLine("cpu_compute", "ffmpeg_render", 0.0123)
+    )
+    await ledger.record_stage_cost(
+        req.video_id, "video_rendering", CostLine("cpu_compute", "ffmpeg_render", 0.5)
+    )
     await ledger.record_stage_cost(req.video_id, "script_generation", CostLine("compute", "template", 0.002))
     costs = await ledger.stage_costs(req.video_id)
-    assert [(c.stage, c.amount_usd) for c in costs] == [("video_rendering", 0.0123), ("script_generation", 0.002)]
+    assert [(c.stage, c.amount_usd) for c in costs] == [
+        ("video_rendering", 0.0123),
+        ("script_generation", 0.002),
+    ]
     row = await ledger.get_video(req.video_id)
     assert row is not None and row.actual_cost == 0.01  # DECIMAL(10,2) of 0.0143
 

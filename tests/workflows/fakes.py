@@ -1,0 +1,77 @@
+"""Fake stage activities registered under the real names, recording every call."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ytempire.domain import FinalizeInput, StageInput, StageResult
+
+
+@dataclass
+class FakeStages:
+    fail_stage: str | None = None
+    fail_times: int = 0  # fail this many attempts (a large number: always)
+    non_retryable: bool = False
+    calls: Counter[str] = field(default_factory=Counter)
+    render_queues: list[str] = field(default_factory=list)
+    finalized: list[FinalizeInput] = field(default_factory=list)
+
+    def _result(self, inp: StageInput, **artifacts: str) -> StageResult:
+        self.calls[inp.stage] += 1
+        if inp.stage == self.fail_stage and self.calls[inp.stage] <= self.fail_times:
+            raise ApplicationError(
+                f"fake {inp.stage} failure #{self.calls[inp.stage]}",
+                type="InvalidRequest" if self.non_retryable else "FakeFlake",
+                non_retryable=self.non_retryable,
+            )
+        return StageResult(stage=inp.stage, artifacts=artifacts, cost_usd=0.01, details={"fake": "yes"})
+
+    @activity.defn(name="generate_script")
+    async def generate_script(self, inp: StageInput) -> StageResult:
+        return self._result(inp, script="/fake/script.json")
+
+    @activity.defn(name="synthesize_audio")
+    async def synthesize_audio(self, inp: StageInput) -> StageResult:
+        assert "script" in inp.artifacts
+        return self._result(inp, voice="/fake/voice.wav", timeline="/fake/timeline.json")
+
+    @activity.defn(name="collect_media")
+    async def collect_media(self, inp: StageInput) -> StageResult:
+        return self._result(inp, media="/fake/media.json", title_card="/fake/title.png")
+
+    @activity.defn(name="render_video")
+    async def render_video(self, inp: StageInput) -> StageResult:
+        self.render_queues.append(activity.info().task_queue)
+        assert {"voice", "media", "timeline"} <= inp.artifacts.keys()
+        return self._result(inp, video="/fake/final.mp4")
+
+    @activity.defn(name="validate_quality")
+    async def validate_quality(self, inp: StageInput) -> StageResult:
+        return self._result(inp, qa_report="/fake/qa.json")
+
+    @activity.defn(name="prepare_upload")
+    async def prepare_upload(self, inp: StageInput) -> StageResult:
+        return self._result(
+            inp,
+            outbox_video="/fake/out/video.mp4",
+            thumbnail="/fake/out/thumb.jpg",
+            metadata="/fake/out/meta.json",
+        )
+
+    @activity.defn(name="finalize_video")
+    async def finalize_video(self, inp: FinalizeInput) -> None:
+        self.finalized.append(inp)
+
+    def pipeline_activities(self) -> list[object]:
+        return [
+            self.generate_script,
+            self.synthesize_audio,
+            self.collect_media,
+            self.validate_quality,
+            self.prepare_upload,
+            self.finalize_video,
+        ]

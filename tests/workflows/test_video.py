@@ -1,0 +1,148 @@
+"""VideoWorkflow on the time-skipping test server, with fake activities under the real names."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from tests.workflows.fakes import FakeStages
+from workflows.video import VideoWorkflow
+from ytempire.domain import TaskQueues, VideoRequest, VideoResult, VideoWorkflowInput
+from ytempire.stages import STAGES
+
+
+def make_input(queues: TaskQueues, complexity: str = "simple") -> VideoWorkflowInput:
+    video_id = str(uuid.uuid4())
+    return VideoWorkflowInput(
+        request=VideoRequest(
+            video_id=video_id,
+            topic="octopus hearts",
+            channel_id=str(uuid.uuid4()),
+            user_id=str(uuid.uuid4()),
+            priority=7,
+            complexity=complexity,  # type: ignore[arg-type]
+        ),
+        queues=queues,
+        artifact_dir=f"/fake/videos/{video_id}",
+        outbox_dir="/fake/outbox",
+    )
+
+
+@asynccontextmanager
+async def workers(env: WorkflowEnvironment, queues: TaskQueues, fakes: FakeStages) -> AsyncIterator[None]:
+    async with (
+        Worker(
+            env.client,
+            task_queue=queues.pipeline,
+            workflows=[VideoWorkflow],
+            activities=fakes.pipeline_activities(),
+        ),
+        Worker(env.client, task_queue=queues.cpu, activities=[fakes.render_video]),
+        Worker(env.client, task_queue=queues.gpu, activities=[fakes.render_video]),
+    ):
+        yield
+
+
+@pytest.mark.parametrize(
+    ("complexity", "queue_role"), [("simple", "cpu"), ("complex", "gpu"), ("premium", "gpu")]
+)
+async def test_render_is_routed_by_complexity(
+    time_env: WorkflowEnvironment, queues: TaskQueues, complexity: str, queue_role: str
+) -> None:
+    fakes = FakeStages()
+    async with workers(time_env, queues, fakes):
+        result = await time_env.client.execute_workflow(
+            VideoWorkflow.run,
+            make_input(queues, complexity),
+            id=f"video-{uuid.uuid4()}",
+            task_queue=queues.pipeline,
+            result_type=VideoResult,
+        )
+    assert fakes.render_queues == [getattr(queues, queue_role)]
+    assert result.status == "completed" and result.mp4_path == "/fake/out/video.mp4"
+    assert result.cost_usd == pytest.approx(0.06)
+    assert [f.status for f in fakes.finalized] == ["completed"]
+    assert all(fakes.calls[spec.name] == 1 for spec in STAGES)
+
+
+@pytest.mark.parametrize("spec", STAGES, ids=[s.name for s in STAGES])
+async def test_failing_stage_is_retried_exactly_as_the_table_says(
+    time_env: WorkflowEnvironment, queues: TaskQueues, spec: object
+) -> None:
+    from ytempire.stages import StageSpec
+
+    assert isinstance(spec, StageSpec)
+    fakes = FakeStages(fail_stage=spec.name, fail_times=99)
+    async with workers(time_env, queues, fakes):
+        with pytest.raises(WorkflowFailureError) as failure:
+            await time_env.client.execute_workflow(
+                VideoWorkflow.run,
+                make_input(queues),
+                id=f"video-{uuid.uuid4()}",
+                task_queue=queues.pipeline,
+            )
+    assert fakes.calls[spec.name] == spec.max_attempts
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "FakeFlake"
+    assert spec.name in cause.message
+    assert [(f.status, f.error_type) for f in fakes.finalized] == [("failed", "FakeFlake")]
+    later = [s.name for s in STAGES][[s.name for s in STAGES].index(spec.name) + 1 :]
+    assert all(fakes.calls[name] == 0 for name in later)
+
+
+async def test_a_flaky_stage_recovers_within_its_attempts(
+    time_env: WorkflowEnvironment, queues: TaskQueues
+) -> None:
+    fakes = FakeStages(fail_stage="media_collection", fail_times=3)  # 4 attempts allowed
+    async with workers(time_env, queues, fakes):
+        result = await time_env.client.execute_workflow(
+            VideoWorkflow.run,
+            make_input(queues),
+            id=f"video-{uuid.uuid4()}",
+            task_queue=queues.pipeline,
+            result_type=VideoResult,
+        )
+    assert result.status == "completed"
+    assert fakes.calls["media_collection"] == 4
+
+
+async def test_non_retryable_error_fails_the_video_at_once(
+    time_env: WorkflowEnvironment, queues: TaskQueues
+) -> None:
+    fakes = FakeStages(fail_stage="script_generation", fail_times=99, non_retryable=True)
+    async with workers(time_env, queues, fakes):
+        handle = await time_env.client.start_workflow(
+            VideoWorkflow.run,
+            make_input(queues),
+            id=f"video-{uuid.uuid4()}",
+            task_queue=queues.pipeline,
+        )
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        progress = await handle.query(VideoWorkflow.progress)
+    assert fakes.calls["script_generation"] == 1
+    assert isinstance(failure.value.cause, ApplicationError) and failure.value.cause.type == "InvalidRequest"
+    assert progress.status == "failed" and progress.stage == "script_generation"
+    assert fakes.finalized[0].status == "failed"
+
+
+async def test_progress_query_after_completion(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
+    fakes = FakeStages()
+    async with workers(time_env, queues, fakes):
+        handle = await time_env.client.start_workflow(
+            VideoWorkflow.run,
+            make_input(queues),
+            id=f"video-{uuid.uuid4()}",
+            task_queue=queues.pipeline,
+        )
+        await handle.result()
+        progress = await handle.query(VideoWorkflow.progress)
+    assert progress.percent == 100.0
+    assert progress.completed_stages == [s.name for s in STAGES]
