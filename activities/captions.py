@@ -89,9 +89,7 @@ def caption_layout(width: int, height: int) -> CaptionLayout:
     )
 
 
-def write_ass(
-    timeline: SpeechTimeline, path: Path, *, width: int, height: int, style: CaptionStyle = "basic"
-) -> Path:
+def write_ass(timeline: SpeechTimeline, path: Path, *, width: int, height: int, style: CaptionStyle = "basic") -> Path:
     """Write the timeline's captions as an ASS file sized for a `width` x `height` video; return `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -69,8 +69,7 @@ async def synthesize_espeak(
         rc, stderr = await _run([sys.executable, "-I", str(_CHILD), str(request_path)])
         if rc == EXIT_NO_LIBRARY:
             raise SpeechSynthesisError(
-                f"libespeak-ng is not available ({_tail(stderr)}); "
-                "install it with `apt-get install espeak-ng`"
+                f"libespeak-ng is not available ({_tail(stderr)}); install it with `apt-get install espeak-ng`"
             )
         if rc == EXIT_NO_VOICE:
             raise SpeechSynthesisError(_tail(stderr))
@@ -78,16 +77,12 @@ async def synthesize_espeak(
             raise SpeechSynthesisError(f"espeak-ng child process failed (exit {rc}): {_tail(stderr)}")
         raw = _read_json(timings_path)
         if not any(seg["speech_end"] > seg["start"] for seg in raw["segments"]):
-            raise SpeechSynthesisError(
-                f"espeak-ng produced no audio for {len(texts)} segment(s); is the text empty?"
-            )
+            raise SpeechSynthesisError(f"espeak-ng produced no audio for {len(texts)} segment(s); is the text empty?")
 
         out_wav = work / "out.wav"
         rc, stderr = await _run(resample_argv(raw_wav, out_wav, sample_rate))
         if rc != 0:
-            raise SpeechSynthesisError(
-                f"ffmpeg could not resample the narration (exit {rc}): {_tail(stderr)}"
-            )
+            raise SpeechSynthesisError(f"ffmpeg could not resample the narration (exit {rc}): {_tail(stderr)}")
         duration = wav_duration(out_wav, sample_rate)
         timeline = build_timeline(texts, raw, duration)
         os.replace(out_wav, wav_path)
@@ -156,16 +151,12 @@ def build_timeline(texts: list[str], raw: dict[str, Any], duration: float) -> Sp
         for i, (word, word_start) in enumerate(spoken):
             word_start = min(max(word_start, start), speech_end)
             word_end = spoken[i + 1][1] if i + 1 < len(spoken) else speech_end
-            words.append(
-                WordTiming(text=word, start=_r(word_start), end=_r(max(word_end, word_start)), segment=index)
-            )
+            words.append(WordTiming(text=word, start=_r(word_start), end=_r(max(word_end, word_start)), segment=index))
         segments.append(SegmentTiming(index=index, text=text, start=_r(start), end=_r(end)))
     return SpeechTimeline(words=words, segments=segments, duration=_r(duration))
 
 
-def _spoken_words(
-    text: str, events: list[list[int]], offset: float, speech_end: float
-) -> list[tuple[str, float]]:
+def _spoken_words(text: str, events: list[list[int]], offset: float, speech_end: float) -> list[tuple[str, float]]:
     """(word, start) for each whitespace token of `text` that espeak spoke.
 
     espeak emits several events for some tokens ("1234") and one event for dictionary phrases

@@ -42,12 +42,8 @@ class SpeechTimeline:
         """A JSON-ready dict (saved as timeline.json)."""
         return {
             "duration": self.duration,
-            "segments": [
-                {"index": s.index, "text": s.text, "start": s.start, "end": s.end} for s in self.segments
-            ],
-            "words": [
-                {"text": w.text, "start": w.start, "end": w.end, "segment": w.segment} for w in self.words
-            ],
+            "segments": [{"index": s.index, "text": s.text, "start": s.start, "end": s.end} for s in self.segments],
+            "words": [{"text": w.text, "start": w.start, "end": w.end, "segment": w.segment} for w in self.words],
         }
 
     @classmethod
@@ -55,15 +51,11 @@ class SpeechTimeline:
         """Inverse of `to_json`."""
         return cls(
             words=[
-                WordTiming(
-                    text=w["text"], start=float(w["start"]), end=float(w["end"]), segment=int(w["segment"])
-                )
+                WordTiming(text=w["text"], start=float(w["start"]), end=float(w["end"]), segment=int(w["segment"]))
                 for w in d["words"]
             ],
             segments=[
-                SegmentTiming(
-                    index=int(s["index"]), text=s["text"], start=float(s["start"]), end=float(s["end"])
-                )
+                SegmentTiming(index=int(s["index"]), text=s["text"], start=float(s["start"]), end=float(s["end"]))
                 for s in d["segments"]
             ],
             duration=float(d["duration"]),

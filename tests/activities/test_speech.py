@@ -141,11 +141,7 @@ async def test_last_word_ends_where_speech_ends(narration: Synthesis) -> None:
 async def test_words_start_where_pauses_end(narration: Synthesis) -> None:
     """Sync all through the file: after every clear pause, the next word starts as the sound resumes."""
     words = narration.timeline.words
-    inner = [
-        (s, e)
-        for s, e in silences(narration.wav, min_duration=0.15)
-        if e < narration.timeline.duration - 0.05
-    ]
+    inner = [(s, e) for s, e in silences(narration.wav, min_duration=0.15) if e < narration.timeline.duration - 0.05]
     assert len(inner) >= 10, "sentence and clause pauses expected"
     for silence_start, silence_end in inner:
         after = next(w for w in words if w.start >= silence_start - 0.05)
