@@ -1,0 +1,47 @@
+# YTEMPIRE Pipeline: every target sets up what it needs (venv, pip, apt packages when missing).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup sysdeps run demo up down status test lint bench clean
+
+setup: sysdeps $(STAMP)
+
+sysdeps:
+	@PY=$(PY) bash devstack/ensure-system-packages.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+run: setup        ## the stack + one sample video, then serve until Ctrl-C
+	$(BIN)/python -m devstack run
+
+demo: setup       ## the stack + one sample video, exit when it is validated; last line = MP4 path
+	$(BIN)/python -m devstack demo
+
+up: setup         ## the stack in the background, waits until healthy
+	$(BIN)/python -m devstack up
+
+down:             ## stop what `make up` started
+	$(BIN)/python -m devstack down
+
+status:
+	$(BIN)/python -m devstack status
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: setup lint  ## set-up plus the whole suite
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/e2e.py
+
+clean: down
+	rm -rf data

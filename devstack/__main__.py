@@ -1,0 +1,76 @@
+"""`python -m devstack {run,demo,up,down,status}`: the embedded stack behind `make run`, `make demo`, `make up`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from devstack.demo import enqueue, follow
+from devstack.stack import Stack, StackError
+from ytempire.settings import Settings
+
+
+def _make_video(stack: Stack, topic: str, complexity: str) -> str | None:
+    """Queue one video, follow it, and return its MP4 path (None when it did not complete)."""
+    queued = enqueue(stack.api_url, topic, complexity=complexity)
+    print(f"queued video {queued['video_id']} (position {queued['position']}, eta {queued['eta']} s): {topic}")
+    outcome = follow(stack.api_url, str(queued["video_id"]))
+    print(f"Temporal UI: {outcome.temporal_ui}")
+    if outcome.status != "completed" or not outcome.mp4_path:
+        print(f"video {outcome.status}: {outcome.error}", file=sys.stderr)
+        return None
+    print(f"MP4: {outcome.mp4_path}")
+    return outcome.mp4_path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("command", choices=["run", "demo", "up", "down", "status"])
+    parser.add_argument("--topic", default=os.environ.get("YTEMPIRE_DEMO_TOPIC", "octopus hearts"))
+    parser.add_argument("--complexity", default=os.environ.get("YTEMPIRE_DEMO_COMPLEXITY", "simple"),
+                        choices=["simple", "complex", "premium"])
+    args = parser.parse_args()
+    stack = Stack(Settings())
+
+    if args.command == "down":
+        stack.down()
+        return 0
+    if args.command == "status":
+        for name, alive in stack.status().items():
+            print(f"{name:<10} {'up' if alive else 'down'}")
+        return 0 if all(stack.status().values()) else 1
+    try:
+        stack.up()
+    except (StackError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        stack.down()
+        return 1
+    if args.command == "up":
+        return 0
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    mp4: str | None = None
+    try:
+        mp4 = _make_video(stack, args.topic, args.complexity)
+        code = 0 if mp4 else 1
+        if args.command == "run":
+            print(f"serving: API {stack.api_url}/docs · Temporal UI {stack.settings.temporal_ui_url} · Ctrl-C stops")
+            stop.wait()
+    except KeyboardInterrupt:
+        code = 0 if args.command == "run" else 130
+    except Exception as err:  # a broken demo still has to take the stack down
+        print(f"error: {err}", file=sys.stderr)
+        code = 1
+    finally:
+        stack.down(say=lambda msg: print(msg, file=sys.stderr) if args.command == "demo" else print(msg))
+    if args.command == "demo" and mp4:
+        print(mp4)  # `make demo`'s last line is the path of the final MP4
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The embedded stack: Temporal dev server, PostgreSQL, workers and API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from devstack.postgres import PostgresServer
+from devstack.processes import ManagedProcess
+from devstack.temporal_server import dev_server_argv
+from ytempire.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class StackError(RuntimeError):
+    pass
+
+
+class Stack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.data_dir = (REPO / settings.data_dir).resolve() if not settings.data_dir.is_absolute() else settings.data_dir
+        self.run_dir = self.data_dir / "run"
+        self.log_dir = self.data_dir / "logs"
+        db = urlparse(settings.database_url)
+        self.postgres = PostgresServer(self.data_dir / "postgres", db.port or 5432)
+        host, _, port = settings.temporal_address.rpartition(":")
+        self.temporal_port = int(port)
+        ui_port = urlparse(settings.temporal_ui_url).port or 8233
+        self.processes = [
+            ManagedProcess(
+                "temporal",
+                dev_server_argv(db_file=self.data_dir / "temporal.db", port=self.temporal_port, ui_port=ui_port)
+                + ["--http-port", str(self.temporal_port + 10)],
+                self.run_dir,
+                self.log_dir,
+            ),
+            ManagedProcess("workers", [sys.executable, "-m", "workers", "--queues", "pipeline,cpu,gpu"],
+                           self.run_dir, self.log_dir),
+            ManagedProcess("api", [sys.executable, "-m", "api"], self.run_dir, self.log_dir),
+        ]
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+
+    def child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            YTEMPIRE_DATA_DIR=str(self.data_dir),
+            YTEMPIRE_DATABASE_URL=self.postgres.dsn,
+            YTEMPIRE_TEMPORAL_ADDRESS=self.settings.temporal_address,
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def up(self, say: callable = print) -> None:  # type: ignore[valid-type]
+        """Start whatever is not running yet and wait until every part is healthy."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        say(f"postgres   starting on 127.0.0.1:{self.postgres.port} (data {self.postgres.data_dir})")
+        self.postgres.start()
+        temporal, workers, api = self.processes
+        temporal.start(self.child_env(), REPO)
+        say(f"temporal   dev server on {self.settings.temporal_address}, UI {self.settings.temporal_ui_url}")
+        _wait_for_port("127.0.0.1", self.temporal_port, 30, temporal)
+        asyncio.run(_wait_for_temporal(self.settings.temporal_address, 30))
+        workers.start(self.child_env(), REPO)
+        api.start(self.child_env(), REPO)
+        say(f"workers    pipeline, cpu (max {self.settings.cpu_max_concurrent}), gpu (max {self.settings.gpu_max_concurrent})"
+            f"; logs in {self.log_dir}")
+        say(f"api        {self.api_url} (OpenAPI docs at {self.api_url}/docs)")
+        _wait_for_http(f"{self.api_url}/healthz", 60, api)
+        if not workers.alive():
+            raise StackError(f"workers exited at start; see {workers.log_file}")
+        say("stack is up")
+
+    def down(self, say: callable = print) -> None:  # type: ignore[valid-type]
+        for proc in reversed(self.processes):
+            proc.stop()
+        self.postgres.stop()
+        say("stack is down")
+
+    def status(self) -> dict[str, bool]:
+        state = {proc.name: proc.alive() for proc in self.processes}
+        state["postgres"] = self.postgres.initialised and self.postgres.running()
+        return state
+
+
+def _wait_for_port(host: str, port: int, timeout: float, proc: ManagedProcess) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return
+        if not proc.alive():
+            raise StackError(f"{proc.name} exited at start; see {proc.log_file}")
+        time.sleep(0.2)
+    raise StackError(f"{proc.name} did not open {host}:{port} in {timeout:.0f} s; see {proc.log_file}")
+
+
+async def _wait_for_temporal(address: str, timeout: float) -> None:
+    from temporalio.client import Client
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client = await Client.connect(address)
+            await client.service_client.check_health()
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.3)
+
+
+def _wait_for_http(url: str, timeout: float, proc: ManagedProcess) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return
+            last = f"HTTP {response.status_code}: {response.text[:200]}"
+        except httpx.HTTPError as err:
+            last = str(err)
+        if not proc.alive():
+            raise StackError(f"{proc.name} exited at start; see {proc.log_file}")
+        time.sleep(0.3)
+    raise StackError(f"{url} not healthy after {timeout:.0f} s ({last}); see {proc.log_file}")

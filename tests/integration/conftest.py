@@ -1,0 +1,64 @@
+"""Fixtures for tests on the real stack: dev server, PostgreSQL, ffmpeg, espeak-ng, real workers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from devstack.postgres import PostgresServer
+from workers.hosting import build_workers
+from ytempire.domain import TaskQueues
+from ytempire.ledger import Ledger
+from ytempire.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path, pg_server: PostgresServer, dev_env: WorkflowEnvironment, queues: TaskQueues) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=pg_server.dsn,
+        temporal_address=dev_env.client.service_client.config.target_host,
+        task_queue_pipeline=queues.pipeline,
+        task_queue_cpu=queues.cpu,
+        task_queue_gpu=queues.gpu,
+        render_heartbeat_timeout_seconds=5,
+    )
+
+
+@asynccontextmanager
+async def running_workers(
+    env: WorkflowEnvironment, settings: Settings, ledger: Ledger, roles: tuple[str, ...] = ("pipeline", "cpu", "gpu")
+) -> AsyncIterator[None]:
+    workers = build_workers(env.client, settings, ledger, roles)
+    async with workers[0] if len(workers) == 1 else _Many(workers):
+        yield
+
+
+class _Many:
+    def __init__(self, workers: list) -> None:  # type: ignore[type-arg]
+        self._workers = workers
+
+    async def __aenter__(self) -> None:
+        for worker in self._workers:
+            await worker.__aenter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        for worker in reversed(self._workers):
+            await worker.__aexit__(*exc)
+
+
+@asynccontextmanager
+async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real FastAPI app with its lifespan (real pool, real Temporal client), over ASGI."""
+    app: FastAPI = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+            yield client

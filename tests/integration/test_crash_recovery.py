@@ -1,0 +1,119 @@
+"""SIGKILL the render worker mid-render: a fresh worker finishes the same video from the render stage."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from tests.integration.conftest import running_workers
+from workflows.video import VideoWorkflow
+from ytempire.domain import VideoRequest, VideoResult, VideoWorkflowInput
+from ytempire.ledger import Ledger
+from ytempire.settings import Settings
+from ytempire.stages import STAGES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_render_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        YTEMPIRE_DATABASE_URL=settings.database_url,
+        YTEMPIRE_TEMPORAL_ADDRESS=settings.temporal_address,
+        YTEMPIRE_TASK_QUEUE_CPU=settings.task_queue_cpu,
+        YTEMPIRE_DATA_DIR=str(settings.data_dir),
+    )
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "workers", "--queues", "cpu"], cwd=REPO, env=env, stdout=out, stderr=out
+        )
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+async def wait_for_render_heartbeat(handle: WorkflowHandle[VideoWorkflow, VideoResult], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        desc = await handle.describe()
+        for act in desc.raw_description.pending_activities:
+            if act.activity_type.name == "render_video" and act.heartbeat_details.payloads:
+                details = await handle._client.data_converter.decode(act.heartbeat_details.payloads)
+                if details and details[0].get("fraction", 0) > 0.05:
+                    return
+        await asyncio.sleep(0.2)
+    raise AssertionError("render never reported progress")
+
+
+async def test_killed_render_worker_resumes_from_render_stage(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, tmp_path: Path
+) -> None:
+    video_id = str(uuid.uuid4())
+    request = VideoRequest(
+        video_id=video_id, topic="the history of coffee", channel_id=str(uuid.uuid4()), user_id=str(uuid.uuid4()),
+        duration_seconds=60,
+    )
+    await ledger.insert_video(request, {"topic": request.topic})
+    first = start_render_worker(settings, tmp_path / "worker1.log")
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        async with running_workers(dev_env, settings, ledger, roles=("pipeline",)):
+            handle = await dev_env.client.start_workflow(
+                VideoWorkflow.run,
+                VideoWorkflowInput(
+                    request=request, queues=settings.task_queues,
+                    artifact_dir=str(settings.artifacts_dir / video_id), outbox_dir=str(settings.outbox_dir),
+                    render_heartbeat_timeout_seconds=settings.render_heartbeat_timeout_seconds,
+                ),
+                id=f"video-{video_id}", task_queue=settings.task_queue_pipeline, result_type=VideoResult,
+            )
+            await wait_for_render_heartbeat(handle)
+            ffmpeg_pids = [pid for pid in children(first.pid) if b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            assert ffmpeg_pids, "the render worker should be running ffmpeg"
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+            await asyncio.sleep(0.5)
+            assert not any(Path(f"/proc/{pid}").exists() for pid in ffmpeg_pids), "ffmpeg must die with its worker"
+
+            second = start_render_worker(settings, tmp_path / "worker2.log")
+            result = await asyncio.wait_for(handle.result(), timeout=180)
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(15)
+
+    assert result.status == "completed" and Path(result.mp4_path).exists()
+    history = await handle.fetch_history()
+    scheduled: dict[str, int] = {}
+    attempts: dict[str, list[int]] = {}
+    names: dict[int, str] = {}
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            names[event.event_id] = name
+            scheduled[name] = scheduled.get(name, 0) + 1
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            attrs = event.activity_task_started_event_attributes
+            attempts.setdefault(names[attrs.scheduled_event_id], []).append(attrs.attempt)
+    assert all(scheduled[spec.activity] == 1 for spec in STAGES)
+    for spec in STAGES:
+        expected = [2] if spec.activity == "render_video" else [1]
+        assert attempts[spec.activity] == expected, (spec.activity, attempts)
+    costs = await ledger.stage_costs(video_id)
+    assert sorted(c.stage for c in costs) == sorted(s.name for s in STAGES)  # exactly one row per stage
+    row = await ledger.get_video(video_id)
+    assert row is not None and row.status == "completed" and row.retry_count == 1
+    assert not list((settings.artifacts_dir / video_id).glob("*partial*")), "no partial render may remain"

@@ -1,0 +1,106 @@
+"""One real video: API → dev server → workers → ffmpeg/espeak-ng → MP4 and ledger rows in PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from temporalio.api.enums.v1 import EventType
+from temporalio.testing import WorkflowEnvironment
+
+from tests.integration.conftest import api_client, running_workers
+from ytempire.ledger import Ledger
+from ytempire.settings import Settings
+from ytempire.stages import STAGES
+
+
+def ffprobe(path: str) -> dict[str, object]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format", path],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+async def wait_final(client: httpx.AsyncClient, video_id: str, timeout: float = 240) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    seen_progress: list[float] = []
+    while time.monotonic() < deadline:
+        body = (await client.get(f"/pipeline/status/{video_id}")).json()
+        seen_progress.append(body["progress"])
+        if body["status"] in ("completed", "failed", "cancelled"):
+            body["seen_progress"] = seen_progress
+            return body  # type: ignore[no-any-return]
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"video {video_id} not final after {timeout} s: {body}")
+
+
+async def test_a_real_video_is_made_validated_and_ledgered(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
+) -> None:
+    async with running_workers(dev_env, settings, ledger), api_client(settings) as api:
+        response = await api.post("/pipeline/queue", json={
+            "topic": "octopus hearts", "channel_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4()),
+            "priority": 7, "complexity": "simple", "duration_seconds": 30,
+        })
+        assert response.status_code == 201, response.text
+        queued = response.json()
+        assert set(queued) >= {"video_id", "position", "eta"} and queued["eta"] > 0
+        body = await wait_final(api, queued["video_id"])
+
+    assert body["status"] == "completed", body
+    assert body["progress"] == 100.0
+    seen = body["seen_progress"]
+    assert seen == sorted(seen), "progress must never go backwards"
+    mp4 = body["outputs"]["mp4_path"]
+    facts = ffprobe(mp4)
+    video = next(s for s in facts["streams"] if s["codec_type"] == "video")  # type: ignore[union-attr,index]
+    audio = next(s for s in facts["streams"] if s["codec_type"] == "audio")  # type: ignore[union-attr,index]
+    assert (video["width"], video["height"], video["codec_name"]) == (1080, 1920, "h264")
+    assert audio["codec_name"] == "aac" and audio["sample_rate"] == "48000"
+    timeline = json.loads((settings.artifacts_dir / queued["video_id"] / "timeline.json").read_text())
+    assert abs(float(facts["format"]["duration"]) - timeline["duration"]) < 0.5  # type: ignore[index]
+    metadata = json.loads(Path(body["outputs"]["metadata_path"]).read_text())
+    assert metadata["youtube"]["snippet"]["title"]
+    assert Path(body["outputs"]["thumbnail_path"]).read_bytes()[:2] == b"\xff\xd8"  # JPEG
+
+    row = await ledger.get_video(queued["video_id"])
+    assert row is not None and row.status == "completed" and row.processing_time_seconds is not None
+    costs = await ledger.stage_costs(queued["video_id"])
+    assert sorted(c.stage for c in costs) == sorted(s.name for s in STAGES)
+    assert [c["stage"] for c in body["costs"]] == [c.stage for c in costs]
+
+    history = await dev_env.client.get_workflow_handle(f"video-{queued['video_id']}").fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert scheduled == [s.activity for s in STAGES] + ["finalize_video"]
+
+
+async def test_api_validates_requests_and_ids(dev_env: WorkflowEnvironment, settings: Settings) -> None:
+    good = {"topic": "octopus hearts", "channel_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4())}
+    async with api_client(settings) as api:
+        for patch, field in (
+            ({"priority": 11}, "priority"),
+            ({"priority": 0}, "priority"),
+            ({"complexity": "ultra"}, "complexity"),
+            ({"topic": None}, "topic"),
+            ({"channel_id": "not-a-uuid"}, "channel_id"),
+        ):
+            body = {**good, **patch}
+            if body["topic"] is None:
+                del body["topic"]
+            response = await api.post("/pipeline/queue", json=body)
+            assert response.status_code == 422, (patch, response.text)
+            assert any(err["loc"][-1] == field for err in response.json()["detail"]), response.text
+        missing = await api.get(f"/pipeline/status/{uuid.uuid4()}")
+        assert missing.status_code == 404
+        malformed = await api.get("/pipeline/status/not-a-uuid")
+        assert malformed.status_code == 422
