@@ -64,6 +64,9 @@ class RenderActivities:
     async def render_video(self, inp: StageInput) -> StageResult:
         async def body() -> StageOutcome:
             plan = build_plan(inp, encoder=self._encoder.name, preset=self._settings.render_preset)
+            output = Path(plan.output_path)
+            for stale in output.parent.glob(f"{output.stem}.*.partial{output.suffix}"):
+                stale.unlink(missing_ok=True)  # left by an attempt whose worker was killed
 
             def heartbeat(progress: RenderProgress) -> None:
                 activity.heartbeat({"fraction": round(progress.fraction, 4), "speed": progress.speed})

@@ -1,0 +1,103 @@
+"""bench/e2e: one video end to end on a throw-away stack; prints per-stage wall times and render speed.
+
+    .venv/bin/python bench/e2e.py [--complexity simple|complex|premium] [--duration 60] [--orientation portrait]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+
+from devstack.postgres import PostgresServer  # noqa: E402
+from devstack.temporal_server import dynamic_config_args, temporal_cli  # noqa: E402
+from workers.hosting import build_workers  # noqa: E402
+from workflows.video import VideoWorkflow  # noqa: E402
+from ytempire.domain import VideoRequest, VideoResult, VideoWorkflowInput  # noqa: E402
+from ytempire.ledger import Ledger, create_pool  # noqa: E402
+from ytempire.migrations import apply_migrations  # noqa: E402
+from ytempire.settings import Settings  # noqa: E402
+from ytempire.stages import STAGES  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def bench(args: argparse.Namespace, root: Path) -> None:
+    pg = PostgresServer(root / "pg", _free_port(), fast_unsafe=True)
+    pg.start()
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(), dev_server_extra_args=dynamic_config_args()
+    )
+    try:
+        settings = Settings(data_dir=root / "data", database_url=pg.dsn,
+                            task_queue_pipeline="b-pipeline", task_queue_cpu="b-cpu", task_queue_gpu="b-gpu")
+        pool = await create_pool(pg.dsn)
+        await apply_migrations(pool)
+        ledger = Ledger(pool)
+        request = VideoRequest(
+            video_id=str(uuid.uuid4()), topic=args.topic, channel_id=str(uuid.uuid4()), user_id=str(uuid.uuid4()),
+            complexity=args.complexity, duration_seconds=args.duration, orientation=args.orientation,
+        )
+        await ledger.insert_video(request, {})
+        workers = build_workers(env.client, settings, ledger, ("pipeline", "cpu", "gpu"))
+        for worker in workers:
+            await worker.__aenter__()
+        started = time.monotonic()
+        result: VideoResult = await env.client.execute_workflow(
+            VideoWorkflow.run,
+            VideoWorkflowInput(request=request, queues=settings.task_queues,
+                               artifact_dir=str(settings.artifacts_dir / request.video_id),
+                               outbox_dir=str(settings.outbox_dir)),
+            id=f"video-{request.video_id}", task_queue=settings.task_queue_pipeline, result_type=VideoResult,
+        )
+        total = time.monotonic() - started
+        for worker in reversed(workers):
+            await worker.__aexit__(None, None, None)
+        await pool.close()
+    finally:
+        await env.shutdown()
+        pg.stop()
+
+    print(f"video: {args.complexity}, {args.orientation}, target {args.duration} s, topic {args.topic!r}")
+    print(f"{'stage':<22}{'wall s':>9}")
+    for spec in STAGES:
+        print(f"{spec.name:<22}{float(result.stage_details[spec.name]['seconds']):>9.2f}")
+    render = result.stage_details["video_rendering"]
+    print(f"{'end to end':<22}{total:>9.2f}")
+    print(f"render: {render['video_seconds']} s of video in {render['render_seconds']} s with {render['encoder']}"
+          f" -> realtime factor {render['realtime_factor']}x ({os.cpu_count()} CPUs)")
+    print(f"cost: ${result.cost_usd:.4f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--topic", default="octopus hearts")
+    parser.add_argument("--complexity", default="simple", choices=["simple", "complex", "premium"])
+    parser.add_argument("--duration", type=int, default=60)
+    parser.add_argument("--orientation", default="portrait", choices=["portrait", "landscape"])
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="ytempire-bench-"))
+    try:
+        asyncio.run(bench(args, root))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
