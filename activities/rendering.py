@@ -29,7 +29,8 @@ def build_plan(inp: StageInput, *, encoder: str, preset: str) -> RenderPlan:
     ends = [*bounds, timeline.duration]
     durations = [end - start for start, end in zip(starts, ends, strict=True)]
     fancy = inp.request.complexity != "simple"
-    crossfade = CROSSFADE_SECONDS if fancy else 0.0
+    # A crossfade needs room on both sides of a cut; a very short narration segment gets hard cuts instead.
+    crossfade = CROSSFADE_SECONDS if fancy and min(durations) > 3 * CROSSFADE_SECONDS else 0.0
     width, height = inp.request.resolution
     premium = inp.request.complexity == "premium"
     return RenderPlan(

@@ -41,13 +41,17 @@ class RenderResult:
     encoder: str
 
 
+ProgressCallback = Callable[[RenderProgress], None]
+
+
 class FFmpegError(RuntimeError):
     """ffmpeg exited non-zero; stderr_tail holds the end of its log, where the cause is."""
 
     def __init__(self, returncode: int, stderr_tail: str) -> None:
         self.returncode = returncode
         self.stderr_tail = stderr_tail
-        last = stderr_tail.strip().splitlines()[-1] if stderr_tail.strip() else "(no stderr)"
+        # The cause usually sits just above ffmpeg's generic "Conversion failed!".
+        last = " | ".join(stderr_tail.strip().splitlines()[-3:]) or "(no stderr)"
         super().__init__(f"ffmpeg exited with code {returncode}: {last}")
 
 
@@ -55,7 +59,7 @@ async def run_ffmpeg(
     argv: list[str],
     *,
     total_seconds: float,
-    on_progress: Callable[[RenderProgress], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> None:
     """Run one ffmpeg command built with `-progress pipe:1`; raise FFmpegError on failure.
 
@@ -86,9 +90,7 @@ async def run_ffmpeg(
         raise FFmpegError(returncode, stderr_tail)
 
 
-async def render(
-    plan: RenderPlan, on_progress: Callable[[RenderProgress], None] | None = None
-) -> RenderResult:
+async def render(plan: RenderPlan, on_progress: ProgressCallback | None = None) -> RenderResult:
     """Render the plan to plan.output_path via a private partial file, replaced into place on success."""
     root, _ = os.path.splitext(plan.output_path)
     partial = f"{root}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial.mp4"
@@ -131,7 +133,7 @@ def parse_progress_block(fields: dict[str, str], total_seconds: float) -> Render
 async def _read_progress(
     stream: asyncio.StreamReader,
     total_seconds: float,
-    on_progress: Callable[[RenderProgress], None] | None,
+    on_progress: ProgressCallback | None,
 ) -> None:
     fields: dict[str, str] = {}
     best = 0.0

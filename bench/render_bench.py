@@ -1,0 +1,109 @@
+"""Render benchmark: 60 s 1080x1920 from 6 stills with captions, hard cuts vs Ken Burns + crossfade.
+
+Usage (from the repo root): .venv/bin/python bench/render_bench.py [--gpu] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PIL import Image, ImageDraw  # noqa: E402
+
+from activities.render import RenderPlan, choose_encoder, plan_stills, render  # noqa: E402
+
+SECONDS = 60.0
+SLIDES = [8.0, 12.0, 9.5, 10.5, 11.0, 9.0]  # uneven, like real narration; sums to 60
+SIZES = [(1024, 1536), (1792, 1024), (1080, 1920), (1024, 1024), (1536, 1024), (896, 1600)]
+PALETTE = [(200, 60, 40), (40, 120, 200), (60, 160, 80), (180, 140, 30), (120, 60, 170), (30, 150, 150)]
+
+ASS_HEAD = """[Script Info]
+ScriptType: v4.00+
+PlayResX: 1080
+PlayResY: 1920
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, \
+Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, \
+MarginR, MarginV, Encoding
+Style: Default,DejaVu Sans,84,&H00FFFFFF,&H0000FFFF,&H00000000,&H80000000,1,0,0,0,100,100,0,0,1,5,2,2,80,80,420,1
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+"""
+
+
+def make_inputs(root: Path) -> tuple[list[str], str, str]:
+    """Six stills (gradients + shapes, mixed sizes), 60 s of mono 22.05 kHz audio, and 30 caption lines."""
+    stills = []
+    for i, ((w, h), (r, g, b)) in enumerate(zip(SIZES, PALETTE, strict=True)):
+        img = Image.new("RGB", (w, h))
+        draw = ImageDraw.Draw(img)
+        for y in range(h):  # vertical gradient: smooth areas are where zoompan stepping shows
+            t = y / h
+            draw.line([(0, y), (w, y)], fill=(int(r * (1 - t)), int(g * (1 - t) + 80 * t), int(b + 40 * t)))
+        for k in range(12):
+            x0, y0 = (k * 97 + i * 31) % w, (k * 151 + i * 57) % h
+            draw.ellipse([x0, y0, x0 + w // 6, y0 + w // 6], outline=(255, 255, 255), width=6)
+        path = root / f"still{i}.png"
+        img.save(path)
+        stills.append(str(path))
+    audio = root / "narration.wav"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency=220:duration={SECONDS}",
+         "-ar", "22050", str(audio)],
+        check=True,
+    )  # fmt: skip
+    captions = root / "captions.ass"
+    lines = [
+        f"Dialogue: 0,0:00:{2 * n:02d}.00,0:00:{2 * n + 2:02d}.00,Default,,0,0,0,,Caption line number {n + 1}"
+        for n in range(30)
+    ]
+    captions.write_text(ASS_HEAD + "\n".join(lines) + "\n")
+    return stills, str(audio), str(captions)
+
+
+async def bench(root: Path, prefer_gpu: bool) -> None:
+    stills, audio, captions = make_inputs(root)
+    encoder = choose_encoder(prefer_gpu)
+    print(f"encoder: {encoder.name} ({encoder.reason}); cpus: {os.cpu_count()}")
+    for label, motion, crossfade in [("simple (loop + concat)", False, 0.0), ("motion + 0.5 s xfade", True, 0.5)]:
+        plan = RenderPlan(
+            stills=plan_stills(SLIDES, stills, crossfade),
+            audio_path=audio,
+            output_path=str(root / f"{'motion' if motion else 'simple'}.mp4"),
+            captions_path=captions,
+            motion=motion,
+            crossfade=crossfade,
+            encoder=encoder.name,
+        )
+        result = await render(plan)
+        size_mb = os.path.getsize(result.output_path) / 1e6
+        print(
+            f"{label:24s} video {plan.duration:5.1f} s  wall {result.seconds_wall:6.1f} s  "
+            f"realtime x{result.realtime_factor:4.1f}  {size_mb:5.1f} MB"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gpu", action="store_true", help="use h264_nvenc when available")
+    parser.add_argument("--keep", type=Path, help="write inputs and outputs here instead of a temp dir")
+    args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        asyncio.run(bench(args.keep, args.gpu))
+        return
+    with tempfile.TemporaryDirectory(prefix="render-bench-") as tmp:
+        asyncio.run(bench(Path(tmp), args.gpu))
+
+
+if __name__ == "__main__":
+    main()
