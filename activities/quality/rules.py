@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -144,10 +143,6 @@ class QualityReport:
         issues = check(facts, signal, expect)
         return cls(passed=not issues, issues=issues, facts=facts, signal=signal)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (black segments become ``[start, end]`` lists)."""
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (black segments become ``[start, end]`` lists when dumped)."""
         return asdict(self)
-
-    def to_json(self) -> str:
-        """The report as a JSON string."""
-        return json.dumps(self.to_dict(), indent=2)

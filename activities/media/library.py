@@ -1,0 +1,137 @@
+"""Images from a user's own folder, mixed with generated backgrounds into one media set."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from activities.media.backgrounds import generate_backgrounds
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
+
+MediaSource = Literal["generated", "library"]
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    path: Path
+    source: MediaSource
+    origin: str | None = None  # the library file it came from; None for generated images
+
+
+@dataclass
+class MediaSet:
+    items: list[MediaItem] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [item.path for item in self.items]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``{"items": [{"path", "source", "origin"}, ...]}`` with paths as strings."""
+        return {"items": [{**asdict(item), "path": str(item.path)} for item in self.items]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MediaSet:
+        """Rebuild a set from :meth:`to_json` output."""
+        return cls([MediaItem(Path(i["path"]), i["source"], i.get("origin")) for i in data["items"]])
+
+
+def _is_readable_image(path: Path) -> bool:
+    try:
+        with Image.open(path) as img:
+            # draft() lets JPEG decode at 1/8 scale: a full check of a big photo in milliseconds.
+            img.draft("RGB", (64, 64))
+            img.load()
+        return True
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
+        log.warning("skipping unreadable library image %s: %s", path, e)
+        return False
+
+
+def _library_files(library_dir: Path) -> list[Path]:
+    files = [
+        p
+        for p in library_dir.rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+    ]
+    # Sorted before shuffling, so the pick depends on the seed and not on directory listing order.
+    return sorted(files, key=lambda p: p.relative_to(library_dir).as_posix())
+
+
+def pick_from_library(library_dir: Path, count: int, seed: str) -> list[Path]:
+    """Pick ``count`` readable images from ``library_dir`` (recursively), deterministic by ``seed``.
+
+    No image repeats unless the folder has fewer readable images than ``count``; then the pick cycles.
+    Returns [] when the folder is missing or holds no readable image.
+    """
+    if count <= 0:
+        return []
+    if not library_dir.is_dir():
+        log.warning("media library %s does not exist; using generated backgrounds only", library_dir)
+        return []
+    candidates = _library_files(library_dir)
+    random.Random(seed).shuffle(candidates)
+    chosen: list[Path] = []
+    for path in candidates:
+        if _is_readable_image(path):
+            chosen.append(path)
+            if len(chosen) == count:
+                return chosen
+    if not chosen:
+        log.warning("media library %s holds no readable images", library_dir)
+        return []
+    return [chosen[i % len(chosen)] for i in range(count)]
+
+
+def normalise_image(src: Path, dest: Path, *, width: int, height: int) -> Path:
+    """Scale ``src`` to cover ``width`` x ``height``, centre-crop, and write it to ``dest`` as JPEG."""
+    with Image.open(src) as opened:
+        opened.draft("RGB", (width, height))
+        img = ImageOps.exif_transpose(opened)
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            # White, not black, behind transparency: a black fill could trip the black-frame check.
+            rgba = img.convert("RGBA")
+            img = Image.new("RGB", rgba.size, (255, 255, 255))
+            img.paste(rgba, mask=rgba.getchannel("A"))
+        fitted = ImageOps.fit(img.convert("RGB"), (width, height), Image.Resampling.LANCZOS)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    fitted.save(tmp, format="JPEG", quality=92)
+    os.replace(tmp, dest)
+    return dest
+
+
+def collect_media(
+    out_dir: Path,
+    *,
+    count: int,
+    width: int,
+    height: int,
+    seed: str,
+    title: str | None,
+    library_dir: Path | None,
+) -> MediaSet:
+    """Build ``count`` images in ``out_dir``: generated title card, library images, generated fill."""
+    if count <= 0:
+        return MediaSet()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    picked = pick_from_library(library_dir, count - 1, seed) if library_dir is not None else []
+    # Cycling only makes sense when there is nothing else; with generated fill available, use each once.
+    unique = list(dict.fromkeys(picked))
+    generated = generate_backgrounds(
+        out_dir, count=count - len(unique), width=width, height=height, seed=seed, title=title
+    )
+    items = [MediaItem(generated[0], "generated")]
+    for i, src in enumerate(unique, start=1):
+        dest = normalise_image(src, out_dir / f"lib_{i:02d}.jpg", width=width, height=height)
+        items.append(MediaItem(dest, "library", str(src)))
+    items.extend(MediaItem(p, "generated") for p in generated[1:])
+    return MediaSet(items)
