@@ -94,7 +94,7 @@ async def get_status(
     row = await ledger.get_video(str(video_id))
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no video with id {video_id}")
-    handle = temporal.get_workflow_handle(workflow_id(video_id))
+    handle = temporal.get_workflow_handle(workflow_id(video_id), result_type=VideoResult)
     progress, outputs = await _live_progress(temporal, handle, row.status)
     position = await ledger.queue_position(str(video_id))
     eta: int | None = None
@@ -133,7 +133,7 @@ async def _live_progress(
     try:
         desc = await handle.describe()
         if desc.status == WorkflowExecutionStatus.COMPLETED:
-            result: VideoResult = await handle.result(result_type=VideoResult)
+            result: VideoResult = await handle.result()
             return 100.0, VideoOutputs(
                 mp4_path=result.mp4_path,
                 metadata_path=result.metadata_path,
