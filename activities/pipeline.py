@@ -123,9 +123,7 @@ class PipelineActivities:
             library = sum(1 for item in media.items if item.source == "library")
             return StageOutcome(
                 {"media": str(manifest), "title_card": str(media.items[0].path)},
-                self._overhead(
-                    "media_local", "generated_backgrounds", items=len(media.items), library=library
-                ),
+                self._overhead("media_local", "generated_backgrounds", items=len(media.items), library=library),
                 {"items": len(media.items), "library_items": library},
             )
 
@@ -138,9 +136,7 @@ class PipelineActivities:
             timeline = SpeechTimeline.from_json(json.loads(_need(inp, "timeline").read_text()))
             width, height = inp.request.resolution
             facts, signal = await asyncio.gather(probe(video), analyze_signal(video))
-            issues = check(
-                facts, signal, QualityExpectations(duration=timeline.duration, width=width, height=height)
-            )
+            issues = check(facts, signal, QualityExpectations(duration=timeline.duration, width=width, height=height))
             report = QualityReport(passed=not issues, issues=issues, facts=facts, signal=signal)
             report_path = _artifact_dir(inp) / "qa.json"
             report_path.write_text(json.dumps(report.to_json(), indent=2))
@@ -174,9 +170,7 @@ class PipelineActivities:
                 os.link(video, final)  # same filesystem: no copy of a large file
             except OSError:
                 await asyncio.to_thread(shutil.copyfile, video, final)
-            thumbnail = await asyncio.to_thread(
-                make_thumbnail, _need(inp, "title_card"), outbox / "thumbnail.jpg"
-            )
+            thumbnail = await asyncio.to_thread(make_thumbnail, _need(inp, "title_card"), outbox / "thumbnail.jpg")
             metadata = {
                 "video_id": inp.request.video_id,
                 "channel_id": inp.request.channel_id,

@@ -33,9 +33,7 @@ def as_application_error(err: BaseException) -> ApplicationError:
     return ApplicationError(str(err) or error_type, type=error_type, non_retryable=non_retryable)
 
 
-async def run_stage(
-    ledger: Ledger, inp: StageInput, body: Callable[[], Awaitable[StageOutcome]]
-) -> StageResult:
+async def run_stage(ledger: Ledger, inp: StageInput, body: Callable[[], Awaitable[StageOutcome]]) -> StageResult:
     """Mark the stage started, run it, then record its cost once or its error, in the ledger."""
     info = activity.info()
     video_id = inp.request.video_id
@@ -54,9 +52,7 @@ async def run_stage(
         raise app_err from err
     seconds = round(time.monotonic() - started, 3)
     await ledger.record_stage_cost(video_id, inp.stage, outcome.cost)
-    log.info(
-        "video %s stage %s done in %.2f s ($%.4f)", video_id, inp.stage, seconds, outcome.cost.amount_usd
-    )
+    log.info("video %s stage %s done in %.2f s ($%.4f)", video_id, inp.stage, seconds, outcome.cost.amount_usd)
     return StageResult(
         stage=inp.stage,
         artifacts=outcome.artifacts,

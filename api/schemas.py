@@ -38,9 +38,7 @@ class EnqueueRequest(BaseModel):
 
 class EnqueueResponse(BaseModel):
     video_id: UUID
-    position: int = Field(
-        description="Rank among queued videos (priority DESC, created_at ASC); 0 = started."
-    )
+    position: int = Field(description="Rank among queued videos (priority DESC, created_at ASC); 0 = started.")
     eta: int = Field(description="Estimated seconds until the video is done.")
     workflow_id: str
     status_url: str

@@ -1,6 +1,6 @@
 """bench/e2e: one video end to end on a throw-away stack; prints per-stage wall times and render speed.
 
-    .venv/bin/python bench/e2e.py [--complexity simple|complex|premium] [--duration 60] [--orientation portrait]
+.venv/bin/python bench/e2e.py [--complexity simple|complex|premium] [--duration 60] [--orientation portrait]
 """
 
 from __future__ import annotations
@@ -44,14 +44,24 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
         dev_server_existing_path=temporal_cli(), dev_server_extra_args=dynamic_config_args()
     )
     try:
-        settings = Settings(data_dir=root / "data", database_url=pg.dsn,
-                            task_queue_pipeline="b-pipeline", task_queue_cpu="b-cpu", task_queue_gpu="b-gpu")
+        settings = Settings(
+            data_dir=root / "data",
+            database_url=pg.dsn,
+            task_queue_pipeline="b-pipeline",
+            task_queue_cpu="b-cpu",
+            task_queue_gpu="b-gpu",
+        )
         pool = await create_pool(pg.dsn)
         await apply_migrations(pool)
         ledger = Ledger(pool)
         request = VideoRequest(
-            video_id=str(uuid.uuid4()), topic=args.topic, channel_id=str(uuid.uuid4()), user_id=str(uuid.uuid4()),
-            complexity=args.complexity, duration_seconds=args.duration, orientation=args.orientation,
+            video_id=str(uuid.uuid4()),
+            topic=args.topic,
+            channel_id=str(uuid.uuid4()),
+            user_id=str(uuid.uuid4()),
+            complexity=args.complexity,
+            duration_seconds=args.duration,
+            orientation=args.orientation,
         )
         await ledger.insert_video(request, {})
         workers = build_workers(env.client, settings, ledger, ("pipeline", "cpu", "gpu"))
@@ -60,10 +70,15 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
         started = time.monotonic()
         result: VideoResult = await env.client.execute_workflow(
             VideoWorkflow.run,
-            VideoWorkflowInput(request=request, queues=settings.task_queues,
-                               artifact_dir=str(settings.artifacts_dir / request.video_id),
-                               outbox_dir=str(settings.outbox_dir)),
-            id=f"video-{request.video_id}", task_queue=settings.task_queue_pipeline, result_type=VideoResult,
+            VideoWorkflowInput(
+                request=request,
+                queues=settings.task_queues,
+                artifact_dir=str(settings.artifacts_dir / request.video_id),
+                outbox_dir=str(settings.outbox_dir),
+            ),
+            id=f"video-{request.video_id}",
+            task_queue=settings.task_queue_pipeline,
+            result_type=VideoResult,
         )
         total = time.monotonic() - started
         for worker in reversed(workers):
@@ -79,8 +94,10 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
         print(f"{spec.name:<22}{float(result.stage_details[spec.name]['seconds']):>9.2f}")
     render = result.stage_details["video_rendering"]
     print(f"{'end to end':<22}{total:>9.2f}")
-    print(f"render: {render['video_seconds']} s of video in {render['render_seconds']} s with {render['encoder']}"
-          f" -> realtime factor {render['realtime_factor']}x ({os.cpu_count()} CPUs)")
+    print(
+        f"render: {render['video_seconds']} s of video in {render['render_seconds']} s with {render['encoder']}"
+        f" -> realtime factor {render['realtime_factor']}x ({os.cpu_count()} CPUs)"
+    )
     print(f"cost: ${result.cost_usd:.4f}")
 
 

@@ -30,8 +30,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument("command", choices=["run", "demo", "up", "down", "status"])
     parser.add_argument("--topic", default=os.environ.get("YTEMPIRE_DEMO_TOPIC", "octopus hearts"))
-    parser.add_argument("--complexity", default=os.environ.get("YTEMPIRE_DEMO_COMPLEXITY", "simple"),
-                        choices=["simple", "complex", "premium"])
+    parser.add_argument(
+        "--complexity",
+        default=os.environ.get("YTEMPIRE_DEMO_COMPLEXITY", "simple"),
+        choices=["simple", "complex", "premium"],
+    )
     args = parser.parse_args()
     stack = Stack(Settings())
 

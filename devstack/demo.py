@@ -24,8 +24,13 @@ class DemoOutcome:
 def enqueue(api_url: str, topic: str, *, complexity: str = "simple", priority: int = 7) -> dict[str, object]:
     response = httpx.post(
         f"{api_url}/pipeline/queue",
-        json={"topic": topic, "channel_id": DEMO_CHANNEL, "user_id": DEMO_USER, "priority": priority,
-              "complexity": complexity},
+        json={
+            "topic": topic,
+            "channel_id": DEMO_CHANNEL,
+            "user_id": DEMO_USER,
+            "priority": priority,
+            "complexity": complexity,
+        },
         timeout=30,
     )
     response.raise_for_status()
@@ -41,8 +46,10 @@ def follow(api_url: str, video_id: str, *, timeout: float = 900) -> DemoOutcome:
         body = httpx.get(f"{api_url}/pipeline/status/{video_id}", timeout=30).json()
         percent = float(body["progress"])
         bar = "#" * int(percent / 5) + "-" * (20 - int(percent / 5))
-        line = (f"[{bar}] {percent:5.1f} %  {body['status']:<10} {body['stage'] or '':<20} "
-                f"${body['cost_usd']:.3f}  {time.monotonic() - started:5.1f} s")
+        line = (
+            f"[{bar}] {percent:5.1f} %  {body['status']:<10} {body['stage'] or '':<20} "
+            f"${body['cost_usd']:.3f}  {time.monotonic() - started:5.1f} s"
+        )
         if tty:
             sys.stdout.write("\r" + line)
             sys.stdout.flush()

@@ -48,16 +48,12 @@ def _service_user() -> pwd.struct_passwd | None:
             return pwd.getpwnam(name)
         except KeyError:
             continue
-    subprocess.run(
-        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "ytempire"], check=True
-    )
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "ytempire"], check=True)
     return pwd.getpwnam("ytempire")
 
 
 def _reachable_by(user: pwd.struct_passwd, path: Path) -> bool:
-    probe = subprocess.run(
-        ["test", "-w", str(path), "-a", "-x", str(path)], user=user.pw_uid, group=user.pw_gid
-    )
+    probe = subprocess.run(["test", "-w", str(path), "-a", "-x", str(path)], user=user.pw_uid, group=user.pw_gid)
     return probe.returncode == 0
 
 
@@ -123,12 +119,7 @@ class PostgresServer:
             raise PostgresSetupError(f"initdb failed: {result.stderr.strip()[-2000:]}")
 
     def running(self) -> bool:
-        return (
-            self._run(
-                str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status", check=False
-            ).returncode
-            == 0
-        )
+        return self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status", check=False).returncode == 0
 
     def start(self) -> None:
         self.init()

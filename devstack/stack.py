@@ -27,7 +27,9 @@ class StackError(RuntimeError):
 class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.data_dir = (REPO / settings.data_dir).resolve() if not settings.data_dir.is_absolute() else settings.data_dir
+        self.data_dir = (
+            (REPO / settings.data_dir).resolve() if not settings.data_dir.is_absolute() else settings.data_dir
+        )
         self.run_dir = self.data_dir / "run"
         self.log_dir = self.data_dir / "logs"
         db = urlparse(settings.database_url)
@@ -43,8 +45,9 @@ class Stack:
                 self.run_dir,
                 self.log_dir,
             ),
-            ManagedProcess("workers", [sys.executable, "-m", "workers", "--queues", "pipeline,cpu,gpu"],
-                           self.run_dir, self.log_dir),
+            ManagedProcess(
+                "workers", [sys.executable, "-m", "workers", "--queues", "pipeline,cpu,gpu"], self.run_dir, self.log_dir
+            ),
             ManagedProcess("api", [sys.executable, "-m", "api"], self.run_dir, self.log_dir),
         ]
 
@@ -74,8 +77,8 @@ class Stack:
         asyncio.run(_wait_for_temporal(self.settings.temporal_address, 30))
         workers.start(self.child_env(), REPO)
         api.start(self.child_env(), REPO)
-        say(f"workers    pipeline, cpu (max {self.settings.cpu_max_concurrent}), gpu (max {self.settings.gpu_max_concurrent})"
-            f"; logs in {self.log_dir}")
+        limits = f"cpu (max {self.settings.cpu_max_concurrent}), gpu (max {self.settings.gpu_max_concurrent})"
+        say(f"workers    pipeline, {limits}; logs in {self.log_dir}")
         say(f"api        {self.api_url} (OpenAPI docs at {self.api_url}/docs)")
         _wait_for_http(f"{self.api_url}/healthz", 60, api)
         if not workers.alive():

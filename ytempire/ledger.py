@@ -138,9 +138,7 @@ class Ledger:
             attempt,
         )
 
-    async def stage_failed(
-        self, video_id: str, stage: str, attempt: int, error_type: str, message: str
-    ) -> None:
+    async def stage_failed(self, video_id: str, stage: str, attempt: int, error_type: str, message: str) -> None:
         entry = {"stage": stage, "attempt": attempt, "type": error_type, "message": message[:2000]}
         await self._pool.execute(
             """UPDATE video_queue SET error_log = COALESCE(error_log, '[]'::jsonb) || jsonb_build_array($2::jsonb)

@@ -55,9 +55,7 @@ STAGES: tuple[StageSpec, ...] = (
         0.10,
         "collecting media",
     ),
-    StageSpec(
-        "video_rendering", "render_video", timedelta(seconds=300), 2, 0.30, "render", 0.60, "rendering"
-    ),
+    StageSpec("video_rendering", "render_video", timedelta(seconds=300), 2, 0.30, "render", 0.60, "rendering"),
     StageSpec(
         "quality_validation",
         "validate_quality",

@@ -9,6 +9,4 @@ from ytempire.settings import Settings
 
 
 async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
-    return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime
-    )
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime)

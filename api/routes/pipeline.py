@@ -87,9 +87,7 @@ async def enqueue_video(
 
 
 @router.get("/status/{video_id}", response_model=StatusResponse)
-async def get_status(
-    video_id: UUID, settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep
-) -> StatusResponse:
+async def get_status(video_id: UUID, settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep) -> StatusResponse:
     """Where a video stands: ledger facts plus live progress from its workflow."""
     row = await ledger.get_video(str(video_id))
     if row is None:
@@ -100,9 +98,7 @@ async def get_status(
     eta: int | None = None
     if row.status in ("queued", "processing"):
         recent = await ledger.recent_processing_seconds()
-        eta = eta_seconds(
-            position, recent, settings.cpu_max_concurrent + settings.gpu_max_concurrent, progress
-        )
+        eta = eta_seconds(position, recent, settings.cpu_max_concurrent + settings.gpu_max_concurrent, progress)
     costs = await ledger.stage_costs(str(video_id))
     return StatusResponse(
         video_id=video_id,

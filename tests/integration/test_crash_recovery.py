@@ -70,7 +70,10 @@ async def test_killed_render_worker_resumes_from_render_stage(
 ) -> None:
     video_id = str(uuid.uuid4())
     request = VideoRequest(
-        video_id=video_id, topic="the history of coffee", channel_id=str(uuid.uuid4()), user_id=str(uuid.uuid4()),
+        video_id=video_id,
+        topic="the history of coffee",
+        channel_id=str(uuid.uuid4()),
+        user_id=str(uuid.uuid4()),
         duration_seconds=60,
     )
     await ledger.insert_video(request, {"topic": request.topic})
@@ -81,11 +84,15 @@ async def test_killed_render_worker_resumes_from_render_stage(
             handle = await dev_env.client.start_workflow(
                 VideoWorkflow.run,
                 VideoWorkflowInput(
-                    request=request, queues=settings.task_queues,
-                    artifact_dir=str(settings.artifacts_dir / video_id), outbox_dir=str(settings.outbox_dir),
+                    request=request,
+                    queues=settings.task_queues,
+                    artifact_dir=str(settings.artifacts_dir / video_id),
+                    outbox_dir=str(settings.outbox_dir),
                     render_heartbeat_timeout_seconds=settings.render_heartbeat_timeout_seconds,
                 ),
-                id=f"video-{video_id}", task_queue=settings.task_queue_pipeline, result_type=VideoResult,
+                id=f"video-{video_id}",
+                task_queue=settings.task_queue_pipeline,
+                result_type=VideoResult,
             )
             await wait_for_render_heartbeat(handle)
             ffmpeg_pids = [pid for pid in children(first.pid) if b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes()]

@@ -22,7 +22,9 @@ from ytempire.stages import STAGES
 def ffprobe(path: str) -> dict[str, object]:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format", path],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(out)  # type: ignore[no-any-return]
 
@@ -44,10 +46,17 @@ async def test_a_real_video_is_made_validated_and_ledgered(
     dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
 ) -> None:
     async with running_workers(dev_env, settings, ledger), api_client(settings) as api:
-        response = await api.post("/pipeline/queue", json={
-            "topic": "octopus hearts", "channel_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4()),
-            "priority": 7, "complexity": "simple", "duration_seconds": 30,
-        })
+        response = await api.post(
+            "/pipeline/queue",
+            json={
+                "topic": "octopus hearts",
+                "channel_id": str(uuid.uuid4()),
+                "user_id": str(uuid.uuid4()),
+                "priority": 7,
+                "complexity": "simple",
+                "duration_seconds": 30,
+            },
+        )
         assert response.status_code == 201, response.text
         queued = response.json()
         assert set(queued) >= {"video_id", "position", "eta"} and queued["eta"] > 0

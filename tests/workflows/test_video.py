@@ -50,9 +50,7 @@ async def workers(env: WorkflowEnvironment, queues: TaskQueues, fakes: FakeStage
         yield
 
 
-@pytest.mark.parametrize(
-    ("complexity", "queue_role"), [("simple", "cpu"), ("complex", "gpu"), ("premium", "gpu")]
-)
+@pytest.mark.parametrize(("complexity", "queue_role"), [("simple", "cpu"), ("complex", "gpu"), ("premium", "gpu")])
 async def test_render_is_routed_by_complexity(
     time_env: WorkflowEnvironment, queues: TaskQueues, complexity: str, queue_role: str
 ) -> None:
@@ -97,9 +95,7 @@ async def test_failing_stage_is_retried_exactly_as_the_table_says(
     assert all(fakes.calls[name] == 0 for name in later)
 
 
-async def test_a_flaky_stage_recovers_within_its_attempts(
-    time_env: WorkflowEnvironment, queues: TaskQueues
-) -> None:
+async def test_a_flaky_stage_recovers_within_its_attempts(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
     fakes = FakeStages(fail_stage="media_collection", fail_times=3)  # 4 attempts allowed
     async with workers(time_env, queues, fakes):
         result = await time_env.client.execute_workflow(
@@ -113,9 +109,7 @@ async def test_a_flaky_stage_recovers_within_its_attempts(
     assert fakes.calls["media_collection"] == 4
 
 
-async def test_non_retryable_error_fails_the_video_at_once(
-    time_env: WorkflowEnvironment, queues: TaskQueues
-) -> None:
+async def test_non_retryable_error_fails_the_video_at_once(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
     fakes = FakeStages(fail_stage="script_generation", fail_times=99, non_retryable=True)
     async with workers(time_env, queues, fakes):
         handle = await time_env.client.start_workflow(

@@ -21,12 +21,8 @@ def _request(priority: int = 5) -> VideoRequest:
 async def test_cost_row_is_written_once_per_stage(ledger: Ledger) -> None:
     req = _request()
     await ledger.insert_video(req, {"topic": req.topic})
-    await ledger.record_stage_cost(
-        req.video_id, "video_rendering", CostLine("cpu_compute", "ffmpeg_render", 0.0123)
-    )
-    await ledger.record_stage_cost(
-        req.video_id, "video_rendering", CostLine("cpu_compute", "ffmpeg_render", 0.5)
-    )
+    await ledger.record_stage_cost(req.video_id, "video_rendering", CostLine("cpu_compute", "ffmpeg_render", 0.0123))
+    await ledger.record_stage_cost(req.video_id, "video_rendering", CostLine("cpu_compute", "ffmpeg_render", 0.5))
     await ledger.record_stage_cost(req.video_id, "script_generation", CostLine("compute", "template", 0.002))
     costs = await ledger.stage_costs(req.video_id)
     assert [(c.stage, c.amount_usd) for c in costs] == [
