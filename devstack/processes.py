@@ -6,16 +6,17 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
-@dataclass(frozen=True)
+@dataclass
 class ManagedProcess:
     name: str
     argv: list[str]
     run_dir: Path
     log_dir: Path
+    _popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def pid_file(self) -> Path:
@@ -26,14 +27,13 @@ class ManagedProcess:
         return self.log_dir / f"{self.name}.log"
 
     def pid(self) -> int | None:
-        """The recorded PID if that process is still ours (its command line still matches)."""
+        """The recorded PID if that process is still ours (same program; a reused PID runs something else)."""
         try:
             pid = int(self.pid_file.read_text().strip())
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except (FileNotFoundError, ValueError):
             return None
-        running = [part.decode(errors="replace") for part in cmdline if part]
-        return pid if running == self.argv else None
+        return pid if cmdline and cmdline[0].decode(errors="replace") == self.argv[0] else None
 
     def start(self, env: dict[str, str], cwd: Path) -> int:
         if (pid := self.pid()) is not None:
@@ -50,18 +50,15 @@ class ManagedProcess:
                 cwd=cwd,
                 start_new_session=True,
             )
+        self._popen = proc
         self.pid_file.write_text(str(proc.pid))
         return proc.pid
 
     def alive(self) -> bool:
+        if self._popen is not None:  # started by this process: ask the kernel through our child handle
+            return self._popen.poll() is None
         pid = self.pid()
-        if pid is None:
-            return False
-        try:
-            os.waitpid(pid, os.WNOHANG)  # reap it if it is our exited child
-        except ChildProcessError:
-            pass
-        return Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)
+        return pid is not None and _state(pid) not in ("Z", "X")
 
     def stop(self, timeout: float = 15.0) -> None:
         pid = self.pid()
