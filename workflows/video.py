@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from ytempire.domain import (
@@ -45,18 +45,19 @@ class VideoWorkflow:
                 details[spec.name] = result.details
                 self._completed.append(spec.name)
                 self._cost = round(self._cost + result.cost_usd, 4)
-        except ActivityError as err:
+        except (ActivityError, asyncio.CancelledError) as err:
+            if is_cancelled_exception(err):
+                self._status = "cancelled"
+                self._show()
+                # The cancellation was delivered once; activities started from here on run normally.
+                await self._finalize(inp, "cancelled", "Cancelled", None)
+                raise
+            assert isinstance(err, ActivityError)
             error_type, message = _describe(err)
             self._status, self._error = "failed", f"{self._stage}: {message}"
             self._show()
             await self._finalize(inp, "failed", error_type, self._error)
             raise ApplicationError(self._error, type=error_type, non_retryable=True) from err
-        except asyncio.CancelledError:
-            self._status = "cancelled"
-            self._show()
-            # The cancellation was delivered once; activities started from here on run normally.
-            await self._finalize(inp, "cancelled", "Cancelled", None)
-            raise
 
         self._status, self._stage = "completed", None
         self._show()
