@@ -6,7 +6,7 @@ import argparse
 import os
 import signal
 import sys
-import threading
+import time
 
 from devstack.demo import enqueue, follow
 from devstack.stack import Stack, StackError
@@ -54,15 +54,17 @@ def main() -> int:
     if args.command == "up":
         return 0
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM both end the session through KeyboardInterrupt, even when started with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     mp4: str | None = None
     try:
         mp4 = _make_video(stack, args.topic, args.complexity)
         code = 0 if mp4 else 1
         if args.command == "run":
             print(f"serving: API {stack.api_url}/docs · Temporal UI {stack.settings.temporal_ui_url} · Ctrl-C stops")
-            stop.wait()
+            while True:
+                time.sleep(3600)
     except KeyboardInterrupt:
         code = 0 if args.command == "run" else 130
     except Exception as err:  # a broken demo still has to take the stack down
