@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from devstack.postgres import PostgresServer  # noqa: E402
 from devstack.temporal_server import dynamic_config_args, temporal_cli  # noqa: E402
-from workers.hosting import build_workers  # noqa: E402
+from workers.hosting import build_workers, running  # noqa: E402
 from workflows.video import VideoWorkflow  # noqa: E402
 from ytempire.domain import VideoRequest, VideoResult, VideoWorkflowInput  # noqa: E402
 from ytempire.ledger import Ledger, create_pool  # noqa: E402
@@ -64,25 +64,21 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
             orientation=args.orientation,
         )
         await ledger.insert_video(request, {})
-        workers = build_workers(env.client, settings, ledger, ("pipeline", "cpu", "gpu"))
-        for worker in workers:
-            await worker.__aenter__()
-        started = time.monotonic()
-        result: VideoResult = await env.client.execute_workflow(
-            VideoWorkflow.run,
-            VideoWorkflowInput(
-                request=request,
-                queues=settings.task_queues,
-                artifact_dir=str(settings.artifacts_dir / request.video_id),
-                outbox_dir=str(settings.outbox_dir),
-            ),
-            id=f"video-{request.video_id}",
-            task_queue=settings.task_queue_pipeline,
-            result_type=VideoResult,
-        )
-        total = time.monotonic() - started
-        for worker in reversed(workers):
-            await worker.__aexit__(None, None, None)
+        async with running(build_workers(env.client, settings, ledger, ("pipeline", "cpu", "gpu"))):
+            started = time.monotonic()
+            result: VideoResult = await env.client.execute_workflow(
+                VideoWorkflow.run,
+                VideoWorkflowInput(
+                    request=request,
+                    queues=settings.task_queues,
+                    artifact_dir=str(settings.artifacts_dir / request.video_id),
+                    outbox_dir=str(settings.outbox_dir),
+                ),
+                id=f"video-{request.video_id}",
+                task_queue=settings.task_queue_pipeline,
+                result_type=VideoResult,
+            )
+            total = time.monotonic() - started
         await pool.close()
     finally:
         await env.shutdown()

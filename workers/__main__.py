@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 
-from workers.hosting import QUEUE_ROLES, build_workers
+from workers.hosting import QUEUE_ROLES, build_workers, running
 from ytempire.ledger import Ledger, create_pool
 from ytempire.migrations import apply_migrations
 from ytempire.settings import Settings
@@ -28,25 +28,10 @@ async def serve(roles: list[str]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("serving task queues %s (pid %d)", ", ".join(w.task_queue for w in workers), os.getpid())
-    async with _all(workers):
+    async with running(workers):
         await stop.wait()
         log.info("shutting down: finishing in-flight activities")
     await pool.close()
-
-
-class _all:
-    """Run several workers together and shut them all down on exit."""
-
-    def __init__(self, workers: list) -> None:  # type: ignore[type-arg]
-        self._workers = workers
-        self._tasks: list[asyncio.Task[None]] = []
-
-    async def __aenter__(self) -> None:
-        self._tasks = [asyncio.create_task(w.run()) for w in self._workers]
-
-    async def __aexit__(self, *exc: object) -> None:
-        await asyncio.gather(*(w.shutdown() for w in self._workers))
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def main() -> None:

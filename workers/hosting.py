@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -63,3 +64,12 @@ def build_workers(
             )
         )
     return workers
+
+
+@asynccontextmanager
+async def running(workers: Sequence[Worker]) -> AsyncIterator[None]:
+    """Run several workers together; on exit each shuts down gracefully (in-flight activities finish)."""
+    async with AsyncExitStack() as stack:
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        yield

@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from devstack.postgres import PostgresServer
-from workers.hosting import build_workers
+from workers.hosting import build_workers, running
 from ytempire.domain import TaskQueues
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
@@ -36,22 +36,8 @@ def settings(tmp_path: Path, pg_server: PostgresServer, dev_env: WorkflowEnviron
 async def running_workers(
     env: WorkflowEnvironment, settings: Settings, ledger: Ledger, roles: tuple[str, ...] = ("pipeline", "cpu", "gpu")
 ) -> AsyncIterator[None]:
-    workers = build_workers(env.client, settings, ledger, roles)
-    async with workers[0] if len(workers) == 1 else _Many(workers):
+    async with running(build_workers(env.client, settings, ledger, roles)):
         yield
-
-
-class _Many:
-    def __init__(self, workers: list) -> None:  # type: ignore[type-arg]
-        self._workers = workers
-
-    async def __aenter__(self) -> None:
-        for worker in self._workers:
-            await worker.__aenter__()
-
-    async def __aexit__(self, *exc: object) -> None:
-        for worker in reversed(self._workers):
-            await worker.__aexit__(*exc)
 
 
 @asynccontextmanager
