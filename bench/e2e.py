@@ -24,11 +24,12 @@ from devstack.postgres import PostgresServer  # noqa: E402
 from devstack.temporal_server import dynamic_config_args, temporal_cli  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
 from workflows.video import VideoWorkflow  # noqa: E402
-from ytempire.domain import VideoRequest, VideoResult, VideoWorkflowInput  # noqa: E402
+from ytempire.domain import VideoRequest, VideoResult  # noqa: E402
 from ytempire.ledger import Ledger, create_pool  # noqa: E402
 from ytempire.migrations import apply_migrations  # noqa: E402
 from ytempire.settings import Settings  # noqa: E402
 from ytempire.stages import STAGES  # noqa: E402
+from ytempire.starting import workflow_id, workflow_input  # noqa: E402
 
 
 def _free_port() -> int:
@@ -68,13 +69,8 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
             started = time.monotonic()
             result: VideoResult = await env.client.execute_workflow(
                 VideoWorkflow.run,
-                VideoWorkflowInput(
-                    request=request,
-                    queues=settings.task_queues,
-                    artifact_dir=str(settings.artifacts_dir / request.video_id),
-                    outbox_dir=str(settings.outbox_dir),
-                ),
-                id=f"video-{request.video_id}",
+                workflow_input(settings, request),
+                id=workflow_id(request.video_id),
                 task_queue=settings.task_queue_pipeline,
                 result_type=VideoResult,
             )

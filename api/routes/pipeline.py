@@ -22,16 +22,13 @@ from api.schemas import (
     VideoOutputs,
 )
 from workflows.video import VideoWorkflow
-from ytempire.domain import VideoRequest, VideoResult, VideoWorkflowInput
+from ytempire.domain import VideoRequest, VideoResult
 from ytempire.estimates import eta_seconds
 from ytempire.stages import RENDER_STAGE, percent_done
+from ytempire.starting import workflow_id, workflow_input
 
 router = APIRouter(prefix="/pipeline", tags=["pipeline"])
 log = logging.getLogger(__name__)
-
-
-def workflow_id(video_id: str | UUID) -> str:
-    return f"video-{video_id}"
 
 
 @router.post("/queue", status_code=status.HTTP_201_CREATED, response_model=EnqueueResponse)
@@ -54,13 +51,7 @@ async def enqueue_video(
     try:
         await temporal.start_workflow(
             VideoWorkflow.run,
-            VideoWorkflowInput(
-                request=request,
-                queues=settings.task_queues,
-                artifact_dir=str(settings.artifacts_dir / video_id),
-                outbox_dir=str(settings.outbox_dir),
-                render_heartbeat_timeout_seconds=settings.render_heartbeat_timeout_seconds,
-            ),
+            workflow_input(settings, request),
             id=workflow_id(video_id),
             task_queue=settings.task_queue_pipeline,
             static_summary=f"{body.complexity} video: {body.topic}",

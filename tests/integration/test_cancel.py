@@ -15,9 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 from tests.integration.conftest import running_workers
 from tests.integration.test_crash_recovery import children, gone, wait_for_render_heartbeat
 from workflows.video import VideoWorkflow
-from ytempire.domain import VideoRequest, VideoResult, VideoWorkflowInput
+from ytempire.domain import VideoRequest, VideoResult
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
+from ytempire.starting import workflow_id, workflow_input
 
 
 def ffmpeg_children() -> list[int]:
@@ -40,14 +41,8 @@ async def test_cancel_during_render_kills_ffmpeg(
     async with running_workers(dev_env, settings, ledger):
         handle = await dev_env.client.start_workflow(
             VideoWorkflow.run,
-            VideoWorkflowInput(
-                request=request,
-                queues=settings.task_queues,
-                artifact_dir=str(settings.artifacts_dir / video_id),
-                outbox_dir=str(settings.outbox_dir),
-                render_heartbeat_timeout_seconds=2,
-            ),
-            id=f"video-{video_id}",
+            workflow_input(settings, request, render_heartbeat_timeout_seconds=2),
+            id=workflow_id(video_id),
             task_queue=settings.task_queue_pipeline,
             result_type=VideoResult,
         )

@@ -17,10 +17,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.integration.conftest import running_workers
 from workflows.video import VideoWorkflow
-from ytempire.domain import VideoRequest, VideoResult, VideoWorkflowInput
+from ytempire.domain import VideoRequest, VideoResult
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
 from ytempire.stages import STAGES
+from ytempire.starting import workflow_id, workflow_input
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -83,14 +84,8 @@ async def test_killed_render_worker_resumes_from_render_stage(
         async with running_workers(dev_env, settings, ledger, roles=("pipeline",)):
             handle = await dev_env.client.start_workflow(
                 VideoWorkflow.run,
-                VideoWorkflowInput(
-                    request=request,
-                    queues=settings.task_queues,
-                    artifact_dir=str(settings.artifacts_dir / video_id),
-                    outbox_dir=str(settings.outbox_dir),
-                    render_heartbeat_timeout_seconds=settings.render_heartbeat_timeout_seconds,
-                ),
-                id=f"video-{video_id}",
+                workflow_input(settings, request),
+                id=workflow_id(video_id),
                 task_queue=settings.task_queue_pipeline,
                 result_type=VideoResult,
             )
