@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -61,6 +62,9 @@ def build_workers(
                 task_queue=getattr(queues, role),
                 activities=[render.render_video],
                 max_concurrent_activities=limit,
+                # Heartbeats carry render progress and bring cancellation: send them about once a second.
+                max_heartbeat_throttle_interval=timedelta(seconds=1),
+                default_heartbeat_throttle_interval=timedelta(seconds=1),
             )
         )
     return workers
