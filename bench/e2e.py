@@ -23,13 +23,13 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from devstack.postgres import PostgresServer  # noqa: E402
 from devstack.temporal_server import dynamic_config_args, temporal_cli  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
-from workflows.video import VideoWorkflow  # noqa: E402
+from ytempire import search_attributes  # noqa: E402
 from ytempire.domain import VideoRequest, VideoResult  # noqa: E402
 from ytempire.ledger import Ledger, create_pool  # noqa: E402
 from ytempire.migrations import apply_migrations  # noqa: E402
 from ytempire.settings import Settings  # noqa: E402
 from ytempire.stages import STAGES  # noqa: E402
-from ytempire.starting import workflow_id, workflow_input  # noqa: E402
+from ytempire.starting import start_video  # noqa: E402
 
 
 def _free_port() -> int:
@@ -42,7 +42,9 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
     pg = PostgresServer(root / "pg", _free_port(), fast_unsafe=True)
     pg.start()
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(), dev_server_extra_args=dynamic_config_args()
+        dev_server_existing_path=temporal_cli(),
+        dev_server_extra_args=dynamic_config_args(),
+        search_attributes=search_attributes.ALL,
     )
     try:
         settings = Settings(
@@ -67,13 +69,7 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
         await ledger.insert_video(request, {})
         async with running(build_workers(env.client, settings, ledger, ("pipeline", "cpu", "gpu"))):
             started = time.monotonic()
-            result: VideoResult = await env.client.execute_workflow(
-                VideoWorkflow.run,
-                workflow_input(settings, request),
-                id=workflow_id(request.video_id),
-                task_queue=settings.task_queue_pipeline,
-                result_type=VideoResult,
-            )
+            result: VideoResult = await (await start_video(env.client, settings, request)).result()
             total = time.monotonic() - started
         await pool.close()
     finally:

@@ -6,8 +6,11 @@ import shutil
 import sys
 from pathlib import Path
 
-# Exact priority order and channel fairness need one task-queue partition and fairness on (TOOLCHAIN.md).
+from ytempire import search_attributes
+
+# Exact priority order over 10 levels and channel fairness need one task-queue partition and fairness on.
 DYNAMIC_CONFIG = (
+    "matching.priorityLevels=10",
     "matching.enableFairness=true",
     "matching.numTaskqueueReadPartitions=1",
     "matching.numTaskqueueWritePartitions=1",
@@ -52,9 +55,7 @@ def dev_server_argv(*, db_file: Path | None, port: int, ui_port: int | None, log
         argv += ["--headless"]
     else:
         argv += ["--ui-port", str(ui_port), "--ui-ip", "127.0.0.1", "--ui-disable-news-fetch"]
-    for value in DYNAMIC_CONFIG:
-        argv += ["--dynamic-config-value", value]
-    return argv
+    return argv + dynamic_config_args() + search_attributes.dev_server_flags()
 
 
 def dynamic_config_args() -> list[str]:

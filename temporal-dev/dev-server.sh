@@ -5,7 +5,10 @@ source "$(dirname "$0")/_cli.sh"
 mkdir -p "$repo/data"
 exec "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "${TEMPORAL_ADDRESS##*:}" \
   --db-filename "$repo/data/temporal.db" --ui-ip 127.0.0.1 --ui-port 8233 --ui-disable-news-fetch \
+  --dynamic-config-value matching.priorityLevels=10 \
   --dynamic-config-value matching.enableFairness=true \
   --dynamic-config-value matching.numTaskqueueReadPartitions=1 \
   --dynamic-config-value matching.numTaskqueueWritePartitions=1 \
+  --search-attribute VideoStatus=Keyword --search-attribute VideoStage=Keyword \
+  --search-attribute ChannelId=Keyword --search-attribute Priority=Int --search-attribute Complexity=Keyword \
   --log-level warn

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from devstack.postgres import PostgresServer
 from devstack.temporal_server import dynamic_config_args, temporal_cli, temporal_test_server
+from ytempire import search_attributes
 from ytempire.domain import TaskQueues
 from ytempire.ledger import Ledger, create_pool
 from ytempire.migrations import apply_migrations
@@ -59,6 +60,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         dev_server_extra_args=dynamic_config_args(),
+        search_attributes=search_attributes.ALL,
     )
     yield env
     await env.shutdown()

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         VideoStatus,
         VideoWorkflowInput,
     )
+    from ytempire.search_attributes import CHANNEL_ID, VIDEO_STAGE, VIDEO_STATUS
     from ytempire.stages import RENDER_STAGE, STAGES, StageSpec, percent_done, retry_policy
 
 FINALIZE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -32,15 +33,22 @@ class VideoWorkflow:
         self._completed: list[str] = []
         self._cost = 0.0
         self._error: str | None = None
+        self._indexed = False
+        self._upserted: tuple[str, str] | None = None
 
     @workflow.run
     async def run(self, inp: VideoWorkflowInput) -> VideoResult:
         artifacts: dict[str, str] = {}
         details: dict[str, dict[str, str | float]] = {}
+        # Starters that register our search attributes set ChannelId; only then are they kept current.
+        self._indexed = workflow.info().typed_search_attributes.get(CHANNEL_ID) is not None
         self._status = "processing"
         try:
             for spec in STAGES:
-                result = await self._run_stage(inp, spec, artifacts)
+                if spec.name in inp.resume:  # succeeded in an earlier run: not repeated, not paid again
+                    result = inp.resume[spec.name]
+                else:
+                    result = await self._run_stage(inp, spec, artifacts)
                 artifacts.update(result.artifacts)
                 details[spec.name] = result.details
                 self._completed.append(spec.name)
@@ -110,6 +118,10 @@ class VideoWorkflow:
     def _show(self) -> None:
         """Keep the Temporal UI readable: a person sees where the video stands and what it cost."""
         progress = self.progress()
+        indexed = (progress.status, progress.stage or "")
+        if self._indexed and indexed != self._upserted:
+            workflow.upsert_search_attributes([VIDEO_STATUS.value_set(indexed[0]), VIDEO_STAGE.value_set(indexed[1])])
+            self._upserted = indexed
         where = progress.stage or progress.status
         workflow.set_current_details(
             f"**{progress.status}** · {where} · {progress.percent:.0f} % · ${progress.cost_usd:.2f} so far"

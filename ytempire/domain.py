@@ -40,12 +40,23 @@ class VideoRequest:
 
 
 @dataclass(frozen=True)
+class StageResult:
+    stage: str
+    artifacts: dict[str, str]
+    cost_usd: float
+    details: dict[str, str | float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class VideoWorkflowInput:
     request: VideoRequest
     queues: TaskQueues
     artifact_dir: str
     outbox_dir: str
     render_heartbeat_timeout_seconds: float = 15.0
+    # A whole-video retry resumes here: stages that already succeeded (outputs on disk, cost in the ledger).
+    resume: dict[str, StageResult] = field(default_factory=dict)
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -57,14 +68,6 @@ class StageInput:
     artifact_dir: str
     outbox_dir: str
     artifacts: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StageResult:
-    stage: str
-    artifacts: dict[str, str]
-    cost_usd: float
-    details: dict[str, str | float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,37 @@
-"""How a video's workflow is addressed and fed: one place for the API, scripts, tests and benchmarks."""
+"""How a video's workflow is addressed, fed and started: one place for the API, scripts, tests and benchmarks."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from ytempire.domain import VideoRequest, VideoWorkflowInput
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import Priority, WorkflowIDReusePolicy
+
+from ytempire import search_attributes
+from ytempire.domain import StageResult, VideoRequest, VideoResult, VideoWorkflowInput
 from ytempire.settings import Settings
+
+TOP_PRIORITY = 10
 
 
 def workflow_id(video_id: str | UUID) -> str:
     return f"video-{video_id}"
 
 
-def workflow_input(settings: Settings, request: VideoRequest, **overrides: float) -> VideoWorkflowInput:
+def task_priority(request: VideoRequest) -> Priority:
+    """Request priority 10 (most urgent) → priority_key 1 (runs first); one fairness bucket per channel."""
+    return Priority(priority_key=TOP_PRIORITY + 1 - request.priority, fairness_key=request.channel_id)
+
+
+def workflow_input(
+    settings: Settings,
+    request: VideoRequest,
+    *,
+    resume: dict[str, StageResult] | None = None,
+    attempt: int = 1,
+    **overrides: float,
+) -> VideoWorkflowInput:
     """The workflow input for `request`: its queues, artifact and outbox folders and heartbeat from settings."""
     return VideoWorkflowInput(
         request=request,
@@ -22,4 +41,41 @@ def workflow_input(settings: Settings, request: VideoRequest, **overrides: float
         render_heartbeat_timeout_seconds=overrides.get(
             "render_heartbeat_timeout_seconds", settings.render_heartbeat_timeout_seconds
         ),
+        resume=resume or {},
+        attempt=attempt,
+    )
+
+
+async def start_video(
+    client: Client,
+    settings: Settings,
+    request: VideoRequest,
+    *,
+    with_search_attributes: bool = True,
+    **input_options: Any,
+) -> WorkflowHandle[Any, VideoResult]:
+    """Start `video-<id>` with its priority, fairness key, search attributes and UI summary."""
+    from workflows.video import VideoWorkflow  # imported here: the workflow module imports this package
+
+    return await client.start_workflow(
+        VideoWorkflow.run,
+        workflow_input(settings, request, **input_options),
+        id=workflow_id(request.video_id),
+        task_queue=settings.task_queue_pipeline,
+        priority=task_priority(request),
+        # A failed video may be retried as a whole (a new run, same id); anything else keeps its single run.
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        search_attributes=(
+            search_attributes.at_start(
+                channel_id=request.channel_id, priority=request.priority, complexity=request.complexity
+            )
+            if with_search_attributes
+            else None
+        ),
+        static_summary=f"{request.complexity} video: {request.topic}",
+        static_details=(
+            f"channel `{request.channel_id}` · priority {request.priority} · {request.orientation} · "
+            f"{request.duration_seconds} s target"
+        ),
+        memo={"topic": request.topic, "channel_id": request.channel_id},
     )

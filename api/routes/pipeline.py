@@ -25,7 +25,7 @@ from workflows.video import VideoWorkflow
 from ytempire.domain import VideoRequest, VideoResult
 from ytempire.estimates import eta_seconds
 from ytempire.stages import RENDER_STAGE, percent_done
-from ytempire.starting import workflow_id, workflow_input
+from ytempire.starting import start_video, workflow_id
 
 router = APIRouter(prefix="/pipeline", tags=["pipeline"])
 log = logging.getLogger(__name__)
@@ -49,18 +49,7 @@ async def enqueue_video(
     )
     await ledger.insert_video(request, body.model_dump(mode="json"))
     try:
-        await temporal.start_workflow(
-            VideoWorkflow.run,
-            workflow_input(settings, request),
-            id=workflow_id(video_id),
-            task_queue=settings.task_queue_pipeline,
-            static_summary=f"{body.complexity} video: {body.topic}",
-            static_details=(
-                f"channel `{body.channel_id}` · priority {body.priority} · {body.orientation} · "
-                f"{body.duration_seconds} s target"
-            ),
-            memo={"topic": body.topic, "channel_id": str(body.channel_id)},
-        )
+        await start_video(temporal, settings, request)
     except Exception as err:
         await ledger.delete_video(video_id)
         log.exception("could not start workflow for video %s", video_id)

@@ -15,10 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 from tests.integration.conftest import running_workers
 from tests.integration.test_crash_recovery import children, gone, wait_for_render_heartbeat
 from workflows.video import VideoWorkflow
-from ytempire.domain import VideoRequest, VideoResult
+from ytempire.domain import VideoRequest
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
-from ytempire.starting import workflow_id, workflow_input
+from ytempire.starting import start_video
 
 
 def ffmpeg_children() -> list[int]:
@@ -39,13 +39,7 @@ async def test_cancel_during_render_kills_ffmpeg(
     )
     await ledger.insert_video(request, {"topic": request.topic})
     async with running_workers(dev_env, settings, ledger):
-        handle = await dev_env.client.start_workflow(
-            VideoWorkflow.run,
-            workflow_input(settings, request, render_heartbeat_timeout_seconds=2),
-            id=workflow_id(video_id),
-            task_queue=settings.task_queue_pipeline,
-            result_type=VideoResult,
-        )
+        handle = await start_video(dev_env.client, settings, request, render_heartbeat_timeout_seconds=2)
         await wait_for_render_heartbeat(handle)
         running = ffmpeg_children()
         assert running, "the render should be running ffmpeg"

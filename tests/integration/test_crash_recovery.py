@@ -21,7 +21,7 @@ from ytempire.domain import VideoRequest, VideoResult
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
 from ytempire.stages import STAGES
-from ytempire.starting import workflow_id, workflow_input
+from ytempire.starting import start_video
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -82,13 +82,7 @@ async def test_killed_render_worker_resumes_from_render_stage(
     second: subprocess.Popen[bytes] | None = None
     try:
         async with running_workers(dev_env, settings, ledger, roles=("pipeline",)):
-            handle = await dev_env.client.start_workflow(
-                VideoWorkflow.run,
-                workflow_input(settings, request),
-                id=workflow_id(video_id),
-                task_queue=settings.task_queue_pipeline,
-                result_type=VideoResult,
-            )
+            handle = await start_video(dev_env.client, settings, request)
             await wait_for_render_heartbeat(handle)
             ffmpeg_pids = [pid for pid in children(first.pid) if b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes()]
             assert ffmpeg_pids, "the render worker should be running ffmpeg"

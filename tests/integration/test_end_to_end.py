@@ -92,6 +92,15 @@ async def test_a_real_video_is_made_validated_and_ledgered(
     ]
     assert scheduled == [s.activity for s in STAGES] + ["finalize_video"]
 
+    # Search attributes are kept current, so the UI and `temporal workflow list --query` can filter videos.
+    query = f'WorkflowId = "video-{queued["video_id"]}" AND VideoStatus = "completed" AND Priority = 7'
+    for _ in range(50):
+        if [wf async for wf in dev_env.client.list_workflows(query)]:
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise AssertionError(f"no workflow matches {query}")
+
 
 async def test_api_validates_requests_and_ids(dev_env: WorkflowEnvironment, settings: Settings) -> None:
     good = {"topic": "octopus hearts", "channel_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4())}
