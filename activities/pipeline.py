@@ -213,5 +213,7 @@ class PipelineActivities:
 
     @activity.defn(name="finalize_video")
     async def finalize_video(self, inp: FinalizeInput) -> None:
-        """Write the video's final status (completed/failed/cancelled) and processing time."""
+        """Write the video's final status and processing time; a cancelled video's partial artifacts go away."""
+        for path in inp.remove_dirs:
+            await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
         await self._ledger.finalize(inp.video_id, inp.status, inp.error_type, inp.error_message)

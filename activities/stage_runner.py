@@ -51,7 +51,14 @@ async def run_stage(ledger: Ledger, inp: StageInput, body: Callable[[], Awaitabl
             raise
         raise app_err from err
     seconds = round(time.monotonic() - started, 3)
-    await ledger.record_stage_cost(video_id, inp.stage, outcome.cost)
+    # The cost row also keeps what a whole-video retry needs to resume after this stage, and its duration for ETAs.
+    cost = CostLine(
+        outcome.cost.service,
+        outcome.cost.operation,
+        outcome.cost.amount_usd,
+        {**outcome.cost.metadata, "seconds": seconds, "artifacts": outcome.artifacts, "details": outcome.details},
+    )
+    await ledger.record_stage_cost(video_id, inp.stage, cost, inp.video_attempt)
     log.info("video %s stage %s done in %.2f s ($%.4f)", video_id, inp.stage, seconds, outcome.cost.amount_usd)
     return StageResult(
         stage=inp.stage,

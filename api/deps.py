@@ -7,12 +7,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 from temporalio.client import Client
 
+from api.metrics import ApiMetrics
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
 
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_metrics(request: Request) -> ApiMetrics:
+    return request.app.state.metrics  # type: ignore[no-any-return]
 
 
 def get_ledger(request: Request) -> Ledger:
@@ -26,3 +31,4 @@ def get_temporal(request: Request) -> Client:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
+MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]

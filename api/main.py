@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routes import health, pipeline
+from api.metrics import ApiMetrics
+from api.routes import health, metrics, pipeline
 from ytempire.ledger import Ledger, create_pool
 from ytempire.migrations import apply_migrations
 from ytempire.settings import Settings
@@ -18,6 +19,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings or Settings()
+        app.state.metrics = ApiMetrics()
         pool = await create_pool(app.state.settings.database_url)
         await apply_migrations(pool)
         app.state.ledger = Ledger(pool)
@@ -35,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(pipeline.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     return app
 
 

@@ -34,6 +34,12 @@ class EnqueueRequest(BaseModel):
     orientation: Literal["portrait", "landscape"] = Field(
         "portrait", description="portrait = 1080x1920 (Shorts), landscape = 1920x1080."
     )
+    request_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Idempotency key (or send the `Idempotency-Key` header): a repeat returns the same video_id.",
+    )
 
 
 class EnqueueResponse(BaseModel):
@@ -49,6 +55,27 @@ class StageCost(BaseModel):
     service: str
     operation: str
     amount_usd: float
+    attempt: int = Field(1, description="the whole-video attempt this cost belongs to")
+
+
+class QueueFullResponse(BaseModel):
+    error: Literal["queue_full"] = "queue_full"
+    message: str
+    depth: int
+    capacity: int
+    retry_after_seconds: int
+
+
+class CancelResponse(BaseModel):
+    video_id: UUID
+    status: Literal["cancelling"]
+
+
+class RetryResponse(BaseModel):
+    video_id: UUID
+    attempt: int = Field(description="1 for the first run; a video gets at most YTEMPIRE_MAX_VIDEO_ATTEMPTS")
+    resume_from: str | None = Field(description="the first stage this attempt runs")
+    reused_stages: list[str] = Field(description="stages that succeeded before and are not run or paid again")
 
 
 class VideoOutputs(BaseModel):
@@ -64,6 +91,7 @@ class StatusResponse(BaseModel):
     progress: float = Field(description="0..100, weighted by typical stage durations.")
     eta: int | None
     position: int
+    attempts: int
     cost_usd: float
     costs: list[StageCost]
     retry_count: int

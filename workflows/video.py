@@ -58,7 +58,7 @@ class VideoWorkflow:
                 self._status = "cancelled"
                 self._show()
                 # The cancellation was delivered once; activities started from here on run normally.
-                await self._finalize(inp, "cancelled", "Cancelled", None)
+                await self._finalize(inp, "cancelled", "Cancelled", None, remove_partials=True)
                 raise
             assert isinstance(err, ActivityError)
             error_type, message = _describe(err)
@@ -93,6 +93,7 @@ class VideoWorkflow:
                 artifact_dir=inp.artifact_dir,
                 outbox_dir=inp.outbox_dir,
                 artifacts=dict(artifacts),
+                video_attempt=inp.attempt,
             ),
             task_queue=queue,
             result_type=StageResult,
@@ -104,11 +105,20 @@ class VideoWorkflow:
         )
 
     async def _finalize(
-        self, inp: VideoWorkflowInput, status: VideoStatus, error_type: str | None, message: str | None
+        self,
+        inp: VideoWorkflowInput,
+        status: VideoStatus,
+        error_type: str | None,
+        message: str | None,
+        *,
+        remove_partials: bool = False,
     ) -> None:
+        outbox = f"{inp.outbox_dir}/{inp.request.video_id}"
         await workflow.execute_activity(
             "finalize_video",
-            FinalizeInput(inp.request.video_id, status, error_type, message),
+            FinalizeInput(
+                inp.request.video_id, status, error_type, message, [inp.artifact_dir, outbox] if remove_partials else []
+            ),
             task_queue=inp.queues.pipeline,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=FINALIZE_RETRY,

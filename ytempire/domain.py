@@ -68,6 +68,7 @@ class StageInput:
     artifact_dir: str
     outbox_dir: str
     artifacts: dict[str, str] = field(default_factory=dict)
+    video_attempt: int = 1  # which whole-video attempt this stage run belongs to (cost rows are per attempt)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class FinalizeInput:
     status: VideoStatus
     error_type: str | None = None
     error_message: str | None = None
+    remove_dirs: list[str] = field(default_factory=list)  # partial artifacts of a cancelled video
 
 
 @dataclass(frozen=True)

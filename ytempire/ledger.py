@@ -11,6 +11,43 @@ import asyncpg
 
 from ytempire.domain import VideoRequest
 
+# A video waits (counts against the queue's capacity, has a position) until its render starts: the cheap
+# preparation stages run ahead while it waits for one of the render slots.
+PRE_RENDER_STAGES = ("script_generation", "audio_synthesis", "media_collection")
+
+
+def waiting(table: str = "") -> str:
+    """SQL condition: the row (of `table` alias, if given) is a waiting video."""
+    col = f"{table}." if table else ""
+    stages = ", ".join(f"'{stage}'" for stage in PRE_RENDER_STAGES)
+    return (
+        f"({col}status = 'queued' OR ({col}status = 'processing' AND ({col}stage IS NULL OR {col}stage IN ({stages}))))"
+    )
+
+
+WAITING = waiting()
+_ADMISSION_LOCK = 7_233_002
+
+
+class QueueFull(Exception):
+    """The queue already holds `capacity` waiting videos."""
+
+    def __init__(self, depth: int, capacity: int) -> None:
+        super().__init__(f"the queue is full: {depth} videos waiting (capacity {capacity})")
+        self.depth = depth
+        self.capacity = capacity
+
+
+class RetryRefused(Exception):
+    """A whole-video retry that is not allowed (wrong status, or out of attempts)."""
+
+
+@dataclass(frozen=True)
+class Admission:
+    video_id: str
+    created: bool  # False: an earlier request with the same idempotency key made this video
+    depth: int  # waiting videos after this admission
+
 
 @dataclass(frozen=True)
 class CostLine:
@@ -36,6 +73,7 @@ class VideoRow:
     retry_count: int
     error_log: list[dict[str, Any]]
     request_data: dict[str, Any]
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -44,6 +82,8 @@ class CostRow:
     service: str
     operation: str
     amount_usd: float
+    video_attempt: int = 1
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
@@ -70,6 +110,118 @@ class Ledger:
             json.dumps(request_data),
         )
 
+    async def admit(
+        self, request: VideoRequest, request_data: dict[str, Any], *, capacity: int, idempotency_key: str | None
+    ) -> Admission:
+        """Insert the video unless the queue is full; a known idempotency key returns the earlier video.
+
+        Admissions are serialised by a transaction-scoped advisory lock, so concurrent requests can never
+        overshoot the capacity.
+        """
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _ADMISSION_LOCK)
+            depth = int(await conn.fetchval(f"SELECT count(*) FROM video_queue WHERE {WAITING}"))
+            if idempotency_key is not None:
+                existing = await conn.fetchval("SELECT id FROM video_queue WHERE idempotency_key = $1", idempotency_key)
+                if existing is not None:
+                    return Admission(str(existing), created=False, depth=depth)
+            if depth >= capacity:
+                raise QueueFull(depth, capacity)
+            await conn.execute(
+                """INSERT INTO video_queue
+                       (id, user_id, channel_id, priority, complexity, request_data, idempotency_key)
+                   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)""",
+                request.video_id,
+                request.user_id,
+                request.channel_id,
+                request.priority,
+                request.complexity,
+                json.dumps(request_data),
+                idempotency_key,
+            )
+            return Admission(request.video_id, created=True, depth=depth + 1)
+
+    async def waiting_depth(self) -> int:
+        return int(await self._pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {WAITING}"))
+
+    async def rendering_count(self, complexities: tuple[str, ...]) -> int:
+        return int(
+            await self._pool.fetchval(
+                """SELECT count(*) FROM video_queue
+                   WHERE status = 'processing' AND stage = 'video_rendering' AND complexity = ANY($1::text[])""",
+                list(complexities),
+            )
+        )
+
+    async def waiting_ahead(self, video_id: str, complexities: tuple[str, ...]) -> int:
+        """Waiting videos ahead of this one for the same render queue (priority DESC, created_at ASC)."""
+        return int(
+            await self._pool.fetchval(
+                f"""SELECT count(*) FROM video_queue q, video_queue me
+                    WHERE me.id = $1 AND q.id <> me.id AND {waiting("q")}
+                      AND q.complexity = ANY($2::text[])
+                      AND (q.priority > me.priority OR (q.priority = me.priority AND q.created_at < me.created_at))""",
+                video_id,
+                list(complexities),
+            )
+        )
+
+    async def stage_medians(self, limit: int = 50) -> dict[str, float]:
+        """Median measured wall seconds per stage over its most recent successful runs."""
+        rows = await self._pool.fetch(
+            """SELECT stage, percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median
+               FROM (SELECT stage, (metadata->>'seconds')::float AS seconds,
+                            row_number() OVER (PARTITION BY stage ORDER BY id DESC) AS recent
+                     FROM pipeline_costs WHERE metadata ? 'seconds') runs
+               WHERE recent <= $1 GROUP BY stage""",
+            limit,
+        )
+        return {r["stage"]: float(r["median"]) for r in rows}
+
+    async def begin_retry(self, video_id: str, max_attempts: int) -> int:
+        """Mark a failed video queued again for its next attempt; returns that attempt's number."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow("SELECT status, attempts FROM video_queue WHERE id = $1 FOR UPDATE", video_id)
+            if row is None:
+                raise KeyError(video_id)
+            if row["status"] != "failed":
+                raise RetryRefused(f"only a failed video can be retried; this one is {row['status']}")
+            if row["attempts"] >= max_attempts:
+                raise RetryRefused(
+                    f"this video has had {row['attempts']} attempts; at most {max_attempts} are allowed per video"
+                )
+            await conn.execute(
+                """UPDATE video_queue SET status = 'queued', attempts = attempts + 1, completed_at = NULL,
+                          processing_time_seconds = NULL
+                   WHERE id = $1""",
+                video_id,
+            )
+            return int(row["attempts"]) + 1
+
+    async def undo_retry(self, video_id: str) -> None:
+        await self._pool.execute(
+            "UPDATE video_queue SET status = 'failed', attempts = attempts - 1 WHERE id = $1 AND status = 'queued'",
+            video_id,
+        )
+
+    async def record_event(
+        self, kind: str, level: str, message: str, details: dict[str, Any], video_id: str | None = None
+    ) -> None:
+        await self._pool.execute(
+            "INSERT INTO pipeline_events (video_id, kind, level, message, details) VALUES ($1, $2, $3, $4, $5::jsonb)",
+            video_id,
+            kind,
+            level,
+            message,
+            json.dumps(details),
+        )
+
+    async def events(self, kind: str) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(
+            "SELECT kind, level, message, details, created_at FROM pipeline_events WHERE kind = $1 ORDER BY id", kind
+        )
+        return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
+
     async def delete_video(self, video_id: str) -> None:
         """Undo an insert whose workflow could not be started (nothing half-created stays behind)."""
         await self._pool.execute("DELETE FROM video_queue WHERE id = $1 AND status = 'queued'", video_id)
@@ -93,14 +245,15 @@ class Ledger:
             retry_count=row["retry_count"],
             error_log=json.loads(row["error_log"]) if row["error_log"] else [],
             request_data=json.loads(row["request_data"]),
+            attempts=row["attempts"],
         )
 
     async def queue_position(self, video_id: str) -> int:
-        """1-based rank among queued videos by the spec's order (priority DESC, created_at ASC); 0 if not queued."""
+        """1-based rank among waiting videos (priority DESC, created_at ASC); 0 once its render has started."""
         value = await self._pool.fetchval(
-            """SELECT CASE WHEN me.status <> 'queued' THEN 0 ELSE (
+            f"""SELECT CASE WHEN NOT {waiting("me")} THEN 0 ELSE (
                    SELECT count(*) FROM video_queue q
-                   WHERE q.status = 'queued'
+                   WHERE {waiting("q")}
                      AND (q.priority > me.priority OR (q.priority = me.priority AND q.created_at <= me.created_at))
                ) END
                FROM video_queue me WHERE me.id = $1""",
@@ -147,26 +300,28 @@ class Ledger:
             json.dumps({**entry, "at": datetime.now().astimezone().isoformat()}),
         )
 
-    async def record_stage_cost(self, video_id: str, stage: str, cost: CostLine) -> None:
+    async def record_stage_cost(self, video_id: str, stage: str, cost: CostLine, video_attempt: int = 1) -> None:
         """Write the stage's cost row once (a retry after a crash is a no-op) and refresh the video's totals."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                """INSERT INTO pipeline_costs (video_id, stage, service, operation, amount, metadata)
-                   VALUES ($1, $2, $3, $4, $5, $6::jsonb)
-                   ON CONFLICT (video_id, stage) DO NOTHING""",
+                """INSERT INTO pipeline_costs (video_id, stage, service, operation, amount, metadata, video_attempt)
+                   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+                   ON CONFLICT (video_id, stage, video_attempt) DO NOTHING""",
                 video_id,
                 stage,
                 cost.service,
                 cost.operation,
                 round(cost.amount_usd, 4),
                 json.dumps(cost.metadata),
+                video_attempt,
             )
             await conn.execute(
                 """UPDATE video_queue v SET
                        actual_cost = c.total,
                        cost_breakdown = c.breakdown
                    FROM (SELECT COALESCE(sum(amount), 0) AS total,
-                                jsonb_object_agg(stage, amount) AS breakdown
+                                jsonb_object_agg(stage || CASE WHEN video_attempt > 1
+                                    THEN '#' || video_attempt ELSE '' END, amount) AS breakdown
                          FROM pipeline_costs WHERE video_id = $1) c
                    WHERE v.id = $1""",
                 video_id,
@@ -174,10 +329,21 @@ class Ledger:
 
     async def stage_costs(self, video_id: str) -> list[CostRow]:
         rows = await self._pool.fetch(
-            "SELECT stage, service, operation, amount FROM pipeline_costs WHERE video_id = $1 ORDER BY id",
+            """SELECT stage, service, operation, amount, video_attempt, metadata
+               FROM pipeline_costs WHERE video_id = $1 ORDER BY id""",
             video_id,
         )
-        return [CostRow(r["stage"], r["service"], r["operation"], float(r["amount"])) for r in rows]
+        return [
+            CostRow(
+                r["stage"],
+                r["service"],
+                r["operation"],
+                float(r["amount"]),
+                r["video_attempt"],
+                json.loads(r["metadata"]) if r["metadata"] else {},
+            )
+            for r in rows
+        ]
 
     async def finalize(
         self, video_id: str, status: str, error_type: str | None = None, error_message: str | None = None

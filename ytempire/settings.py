@@ -36,10 +36,18 @@ class Settings(BaseSettings):
     cpu_max_concurrent: int = Field(4, ge=1)
     gpu_max_concurrent: int = Field(3, ge=1)
 
+    queue_capacity: int = Field(100, ge=1, description="videos waiting at most; the next gets HTTP 429")
+    queue_depth_warning: int = 80
+    queue_depth_critical: int = 95
+    queue_retry_after_seconds: int = Field(30, ge=1, description="Retry-After sent with a 429")
+    max_video_attempts: int = Field(3, ge=1, description="whole-video attempts (the first plus retries)")
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
     render_heartbeat_timeout_seconds: float = Field(15.0, gt=0)
+    worker_metrics_port: int = Field(9464, ge=0, description="Prometheus port of a worker process (0: off)")
+    worker_sdk_metrics_port: int = Field(9465, ge=0, description="Temporal SDK metrics of a worker process (0: off)")
     render_preset: str = "veryfast"
     espeak_voice: str = "en-us"
     words_per_minute: int = Field(165, ge=80, le=400)

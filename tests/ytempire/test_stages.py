@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ytempire.domain import TaskQueues
-from ytempire.estimates import DEFAULT_VIDEO_SECONDS, eta_seconds
+from ytempire.estimates import DEFAULT_STAGE_SECONDS, depth_alerts, eta_seconds
 from ytempire.stages import STAGES, percent_done, retry_policy
 
 
@@ -46,8 +46,38 @@ def test_render_routing() -> None:
     assert [queues.render_queue(c) for c in ("simple", "complex", "premium")] == ["c", "g", "g"]
 
 
-def test_eta_uses_measured_durations_and_slots() -> None:
-    assert eta_seconds(1, [], slots=7) == DEFAULT_VIDEO_SECONDS
-    assert eta_seconds(1, [40, 60, 50], slots=7) == 50
-    assert eta_seconds(8, [50], slots=7) == 100  # one full round of 7 ahead, then its own run
-    assert eta_seconds(0, [50], slots=7, progress_percent=50) == 25
+def test_eta_uses_measured_durations_and_free_slots() -> None:
+    medians = {name: 1.0 for name in DEFAULT_STAGE_SECONDS} | {"video_rendering": 20.0}
+    whole = 5 + 20  # five 1 s stages and the render
+    assert eta_seconds(ahead=0, rendering=0, slots=4, medians=medians, completed=[]) == whole
+    # three renders busy, a fourth slot free: no wait
+    assert eta_seconds(ahead=0, rendering=3, slots=4, medians=medians, completed=[]) == whole
+    # all four busy: one render duration; 4 more ahead: a second round
+    assert eta_seconds(ahead=0, rendering=4, slots=4, medians=medians, completed=[]) == whole + 20
+    assert eta_seconds(ahead=4, rendering=4, slots=4, medians=medians, completed=[]) == whole + 40
+    # half-way through its own render, with the earlier stages done
+    done = ["script_generation", "audio_synthesis", "media_collection"]
+    assert (
+        eta_seconds(
+            ahead=0,
+            rendering=0,
+            slots=4,
+            medians=medians,
+            completed=done,
+            current="video_rendering",
+            current_fraction=0.5,
+        )
+        == 10 + 2
+    )
+    # without measurements, the defaults stand in
+    assert eta_seconds(ahead=0, rendering=0, slots=4, medians={}, completed=[]) == round(
+        sum(DEFAULT_STAGE_SECONDS.values())
+    )
+
+
+def test_depth_alerts_fire_once_per_upward_crossing() -> None:
+    assert depth_alerts(79, 80, warning=80, critical=95) == [("warning", 80)]
+    assert depth_alerts(80, 81, warning=80, critical=95) == []
+    assert depth_alerts(94, 95, warning=80, critical=95) == [("critical", 95)]
+    assert depth_alerts(70, 99, warning=80, critical=95) == [("warning", 80), ("critical", 95)]
+    assert depth_alerts(96, 94, warning=80, critical=95) == []
