@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class EnqueueRequest(BaseModel):
@@ -40,6 +40,15 @@ class EnqueueRequest(BaseModel):
         max_length=200,
         description="Idempotency key (or send the `Idempotency-Key` header): a repeat returns the same video_id.",
     )
+
+
+    @field_validator("topic")
+    @classmethod
+    def topic_has_words(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if sum(ch.isalnum() for ch in value) < 3:
+            raise ValueError("topic needs at least 3 letters or digits")
+        return value
 
 
 class EnqueueResponse(BaseModel):
