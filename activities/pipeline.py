@@ -24,6 +24,7 @@ from activities.stage_runner import StageOutcome, run_stage
 from ytempire.domain import FinalizeInput, StageInput, StageResult
 from ytempire.ledger import CostLine, Ledger
 from ytempire.settings import Settings
+from ytempire.worker_metrics import WorkerMetrics
 
 
 def _artifact_dir(inp: StageInput) -> Path:
@@ -47,9 +48,10 @@ def _need(inp: StageInput, key: str) -> Path:
 class PipelineActivities:
     """Activities for every stage but rendering; constructed once per worker with its settings and ledger."""
 
-    def __init__(self, settings: Settings, ledger: Ledger) -> None:
+    def __init__(self, settings: Settings, ledger: Ledger, metrics: WorkerMetrics) -> None:
         self._settings = settings
         self._ledger = ledger
+        self._metrics = metrics
 
     def _overhead(self, service: str, operation: str, **metadata: object) -> CostLine:
         return CostLine(service, operation, self._settings.overhead_usd_per_stage, dict(metadata))
@@ -69,7 +71,7 @@ class PipelineActivities:
                 {"words": script.word_count(), "provider": "template"},
             )
 
-        return await run_stage(self._ledger, inp, body)
+        return await run_stage(self._ledger, inp, body, self._metrics)
 
     @activity.defn(name="synthesize_audio")
     async def synthesize_audio(self, inp: StageInput) -> StageResult:
@@ -99,7 +101,7 @@ class PipelineActivities:
                 {"narration_seconds": round(timeline.duration, 3), "provider": "espeak-ng"},
             )
 
-        return await run_stage(self._ledger, inp, body)
+        return await run_stage(self._ledger, inp, body, self._metrics)
 
     @activity.defn(name="collect_media")
     async def collect_media(self, inp: StageInput) -> StageResult:
@@ -127,7 +129,7 @@ class PipelineActivities:
                 {"items": len(media.items), "library_items": library},
             )
 
-        return await run_stage(self._ledger, inp, body)
+        return await run_stage(self._ledger, inp, body, self._metrics)
 
     @activity.defn(name="validate_quality")
     async def validate_quality(self, inp: StageInput) -> StageResult:
@@ -154,7 +156,7 @@ class PipelineActivities:
                 {"duration": round(facts.duration, 3), "lufs": signal.integrated_lufs or 0.0},
             )
 
-        return await run_stage(self._ledger, inp, body)
+        return await run_stage(self._ledger, inp, body, self._metrics)
 
     @activity.defn(name="prepare_upload")
     async def prepare_upload(self, inp: StageInput) -> StageResult:
@@ -209,7 +211,7 @@ class PipelineActivities:
                 {"bytes": final.stat().st_size},
             )
 
-        return await run_stage(self._ledger, inp, body)
+        return await run_stage(self._ledger, inp, body, self._metrics)
 
     @activity.defn(name="finalize_video")
     async def finalize_video(self, inp: FinalizeInput) -> None:

@@ -15,6 +15,7 @@ from activities.stage_runner import StageOutcome, run_stage
 from ytempire.domain import StageInput, StageResult
 from ytempire.ledger import CostLine, Ledger
 from ytempire.settings import Settings
+from ytempire.worker_metrics import WorkerMetrics
 
 CROSSFADE_SECONDS = 0.5
 
@@ -51,9 +52,10 @@ def build_plan(inp: StageInput, *, encoder: str, preset: str) -> RenderPlan:
 class RenderActivities:
     """render_video for one render queue; `prefer_gpu` on the gpu queue picks NVENC when a GPU is really there."""
 
-    def __init__(self, settings: Settings, ledger: Ledger, *, prefer_gpu: bool) -> None:
+    def __init__(self, settings: Settings, ledger: Ledger, *, prefer_gpu: bool, metrics: WorkerMetrics) -> None:
         self._settings = settings
         self._ledger = ledger
+        self._metrics = metrics
         self._encoder = choose_encoder(prefer_gpu)
         self._service = "gpu_compute" if self._encoder.gpu else "cpu_compute"
 
@@ -63,6 +65,10 @@ class RenderActivities:
 
     @activity.defn(name="render_video")
     async def render_video(self, inp: StageInput) -> StageResult:
+        info = activity.info()
+        waited = (info.started_time - info.current_attempt_scheduled_time).total_seconds()
+        self._metrics.render_schedule_to_start.labels(info.task_queue).observe(max(waited, 0.0))
+
         async def body() -> StageOutcome:
             plan = build_plan(inp, encoder=self._encoder.name, preset=self._settings.render_preset)
             output = Path(plan.output_path)
@@ -92,4 +98,4 @@ class RenderActivities:
                 },
             )
 
-        return await run_stage(self._ledger, inp, body)
+        return await run_stage(self._ledger, inp, body, self._metrics)

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from ytempire.domain import StageInput, StageResult
 from ytempire.ledger import CostLine, Ledger
+from ytempire.worker_metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,9 @@ def as_application_error(err: BaseException) -> ApplicationError:
     return ApplicationError(str(err) or error_type, type=error_type, non_retryable=non_retryable)
 
 
-async def run_stage(ledger: Ledger, inp: StageInput, body: Callable[[], Awaitable[StageOutcome]]) -> StageResult:
+async def run_stage(
+    ledger: Ledger, inp: StageInput, body: Callable[[], Awaitable[StageOutcome]], metrics: WorkerMetrics
+) -> StageResult:
     """Mark the stage started, run it, then record its cost once or its error, in the ledger."""
     info = activity.info()
     video_id = inp.request.video_id
@@ -46,6 +49,7 @@ async def run_stage(ledger: Ledger, inp: StageInput, body: Callable[[], Awaitabl
     except Exception as err:
         app_err = as_application_error(err)
         log.warning("video %s stage %s attempt %d failed: %s", video_id, inp.stage, info.attempt, app_err)
+        metrics.stage_failures.labels(inp.stage, app_err.type or "Error").inc()
         await ledger.stage_failed(video_id, inp.stage, info.attempt, app_err.type or "Error", str(app_err))
         if app_err is err:
             raise
@@ -59,6 +63,7 @@ async def run_stage(ledger: Ledger, inp: StageInput, body: Callable[[], Awaitabl
         {**outcome.cost.metadata, "seconds": seconds, "artifacts": outcome.artifacts, "details": outcome.details},
     )
     await ledger.record_stage_cost(video_id, inp.stage, cost, inp.video_attempt)
+    metrics.stage_seconds.labels(inp.stage).observe(seconds)
     log.info("video %s stage %s done in %.2f s ($%.4f)", video_id, inp.stage, seconds, outcome.cost.amount_usd)
     return StageResult(
         stage=inp.stage,

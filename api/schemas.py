@@ -41,7 +41,6 @@ class EnqueueRequest(BaseModel):
         description="Idempotency key (or send the `Idempotency-Key` header): a repeat returns the same video_id.",
     )
 
-
     @field_validator("topic")
     @classmethod
     def topic_has_words(cls, value: str) -> str:

@@ -8,11 +8,15 @@ import logging
 import os
 import signal
 
+from prometheus_client import start_http_server
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
 from workers.hosting import QUEUE_ROLES, build_workers, running
 from ytempire.ledger import Ledger, create_pool
 from ytempire.migrations import apply_migrations
 from ytempire.settings import Settings
 from ytempire.temporal_client import connect
+from ytempire.worker_metrics import WorkerMetrics
 
 log = logging.getLogger("workers")
 
@@ -21,8 +25,18 @@ async def serve(roles: list[str]) -> None:
     settings = Settings()
     pool = await create_pool(settings.database_url)
     await apply_migrations(pool)
-    client = await connect(settings)
-    workers = build_workers(client, settings, Ledger(pool), roles)
+    runtime = None
+    if settings.worker_sdk_metrics_port:
+        runtime = Runtime(
+            telemetry=TelemetryConfig(
+                metrics=PrometheusConfig(bind_address=f"127.0.0.1:{settings.worker_sdk_metrics_port}")
+            )
+        )
+    client = await connect(settings, runtime=runtime)
+    metrics = WorkerMetrics()
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr="127.0.0.1", registry=metrics.registry)
+    workers = build_workers(client, settings, Ledger(pool), roles, metrics=metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -16,22 +16,29 @@ from workflows.video import VideoWorkflow
 from ytempire.domain import TaskQueues
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
+from ytempire.worker_metrics import WorkerMetrics
 
 QUEUE_ROLES = ("pipeline", "cpu", "gpu")
 log = logging.getLogger(__name__)
 
 
 def build_workers(
-    client: Client, settings: Settings, ledger: Ledger, roles: Sequence[str], queues: TaskQueues | None = None
+    client: Client,
+    settings: Settings,
+    ledger: Ledger,
+    roles: Sequence[str],
+    queues: TaskQueues | None = None,
+    metrics: WorkerMetrics | None = None,
 ) -> list[Worker]:
     """`roles` picks which queues this process serves; `queues` overrides the queue names (tests)."""
+    metrics = metrics or WorkerMetrics()
     unknown = set(roles) - set(QUEUE_ROLES)
     if unknown:
         raise ValueError(f"unknown queue role(s) {sorted(unknown)}; choose from {', '.join(QUEUE_ROLES)}")
     queues = queues or settings.task_queues
     workers: list[Worker] = []
     if "pipeline" in roles:
-        stages = PipelineActivities(settings, ledger)
+        stages = PipelineActivities(settings, ledger, metrics)
         workers.append(
             Worker(
                 client,
@@ -54,7 +61,7 @@ def build_workers(
     ):
         if role not in roles:
             continue
-        render = RenderActivities(settings, ledger, prefer_gpu=prefer_gpu)
+        render = RenderActivities(settings, ledger, prefer_gpu=prefer_gpu, metrics=metrics)
         log.info("%s render worker: %s", role, render.encoder_reason)
         workers.append(
             Worker(

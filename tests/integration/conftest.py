@@ -17,6 +17,7 @@ from workers.hosting import build_workers, running
 from ytempire.domain import TaskQueues
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
+from ytempire.worker_metrics import WorkerMetrics
 
 
 @pytest.fixture
@@ -34,9 +35,13 @@ def settings(tmp_path: Path, pg_server: PostgresServer, dev_env: WorkflowEnviron
 
 @asynccontextmanager
 async def running_workers(
-    env: WorkflowEnvironment, settings: Settings, ledger: Ledger, roles: tuple[str, ...] = ("pipeline", "cpu", "gpu")
+    env: WorkflowEnvironment,
+    settings: Settings,
+    ledger: Ledger,
+    roles: tuple[str, ...] = ("pipeline", "cpu", "gpu"),
+    metrics: WorkerMetrics | None = None,
 ) -> AsyncIterator[None]:
-    async with running(build_workers(env.client, settings, ledger, roles)):
+    async with running(build_workers(env.client, settings, ledger, roles, metrics=metrics)):
         yield
 
 

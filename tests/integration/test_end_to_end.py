@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from prometheus_client import generate_latest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
@@ -17,6 +18,7 @@ from tests.integration.conftest import api_client, running_workers
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
 from ytempire.stages import STAGES
+from ytempire.worker_metrics import WorkerMetrics
 
 
 def ffprobe(path: str) -> dict[str, object]:
@@ -45,7 +47,8 @@ async def wait_final(client: httpx.AsyncClient, video_id: str, timeout: float = 
 async def test_a_real_video_is_made_validated_and_ledgered(
     dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
 ) -> None:
-    async with running_workers(dev_env, settings, ledger), api_client(settings) as api:
+    metrics = WorkerMetrics()
+    async with running_workers(dev_env, settings, ledger, metrics=metrics), api_client(settings) as api:
         response = await api.post(
             "/pipeline/queue",
             json={
@@ -63,6 +66,9 @@ async def test_a_real_video_is_made_validated_and_ledgered(
         body = await wait_final(api, queued["video_id"])
 
     assert body["status"] == "completed", body
+    exported = generate_latest(metrics.registry).decode()
+    assert f'ytempire_render_schedule_to_start_seconds_count{{queue="{settings.task_queue_cpu}"}} 1.0' in exported
+    assert 'ytempire_stage_seconds_count{stage="video_rendering"} 1.0' in exported
     assert body["progress"] == 100.0
     seen = body["seen_progress"]
     assert seen == sorted(seen), "progress must never go backwards"

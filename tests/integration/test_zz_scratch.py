@@ -105,6 +105,26 @@ async def test_waiting_renders_start_by_priority_then_age(dev_env: WorkflowEnvir
         t0 = time.monotonic()
         handles = await enqueue_one_by_one(dev_env, settings, requests)
         t1 = time.monotonic()
+        from temporalio.api.enums.v1 import TaskQueueType
+        from temporalio.api.taskqueue.v1 import TaskQueue
+        from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+        for _ in range(3):
+            r = await dev_env.client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace="default",
+                    task_queue=TaskQueue(name=settings.task_queue_cpu),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+                    report_stats=True,
+                )
+            )
+            print(
+                "stats",
+                r.stats.approximate_backlog_count,
+                sorted((k, v.approximate_backlog_count) for k, v in r.stats_by_priority_key.items()),
+            )
+            await asyncio.sleep(0.5)
+        t1 = time.monotonic()
         render = await render_all(dev_env, settings, handles)
         print("enqueue", round(t1 - t0, 2), "render", round(time.monotonic() - t1, 2))
 
@@ -128,6 +148,26 @@ async def test_one_channel_cannot_starve_another(dev_env: WorkflowEnvironment, s
 
         t0 = time.monotonic()
         handles = await enqueue_one_by_one(dev_env, settings, requests)
+        t1 = time.monotonic()
+        from temporalio.api.enums.v1 import TaskQueueType
+        from temporalio.api.taskqueue.v1 import TaskQueue
+        from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+        for _ in range(3):
+            r = await dev_env.client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace="default",
+                    task_queue=TaskQueue(name=settings.task_queue_cpu),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+                    report_stats=True,
+                )
+            )
+            print(
+                "stats",
+                r.stats.approximate_backlog_count,
+                sorted((k, v.approximate_backlog_count) for k, v in r.stats_by_priority_key.items()),
+            )
+            await asyncio.sleep(0.5)
         t1 = time.monotonic()
         render = await render_all(dev_env, settings, handles)
         print("enqueue", round(t1 - t0, 2), "render", round(time.monotonic() - t1, 2))

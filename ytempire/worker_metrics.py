@@ -1,0 +1,29 @@
+"""A worker process's own Prometheus series (the Temporal SDK's series are served on a second port)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+class WorkerMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.render_schedule_to_start = Histogram(
+            "ytempire_render_schedule_to_start_seconds",
+            "Dequeue latency of render tasks: scheduled until a worker started the attempt",
+            ["queue"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.stage_seconds = Histogram(
+            "ytempire_stage_seconds",
+            "Wall time of successful stage runs",
+            ["stage"],
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300),
+            registry=self.registry,
+        )
+        self.stage_failures = Counter(
+            "ytempire_stage_failures", "Failed stage attempts", ["stage", "error_type"], registry=self.registry
+        )
