@@ -15,6 +15,7 @@ import httpx
 from devstack.postgres import PostgresServer
 from devstack.processes import ManagedProcess
 from devstack.temporal_server import dev_server_argv
+from ytempire import search_attributes
 from ytempire.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,7 +75,7 @@ class Stack:
         temporal.start(self.child_env(), REPO)
         say(f"temporal   dev server on {self.settings.temporal_address}, UI {self.settings.temporal_ui_url}")
         _wait_for_port("127.0.0.1", self.temporal_port, 30, temporal)
-        asyncio.run(_wait_for_temporal(self.settings.temporal_address, 30))
+        asyncio.run(_wait_for_temporal(self.settings.temporal_address, self.settings.temporal_namespace, 30))
         workers.start(self.child_env(), REPO)
         api.start(self.child_env(), REPO)
         limits = f"cpu (max {self.settings.cpu_max_concurrent}), gpu (max {self.settings.gpu_max_concurrent})"
@@ -110,7 +111,8 @@ def _wait_for_port(host: str, port: int, timeout: float, proc: ManagedProcess) -
     raise StackError(f"{proc.name} did not open {host}:{port} in {timeout:.0f} s; see {proc.log_file}")
 
 
-async def _wait_for_temporal(address: str, timeout: float) -> None:
+async def _wait_for_temporal(address: str, namespace: str, timeout: float) -> None:
+    """Wait until the dev server answers, then make sure our search attributes exist (older data/temporal.db)."""
     from temporalio.client import Client
 
     deadline = time.monotonic() + timeout
@@ -118,6 +120,7 @@ async def _wait_for_temporal(address: str, timeout: float) -> None:
         try:
             client = await Client.connect(address)
             await client.service_client.check_health()
+            await search_attributes.ensure_registered(client, namespace)
             return
         except Exception:
             if time.monotonic() > deadline:

@@ -85,24 +85,38 @@ class VideoWorkflow:
         self._show()
         render = spec.name == RENDER_STAGE
         queue = inp.queues.render_queue(inp.request.complexity) if render else inp.queues.pipeline
-        return await workflow.execute_activity(
-            spec.activity,
-            StageInput(
-                stage=spec.name,
-                request=inp.request,
-                artifact_dir=inp.artifact_dir,
-                outbox_dir=inp.outbox_dir,
-                artifacts=dict(artifacts),
-                video_attempt=inp.attempt,
-            ),
-            task_queue=queue,
-            result_type=StageResult,
-            start_to_close_timeout=spec.timeout,
-            heartbeat_timeout=timedelta(seconds=inp.render_heartbeat_timeout_seconds) if render else None,
-            retry_policy=retry_policy(spec),
-            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-            summary=f"{spec.label} on {queue}",
+        running = asyncio.ensure_future(
+            workflow.execute_activity(
+                spec.activity,
+                StageInput(
+                    stage=spec.name,
+                    request=inp.request,
+                    artifact_dir=inp.artifact_dir,
+                    outbox_dir=inp.outbox_dir,
+                    artifacts=dict(artifacts),
+                    video_attempt=inp.attempt,
+                ),
+                task_queue=queue,
+                result_type=StageResult,
+                start_to_close_timeout=spec.timeout,
+                heartbeat_timeout=timedelta(seconds=inp.render_heartbeat_timeout_seconds) if render else None,
+                retry_policy=retry_policy(spec),
+                cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                summary=f"{spec.label} on {queue}",
+            )
         )
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            # The video was cancelled. Cancel the stage and wait until it has really stopped (a render's ffmpeg is
+            # killed) before cleaning up. Awaiting the activity directly would let a stage that finishes anyway
+            # swallow the cancellation, and the video would carry on.
+            running.cancel()
+            try:
+                await running
+            except (ActivityError, asyncio.CancelledError):
+                pass
+            raise
 
     async def _finalize(
         self,

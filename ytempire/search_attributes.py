@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 VIDEO_STATUS = SearchAttributeKey.for_keyword("VideoStatus")
@@ -31,3 +33,18 @@ def at_start(*, channel_id: str, priority: int, complexity: str) -> TypedSearchA
             SearchAttributePair(COMPLEXITY, complexity),
         ]
     )
+
+
+async def ensure_registered(client: Client, namespace: str) -> list[str]:
+    """Register whichever of our search attributes the namespace lacks (a dev-server DB made before they existed)."""
+    listed = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = {key.name: key.indexed_value_type for key in ALL if key.name not in listed.custom_attributes}
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=namespace, search_attributes={name: int(kind) for name, kind in missing.items()}
+            )
+        )
+    return sorted(missing)

@@ -95,7 +95,7 @@ async def enqueue_video(
         except Exception as err:
             await ledger.delete_video(request.video_id)  # nothing half-created stays behind
             log.exception("could not start workflow for video %s", request.video_id)
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal is unavailable: {err}") from err
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"could not start the video's workflow: {err}") from err
         await _depth_alerts(ledger, metrics, settings, admission.depth)
         metrics.enqueued.labels("accepted").inc()
     else:
@@ -190,7 +190,7 @@ async def retry_video(video_id: UUID, settings: SettingsDep, ledger: LedgerDep, 
     except Exception as err:
         await ledger.undo_retry(str(video_id))
         log.exception("could not start the retry of video %s", video_id)
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal is unavailable: {err}") from err
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"could not start the retry: {err}") from err
     resume_from = next((spec.name for spec in STAGES if spec.name not in resume), None)
     return RetryResponse(video_id=video_id, attempt=attempt, resume_from=resume_from, reused_stages=list(resume))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -19,6 +20,8 @@ class FakeStages:
     calls: Counter[str] = field(default_factory=Counter)
     render_queues: list[str] = field(default_factory=list)
     finalized: list[FinalizeInput] = field(default_factory=list)
+    slow_stage: str | None = None  # this stage takes a second and ignores cancellation (it never heartbeats)
+    slow_started: asyncio.Event = field(default_factory=asyncio.Event)
 
     def _result(self, inp: StageInput, **artifacts: str) -> StageResult:
         self.calls[inp.stage] += 1
@@ -37,6 +40,9 @@ class FakeStages:
     @activity.defn(name="synthesize_audio")
     async def synthesize_audio(self, inp: StageInput) -> StageResult:
         assert "script" in inp.artifacts
+        if inp.stage == self.slow_stage:
+            self.slow_started.set()
+            await asyncio.shield(asyncio.sleep(1.0))
         return self._result(inp, voice="/fake/voice.wav", timeline="/fake/timeline.json")
 
     @activity.defn(name="collect_media")

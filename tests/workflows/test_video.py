@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 from temporalio.client import WorkflowFailureError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -125,6 +126,26 @@ async def test_non_retryable_error_fails_the_video_at_once(time_env: WorkflowEnv
     assert isinstance(failure.value.cause, ApplicationError) and failure.value.cause.type == "InvalidRequest"
     assert progress.status == "failed" and progress.stage == "script_generation"
     assert fakes.finalized[0].status == "failed"
+
+
+async def test_cancel_during_a_stage_that_completes_anyway(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
+    fakes = FakeStages(slow_stage="audio_synthesis")
+    async with workers(time_env, queues, fakes):
+        handle = await time_env.client.start_workflow(
+            VideoWorkflow.run,
+            make_input(queues),
+            id=f"video-{uuid.uuid4()}",
+            task_queue=queues.pipeline,
+        )
+        await asyncio.wait_for(fakes.slow_started.wait(), timeout=10)
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+    assert isinstance(failure.value.cause, CancelledError)
+    assert fakes.calls["audio_synthesis"] == 1
+    assert fakes.calls["collect_media"] == 0 and fakes.render_queues == [], "nothing runs after a cancel"
+    assert [f.status for f in fakes.finalized] == ["cancelled"]
+    assert fakes.finalized[0].remove_dirs, "a cancelled video's partial artifacts are removed"
 
 
 async def test_progress_query_after_completion(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
