@@ -1,4 +1,4 @@
-"""Reads `temporal workflow list --output json` on stdin; prints videos in render order (priority DESC, oldest first)."""
+"""Reads `temporal workflow list --output json` on stdin; prints videos by priority DESC, oldest first."""
 
 import base64
 import json

@@ -37,9 +37,7 @@ def at_start(*, channel_id: str, priority: int, complexity: str) -> TypedSearchA
 
 async def ensure_registered(client: Client, namespace: str) -> list[str]:
     """Register whichever of our search attributes the namespace lacks (a dev-server DB made before they existed)."""
-    listed = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
+    listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
     missing = {key.name: key.indexed_value_type for key in ALL if key.name not in listed.custom_attributes}
     if missing:
         await client.operator_service.add_search_attributes(

@@ -95,7 +95,8 @@ async def enqueue_video(
         except Exception as err:
             await ledger.delete_video(request.video_id)  # nothing half-created stays behind
             log.exception("could not start workflow for video %s", request.video_id)
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"could not start the video's workflow: {err}") from err
+            detail = f"could not start the video's workflow: {err}"
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail) from err
         await _depth_alerts(ledger, metrics, settings, admission.depth)
         metrics.enqueued.labels("accepted").inc()
     else:
