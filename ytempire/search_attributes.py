@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
@@ -42,7 +43,8 @@ async def ensure_registered(client: Client, namespace: str) -> list[str]:
     if missing:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
-                namespace=namespace, search_attributes={name: int(kind) for name, kind in missing.items()}
+                namespace=namespace,
+                search_attributes={name: IndexedValueType.ValueType(int(kind)) for name, kind in missing.items()},
             )
         )
     return sorted(missing)
