@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import asdict, fields
@@ -232,8 +233,9 @@ async def _live_progress(
         return 0.0, 0.0, [], None
     try:
         desc = await handle.describe()
-        if desc.status == WorkflowExecutionStatus.COMPLETED:
-            result = await handle.result()
+        # The ledger says completed a moment before the workflow returns its result: wait for that moment.
+        if desc.status == WorkflowExecutionStatus.COMPLETED or ledger_status == "completed":
+            result = await asyncio.wait_for(handle.result(), timeout=10)
             outputs = VideoOutputs(
                 mp4_path=result.mp4_path, metadata_path=result.metadata_path, thumbnail_path=result.thumbnail_path
             )
