@@ -250,7 +250,7 @@ async def _live_progress(
                 None,
             )
         return progress.percent, 0.0, progress.completed_stages, None
-    except RPCError:
+    except (RPCError, TimeoutError):
         log.warning("workflow %s not readable; falling back to the ledger", handle.id, exc_info=True)
         return 0.0, 0.0, [], None
 
