@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import asdict, fields
@@ -11,9 +10,6 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header, HTTPException, Response, status
 from fastapi.responses import JSONResponse
-from temporalio.api.enums.v1 import PendingActivityState
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
-from temporalio.service import RPCError
 
 from api.deps import LedgerDep, MetricsDep, SettingsDep, TemporalDep
 from api.schemas import (
@@ -22,17 +18,15 @@ from api.schemas import (
     EnqueueResponse,
     QueueFullResponse,
     RetryResponse,
-    StageCost,
     StatusResponse,
-    VideoOutputs,
 )
-from workflows.video import VideoWorkflow
-from ytempire.domain import VideoRequest, VideoResult
-from ytempire.estimates import depth_alerts, eta_seconds
+from api.status import UnknownVideo, position_and_eta, video_status
+from ytempire.domain import VideoRequest
+from ytempire.estimates import depth_alerts
 from ytempire.ledger import Ledger, QueueFull, RetryRefused, VideoRow
 from ytempire.resume import resume_plan
 from ytempire.settings import Settings
-from ytempire.stages import RENDER_STAGE, STAGES, percent_done
+from ytempire.stages import STAGES
 from ytempire.starting import start_video, workflow_id
 
 router = APIRouter(prefix="/pipeline", tags=["pipeline"])
@@ -106,7 +100,7 @@ async def enqueue_video(
     metrics.queue_depth.set(admission.depth)
     row = await ledger.get_video(admission.video_id)
     assert row is not None
-    position, eta = await _position_and_eta(ledger, settings, row, 0.0, None, [])
+    position, eta = await position_and_eta(ledger, settings, row, 0.0, None, [])
     metrics.enqueue_seconds.observe(time.perf_counter() - started)
     return EnqueueResponse(
         video_id=UUID(admission.video_id),
@@ -130,40 +124,10 @@ async def _depth_alerts(ledger: Ledger, metrics: MetricsDep, settings: Settings,
 @router.get("/status/{video_id}", response_model=StatusResponse)
 async def get_status(video_id: UUID, settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep) -> StatusResponse:
     """Where a video stands: ledger facts plus live progress from its workflow."""
-    row = await _video(ledger, video_id)
-    handle = temporal.get_workflow_handle(workflow_id(video_id), result_type=VideoResult)
-    progress, fraction, completed, outputs = await _live_progress(temporal, handle, row.status)
-    position, eta = await _position_and_eta(ledger, settings, row, fraction, row.stage, completed)
-    costs = await ledger.stage_costs(str(video_id))
-    return StatusResponse(
-        video_id=video_id,
-        status=row.status,
-        stage=row.stage,
-        progress=progress,
-        eta=eta,
-        position=position,
-        attempts=row.attempts,
-        cost_usd=round(sum(c.amount_usd for c in costs), 4),
-        costs=[
-            StageCost(
-                stage=c.stage,
-                service=c.service,
-                operation=c.operation,
-                amount_usd=c.amount_usd,
-                attempt=c.video_attempt,
-            )
-            for c in costs
-        ],
-        retry_count=row.retry_count,
-        errors=row.error_log,
-        created_at=row.created_at,
-        processing_started_at=row.processing_started_at,
-        completed_at=row.completed_at,
-        processing_time_seconds=row.processing_time_seconds,
-        workflow_id=handle.id,
-        temporal_ui=f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{handle.id}",
-        outputs=outputs,
-    )
+    try:
+        return await video_status(video_id, settings, ledger, temporal)
+    except UnknownVideo as unknown:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(unknown)) from unknown
 
 
 @router.post("/cancel/{video_id}", status_code=status.HTTP_202_ACCEPTED, response_model=CancelResponse)
@@ -202,70 +166,3 @@ async def _video(ledger: Ledger, video_id: UUID) -> VideoRow:
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no video with id {video_id}")
     return row
-
-
-async def _position_and_eta(
-    ledger: Ledger, settings: Settings, row: VideoRow, fraction: float, current: str | None, completed: list[str]
-) -> tuple[int, int | None]:
-    if row.status not in ("queued", "processing"):
-        return 0, None
-    position = await ledger.queue_position(row.video_id)
-    same_queue = ("simple",) if row.complexity == "simple" else ("complex", "premium")
-    slots = settings.cpu_max_concurrent if row.complexity == "simple" else settings.gpu_max_concurrent
-    rendering_now = current == RENDER_STAGE
-    eta = eta_seconds(
-        ahead=await ledger.waiting_ahead(row.video_id, same_queue) if not rendering_now else 0,
-        rendering=await ledger.rendering_count(same_queue) if not rendering_now else 0,
-        slots=slots,
-        medians=await ledger.stage_medians(),
-        completed=completed,
-        current=current,
-        current_fraction=fraction,
-    )
-    return position, eta
-
-
-async def _live_progress(
-    client: Client, handle: WorkflowHandle[Any, VideoResult], ledger_status: str
-) -> tuple[float, float, list[str], VideoOutputs | None]:
-    """(percent, current stage fraction, completed stages, outputs) from the workflow itself."""
-    if ledger_status == "queued":
-        return 0.0, 0.0, [], None
-    try:
-        desc = await handle.describe()
-        # The ledger says completed a moment before the workflow returns its result: wait for that moment.
-        if desc.status == WorkflowExecutionStatus.COMPLETED or ledger_status == "completed":
-            result = await asyncio.wait_for(handle.result(), timeout=10)
-            outputs = VideoOutputs(
-                mp4_path=result.mp4_path, metadata_path=result.metadata_path, thumbnail_path=result.thumbnail_path
-            )
-            return 100.0, 1.0, [s.name for s in STAGES], outputs
-        progress = await handle.query(VideoWorkflow.progress)
-        fraction = await _render_fraction(client, desc.raw_description.pending_activities)
-        if progress.stage == RENDER_STAGE and fraction is not None:
-            return (
-                percent_done(progress.completed_stages, progress.stage, fraction),
-                fraction,
-                progress.completed_stages,
-                None,
-            )
-        return progress.percent, 0.0, progress.completed_stages, None
-    except (RPCError, TimeoutError):
-        log.warning("workflow %s not readable; falling back to the ledger", handle.id, exc_info=True)
-        return 0.0, 0.0, [], None
-
-
-async def _render_fraction(client: Client, pending: Any) -> float | None:
-    """The render's last heartbeat ({"fraction": 0..1}) from the workflow's pending activities."""
-    for act in pending:
-        if (
-            act.activity_type.name != "render_video"
-            or act.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
-        ):
-            continue
-        if not act.heartbeat_details.payloads:
-            return 0.0
-        details = await client.data_converter.decode(act.heartbeat_details.payloads)
-        if details and isinstance(details[0], dict):
-            return float(details[0].get("fraction", 0.0))
-    return None

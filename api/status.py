@@ -1,0 +1,134 @@
+"""A video's status, as REST returns it and the WebSocket stream pushes it: ledger facts plus live progress."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from uuid import UUID
+
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError
+
+from api.schemas import StageCost, StatusResponse, VideoOutputs
+from workflows.video import VideoWorkflow
+from ytempire.domain import VideoResult
+from ytempire.estimates import eta_seconds
+from ytempire.ledger import Ledger, VideoRow
+from ytempire.settings import Settings
+from ytempire.stages import RENDER_STAGE, STAGES, percent_done
+from ytempire.starting import workflow_id
+
+log = logging.getLogger(__name__)
+
+
+class UnknownVideo(LookupError):
+    pass
+
+
+async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, temporal: Client) -> StatusResponse:
+    """Where a video stands now; raises UnknownVideo for an id the ledger does not know."""
+    row = await ledger.get_video(str(video_id))
+    if row is None:
+        raise UnknownVideo(f"no video with id {video_id}")
+    handle = temporal.get_workflow_handle(workflow_id(video_id), result_type=VideoResult)
+    progress, fraction, completed, outputs = await _live_progress(temporal, handle, row.status)
+    position, eta = await position_and_eta(ledger, settings, row, fraction, row.stage, completed)
+    costs = await ledger.stage_costs(str(video_id))
+    return StatusResponse(
+        video_id=video_id,
+        status=row.status,
+        stage=row.stage,
+        progress=progress,
+        eta=eta,
+        position=position,
+        attempts=row.attempts,
+        cost_usd=round(sum(c.amount_usd for c in costs), 4),
+        costs=[
+            StageCost(
+                stage=c.stage,
+                service=c.service,
+                operation=c.operation,
+                amount_usd=c.amount_usd,
+                attempt=c.video_attempt,
+            )
+            for c in costs
+        ],
+        retry_count=row.retry_count,
+        errors=row.error_log,
+        created_at=row.created_at,
+        processing_started_at=row.processing_started_at,
+        completed_at=row.completed_at,
+        processing_time_seconds=row.processing_time_seconds,
+        workflow_id=handle.id,
+        temporal_ui=f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{handle.id}",
+        outputs=outputs,
+    )
+
+
+async def position_and_eta(
+    ledger: Ledger, settings: Settings, row: VideoRow, fraction: float, current: str | None, completed: list[str]
+) -> tuple[int, int | None]:
+    if row.status not in ("queued", "processing"):
+        return 0, None
+    position = await ledger.queue_position(row.video_id)
+    same_queue = ("simple",) if row.complexity == "simple" else ("complex", "premium")
+    slots = settings.cpu_max_concurrent if row.complexity == "simple" else settings.gpu_max_concurrent
+    rendering_now = current == RENDER_STAGE
+    eta = eta_seconds(
+        ahead=await ledger.waiting_ahead(row.video_id, same_queue) if not rendering_now else 0,
+        rendering=await ledger.rendering_count(same_queue) if not rendering_now else 0,
+        slots=slots,
+        medians=await ledger.stage_medians(),
+        completed=completed,
+        current=current,
+        current_fraction=fraction,
+    )
+    return position, eta
+
+
+async def _live_progress(
+    client: Client, handle: WorkflowHandle[Any, VideoResult], ledger_status: str
+) -> tuple[float, float, list[str], VideoOutputs | None]:
+    """(percent, current stage fraction, completed stages, outputs) from the workflow itself."""
+    if ledger_status == "queued":
+        return 0.0, 0.0, [], None
+    try:
+        desc = await handle.describe()
+        # The ledger says completed a moment before the workflow returns its result: wait for that moment.
+        if desc.status == WorkflowExecutionStatus.COMPLETED or ledger_status == "completed":
+            result = await asyncio.wait_for(handle.result(), timeout=10)
+            outputs = VideoOutputs(
+                mp4_path=result.mp4_path, metadata_path=result.metadata_path, thumbnail_path=result.thumbnail_path
+            )
+            return 100.0, 1.0, [s.name for s in STAGES], outputs
+        progress = await handle.query(VideoWorkflow.progress)
+        fraction = await _render_fraction(client, desc.raw_description.pending_activities)
+        if progress.stage == RENDER_STAGE and fraction is not None:
+            return (
+                percent_done(progress.completed_stages, progress.stage, fraction),
+                fraction,
+                progress.completed_stages,
+                None,
+            )
+        return progress.percent, 0.0, progress.completed_stages, None
+    except (RPCError, TimeoutError):
+        log.warning("workflow %s not readable; falling back to the ledger", handle.id, exc_info=True)
+        return 0.0, 0.0, [], None
+
+
+async def _render_fraction(client: Client, pending: Any) -> float | None:
+    """The render's last heartbeat ({"fraction": 0..1}) from the workflow's pending activities."""
+    for act in pending:
+        if (
+            act.activity_type.name != "render_video"
+            or act.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+        ):
+            continue
+        if not act.heartbeat_details.payloads:
+            return 0.0
+        details = await client.data_converter.decode(act.heartbeat_details.payloads)
+        if details and isinstance(details[0], dict):
+            return float(details[0].get("fraction", 0.0))
+    return None
