@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -21,10 +22,12 @@ from activities.script_writer import Script, ScriptError, write_script
 from activities.speech.espeak import synthesize_espeak
 from activities.speech.timeline import SpeechTimeline
 from activities.stage_runner import StageOutcome, run_stage
-from ytempire.domain import FinalizeInput, StageInput, StageResult
+from ytempire.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
 from ytempire.ledger import CostLine, Ledger
 from ytempire.settings import Settings
 from ytempire.worker_metrics import WorkerMetrics
+
+log = logging.getLogger(__name__)
 
 
 def _artifact_dir(inp: StageInput) -> Path:
@@ -71,7 +74,9 @@ class PipelineActivities:
                 {"words": script.word_count(), "provider": "template"},
             )
 
-        return await run_stage(self._ledger, inp, body, self._metrics)
+        return await run_stage(
+            self._ledger, inp, body, self._metrics, self._settings.stage_price_overrides.get(inp.stage)
+        )
 
     @activity.defn(name="synthesize_audio")
     async def synthesize_audio(self, inp: StageInput) -> StageResult:
@@ -101,7 +106,9 @@ class PipelineActivities:
                 {"narration_seconds": round(timeline.duration, 3), "provider": "espeak-ng"},
             )
 
-        return await run_stage(self._ledger, inp, body, self._metrics)
+        return await run_stage(
+            self._ledger, inp, body, self._metrics, self._settings.stage_price_overrides.get(inp.stage)
+        )
 
     @activity.defn(name="collect_media")
     async def collect_media(self, inp: StageInput) -> StageResult:
@@ -129,7 +136,9 @@ class PipelineActivities:
                 {"items": len(media.items), "library_items": library},
             )
 
-        return await run_stage(self._ledger, inp, body, self._metrics)
+        return await run_stage(
+            self._ledger, inp, body, self._metrics, self._settings.stage_price_overrides.get(inp.stage)
+        )
 
     @activity.defn(name="validate_quality")
     async def validate_quality(self, inp: StageInput) -> StageResult:
@@ -156,7 +165,9 @@ class PipelineActivities:
                 {"duration": round(facts.duration, 3), "lufs": signal.integrated_lufs or 0.0},
             )
 
-        return await run_stage(self._ledger, inp, body, self._metrics)
+        return await run_stage(
+            self._ledger, inp, body, self._metrics, self._settings.stage_price_overrides.get(inp.stage)
+        )
 
     @activity.defn(name="prepare_upload")
     async def prepare_upload(self, inp: StageInput) -> StageResult:
@@ -211,7 +222,30 @@ class PipelineActivities:
                 {"bytes": final.stat().st_size},
             )
 
-        return await run_stage(self._ledger, inp, body, self._metrics)
+        return await run_stage(
+            self._ledger, inp, body, self._metrics, self._settings.stage_price_overrides.get(inp.stage)
+        )
+
+    @activity.defn(name="record_cost_alert")
+    async def record_cost_alert(self, alert: CostAlert) -> bool:
+        """Ledger event, metric and log line for a cost alert; a retry of an alert already recorded does nothing."""
+        details = {"spent_usd": alert.spent_usd, "cap_usd": alert.cap_usd, "threshold_usd": alert.threshold_usd}
+        recorded = await self._ledger.record_video_alert_once(
+            alert.video_id, alert.kind, alert.level, alert.message, details
+        )
+        if recorded:
+            self._metrics.cost_alerts.labels(alert.kind).inc()
+            log.warning("video %s %s: %s", alert.video_id, alert.kind, alert.message)
+        return recorded
+
+    @activity.defn(name="set_video_status")
+    async def set_video_status(self, change: VideoStatusChange) -> None:
+        """A cost halt or the resumption after an approval, with its reason in the video's events."""
+        await self._ledger.set_status(change.video_id, change.status)
+        if change.note:
+            level = "critical" if change.status == "halted" else "info"
+            kind = "halted" if change.status == "halted" else "budget_approved"
+            await self._ledger.record_event(kind, level, change.note, {}, video_id=change.video_id)
 
     @activity.defn(name="finalize_video")
     async def finalize_video(self, inp: FinalizeInput) -> None:

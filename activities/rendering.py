@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from pathlib import Path
 
 from temporalio import activity
@@ -12,12 +14,15 @@ from activities.render.plan import RenderPlan, plan_stills
 from activities.render.runner import RenderProgress, render
 from activities.speech.timeline import SpeechTimeline
 from activities.stage_runner import StageOutcome, run_stage
+from workflows.video import VideoWorkflow
 from ytempire.domain import StageInput, StageResult
 from ytempire.ledger import CostLine, Ledger
 from ytempire.settings import Settings
+from ytempire.starting import workflow_id
 from ytempire.worker_metrics import WorkerMetrics
 
 CROSSFADE_SECONDS = 0.5
+log = logging.getLogger(__name__)
 
 
 def build_plan(inp: StageInput, *, encoder: str, preset: str) -> RenderPlan:
@@ -49,6 +54,35 @@ def build_plan(inp: StageInput, *, encoder: str, preset: str) -> RenderPlan:
     )
 
 
+class _ProgressReporter:
+    """Heartbeats every progress line (the server keeps the latest); signals the workflow every 5 % or so, so its
+    `progress` query and the Temporal UI move inside the render without a signal per frame."""
+
+    STEP = 0.05
+
+    def __init__(self, workflow_id: str) -> None:
+        self._handle = activity.client().get_workflow_handle(workflow_id)
+        self._sent = 0.0
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def report(self, progress: RenderProgress) -> None:
+        activity.heartbeat({"fraction": round(progress.fraction, 4), "speed": progress.speed})
+        if progress.fraction - self._sent >= self.STEP:
+            self._sent = progress.fraction
+            task = asyncio.create_task(self._signal(round(progress.fraction, 3)))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _signal(self, fraction: float) -> None:
+        try:
+            await self._handle.signal(VideoWorkflow.render_progress, fraction)
+        except Exception:  # progress is best effort; the render itself must not fail for it
+            log.debug("render progress signal failed", exc_info=True)
+
+    async def drain(self) -> None:
+        await asyncio.gather(*self._pending, return_exceptions=True)
+
+
 class RenderActivities:
     """render_video for one render queue; `prefer_gpu` on the gpu queue picks NVENC when a GPU is really there."""
 
@@ -75,11 +109,12 @@ class RenderActivities:
             for stale in output.parent.glob(f"{output.stem}.*.partial{output.suffix}"):
                 stale.unlink(missing_ok=True)  # left by an attempt whose worker was killed
 
-            def heartbeat(progress: RenderProgress) -> None:
-                activity.heartbeat({"fraction": round(progress.fraction, 4), "speed": progress.speed})
-
+            reporter = _ProgressReporter(activity.info().workflow_id or workflow_id(inp.request.video_id))
             activity.heartbeat({"fraction": 0.0, "speed": 0.0})
-            result = await render(plan, heartbeat)
+            try:
+                result = await render(plan, reporter.report)
+            finally:
+                await reporter.drain()
             cost = CostLine(
                 self._service,
                 "ffmpeg_render",
@@ -98,4 +133,6 @@ class RenderActivities:
                 },
             )
 
-        return await run_stage(self._ledger, inp, body, self._metrics)
+        return await run_stage(
+            self._ledger, inp, body, self._metrics, self._settings.stage_price_overrides.get(inp.stage)
+        )

@@ -35,7 +35,11 @@ def as_application_error(err: BaseException) -> ApplicationError:
 
 
 async def run_stage(
-    ledger: Ledger, inp: StageInput, body: Callable[[], Awaitable[StageOutcome]], metrics: WorkerMetrics
+    ledger: Ledger,
+    inp: StageInput,
+    body: Callable[[], Awaitable[StageOutcome]],
+    metrics: WorkerMetrics,
+    fixed_price_usd: float | None = None,
 ) -> StageResult:
     """Mark the stage started, run it, then record its cost once or its error, in the ledger."""
     info = activity.info()
@@ -57,17 +61,17 @@ async def run_stage(
     seconds = round(time.monotonic() - started, 3)
     # The cost row also keeps what a whole-video retry needs to resume after this stage, and its duration for ETAs.
     cost = CostLine(
-        outcome.cost.service,
+        outcome.cost.service if fixed_price_usd is None else "fixed_price",
         outcome.cost.operation,
-        outcome.cost.amount_usd,
+        outcome.cost.amount_usd if fixed_price_usd is None else fixed_price_usd,
         {**outcome.cost.metadata, "seconds": seconds, "artifacts": outcome.artifacts, "details": outcome.details},
     )
     await ledger.record_stage_cost(video_id, inp.stage, cost, inp.video_attempt)
     metrics.stage_seconds.labels(inp.stage).observe(seconds)
-    log.info("video %s stage %s done in %.2f s ($%.4f)", video_id, inp.stage, seconds, outcome.cost.amount_usd)
+    log.info("video %s stage %s done in %.2f s ($%.4f)", video_id, inp.stage, seconds, cost.amount_usd)
     return StageResult(
         stage=inp.stage,
         artifacts=outcome.artifacts,
-        cost_usd=round(outcome.cost.amount_usd, 4),
-        details={**outcome.details, "seconds": seconds, "service": outcome.cost.service},
+        cost_usd=round(cost.amount_usd, 4),
+        details={**outcome.details, "seconds": seconds, "service": cost.service},
     )

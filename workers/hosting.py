@@ -51,6 +51,8 @@ def build_workers(
                     stages.validate_quality,
                     stages.prepare_upload,
                     stages.finalize_video,
+                    stages.record_cost_alert,
+                    stages.set_video_status,
                 ],
                 max_concurrent_activities=settings.pipeline_max_concurrent,
             )

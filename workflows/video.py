@@ -1,37 +1,55 @@
-"""VideoWorkflow: one video, six stages from the stage table, each retried as the spec says."""
+"""VideoWorkflow: one video, six stages from the stage table, each retried as the spec says, within its budget."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, is_cancelled_exception
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.exceptions import TimeoutError as StageTimeout
 
 with workflow.unsafe.imports_passed_through():
     from ytempire.domain import (
+        BudgetApproval,
+        CostAlert,
+        CostBreakdown,
         FinalizeInput,
         Progress,
         StageInput,
         StageResult,
         VideoResult,
         VideoStatus,
+        VideoStatusChange,
         VideoWorkflowInput,
     )
     from ytempire.search_attributes import CHANNEL_ID, VIDEO_STAGE, VIDEO_STATUS
     from ytempire.stages import RENDER_STAGE, STAGES, StageSpec, percent_done, retry_policy
 
-FINALIZE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+COST_LIMIT_EXCEEDED = "CostLimitExceeded"
 
 
 @workflow.defn(name="VideoWorkflow")
 class VideoWorkflow:
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, inp: VideoWorkflowInput) -> None:
+        self._video_id = inp.request.video_id
         self._status: VideoStatus = "queued"
         self._stage: str | None = None
         self._completed: list[str] = []
         self._cost = 0.0
+        self._cost_by_stage: dict[str, float] = {}
+        self._service_by_stage: dict[str, str] = {}
+        self._cap = inp.budget.cap_usd
+        self._ceiling = inp.budget.ceiling_usd
+        self._approvals: list[BudgetApproval] = []
+        self._alerted: set[str] = set()
+        self._halted_reason: str | None = None
+        self._render_fraction = 0.0
+        self._started_at = workflow.now()
         self._error: str | None = None
         self._indexed = False
         self._upserted: tuple[str, str] | None = None
@@ -48,11 +66,15 @@ class VideoWorkflow:
                 if spec.name in inp.resume:  # succeeded in an earlier run: not repeated, not paid again
                     result = inp.resume[spec.name]
                 else:
+                    await self._stay_within_budget(inp, spec)
                     result = await self._run_stage(inp, spec, artifacts)
                 artifacts.update(result.artifacts)
                 details[spec.name] = result.details
                 self._completed.append(spec.name)
                 self._cost = round(self._cost + result.cost_usd, 4)
+                self._cost_by_stage[spec.name] = result.cost_usd
+                self._service_by_stage[spec.name] = str(result.details.get("service", "unknown"))
+                await self._cost_alerts(inp)
         except (ActivityError, asyncio.CancelledError) as err:
             if is_cancelled_exception(err):
                 self._status = "cancelled"
@@ -62,10 +84,8 @@ class VideoWorkflow:
                 raise
             assert isinstance(err, ActivityError)
             error_type, message = _describe(err)
-            self._status, self._error = "failed", f"{self._stage}: {message}"
-            self._show()
-            await self._finalize(inp, "failed", error_type, self._error)
-            raise ApplicationError(self._error, type=error_type, non_retryable=True) from err
+            await self._fail(inp, error_type, f"{self._stage}: {message}")
+            raise ApplicationError(self._error or message, type=error_type, non_retryable=True) from err
 
         self._status, self._stage = "completed", None
         self._show()
@@ -80,8 +100,79 @@ class VideoWorkflow:
             stage_details=details,
         )
 
+    async def _stay_within_budget(self, inp: VideoWorkflowInput, spec: StageSpec) -> None:
+        """Never start a stage whose estimated cost would cross the cap: halt and wait for an operator instead."""
+        estimate = inp.budget.estimates_usd.get(spec.name, 0.0)
+        while round(self._cost + estimate, 4) > self._cap:
+            needed = round(self._cost + estimate, 4)
+            self._status, self._stage = "halted", spec.name
+            self._halted_reason = (
+                f"{spec.name} may cost ${estimate:.2f}: ${needed:.2f} in all would cross the cap ${self._cap:.2f}"
+            )
+            self._show()
+            await self._set_status(inp, "halted", self._halted_reason)
+            await self._alert(inp, "cost_halt", "critical", f"video halted: {self._halted_reason}", self._cap)
+            try:
+                await workflow.wait_condition(
+                    functools.partial(self._budget_allows, needed),
+                    timeout=timedelta(seconds=inp.budget.halt_timeout_seconds),
+                )
+            except TimeoutError:  # wait_condition's timeout
+                waited = timedelta(seconds=inp.budget.halt_timeout_seconds)
+                await self._fail(inp, COST_LIMIT_EXCEEDED, f"no budget approval within {waited}: {self._halted_reason}")
+                raise ApplicationError(self._error or "", type=COST_LIMIT_EXCEEDED, non_retryable=True) from None
+            approval = self._approvals[-1]
+            self._status, self._halted_reason = "processing", None
+            self._show()
+            await self._set_status(
+                inp,
+                "processing",
+                f"cap raised to ${approval.new_cap_usd:.2f} by {approval.approved_by}: {approval.reason}",
+            )
+
+    def _budget_allows(self, needed: float) -> bool:
+        return self._cap >= needed
+
+    async def _cost_alerts(self, inp: VideoWorkflowInput) -> None:
+        """Warning and critical alerts, once each per video, when the money spent reaches their threshold."""
+        for kind, level, threshold in (
+            ("cost_warning", "warning", inp.budget.warning_usd),
+            ("cost_critical", "critical", inp.budget.critical_usd),
+        ):
+            if self._cost >= threshold and kind not in self._alerted:
+                message = f"video cost ${self._cost:.2f} reached the {level} threshold ${threshold:.2f}"
+                await self._alert(inp, kind, level, message, threshold)
+
+    async def _alert(self, inp: VideoWorkflowInput, kind: str, level: str, message: str, threshold: float) -> None:
+        self._alerted.add(kind)
+        await workflow.execute_activity(
+            "record_cost_alert",
+            CostAlert(self._video_id, kind, level, message, self._cost, self._cap, threshold),
+            task_queue=inp.queues.pipeline,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=LEDGER_RETRY,
+            result_type=bool,
+            summary=f"alert: {kind}",
+        )
+
+    async def _set_status(self, inp: VideoWorkflowInput, status: VideoStatus, note: str | None) -> None:
+        await workflow.execute_activity(
+            "set_video_status",
+            VideoStatusChange(self._video_id, status, note),
+            task_queue=inp.queues.pipeline,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=LEDGER_RETRY,
+            summary=f"ledger: {status}",
+        )
+
+    async def _fail(self, inp: VideoWorkflowInput, error_type: str, message: str) -> None:
+        self._status, self._error = "failed", message
+        self._show()
+        await self._finalize(inp, "failed", error_type, message)
+
     async def _run_stage(self, inp: VideoWorkflowInput, spec: StageSpec, artifacts: dict[str, str]) -> StageResult:
         self._stage = spec.name
+        self._render_fraction = 0.0
         self._show()
         render = spec.name == RENDER_STAGE
         queue = inp.queues.render_queue(inp.request.complexity) if render else inp.queues.pipeline
@@ -135,7 +226,7 @@ class VideoWorkflow:
             ),
             task_queue=inp.queues.pipeline,
             start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=FINALIZE_RETRY,
+            retry_policy=LEDGER_RETRY,
             summary=f"ledger: {status}",
         )
 
@@ -146,15 +237,48 @@ class VideoWorkflow:
         if self._indexed and indexed != self._upserted:
             workflow.upsert_search_attributes([VIDEO_STATUS.value_set(indexed[0]), VIDEO_STAGE.value_set(indexed[1])])
             self._upserted = indexed
-        where = progress.stage or progress.status
+        where = (progress.stage or progress.status).replace("_", " ")
         workflow.set_current_details(
-            f"**{progress.status}** · {where} · {progress.percent:.0f} % · ${progress.cost_usd:.2f} so far"
+            f"**{progress.status}** · {where} {progress.percent:.0f} % · ${progress.cost_usd:.2f} so far"
+            f" (cap ${self._cap:.2f})"
+            + (f"\n\nhalted: {progress.halted_reason}" if progress.halted_reason else "")
             + (f"\n\nerror: {progress.error}" if progress.error else "")
         )
 
+    @workflow.signal
+    def render_progress(self, fraction: float) -> None:
+        """Sent by the render activity (throttled), so `progress` moves inside the render stage."""
+        if self._stage == RENDER_STAGE and fraction > self._render_fraction:
+            self._render_fraction = min(fraction, 1.0)
+            self._show()
+
+    @workflow.update
+    def approve_budget(self, approval: BudgetApproval) -> Progress:
+        """Raise the video's cap (an operator's decision, with who and why); a halted video then continues."""
+        self._cap = approval.new_cap_usd
+        self._approvals.append(approval)
+        return self.progress()
+
+    @approve_budget.validator
+    def _check_approval(self, approval: BudgetApproval) -> None:
+        if not approval.approved_by.strip() or not approval.reason.strip():
+            raise ValueError("an approval needs approved_by and reason")
+        if approval.new_cap_usd <= self._cap:
+            raise ValueError(f"the new cap ${approval.new_cap_usd:.2f} must be above the current cap ${self._cap:.2f}")
+        if approval.new_cap_usd > self._ceiling:
+            raise ValueError(f"the new cap ${approval.new_cap_usd:.2f} is above the ceiling ${self._ceiling:.2f}")
+
     @workflow.query
     def progress(self) -> Progress:
-        percent = 100.0 if self._status == "completed" else percent_done(self._completed, self._stage)
+        if self._status == "completed":
+            percent = 100.0
+        else:
+            fraction = self._render_fraction if self._stage == RENDER_STAGE else 0.0
+            percent = percent_done(self._completed, self._stage, fraction)
+        eta: int | None = None
+        if self._status == "processing" and percent > 0:
+            elapsed = (workflow.now() - self._started_at).total_seconds()
+            eta = round(elapsed / percent * (100.0 - percent))
         return Progress(
             status=self._status,
             stage=self._stage,
@@ -162,6 +286,23 @@ class VideoWorkflow:
             cost_usd=self._cost,
             completed_stages=list(self._completed),
             error=self._error,
+            eta_seconds=eta,
+            cap_usd=self._cap,
+            halted_reason=self._halted_reason,
+        )
+
+    @workflow.query
+    def costs(self) -> CostBreakdown:
+        by_service: dict[str, float] = {}
+        for stage, amount in self._cost_by_stage.items():
+            service = self._service_by_stage.get(stage, "unknown")
+            by_service[service] = round(by_service.get(service, 0.0) + amount, 4)
+        return CostBreakdown(
+            total_usd=self._cost,
+            cap_usd=self._cap,
+            by_service=by_service,
+            by_stage=dict(self._cost_by_stage),
+            approvals=list(self._approvals),
         )
 
 
@@ -170,6 +311,6 @@ def _describe(err: ActivityError) -> tuple[str, str]:
     cause = err.cause
     if isinstance(cause, ApplicationError):
         return cause.type or "ApplicationError", cause.message
-    if isinstance(cause, TimeoutError):
+    if isinstance(cause, StageTimeout):
         return "StageTimeout", f"timed out ({cause.type.name if cause.type else 'timeout'})"
     return type(cause).__name__ if cause else "ActivityError", str(cause or err)

@@ -33,6 +33,7 @@ class VideoRequest:
     complexity: Complexity = "simple"
     duration_seconds: int = 60
     orientation: Orientation = "portrait"
+    cost_cap_usd: float | None = None  # None: the configured default
 
     @property
     def resolution(self) -> tuple[int, int]:
@@ -48,6 +49,53 @@ class StageResult:
 
 
 @dataclass(frozen=True)
+class CostPolicy:
+    """A video's budget: never crossed without an operator's approval (a `halted` video waits for one)."""
+
+    cap_usd: float = 3.00
+    warning_usd: float = 2.50
+    critical_usd: float = 2.80
+    ceiling_usd: float = 10.00
+    halt_timeout_seconds: float = 86400
+    estimates_usd: dict[str, float] = field(default_factory=dict)  # an upper bound per stage
+    webhooks: bool = False  # deliver cost alerts to the configured webhook
+
+
+@dataclass(frozen=True)
+class BudgetApproval:
+    new_cap_usd: float
+    approved_by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CostAlert:
+    video_id: str
+    kind: str  # cost_warning | cost_critical | cost_halt
+    level: str  # warning | critical
+    message: str
+    spent_usd: float
+    cap_usd: float
+    threshold_usd: float
+
+
+@dataclass(frozen=True)
+class VideoStatusChange:
+    video_id: str
+    status: VideoStatus
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    total_usd: float
+    cap_usd: float
+    by_service: dict[str, float]
+    by_stage: dict[str, float]
+    approvals: list[BudgetApproval]
+
+
+@dataclass(frozen=True)
 class VideoWorkflowInput:
     request: VideoRequest
     queues: TaskQueues
@@ -57,6 +105,7 @@ class VideoWorkflowInput:
     # A whole-video retry resumes here: stages that already succeeded (outputs on disk, cost in the ledger).
     resume: dict[str, StageResult] = field(default_factory=dict)
     attempt: int = 1
+    budget: CostPolicy = field(default_factory=CostPolicy)
 
 
 @dataclass(frozen=True)
@@ -99,3 +148,6 @@ class Progress:
     cost_usd: float
     completed_stages: list[str]
     error: str | None = None
+    eta_seconds: int | None = None
+    cap_usd: float | None = None
+    halted_reason: str | None = None

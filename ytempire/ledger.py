@@ -129,8 +129,8 @@ class Ledger:
                 raise QueueFull(depth, capacity)
             await conn.execute(
                 """INSERT INTO video_queue
-                       (id, user_id, channel_id, priority, complexity, request_data, idempotency_key)
-                   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)""",
+                       (id, user_id, channel_id, priority, complexity, request_data, idempotency_key, cost_cap)
+                   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)""",
                 request.video_id,
                 request.user_id,
                 request.channel_id,
@@ -138,6 +138,7 @@ class Ledger:
                 request.complexity,
                 json.dumps(request_data),
                 idempotency_key,
+                request.cost_cap_usd,
             )
             return Admission(request.video_id, created=True, depth=depth + 1)
 
@@ -215,6 +216,38 @@ class Ledger:
             message,
             json.dumps(details),
         )
+
+    async def record_video_alert_once(
+        self, video_id: str, kind: str, level: str, message: str, details: dict[str, Any]
+    ) -> bool:
+        """Record a cost alert unless this video already has one of this kind; True when recorded now."""
+        row = await self._pool.fetchval(
+            """INSERT INTO pipeline_events (video_id, kind, level, message, details)
+               VALUES ($1, $2, $3, $4, $5::jsonb)
+               ON CONFLICT (video_id, kind) WHERE kind IN ('cost_warning', 'cost_critical') DO NOTHING
+               RETURNING id""",
+            video_id,
+            kind,
+            level,
+            message,
+            json.dumps(details),
+        )
+        return row is not None
+
+    async def set_status(self, video_id: str, status: str) -> None:
+        """A halt (and the resumption after an approval); final states go through `finalize`."""
+        await self._pool.execute(
+            "UPDATE video_queue SET status = $2::varchar WHERE id = $1 AND status IN ('processing', 'halted')",
+            video_id,
+            status,
+        )
+
+    async def video_events(self, video_id: str) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(
+            "SELECT kind, level, message, details, created_at FROM pipeline_events WHERE video_id = $1 ORDER BY id",
+            video_id,
+        )
+        return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
 
     async def events(self, kind: str) -> list[dict[str, Any]]:
         rows = await self._pool.fetch(

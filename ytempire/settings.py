@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     queue_retry_after_seconds: int = Field(30, ge=1, description="Retry-After sent with a 429")
     max_video_attempts: int = Field(3, ge=1, description="whole-video attempts (the first plus retries)")
 
+    cost_cap_default_usd: float = Field(3.00, gt=0, description="a video's budget when the request sets none")
+    cost_cap_max_usd: float = Field(3.00, gt=0, description="the highest budget a request may ask for")
+    cost_cap_ceiling_usd: float = Field(10.00, gt=0, description="no operator approval may raise a cap above this")
+    cost_warning_usd: float = 2.50
+    cost_critical_usd: float = 2.80
+    cost_halt_timeout_seconds: float = Field(86400, gt=0, description="a halted video fails after this long")
+    # Fixed price per stage, charged instead of the provider's own cost: budget drills and cost tests.
+    stage_price_overrides: dict[str, float] = Field(default_factory=dict)
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

@@ -9,6 +9,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import Priority, WorkflowIDReusePolicy
 
 from ytempire import search_attributes
+from ytempire.cost_model import cost_policy
 from ytempire.domain import StageResult, VideoRequest, VideoResult, VideoWorkflowInput
 from ytempire.settings import Settings
 
@@ -43,6 +44,7 @@ def workflow_input(
         ),
         resume=resume or {},
         attempt=attempt,
+        budget=cost_policy(settings, request),
     )
 
 

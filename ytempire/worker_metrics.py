@@ -24,6 +24,12 @@ class WorkerMetrics:
             buckets=(0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300),
             registry=self.registry,
         )
+        self.cost_alerts = Counter(
+            "ytempire_cost_alerts",
+            "Cost alerts (warning, critical, halt), once per video and kind",
+            ["kind"],
+            registry=self.registry,
+        )
         self.stage_failures = Counter(
             "ytempire_stage_failures", "Failed stage attempts", ["stage", "error_type"], registry=self.registry
         )
