@@ -34,6 +34,9 @@ class EnqueueRequest(BaseModel):
     orientation: Literal["portrait", "landscape"] = Field(
         "portrait", description="portrait = 1080x1920 (Shorts), landscape = 1920x1080."
     )
+    cost_cap_usd: float | None = Field(
+        None, gt=0, description="This video's budget (default and maximum: YTEMPIRE_COST_CAP_DEFAULT_USD/_MAX_USD)."
+    )
     request_id: str | None = Field(
         None,
         min_length=1,
@@ -72,6 +75,21 @@ class QueueFullResponse(BaseModel):
     depth: int
     capacity: int
     retry_after_seconds: int
+
+
+class ApproveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_cap_usd: float = Field(gt=0, description="The new budget; above the current cap, at most the ceiling.")
+    approved_by: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ApproveResponse(BaseModel):
+    video_id: UUID
+    status: str
+    cap_usd: float
+    cost_usd: float
 
 
 class CancelResponse(BaseModel):

@@ -10,9 +10,13 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header, HTTPException, Response, status
 from fastapi.responses import JSONResponse
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from api.deps import LedgerDep, MetricsDep, SettingsDep, TemporalDep
 from api.schemas import (
+    ApproveRequest,
+    ApproveResponse,
     CancelResponse,
     EnqueueRequest,
     EnqueueResponse,
@@ -21,7 +25,8 @@ from api.schemas import (
     StatusResponse,
 )
 from api.status import UnknownVideo, position_and_eta, video_status
-from ytempire.domain import VideoRequest
+from workflows.video import VideoWorkflow
+from ytempire.domain import BudgetApproval, VideoRequest
 from ytempire.estimates import depth_alerts
 from ytempire.ledger import Ledger, QueueFull, RetryRefused, VideoRow
 from ytempire.resume import resume_plan
@@ -54,6 +59,18 @@ async def enqueue_video(
 ) -> Any:
     """Admit the video (capacity, idempotency), record it in the ledger and start its workflow `video-<id>`."""
     started = time.perf_counter()
+    if body.cost_cap_usd is not None and body.cost_cap_usd > settings.cost_cap_max_usd:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            [
+                {
+                    "loc": ["body", "cost_cap_usd"],
+                    "type": "less_than_equal",
+                    "msg": f"cost_cap_usd may be at most {settings.cost_cap_max_usd:.2f}; "
+                    "an operator can approve more for a running video",
+                }
+            ],
+        )
     request = VideoRequest(
         video_id=str(uuid4()),
         topic=body.topic,
@@ -63,6 +80,7 @@ async def enqueue_video(
         complexity=body.complexity,
         duration_seconds=body.duration_seconds,
         orientation=body.orientation,
+        cost_cap_usd=body.cost_cap_usd,
     )
     try:
         admission = await ledger.admit(
@@ -128,6 +146,31 @@ async def get_status(video_id: UUID, settings: SettingsDep, ledger: LedgerDep, t
         return await video_status(video_id, settings, ledger, temporal)
     except UnknownVideo as unknown:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(unknown)) from unknown
+
+
+@router.post("/approve/{video_id}", response_model=ApproveResponse)
+async def approve_budget(
+    video_id: UUID, body: ApproveRequest, ledger: LedgerDep, temporal: TemporalDep
+) -> ApproveResponse:
+    """Raise a video's cost cap (who and why are recorded); a halted video continues."""
+    row = await _video(ledger, video_id)
+    if row.status in FINAL:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"video {video_id} is already {row.status}")
+    handle = temporal.get_workflow_handle_for(VideoWorkflow.run, workflow_id(video_id))
+    try:
+        progress = await handle.execute_update(
+            VideoWorkflow.approve_budget, BudgetApproval(body.new_cap_usd, body.approved_by, body.reason)
+        )
+    except WorkflowUpdateFailedError as failed:
+        cause = failed.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or failed)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, message) from failed
+    return ApproveResponse(
+        video_id=video_id,
+        status=progress.status,
+        cap_usd=progress.cap_usd or body.new_cap_usd,
+        cost_usd=progress.cost_usd,
+    )
 
 
 @router.post("/cancel/{video_id}", status_code=status.HTTP_202_ACCEPTED, response_model=CancelResponse)
