@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from ytempire.domain import FinalizeInput, StageInput, StageResult
+from ytempire.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
 
 
 @dataclass
@@ -22,6 +22,11 @@ class FakeStages:
     finalized: list[FinalizeInput] = field(default_factory=list)
     slow_stage: str | None = None  # this stage takes a second and ignores cancellation (it never heartbeats)
     slow_started: asyncio.Event = field(default_factory=asyncio.Event)
+    costs: dict[str, float] = field(default_factory=dict)  # what each stage charges (default $0.01)
+    alerts: list[CostAlert] = field(default_factory=list)
+    alert_failures: int = 0  # fail this many record_cost_alert attempts first (a retried activity)
+    statuses: list[VideoStatusChange] = field(default_factory=list)
+    halted: asyncio.Event = field(default_factory=asyncio.Event)
 
     def _result(self, inp: StageInput, **artifacts: str) -> StageResult:
         self.calls[inp.stage] += 1
@@ -31,7 +36,12 @@ class FakeStages:
                 type="InvalidRequest" if self.non_retryable else "FakeFlake",
                 non_retryable=self.non_retryable,
             )
-        return StageResult(stage=inp.stage, artifacts=artifacts, cost_usd=0.01, details={"fake": "yes"})
+        cost = self.costs.get(inp.stage, 0.01)
+        return StageResult(stage=inp.stage, artifacts=artifacts, cost_usd=cost, details={"service": "fake"})
+
+    def charged(self) -> float:
+        """What the stages that really ran charged."""
+        return round(sum(self.costs.get(stage, 0.01) * count for stage, count in self.calls.items()), 4)
 
     @activity.defn(name="generate_script")
     async def generate_script(self, inp: StageInput) -> StageResult:
@@ -68,6 +78,20 @@ class FakeStages:
             metadata="/fake/out/meta.json",
         )
 
+    @activity.defn(name="record_cost_alert")
+    async def record_cost_alert(self, alert: CostAlert) -> bool:
+        self.alerts.append(alert)
+        if self.alert_failures > 0:
+            self.alert_failures -= 1
+            raise ApplicationError("fake ledger hiccup", type="FakeFlake")
+        return True
+
+    @activity.defn(name="set_video_status")
+    async def set_video_status(self, change: VideoStatusChange) -> None:
+        self.statuses.append(change)
+        if change.status == "halted":
+            self.halted.set()
+
     @activity.defn(name="finalize_video")
     async def finalize_video(self, inp: FinalizeInput) -> None:
         self.finalized.append(inp)
@@ -80,4 +104,6 @@ class FakeStages:
             self.validate_quality,
             self.prepare_upload,
             self.finalize_video,
+            self.record_cost_alert,
+            self.set_video_status,
         ]

@@ -55,3 +55,13 @@ async def test_queue_position_orders_by_priority_then_age(ledger: Ledger) -> Non
         await ledger.insert_video(req, {})
     positions = [await ledger.queue_position(r.video_id) for r in (high, high_later, low)]
     assert positions[0] < positions[1] < positions[2]
+
+
+async def test_cost_alert_is_recorded_once_per_video_and_kind(ledger: Ledger) -> None:
+    req = _request()
+    await ledger.insert_video(req, {})
+    first = await ledger.record_video_alert_once(req.video_id, "cost_warning", "warning", "at $2.50", {})
+    again = await ledger.record_video_alert_once(req.video_id, "cost_warning", "warning", "at $2.50", {})
+    critical = await ledger.record_video_alert_once(req.video_id, "cost_critical", "critical", "at $2.80", {})
+    assert (first, again, critical) == (True, False, True)
+    assert [e["kind"] for e in await ledger.video_events(req.video_id)] == ["cost_warning", "cost_critical"]

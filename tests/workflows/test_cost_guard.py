@@ -1,0 +1,159 @@
+"""The cost guard on the time-skipping test server: halts, approvals, timeouts, alerts, and the cap property."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import uuid
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from tests.workflows.fakes import FakeStages
+from tests.workflows.test_video import make_input, workers
+from workflows.video import VideoWorkflow
+from ytempire.domain import BudgetApproval, CostPolicy, TaskQueues, VideoResult, VideoWorkflowInput
+from ytempire.stages import STAGES
+
+NAMES = [s.name for s in STAGES]
+
+
+def with_budget(queues: TaskQueues, costs: dict[str, float], **policy: float) -> VideoWorkflowInput:
+    budget = CostPolicy(estimates_usd=dict(costs), **policy)  # type: ignore[arg-type]
+    return dataclasses.replace(make_input(queues), budget=budget)
+
+
+# script+audio+media = $3.00 exactly (allowed: the cap is not crossed), the render would make it $3.50.
+COSTS = {"script_generation": 1.2, "audio_synthesis": 1.0, "media_collection": 0.8, "video_rendering": 0.5}
+
+
+async def test_halt_then_approve_then_complete(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
+    fakes = FakeStages(costs=COSTS)
+    async with workers(time_env, queues, fakes):
+        handle = await time_env.client.start_workflow(
+            VideoWorkflow.run,
+            with_budget(queues, COSTS),
+            id=f"video-{uuid.uuid4()}",
+            task_queue=queues.pipeline,
+            result_type=VideoResult,
+        )
+        await asyncio.wait_for(fakes.halted.wait(), timeout=20)
+        halted = await handle.query(VideoWorkflow.progress)
+        assert (halted.status, halted.stage, halted.cost_usd) == ("halted", "video_rendering", 3.0)
+        assert "would cross the cap $3.00" in (halted.halted_reason or "")
+        assert fakes.calls["video_rendering"] == 0, "the stage that would cross the cap never starts"
+
+        with pytest.raises(WorkflowUpdateFailedError, match="update"):
+            await handle.execute_update(VideoWorkflow.approve_budget, BudgetApproval(2.5, "ops", "lower?"))
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(VideoWorkflow.approve_budget, BudgetApproval(50.0, "ops", "way over"))
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(VideoWorkflow.approve_budget, BudgetApproval(4.0, " ", "nobody"))
+        approved = await handle.execute_update(
+            VideoWorkflow.approve_budget, BudgetApproval(4.0, "maria", "flagship video")
+        )
+        assert approved.cap_usd == 4.0
+        result = await handle.result()
+        costs = await handle.query(VideoWorkflow.costs)
+    assert result.status == "completed" and result.cost_usd == pytest.approx(3.52)
+    assert costs.approvals == [BudgetApproval(4.0, "maria", "flagship video")]
+    assert costs.by_service == {"fake": pytest.approx(3.52)}
+    assert [s.status for s in fakes.statuses] == ["halted", "processing"]
+    assert "maria" in (fakes.statuses[1].note or "")
+    kinds = [a.kind for a in fakes.alerts]
+    assert kinds == ["cost_warning", "cost_critical", "cost_halt"]
+
+
+async def test_halt_times_out_as_cost_limit_exceeded(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
+    fakes = FakeStages(costs=COSTS)
+    async with workers(time_env, queues, fakes):
+        handle = await time_env.client.start_workflow(
+            VideoWorkflow.run,
+            with_budget(queues, COSTS, halt_timeout_seconds=24 * 3600),
+            id=f"video-{uuid.uuid4()}",
+            task_queue=queues.pipeline,
+        )
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()  # the time-skipping server skips the 24 h wait
+        progress = await handle.query(VideoWorkflow.progress)
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "CostLimitExceeded"
+    assert "no budget approval within 1 day" in cause.message
+    assert progress.status == "failed"
+    assert [(f.status, f.error_type) for f in fakes.finalized] == [("failed", "CostLimitExceeded")]
+    assert fakes.calls["video_rendering"] == 0 and fakes.charged() <= 3.0
+
+
+async def test_each_alert_once_even_when_recording_is_retried(
+    time_env: WorkflowEnvironment, queues: TaskQueues
+) -> None:
+    costs = {"script_generation": 2.6, "audio_synthesis": 0.15, "media_collection": 0.1}  # warning, then critical
+    fakes = FakeStages(costs=costs, alert_failures=1)
+    async with workers(time_env, queues, fakes):
+        result = await time_env.client.execute_workflow(
+            VideoWorkflow.run,
+            with_budget(queues, costs),
+            id=f"video-{uuid.uuid4()}",
+            task_queue=queues.pipeline,
+            result_type=VideoResult,
+        )
+    assert result.status == "completed"
+    # The first record attempt failed and was retried: two deliveries of the same alert, which the ledger's
+    # unique (video, kind) index turns into one event (tests/ytempire/test_ledger.py).
+    assert [a.kind for a in fakes.alerts] == ["cost_warning", "cost_warning", "cost_critical"]
+    assert fakes.alerts[0] == fakes.alerts[1]
+
+
+async def test_a_tighter_cap_scales_the_alert_thresholds(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
+    costs = {"script_generation": 0.85}
+    fakes = FakeStages(costs=costs)
+    async with workers(time_env, queues, fakes):
+        await time_env.client.execute_workflow(
+            VideoWorkflow.run,
+            with_budget(queues, costs, cap_usd=1.0, warning_usd=0.8333, critical_usd=0.9333),
+            id=f"video-{uuid.uuid4()}",
+            task_queue=queues.pipeline,
+        )
+    assert [a.kind for a in fakes.alerts] == ["cost_warning"]
+
+
+async def test_property_no_video_is_charged_past_its_cap(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
+    """Random stage costs, random upper-bound estimates and caps: without approvals, what the stages that ran
+    charged never exceeds the cap, a completed video fits its cap, and a failed one stopped only because the
+    next stage's estimate would have crossed it."""
+    rng = random.Random(20261125)
+    outcomes: list[bool] = []
+    for case in range(40):
+        costs = {name: round(rng.uniform(0.0, 1.2), 2) for name in NAMES}
+        estimates = {name: round(cost * rng.uniform(1.0, 1.5), 2) for name, cost in costs.items()}
+        cap = round(rng.uniform(0.3, 3.0), 2)
+        fakes = FakeStages(costs=costs)
+        inp = dataclasses.replace(
+            make_input(queues), budget=CostPolicy(cap_usd=cap, estimates_usd=estimates, halt_timeout_seconds=60)
+        )
+        async with workers(time_env, queues, fakes):
+            handle = await time_env.client.start_workflow(
+                VideoWorkflow.run,
+                inp,
+                id=f"video-{uuid.uuid4()}",
+                task_queue=queues.pipeline,
+            )
+            try:
+                await handle.result()
+                completed = True
+            except WorkflowFailureError as failure:
+                assert isinstance(failure.cause, ApplicationError), case
+                assert failure.cause.type == "CostLimitExceeded", case
+                completed = False
+        outcomes.append(completed)
+        ran = [name for name in NAMES if fakes.calls[name]]
+        assert fakes.charged() <= cap + 1e-9, (case, costs, cap)
+        if completed:
+            assert ran == NAMES
+        else:
+            blocked = NAMES[len(ran)]
+            assert sum(costs[n] for n in ran) + estimates[blocked] > cap - 1e-9, (case, costs, estimates, cap)
+    assert 5 <= sum(outcomes) <= 35, "the cases must cover both videos that fit and videos that halt"
