@@ -240,12 +240,10 @@ class PipelineActivities:
 
     @activity.defn(name="set_video_status")
     async def set_video_status(self, change: VideoStatusChange) -> None:
-        """A cost halt or the resumption after an approval, with its reason in the video's events."""
+        """A cost halt, or the resumption after an approval (recorded with who and why)."""
         await self._ledger.set_status(change.video_id, change.status)
-        if change.note:
-            level = "critical" if change.status == "halted" else "info"
-            kind = "halted" if change.status == "halted" else "budget_approved"
-            await self._ledger.record_event(kind, level, change.note, {}, video_id=change.video_id)
+        if change.status == "processing" and change.note:  # the halt itself is recorded as its cost_halt alert
+            await self._ledger.record_event("budget_approved", "info", change.note, {}, video_id=change.video_id)
 
     @activity.defn(name="finalize_video")
     async def finalize_video(self, inp: FinalizeInput) -> None:

@@ -61,7 +61,7 @@ async def enqueue_video(
     started = time.perf_counter()
     if body.cost_cap_usd is not None and body.cost_cap_usd > settings.cost_cap_max_usd:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             [
                 {
                     "loc": ["body", "cost_cap_usd"],
@@ -164,7 +164,7 @@ async def approve_budget(
     except WorkflowUpdateFailedError as failed:
         cause = failed.cause
         message = cause.message if isinstance(cause, ApplicationError) else str(cause or failed)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, message) from failed
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, message) from failed
     return ApproveResponse(
         video_id=video_id,
         status=progress.status,

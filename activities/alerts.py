@@ -1,0 +1,87 @@
+"""Alert delivery activity: one signed webhook POST per attempt, through the receiver's circuit breaker."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ytempire.breaker_store import SERVICE_MAX_LEN
+from ytempire.circuit_breaker import BreakerBoard
+from ytempire.webhooks import deliver, redact_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WebhookDelivery:
+    """One outbound event. `event_id` is the receiver's idempotency key: keep it stable across retries.
+
+    `url` empty means the worker's configured receiver (keeps a URL with credentials out of workflow history).
+    `task_queue` is where AlertDeliveryWorkflow schedules the activity (empty: the workflow's own queue).
+    """
+
+    event_id: str
+    kind: str
+    url: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    task_queue: str = ""
+
+
+def breaker_service(url: str) -> str:
+    """One breaker per receiver host: a dead receiver must not stop deliveries to another."""
+    try:
+        parts = urlsplit(url)
+        host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or "unknown"
+    except ValueError:
+        host = "unknown"
+    return f"webhook:{host}"[:SERVICE_MAX_LEN]
+
+
+class AlertActivities:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        secret: str | None,
+        breakers: BreakerBoard,
+        *,
+        default_url: str | None = None,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self._client = client
+        self._secret = secret
+        self._breakers = breakers
+        self._default_url = default_url
+        self._timeout = timeout_seconds
+
+    @activity.defn(name="deliver_webhook")
+    async def deliver_webhook(self, delivery: WebhookDelivery) -> int:
+        """POST the event to its receiver; returns the HTTP status (2xx) or raises a typed ApplicationError."""
+        url = delivery.url or self._default_url
+        if not url:
+            raise ApplicationError(
+                f"no webhook URL for event {delivery.event_id} ({delivery.kind}): set YTEMPIRE_ALERT_WEBHOOK_URL "
+                "or give the delivery a url",
+                type="WebhookNotConfigured",
+                non_retryable=True,
+            )
+        attempt = activity.info().attempt if activity.in_activity() else 1
+        log.debug(
+            "delivering %s event %s to %s, attempt %d", delivery.kind, delivery.event_id, redact_url(url), attempt
+        )
+        event = {"id": delivery.event_id, "kind": delivery.kind, "payload": delivery.payload}
+        return await deliver(
+            self._client,
+            url,
+            event,
+            secret=self._secret,
+            breaker=self._breakers.get(breaker_service(url)),
+            event_id=delivery.event_id,
+            kind=delivery.kind,
+            timeout=self._timeout,
+        )

@@ -1,0 +1,75 @@
+"""Cost control on the real stack: fixed stage prices force a halt; an approval over HTTP lets the video finish."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from temporalio.testing import WorkflowEnvironment
+
+from tests.integration.conftest import api_client, running_workers
+from tests.integration.test_end_to_end import wait_final
+from workflows.video import VideoWorkflow
+from ytempire.ledger import Ledger
+from ytempire.settings import Settings
+
+PRICES = {"script_generation": 1.2, "audio_synthesis": 1.0, "media_collection": 0.8, "video_rendering": 0.5}
+
+
+async def test_halt_approve_complete_over_http(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
+) -> None:
+    priced = settings.model_copy(update={"stage_price_overrides": PRICES})
+    body = {
+        "topic": "expensive octopus",
+        "channel_id": str(uuid.uuid4()),
+        "user_id": str(uuid.uuid4()),
+        "duration_seconds": 30,
+    }
+    async with running_workers(dev_env, priced, ledger), api_client(priced) as api:
+        too_rich = await api.post("/pipeline/queue", json={**body, "cost_cap_usd": 5.0})
+        assert too_rich.status_code == 422 and "at most 3.00" in too_rich.text
+        video_id = (await api.post("/pipeline/queue", json=body)).json()["video_id"]
+        for _ in range(300):
+            state = (await api.get(f"/pipeline/status/{video_id}")).json()
+            if state["status"] == "halted":
+                break
+            await asyncio.sleep(0.1)
+        assert state["status"] == "halted", state
+        assert state["cost_usd"] == 3.0 and [c["stage"] for c in state["costs"]] == list(PRICES)[:3]
+        query = f'WorkflowId = "video-{video_id}" AND VideoStatus = "halted"'
+        for _ in range(50):
+            if (await dev_env.client.count_workflows(query)).count == 1:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("VideoStatus=halted is not searchable")
+        progress = await dev_env.client.get_workflow_handle(f"video-{video_id}").query(VideoWorkflow.progress)
+        assert progress.status == "halted" and "video_rendering may cost $0.50" in (progress.halted_reason or "")
+
+        lower = await api.post(
+            f"/pipeline/approve/{video_id}", json={"new_cap_usd": 2.0, "approved_by": "ops", "reason": "no"}
+        )
+        assert lower.status_code == 422 and "must be above the current cap" in lower.text
+        approved = await api.post(
+            f"/pipeline/approve/{video_id}",
+            json={"new_cap_usd": 4.0, "approved_by": "maria", "reason": "flagship video"},
+        )
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["cap_usd"] == 4.0
+        final = await wait_final(api, video_id)
+        too_late = await api.post(
+            f"/pipeline/approve/{video_id}", json={"new_cap_usd": 5.0, "approved_by": "ops", "reason": "late"}
+        )
+    assert final["status"] == "completed"
+    assert 3.5 <= final["cost_usd"] <= 4.0
+    assert too_late.status_code == 409
+    events = [(e["kind"], e["level"]) for e in await ledger.video_events(video_id)]
+    assert events == [
+        ("cost_warning", "warning"),
+        ("cost_critical", "critical"),
+        ("cost_halt", "critical"),
+        ("budget_approved", "info"),
+    ]
+    approval = (await ledger.video_events(video_id))[-1]["message"]
+    assert "maria" in approval and "flagship video" in approval
