@@ -41,7 +41,7 @@ async def serve(roles: list[str]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("serving task queues %s (pid %d)", ", ".join(w.task_queue for w in workers), os.getpid())
+    log.info("serving task queues %s (pid %d)", ", ".join(workers.task_queues), os.getpid())
     async with running(workers):
         await stop.wait()
         log.info("shutting down: finishing in-flight activities")

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.alerts import AlertActivities
 from activities.pipeline import PipelineActivities
 from activities.rendering import RenderActivities
+from workflows.alert_delivery import AlertDeliveryWorkflow
 from workflows.video import VideoWorkflow
+from ytempire.breaker_store import StateWriter
+from ytempire.circuit_breaker import BreakerBoard
 from ytempire.domain import TaskQueues
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
@@ -22,6 +28,18 @@ QUEUE_ROLES = ("pipeline", "cpu", "gpu")
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class WorkerSet:
+    """The workers of one process and what they hold open (closed after the workers stop)."""
+
+    workers: list[Worker]
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def task_queues(self) -> list[str]:
+        return [worker.task_queue for worker in self.workers]
+
+
 def build_workers(
     client: Client,
     settings: Settings,
@@ -29,9 +47,10 @@ def build_workers(
     roles: Sequence[str],
     queues: TaskQueues | None = None,
     metrics: WorkerMetrics | None = None,
-) -> list[Worker]:
+) -> WorkerSet:
     """`roles` picks which queues this process serves; `queues` overrides the queue names (tests)."""
     metrics = metrics or WorkerMetrics()
+    closers: list[Callable[[], Awaitable[None]]] = []
     unknown = set(roles) - set(QUEUE_ROLES)
     if unknown:
         raise ValueError(f"unknown queue role(s) {sorted(unknown)}; choose from {', '.join(QUEUE_ROLES)}")
@@ -39,11 +58,13 @@ def build_workers(
     workers: list[Worker] = []
     if "pipeline" in roles:
         stages = PipelineActivities(settings, ledger, metrics)
+        alerts, alert_closers = _alert_activities(settings, ledger, metrics)
+        closers += alert_closers
         workers.append(
             Worker(
                 client,
                 task_queue=queues.pipeline,
-                workflows=[VideoWorkflow],
+                workflows=[VideoWorkflow, AlertDeliveryWorkflow],
                 activities=[
                     stages.generate_script,
                     stages.synthesize_audio,
@@ -53,6 +74,7 @@ def build_workers(
                     stages.finalize_video,
                     stages.record_cost_alert,
                     stages.set_video_status,
+                    alerts.deliver_webhook,
                 ],
                 max_concurrent_activities=settings.pipeline_max_concurrent,
             )
@@ -76,13 +98,43 @@ def build_workers(
                 default_heartbeat_throttle_interval=timedelta(seconds=1),
             )
         )
-    return workers
+    return WorkerSet(workers, closers)
+
+
+def _alert_activities(
+    settings: Settings, ledger: Ledger, metrics: WorkerMetrics
+) -> tuple[AlertActivities, list[Callable[[], Awaitable[None]]]]:
+    """Webhook delivery with a circuit breaker per receiver; breaker changes are kept in the ledger."""
+    http = httpx.AsyncClient()
+    board: BreakerBoard | None = None
+
+    def failures(service: str) -> int:
+        return board.get(service).failures if board is not None else 0
+
+    writer = StateWriter(ledger.pool, failures=failures)
+    board = BreakerBoard(
+        settings.circuit_breaker_failure_threshold,
+        settings.circuit_breaker_cooldown_seconds,
+        metrics.registry,
+        on_change=writer,
+    )
+    secret = settings.alert_webhook_secret.get_secret_value() if settings.alert_webhook_secret else None
+    alerts = AlertActivities(
+        http,
+        secret,
+        board,
+        default_url=settings.alert_webhook_url,
+        timeout_seconds=settings.alert_webhook_timeout_seconds,
+    )
+    return alerts, [writer.aclose, http.aclose]
 
 
 @asynccontextmanager
-async def running(workers: Sequence[Worker]) -> AsyncIterator[None]:
-    """Run several workers together; on exit each shuts down gracefully (in-flight activities finish)."""
+async def running(worker_set: WorkerSet) -> AsyncIterator[None]:
+    """Run a process's workers together; on exit each shuts down gracefully (in-flight activities finish)."""
     async with AsyncExitStack() as stack:
-        for worker in workers:
+        for close in reversed(worker_set.closers):
+            stack.push_async_callback(close)
+        for worker in worker_set.workers:
             await stack.enter_async_context(worker)
         yield

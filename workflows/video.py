@@ -10,8 +10,11 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 from temporalio.exceptions import TimeoutError as StageTimeout
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.alerts import WebhookDelivery
+    from workflows.alert_delivery import AlertDeliveryWorkflow
     from ytempire.domain import (
         BudgetApproval,
         CostAlert,
@@ -144,16 +147,45 @@ class VideoWorkflow:
                 await self._alert(inp, kind, level, message, threshold)
 
     async def _alert(self, inp: VideoWorkflowInput, kind: str, level: str, message: str, threshold: float) -> None:
+        """Ledger event, metric and log line now; the webhook from an abandoned child, so it never holds the video."""
         self._alerted.add(kind)
-        await workflow.execute_activity(
+        alert = CostAlert(self._video_id, kind, level, message, self._cost, self._cap, threshold)
+        recorded = await workflow.execute_activity(
             "record_cost_alert",
-            CostAlert(self._video_id, kind, level, message, self._cost, self._cap, threshold),
+            alert,
             task_queue=inp.queues.pipeline,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=LEDGER_RETRY,
             result_type=bool,
             summary=f"alert: {kind}",
         )
+        if recorded and inp.budget.webhooks:
+            event_id = f"{self._video_id}:{kind}:{inp.attempt}:{workflow.uuid4().hex[:8]}"
+            await workflow.start_child_workflow(
+                AlertDeliveryWorkflow.run,
+                WebhookDelivery(
+                    event_id=event_id,
+                    kind=kind,
+                    url="",  # the worker's configured URL: it may carry credentials, so it stays out of history
+                    payload={
+                        "event_id": event_id,
+                        "kind": kind,
+                        "level": level,
+                        "message": message,
+                        "video_id": self._video_id,
+                        "channel_id": inp.request.channel_id,
+                        "spent_usd": self._cost,
+                        "cap_usd": self._cap,
+                        "threshold_usd": threshold,
+                        "at": workflow.now().isoformat(),
+                    },
+                    task_queue=inp.queues.pipeline,
+                ),
+                id=f"alert-{event_id.replace(':', '-')}",
+                task_queue=inp.queues.pipeline,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=f"webhook: {kind} for video {self._video_id}",
+            )
 
     async def _set_status(self, inp: VideoWorkflowInput, status: VideoStatus, note: str | None) -> None:
         await workflow.execute_activity(

@@ -1,4 +1,4 @@
-"""Circuit breaker states in PostgreSQL (`circuit_breakers`, sql/004): written on each transition, read by dashboards."""
+"""Circuit breaker states in PostgreSQL (`circuit_breakers`, sql/004): saved on each transition, read by dashboards."""
 
 from __future__ import annotations
 

@@ -38,5 +38,5 @@ def cost_policy(settings: Settings, request: VideoRequest) -> CostPolicy:
         ceiling_usd=settings.cost_cap_ceiling_usd,
         halt_timeout_seconds=settings.cost_halt_timeout_seconds,
         estimates_usd=stage_estimates(settings, request),
-        webhooks=False,
+        webhooks=settings.alert_webhook_url is not None,
     )

@@ -98,6 +98,10 @@ class Ledger:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
     async def insert_video(self, request: VideoRequest, request_data: dict[str, Any]) -> None:
         await self._pool.execute(
             """INSERT INTO video_queue (id, user_id, channel_id, priority, complexity, request_data)

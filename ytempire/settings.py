@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ytempire.domain import TaskQueues
@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     cost_halt_timeout_seconds: float = Field(86400, gt=0, description="a halted video fails after this long")
     # Fixed price per stage, charged instead of the provider's own cost: budget drills and cost tests.
     stage_price_overrides: dict[str, float] = Field(default_factory=dict)
+
+    alert_webhook_url: str | None = Field(None, description="cost alerts are POSTed here, signed (HMAC-SHA256)")
+    alert_webhook_secret: SecretStr | None = None
+    alert_webhook_timeout_seconds: float = Field(10.0, gt=0)
+    circuit_breaker_failure_threshold: int = Field(5, ge=1)
+    circuit_breaker_cooldown_seconds: float = Field(60.0, gt=0)
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.alerts import WebhookDelivery
 from ytempire.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
 
 
@@ -27,6 +28,8 @@ class FakeStages:
     alert_failures: int = 0  # fail this many record_cost_alert attempts first (a retried activity)
     statuses: list[VideoStatusChange] = field(default_factory=list)
     halted: asyncio.Event = field(default_factory=asyncio.Event)
+    webhooks: list[WebhookDelivery] = field(default_factory=list)
+    webhook_down: bool = False  # the receiver answers 503 forever
 
     def _result(self, inp: StageInput, **artifacts: str) -> StageResult:
         self.calls[inp.stage] += 1
@@ -92,6 +95,13 @@ class FakeStages:
         if change.status == "halted":
             self.halted.set()
 
+    @activity.defn(name="deliver_webhook")
+    async def deliver_webhook(self, delivery: WebhookDelivery) -> int:
+        self.webhooks.append(delivery)
+        if self.webhook_down:
+            raise ApplicationError("receiver answered 503", type="WebhookUnavailable")
+        return 200
+
     @activity.defn(name="finalize_video")
     async def finalize_video(self, inp: FinalizeInput) -> None:
         self.finalized.append(inp)
@@ -106,4 +116,5 @@ class FakeStages:
             self.finalize_video,
             self.record_cost_alert,
             self.set_video_status,
+            self.deliver_webhook,
         ]

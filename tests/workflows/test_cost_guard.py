@@ -8,7 +8,7 @@ import random
 import uuid
 
 import pytest
-from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -105,6 +105,34 @@ async def test_each_alert_once_even_when_recording_is_retried(
     # unique (video, kind) index turns into one event (tests/ytempire/test_ledger.py).
     assert [a.kind for a in fakes.alerts] == ["cost_warning", "cost_warning", "cost_critical"]
     assert fakes.alerts[0] == fakes.alerts[1]
+
+
+async def test_webhook_alerts_never_block_the_video(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
+    costs = {"script_generation": 2.9}
+    for down in (False, True):
+        fakes = FakeStages(costs=costs, webhook_down=down)
+        async with workers(time_env, queues, fakes):
+            result = await time_env.client.execute_workflow(
+                VideoWorkflow.run,
+                with_budget(queues, costs, webhooks=True),
+                id=f"video-{uuid.uuid4()}",
+                task_queue=queues.pipeline,
+                result_type=VideoResult,
+            )
+            for _ in range(100):  # the abandoned children deliver (or keep retrying) on their own
+                if len({d.kind for d in fakes.webhooks}) == 2:
+                    break
+                await asyncio.sleep(0.05)
+        for event_id in {d.event_id for d in fakes.webhooks}:  # the down receiver's deliveries would retry for hours
+            child = time_env.client.get_workflow_handle(f"alert-{event_id.replace(':', '-')}")
+            if (await child.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await child.terminate("test over")
+        assert result.status == "completed", down
+        kinds = sorted({d.kind for d in fakes.webhooks})
+        assert kinds == ["cost_critical", "cost_warning"], down
+        first = fakes.webhooks[0]
+        assert first.url == "" and first.payload["video_id"] == result.video_id
+        assert first.payload["spent_usd"] == 2.9 and first.payload["kind"] == first.kind
 
 
 async def test_a_tighter_cap_scales_the_alert_thresholds(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:

@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.workflows.fakes import FakeStages
+from workflows.alert_delivery import AlertDeliveryWorkflow
 from workflows.video import VideoWorkflow
 from ytempire.domain import TaskQueues, VideoRequest, VideoResult, VideoWorkflowInput
 from ytempire.stages import STAGES
@@ -42,7 +43,7 @@ async def workers(env: WorkflowEnvironment, queues: TaskQueues, fakes: FakeStage
         Worker(
             env.client,
             task_queue=queues.pipeline,
-            workflows=[VideoWorkflow],
+            workflows=[VideoWorkflow, AlertDeliveryWorkflow],
             activities=fakes.pipeline_activities(),
         ),
         Worker(env.client, task_queue=queues.cpu, activities=[fakes.render_video]),

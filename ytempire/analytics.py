@@ -1,0 +1,87 @@
+"""Pipeline health figures from the ledger: queue depth, throughput, error rate, cost per video, breaker states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import asyncpg
+
+from ytempire.breaker_store import load_states
+from ytempire.ledger import WAITING
+
+_CHANNEL = "($1::uuid IS NULL OR channel_id = $1::uuid)"
+
+# One pass over video_queue per status: how many, how many wait, how many finished inside the window.
+_STATUS_SQL = f"""
+SELECT status,
+       count(*) AS videos,
+       count(*) FILTER (WHERE {WAITING}) AS waiting,
+       count(*) FILTER (WHERE completed_at >= NOW() - make_interval(secs => $2::float8)) AS finished_in_window
+FROM video_queue
+WHERE {_CHANNEL}
+GROUP BY status
+"""
+
+# A video's cost is every pipeline_costs row of it (all attempts: a whole-video retry pays again).
+_COST_SQL = """
+SELECT avg(total) AS avg_cost, percentile_cont(0.95) WITHIN GROUP (ORDER BY total) AS p95_cost
+FROM (SELECT v.id, COALESCE(sum(c.amount), 0) AS total
+      FROM video_queue v LEFT JOIN pipeline_costs c ON c.video_id = v.id
+      WHERE v.status = 'completed' AND v.completed_at >= NOW() - make_interval(secs => $2::float8)
+        AND ($1::uuid IS NULL OR v.channel_id = $1::uuid)
+      GROUP BY v.id) per_video
+"""
+
+
+@dataclass(frozen=True)
+class PipelineMetrics:
+    window_hours: float
+    generated_at: datetime
+    queue_depth: int  # waiting videos: queued, or preparing before their render
+    processing: int
+    halted: int
+    completed_in_window: int
+    failed_in_window: int
+    processing_rate_per_hour: float  # videos completed in the window / window hours
+    error_rate: float  # failed / (completed + failed) in the window; 0 when none finished
+    avg_cost_usd: float | None  # over videos completed in the window; None when none
+    p95_cost_usd: float | None
+    videos_by_status: dict[str, int] = field(default_factory=dict)
+    circuit_breakers: dict[str, str] = field(default_factory=dict)
+
+
+async def pipeline_metrics(
+    pool: asyncpg.Pool, *, window_hours: float = 1.0, channel_id: str | None = None
+) -> PipelineMetrics:
+    """Figures over the last `window_hours` (queue and status counts are current), optionally for one channel."""
+    if window_hours <= 0:
+        raise ValueError(f"window_hours must be positive, got {window_hours}")
+    seconds = window_hours * 3600.0
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # One snapshot: every figure (and NOW()) is from the same instant.
+        generated_at = await conn.fetchval("SELECT NOW()")
+        status_rows = await conn.fetch(_STATUS_SQL, channel_id, seconds)
+        cost = await conn.fetchrow(_COST_SQL, channel_id, seconds)
+    breakers = await load_states(pool)
+
+    by_status = {r["status"] or "unknown": int(r["videos"]) for r in status_rows}
+    finished = {r["status"]: int(r["finished_in_window"]) for r in status_rows}
+    completed = finished.get("completed", 0)
+    failed = finished.get("failed", 0)
+    assert cost is not None
+    return PipelineMetrics(
+        window_hours=window_hours,
+        generated_at=generated_at,
+        queue_depth=sum(int(r["waiting"]) for r in status_rows),
+        processing=by_status.get("processing", 0),
+        halted=by_status.get("halted", 0),
+        completed_in_window=completed,
+        failed_in_window=failed,
+        processing_rate_per_hour=completed / window_hours,
+        error_rate=failed / (completed + failed) if completed + failed else 0.0,
+        avg_cost_usd=float(cost["avg_cost"]) if cost["avg_cost"] is not None else None,
+        p95_cost_usd=float(cost["p95_cost"]) if cost["p95_cost"] is not None else None,
+        videos_by_status=by_status,
+        circuit_breakers=breakers,
+    )
