@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
+import pytest
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
+from tests.activities.test_webhooks import SECRET, Receiver, _receiver_server  # noqa: F401 (a fixture)
 from tests.integration.conftest import api_client, running_workers
 from tests.integration.test_end_to_end import wait_final
 from workflows.video import VideoWorkflow
@@ -73,3 +77,41 @@ async def test_halt_approve_complete_over_http(
     ]
     approval = (await ledger.video_events(video_id))[-1]["message"]
     assert "maria" in approval and "flagship video" in approval
+
+
+@pytest.fixture
+def receiver(_receiver_server: Receiver) -> Receiver:  # noqa: F811 - the real receiver on 127.0.0.1, reset
+    _receiver_server.reset()
+    return _receiver_server
+
+
+async def test_cost_alerts_reach_the_webhook_signed(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, receiver: Receiver
+) -> None:
+    alerting = settings.model_copy(
+        update={
+            "stage_price_overrides": {"script_generation": 2.6, "audio_synthesis": 0.25},
+            "alert_webhook_url": receiver.url,
+            "alert_webhook_secret": SecretStr(SECRET),
+        }
+    )
+    body = {
+        "topic": "alerting octopus",
+        "channel_id": str(uuid.uuid4()),
+        "user_id": str(uuid.uuid4()),
+        "duration_seconds": 30,
+    }
+    async with running_workers(dev_env, alerting, ledger), api_client(alerting) as api:
+        video_id = (await api.post("/pipeline/queue", json=body)).json()["video_id"]
+        final = await wait_final(api, video_id)
+        for _ in range(100):
+            if len(receiver.deliveries) >= 2:
+                break
+            await asyncio.sleep(0.1)
+    assert final["status"] == "completed"
+    events = [json.loads(d.body) for d in receiver.deliveries]
+    assert sorted(e["kind"] for e in events) == ["cost_critical", "cost_warning"]
+    assert all(d.verified for d in receiver.deliveries), "every delivery carries a valid HMAC-SHA256 signature"
+    assert {e["payload"]["video_id"] for e in events} == {video_id}
+    assert all(e["id"] == d.headers["idempotency-key"] for e, d in zip(events, receiver.deliveries, strict=True))
+    assert all(SECRET not in d.body.decode() for d in receiver.deliveries)
