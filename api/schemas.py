@@ -129,3 +129,5 @@ class StatusResponse(BaseModel):
     workflow_id: str
     temporal_ui: str
     outputs: VideoOutputs | None = None
+    cost_cap_usd: float = Field(description="the video's budget (raised by approvals)")
+    halted_reason: str | None = Field(None, description="why a halted video waits for a budget approval")

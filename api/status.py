@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +14,7 @@ from temporalio.service import RPCError
 
 from api.schemas import StageCost, StatusResponse, VideoOutputs
 from workflows.video import VideoWorkflow
-from ytempire.domain import VideoResult
+from ytempire.domain import Progress, VideoResult
 from ytempire.estimates import eta_seconds
 from ytempire.ledger import Ledger, VideoRow
 from ytempire.settings import Settings
@@ -33,14 +34,15 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
     if row is None:
         raise UnknownVideo(f"no video with id {video_id}")
     handle = temporal.get_workflow_handle(workflow_id(video_id), result_type=VideoResult)
-    progress, fraction, completed, outputs = await _live_progress(temporal, handle, row.status)
-    position, eta = await position_and_eta(ledger, settings, row, fraction, row.stage, completed)
+    live = await _live_progress(temporal, handle, row.status)
+    position, eta = await position_and_eta(ledger, settings, row, live.fraction, row.stage, live.completed)
+    requested_cap = row.request_data.get("cost_cap_usd") or settings.cost_cap_default_usd
     costs = await ledger.stage_costs(str(video_id))
     return StatusResponse(
         video_id=video_id,
         status=row.status,
         stage=row.stage,
-        progress=progress,
+        progress=live.percent,
         eta=eta,
         position=position,
         attempts=row.attempts,
@@ -63,7 +65,9 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
         processing_time_seconds=row.processing_time_seconds,
         workflow_id=handle.id,
         temporal_ui=f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{handle.id}",
-        outputs=outputs,
+        outputs=live.outputs,
+        cost_cap_usd=live.progress.cap_usd if live.progress and live.progress.cap_usd else requested_cap,
+        halted_reason=live.progress.halted_reason if live.progress else None,
     )
 
 
@@ -88,12 +92,19 @@ async def position_and_eta(
     return position, eta
 
 
-async def _live_progress(
-    client: Client, handle: WorkflowHandle[Any, VideoResult], ledger_status: str
-) -> tuple[float, float, list[str], VideoOutputs | None]:
-    """(percent, current stage fraction, completed stages, outputs) from the workflow itself."""
+@dataclass(frozen=True)
+class _Live:
+    percent: float = 0.0
+    fraction: float = 0.0  # of the current stage
+    completed: list[str] = field(default_factory=list)
+    outputs: VideoOutputs | None = None
+    progress: Progress | None = None
+
+
+async def _live_progress(client: Client, handle: WorkflowHandle[Any, VideoResult], ledger_status: str) -> _Live:
+    """Progress, outputs and the workflow's own view (cap, halt reason) from the workflow itself."""
     if ledger_status == "queued":
-        return 0.0, 0.0, [], None
+        return _Live()
     try:
         desc = await handle.describe()
         # The ledger says completed a moment before the workflow returns its result: wait for that moment.
@@ -102,20 +113,16 @@ async def _live_progress(
             outputs = VideoOutputs(
                 mp4_path=result.mp4_path, metadata_path=result.metadata_path, thumbnail_path=result.thumbnail_path
             )
-            return 100.0, 1.0, [s.name for s in STAGES], outputs
+            return _Live(100.0, 1.0, [s.name for s in STAGES], outputs)
         progress = await handle.query(VideoWorkflow.progress)
         fraction = await _render_fraction(client, desc.raw_description.pending_activities)
         if progress.stage == RENDER_STAGE and fraction is not None:
-            return (
-                percent_done(progress.completed_stages, progress.stage, fraction),
-                fraction,
-                progress.completed_stages,
-                None,
-            )
-        return progress.percent, 0.0, progress.completed_stages, None
+            percent = percent_done(progress.completed_stages, progress.stage, fraction)
+            return _Live(percent, fraction, progress.completed_stages, None, progress)
+        return _Live(progress.percent, 0.0, progress.completed_stages, None, progress)
     except (RPCError, TimeoutError):
         log.warning("workflow %s not readable; falling back to the ledger", handle.id, exc_info=True)
-        return 0.0, 0.0, [], None
+        return _Live()
 
 
 async def _render_fraction(client: Client, pending: Any) -> float | None:

@@ -41,6 +41,7 @@ async def test_halt_approve_complete_over_http(
             await asyncio.sleep(0.1)
         assert state["status"] == "halted", state
         assert state["cost_usd"] == 3.0 and [c["stage"] for c in state["costs"]] == list(PRICES)[:3]
+        assert state["cost_cap_usd"] == 3.0 and "would cross the cap $3.00" in state["halted_reason"]
         query = f'WorkflowId = "video-{video_id}" AND VideoStatus = "halted"'
         for _ in range(50):
             if (await dev_env.client.count_workflows(query)).count == 1:
