@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.metrics import ApiMetrics
-from api.routes import health, metrics, pipeline
+from api.routes import health, metrics, pipeline, pipeline_metrics, stream
+from api.stream import StatusHub
 from ytempire.ledger import Ledger, create_pool
 from ytempire.migrations import apply_migrations
 from ytempire.settings import Settings
@@ -22,11 +23,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.metrics = ApiMetrics()
         pool = await create_pool(app.state.settings.database_url)
         await apply_migrations(pool)
+        app.state.pool = pool
         app.state.ledger = Ledger(pool)
         app.state.temporal = await connect(app.state.settings)
+        app.state.stream = StatusHub(
+            app.state.settings, app.state.ledger, app.state.temporal, interval=app.state.settings.stream_poll_seconds
+        )
         try:
             yield
         finally:
+            await app.state.stream.close()
             await pool.close()
 
     app = FastAPI(
@@ -36,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(pipeline.router)
+    app.include_router(pipeline_metrics.router)
+    app.include_router(stream.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

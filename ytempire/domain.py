@@ -8,6 +8,7 @@ from typing import Literal
 Complexity = Literal["simple", "complex", "premium"]
 Orientation = Literal["portrait", "landscape"]
 VideoStatus = Literal["queued", "processing", "completed", "failed", "cancelled", "halted"]
+FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})  # halted can still continue
 
 RESOLUTIONS: dict[str, tuple[int, int]] = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
 

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     circuit_breaker_failure_threshold: int = Field(5, ge=1)
     circuit_breaker_cooldown_seconds: float = Field(60.0, gt=0)
 
+    stream_poll_seconds: float = Field(0.5, gt=0, description="WebSocket streams: one status poll per video per …")
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

@@ -26,7 +26,7 @@ from api.schemas import (
 )
 from api.status import UnknownVideo, position_and_eta, video_status
 from workflows.video import VideoWorkflow
-from ytempire.domain import BudgetApproval, VideoRequest
+from ytempire.domain import FINAL_STATUSES, BudgetApproval, VideoRequest
 from ytempire.estimates import depth_alerts
 from ytempire.ledger import Ledger, QueueFull, RetryRefused, VideoRow
 from ytempire.resume import resume_plan
@@ -36,7 +36,6 @@ from ytempire.starting import start_video, workflow_id
 
 router = APIRouter(prefix="/pipeline", tags=["pipeline"])
 log = logging.getLogger(__name__)
-FINAL = ("completed", "failed", "cancelled")
 
 
 @router.post(
@@ -154,7 +153,7 @@ async def approve_budget(
 ) -> ApproveResponse:
     """Raise a video's cost cap (who and why are recorded); a halted video continues."""
     row = await _video(ledger, video_id)
-    if row.status in FINAL:
+    if row.status in FINAL_STATUSES:
         raise HTTPException(status.HTTP_409_CONFLICT, f"video {video_id} is already {row.status}")
     handle = temporal.get_workflow_handle_for(VideoWorkflow.run, workflow_id(video_id))
     try:
@@ -177,7 +176,7 @@ async def approve_budget(
 async def cancel_video(video_id: UUID, ledger: LedgerDep, temporal: TemporalDep) -> CancelResponse:
     """Cancel a queued or running video: its render's ffmpeg is killed, costs so far are kept, partial files go."""
     row = await _video(ledger, video_id)
-    if row.status in FINAL:
+    if row.status in FINAL_STATUSES:
         raise HTTPException(status.HTTP_409_CONFLICT, f"video {video_id} is already {row.status}")
     await temporal.get_workflow_handle(workflow_id(video_id)).cancel()
     return CancelResponse(video_id=video_id, status="cancelling")
