@@ -43,6 +43,7 @@ test: setup lint  ## set-up plus the whole suite
 bench: setup
 	$(BIN)/python bench/e2e.py
 	$(BIN)/python bench/queue_bench.py
+	$(BIN)/python bench/stream_bench.py
 
 clean: down
 	rm -rf data
