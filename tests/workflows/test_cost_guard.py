@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.fakes import FakeStages
@@ -85,6 +85,25 @@ async def test_halt_times_out_as_cost_limit_exceeded(time_env: WorkflowEnvironme
     assert progress.status == "failed"
     assert [(f.status, f.error_type) for f in fakes.finalized] == [("failed", "CostLimitExceeded")]
     assert fakes.calls["video_rendering"] == 0 and fakes.charged() <= 3.0
+
+
+async def test_cancelling_a_halted_video_ends_it(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
+    fakes = FakeStages(costs=COSTS)
+    async with workers(time_env, queues, fakes):
+        handle = await time_env.client.start_workflow(
+            VideoWorkflow.run,
+            with_budget(queues, COSTS),
+            id=f"video-{uuid.uuid4()}",
+            task_queue=queues.pipeline,
+        )
+        await asyncio.wait_for(fakes.halted.wait(), timeout=20)
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        progress = await handle.query(VideoWorkflow.progress)
+    assert isinstance(failure.value.cause, CancelledError)
+    assert progress.status == "cancelled" and fakes.calls["video_rendering"] == 0
+    assert [f.status for f in fakes.finalized] == ["cancelled"]
 
 
 async def test_each_alert_once_even_when_recording_is_retried(
