@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -18,12 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-from devstack.postgres import PostgresServer  # noqa: E402
-from devstack.temporal_server import dynamic_config_args, temporal_cli  # noqa: E402
+from bench.harness import start_stack, stop_stack  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
-from ytempire import search_attributes  # noqa: E402
 from ytempire.domain import VideoRequest, VideoResult  # noqa: E402
 from ytempire.ledger import Ledger, create_pool  # noqa: E402
 from ytempire.migrations import apply_migrations  # noqa: E402
@@ -32,20 +28,8 @@ from ytempire.stages import STAGES  # noqa: E402
 from ytempire.starting import start_video  # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def bench(args: argparse.Namespace, root: Path) -> None:
-    pg = PostgresServer(root / "pg", _free_port(), fast_unsafe=True)
-    pg.start()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        dev_server_extra_args=dynamic_config_args(),
-        search_attributes=search_attributes.ALL,
-    )
+    pg, env = await start_stack(root)
     try:
         settings = Settings(
             data_dir=root / "data",
@@ -73,8 +57,7 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
             total = time.monotonic() - started
         await pool.close()
     finally:
-        await env.shutdown()
-        pg.stop()
+        await stop_stack(pg, env)
 
     print(f"video: {args.complexity}, {args.orientation}, target {args.duration} s, topic {args.topic!r}")
     print(f"{'stage':<22}{'wall s':>9}")

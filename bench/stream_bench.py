@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -44,25 +43,13 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from api.stream import StatusHub, StreamMessage  # noqa: E402
-from devstack.postgres import PostgresServer  # noqa: E402
-from devstack.temporal_server import dynamic_config_args, temporal_cli  # noqa: E402
+from bench.harness import free_port, percentile, start_stack, stop_stack  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
-from ytempire import search_attributes  # noqa: E402
 from ytempire.ledger import Ledger, create_pool  # noqa: E402
 from ytempire.migrations import apply_migrations  # noqa: E402
 from ytempire.settings import Settings  # noqa: E402
 from ytempire.stages import STAGES  # noqa: E402
 from ytempire.starting import workflow_id  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
 def _key(text: str) -> str:
@@ -71,7 +58,9 @@ def _key(text: str) -> str:
 
 def _ms(values: list[float]) -> str:
     ms = [v * 1000 for v in values]
-    return f"p50 {_pct(ms, 50):7.1f} ms   p95 {_pct(ms, 95):7.1f} ms   max {max(ms):7.1f} ms   (n={len(ms)})"
+    return (
+        f"p50 {percentile(ms, 50):7.1f} ms   p95 {percentile(ms, 95):7.1f} ms   max {max(ms):7.1f} ms   (n={len(ms)})"
+    )
 
 
 # ---------------------------------------------------------------- the API process (--serve PORT)
@@ -198,14 +187,8 @@ async def poll_status(api: httpx.AsyncClient, video_id: str, interval: float) ->
 
 
 async def bench(args: argparse.Namespace, root: Path) -> None:
-    pg = PostgresServer(root / "pg", _free_port(), fast_unsafe=True)
-    pg.start()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        dev_server_extra_args=dynamic_config_args(),
-        search_attributes=search_attributes.ALL,
-    )
-    port = _free_port()
+    pg, env = await start_stack(root)
+    port = free_port()
     settings = Settings(
         data_dir=root / "data",
         database_url=pg.dsn,
@@ -286,8 +269,7 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
         server.terminate()
         await asyncio.wait_for(server.wait(), timeout=30)
         await pool.close()
-        await env.shutdown()
-        pg.stop()
+        await stop_stack(pg, env)
 
     # publish → last subscriber, and first → last subscriber, for every distinct state of every video
     published: dict[str, float] = done["published"]

@@ -1,0 +1,40 @@
+"""What every benchmark here needs: a throw-away PostgreSQL and Temporal dev server, free ports, percentiles."""
+
+from __future__ import annotations
+
+import socket
+import statistics
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from devstack.postgres import PostgresServer
+from devstack.temporal_server import dynamic_config_args, temporal_cli
+from ytempire import search_attributes
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+async def start_stack(root: Path) -> tuple[PostgresServer, WorkflowEnvironment]:
+    """PostgreSQL in `root` and a dev server with the project's dynamic config and search attributes."""
+    pg = PostgresServer(root / "pg", free_port(), fast_unsafe=True)
+    pg.start()
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        dev_server_extra_args=dynamic_config_args(),
+        search_attributes=search_attributes.ALL,
+    )
+    return pg, env
+
+
+async def stop_stack(pg: PostgresServer, env: WorkflowEnvironment) -> None:
+    await env.shutdown()
+    pg.stop()
