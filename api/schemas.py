@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 
 class EnqueueRequest(BaseModel):
@@ -36,6 +36,11 @@ class EnqueueRequest(BaseModel):
     )
     cost_cap_usd: float | None = Field(
         None, gt=0, description="This video's budget (default and maximum: YTEMPIRE_COST_CAP_DEFAULT_USD/_MAX_USD)."
+    )
+    callback_url: AnyHttpUrl | None = Field(
+        None,
+        description="Receives a signed JSON event (X-Ytempire-Signature, HMAC-SHA256) when the video completes, "
+        "fails, is cancelled or halts; e.g. an n8n Wait node's $execution.resumeUrl.",
     )
     request_id: str | None = Field(
         None,

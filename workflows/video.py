@@ -84,6 +84,7 @@ class VideoWorkflow:
                 self._show()
                 # The cancellation was delivered once; activities started from here on run normally.
                 await self._finalize(inp, "cancelled", "Cancelled", None, remove_partials=True)
+                await self._notify(inp, "cancelled", error_type="Cancelled")
                 raise
             assert isinstance(err, ActivityError)
             error_type, message = _describe(err)
@@ -93,7 +94,7 @@ class VideoWorkflow:
         self._status, self._stage = "completed", None
         self._show()
         await self._finalize(inp, "completed", None, None)
-        return VideoResult(
+        video = VideoResult(
             video_id=inp.request.video_id,
             status="completed",
             mp4_path=artifacts["outbox_video"],
@@ -102,6 +103,14 @@ class VideoWorkflow:
             cost_usd=self._cost,
             stage_details=details,
         )
+        await self._notify(
+            inp,
+            "completed",
+            mp4_path=video.mp4_path,
+            metadata_path=video.metadata_path,
+            thumbnail_path=video.thumbnail_path,
+        )
+        return video
 
     async def _stay_within_budget(self, inp: VideoWorkflowInput, spec: StageSpec) -> None:
         """Never start a stage whose estimated cost would cross the cap: halt and wait for an operator instead."""
@@ -115,6 +124,7 @@ class VideoWorkflow:
             self._show()
             await self._set_status(inp, "halted", self._halted_reason)
             await self._alert(inp, "cost_halt", "critical", f"video halted: {self._halted_reason}", self._cap)
+            await self._notify(inp, "halted", error_type="CostHalt", error=self._halted_reason)
             try:
                 await workflow.wait_condition(
                     functools.partial(self._budget_allows, needed),
@@ -187,6 +197,37 @@ class VideoWorkflow:
                 static_summary=f"webhook: {kind} for video {self._video_id}",
             )
 
+    async def _notify(self, inp: VideoWorkflowInput, status: VideoStatus, **extra: object) -> None:
+        """Tell the caller's callback_url (signed, retried, from an abandoned child: it never holds the video)."""
+        if not inp.request.callback_url:
+            return
+        event_id = f"{self._video_id}:{status}:{inp.attempt}:{workflow.uuid4().hex[:8]}"
+        payload: dict[str, object] = {
+            "event_id": event_id,
+            "video_id": self._video_id,
+            "status": status,
+            "stage": self._stage,
+            "cost_usd": self._cost,
+            "cap_usd": self._cap,
+            "attempt": inp.attempt,
+            "at": workflow.now().isoformat(),
+            **extra,
+        }
+        await workflow.start_child_workflow(
+            AlertDeliveryWorkflow.run,
+            WebhookDelivery(
+                event_id=event_id,
+                kind=f"video_{status}",
+                url=inp.request.callback_url,
+                payload=payload,
+                task_queue=inp.queues.pipeline,
+            ),
+            id=f"callback-{event_id.replace(':', '-')}",
+            task_queue=inp.queues.pipeline,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            static_summary=f"callback: video {status}",
+        )
+
     async def _set_status(self, inp: VideoWorkflowInput, status: VideoStatus, note: str | None) -> None:
         await workflow.execute_activity(
             "set_video_status",
@@ -201,6 +242,7 @@ class VideoWorkflow:
         self._status, self._error = "failed", message
         self._show()
         await self._finalize(inp, "failed", error_type, message)
+        await self._notify(inp, "failed", error_type=error_type, error=message)
 
     async def _run_stage(self, inp: VideoWorkflowInput, spec: StageSpec, artifacts: dict[str, str]) -> StageResult:
         self._stage = spec.name

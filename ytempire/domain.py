@@ -35,6 +35,7 @@ class VideoRequest:
     duration_seconds: int = 60
     orientation: Orientation = "portrait"
     cost_cap_usd: float | None = None  # None: the configured default
+    callback_url: str | None = None  # POSTed a signed event when the video completes, fails, is cancelled or halts
 
     @property
     def resolution(self) -> tuple[int, int]:

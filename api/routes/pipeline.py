@@ -80,6 +80,7 @@ async def enqueue_video(
         duration_seconds=body.duration_seconds,
         orientation=body.orientation,
         cost_cap_usd=body.cost_cap_usd,
+        callback_url=str(body.callback_url) if body.callback_url else None,
     )
     try:
         admission = await ledger.admit(

@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from devstack.postgres import PostgresServer
+from tests.activities.test_webhooks import Receiver, _receiver_server  # noqa: F401 (a fixture)
 from workers.hosting import build_workers, running
 from ytempire.domain import TaskQueues
 from ytempire.ledger import Ledger
@@ -43,6 +44,13 @@ async def running_workers(
 ) -> AsyncIterator[None]:
     async with running(build_workers(env.client, settings, ledger, roles, metrics=metrics)):
         yield
+
+
+@pytest.fixture
+def receiver(_receiver_server: Receiver) -> Receiver:  # noqa: F811 - the imported fixture, by name
+    """A real webhook receiver on 127.0.0.1 that checks signatures (see tests/activities/test_webhooks.py)."""
+    _receiver_server.reset()
+    return _receiver_server
 
 
 @asynccontextmanager

@@ -6,11 +6,10 @@ import asyncio
 import json
 import uuid
 
-import pytest
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from tests.activities.test_webhooks import SECRET, Receiver, _receiver_server  # noqa: F401 (a fixture)
+from tests.activities.test_webhooks import SECRET, Receiver
 from tests.integration.conftest import api_client, running_workers
 from tests.integration.test_end_to_end import wait_final
 from workflows.video import VideoWorkflow
@@ -78,12 +77,6 @@ async def test_halt_approve_complete_over_http(
     ]
     approval = (await ledger.video_events(video_id))[-1]["message"]
     assert "maria" in approval and "flagship video" in approval
-
-
-@pytest.fixture
-def receiver(_receiver_server: Receiver) -> Receiver:  # noqa: F811 - the real receiver on 127.0.0.1, reset
-    _receiver_server.reset()
-    return _receiver_server
 
 
 async def test_cost_alerts_reach_the_webhook_signed(

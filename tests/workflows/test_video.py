@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -162,3 +164,29 @@ async def test_progress_query_after_completion(time_env: WorkflowEnvironment, qu
         progress = await handle.query(VideoWorkflow.progress)
     assert progress.percent == 100.0
     assert progress.completed_stages == [s.name for s in STAGES]
+
+
+async def test_callback_url_hears_of_completion_and_failure(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
+    for fail in (False, True):
+        fakes = FakeStages(fail_stage="quality_validation" if fail else None, fail_times=99, non_retryable=True)
+        inp = make_input(queues)
+        inp = dataclasses.replace(
+            inp, request=dataclasses.replace(inp.request, callback_url="http://127.0.0.1:9/resume")
+        )
+        async with workers(time_env, queues, fakes):
+            handle = await time_env.client.start_workflow(
+                VideoWorkflow.run, inp, id=f"video-{uuid.uuid4()}", task_queue=queues.pipeline
+            )
+            with contextlib.suppress(WorkflowFailureError):
+                await handle.result()
+            for _ in range(100):  # the callback goes out from an abandoned child, after the video ends
+                if fakes.webhooks:
+                    break
+                await asyncio.sleep(0.05)
+        [callback] = fakes.webhooks
+        assert callback.url == "http://127.0.0.1:9/resume"
+        if fail:
+            assert callback.kind == "video_failed" and callback.payload["error_type"] == "InvalidRequest"
+        else:
+            assert callback.kind == "video_completed" and callback.payload["mp4_path"] == "/fake/out/video.mp4"
+        assert callback.payload["video_id"] == inp.request.video_id
