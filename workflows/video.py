@@ -312,12 +312,14 @@ class VideoWorkflow:
             workflow.upsert_search_attributes([VIDEO_STATUS.value_set(indexed[0]), VIDEO_STAGE.value_set(indexed[1])])
             self._upserted = indexed
         where = (progress.stage or progress.status).replace("_", " ")
-        workflow.set_current_details(
+        # The UI renders markdown with math: a pair of bare "$" would start a formula, so they are escaped.
+        details = (
             f"**{progress.status}** · {where} {progress.percent:.0f} % · ${progress.cost_usd:.2f} so far"
             f" (cap ${self._cap:.2f})"
             + (f"\n\nhalted: {progress.halted_reason}" if progress.halted_reason else "")
             + (f"\n\nerror: {progress.error}" if progress.error else "")
         )
+        workflow.set_current_details(details.replace("$", "\\$"))
 
     @workflow.signal
     def render_progress(self, fraction: float) -> None:

@@ -1,0 +1,218 @@
+"""One real video seen through the Temporal Web UI in Debian's Chromium, the way an operator finds and reads it."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from devstack.postgres import PostgresServer
+from devstack.temporal_server import dynamic_config_args, temporal_cli
+from tests.conftest import free_port
+from workers.hosting import build_workers, running
+from ytempire import search_attributes
+from ytempire.domain import TaskQueues, VideoRequest
+from ytempire.ledger import Ledger
+from ytempire.settings import Settings
+from ytempire.stages import STAGES
+from ytempire.starting import start_video, workflow_id
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Playwright drives the system browser and never downloads one; without the background-networking flags Chromium
+# keeps dialling Google's hosts, which a closed CI network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
+WAIT_MS = 15_000  # per UI assertion; the UI answers in well under a second on loopback
+
+
+@dataclass(frozen=True)
+class UiServer:
+    env: WorkflowEnvironment
+    url: str
+
+
+@pytest.fixture(scope="module")
+async def ui_server() -> AsyncIterator[UiServer]:
+    """A dev server of our own with its Web UI (the session's `dev_env` runs headless)."""
+    ui_port = free_port()
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        ip="127.0.0.1",  # the CLI binds the UI to the same address: loopback only
+        ui=True,
+        ui_port=ui_port,
+        dev_server_extra_args=dynamic_config_args(),
+        search_attributes=search_attributes.ALL,
+    )
+    try:
+        yield UiServer(env, f"http://127.0.0.1:{ui_port}")
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+def ui_settings(tmp_path: Path, pg_server: PostgresServer, ui_server: UiServer, queues: TaskQueues) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=pg_server.dsn,
+        temporal_address=ui_server.env.client.service_client.config.target_host,
+        temporal_ui_url=ui_server.url,
+        task_queue_pipeline=queues.pipeline,
+        task_queue_cpu=queues.cpu,
+        task_queue_gpu=queues.gpu,
+        render_heartbeat_timeout_seconds=5,
+    )
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    """A headless page in Debian's Chromium (installed by devstack/ensure-system-packages.sh)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make setup` (devstack/ensure-system-packages.sh installs chromium)")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield await browser.new_page(viewport={"width": 1600, "height": 2000})
+        finally:
+            await browser.close()
+
+
+async def wait_visible(client: Client, query: str, timeout: float = 10) -> None:
+    """Visibility trails the workflow by a moment; the UI's list must not be loaded before the row exists."""
+    deadline = time.monotonic() + timeout
+    while not [wf async for wf in client.list_workflows(query)]:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no workflow matches {query}")
+        await asyncio.sleep(0.2)
+
+
+async def shot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await page.screenshot(path=path)
+    print(f"screenshot: {path}")
+    return path
+
+
+async def find_in_list(page: Page, ui_url: str, query: str, wf_id: str, channel_id: str) -> None:
+    """Type the visibility query into the list's query box, as an operator would; one completed row answers."""
+    await page.goto(f"{ui_url}/namespaces/default/workflows")
+    await page.get_by_test_id("toggle-manual-query").click()
+    box = page.get_by_test_id("workflow-manual-search-input")
+    await box.fill(query)
+    await box.press("Enter")
+    # The query lands in the URL (a shareable link) and the list is fetched again for it.
+    await expect(page).to_have_url(re.compile(rf"[?&]query=.*ChannelId.*{channel_id}"), timeout=WAIT_MS)
+    rows = page.get_by_test_id("workflows-summary-configurable-table-row")
+    await expect(rows).to_have_count(1, timeout=WAIT_MS)
+    await expect(rows.get_by_role("link", name=wf_id)).to_be_visible(timeout=WAIT_MS)
+    await expect(rows.get_by_test_id("execution-status")).to_have_text(re.compile("completed", re.I), timeout=WAIT_MS)
+
+
+async def check_workflow_page(page: Page, request: VideoRequest, wf_id: str) -> None:
+    """The header, the six stages on the timeline and the input and result as readable JSON."""
+    await expect(page.get_by_test_id("workflow-id-heading")).to_contain_text(wf_id, timeout=WAIT_MS)
+    await expect(page.get_by_test_id("execution-status")).to_have_text(re.compile("completed", re.I), timeout=WAIT_MS)
+    timeline = page.locator("#event-history-timeline-graph")
+    for spec in STAGES:
+        await expect(timeline).to_contain_text(spec.activity, timeout=WAIT_MS)
+
+    editors = page.get_by_test_id("input-and-result").locator(".cm-editor")
+    workflow_input, result = editors.nth(0), editors.nth(1)
+    await expect(workflow_input).to_contain_text('"artifact_dir":', timeout=WAIT_MS)
+    await expect(result).to_contain_text('"mp4_path":', timeout=WAIT_MS)
+    for payload in (workflow_input, result):
+        # A payload the UI could not decode shows as {"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "…"}.
+        await expect(payload).not_to_contain_text('"encoding"')
+    # The editor renders only the lines in view: scroll to the request, at the end of the input.
+    await workflow_input.locator(".cm-scroller").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    topic_line = workflow_input.locator(".cm-line", has_text=f'"topic": "{request.topic}"')
+    await expect(topic_line).to_be_visible(timeout=WAIT_MS)
+
+
+async def check_user_metadata(page: Page, request: VideoRequest) -> None:
+    """Summary and details as started; current details as the workflow last set them (a query, so a worker is up)."""
+    await page.get_by_test_id("user-metadata-tab").click()
+    await page.wait_for_url(re.compile(r"/user-metadata"))
+    # The UI renders this markdown in sandboxed frames.
+    summary = page.frame_locator("#user-metadata-summary").locator("body")
+    details = page.frame_locator("#user-metadata-details").locator("body")
+    current = page.frame_locator("#user-metadata-current-details").locator("body")
+    await expect(summary).to_contain_text(f"{request.complexity} video: {request.topic}", timeout=WAIT_MS)
+    await expect(details).to_contain_text(f"channel {request.channel_id}", timeout=WAIT_MS)
+    await expect(current).to_contain_text(
+        re.compile(r"completed\b.*100 % · \$0\.\d\d so far \(cap \$3\.00\)"), timeout=WAIT_MS
+    )
+
+
+async def check_history(page: Page) -> None:
+    """The compact event history names each stage's activity and the ledger's finalize."""
+    await page.get_by_test_id("history-tab").click()
+    await page.wait_for_url(re.compile(r"/history"))
+    await page.get_by_test_id("compact").click()
+    table = page.get_by_test_id("event-summary-table")
+    # The full list pages 100 events newest first, so generate_script appears only once the compact view is on.
+    for activity in [spec.activity for spec in STAGES] + ["finalize_video"]:
+        await expect(table).to_contain_text(activity, timeout=WAIT_MS)
+
+
+async def test_a_finished_video_is_found_and_read_in_the_temporal_ui(
+    ui_server: UiServer, ui_settings: Settings, ledger: Ledger, page: Page
+) -> None:
+    assert [spec.activity for spec in STAGES] == [
+        "generate_script",
+        "synthesize_audio",
+        "collect_media",
+        "render_video",
+        "validate_quality",
+        "prepare_upload",
+    ]
+    request = VideoRequest(
+        video_id=str(uuid.uuid4()),
+        topic="octopus hearts",
+        channel_id=str(uuid.uuid4()),
+        user_id=str(uuid.uuid4()),
+        priority=7,
+        complexity="simple",
+        duration_seconds=30,
+    )
+    wf_id = workflow_id(request.video_id)
+    query = f'VideoStatus="completed" AND ChannelId="{request.channel_id}"'
+    client = ui_server.env.client
+    await ledger.insert_video(request, {"topic": request.topic})
+    # The workers stay up while the browser looks: the UI reads current details through a query on a worker.
+    async with running(build_workers(client, ui_settings, ledger, ("pipeline", "cpu", "gpu"))):
+        started = time.monotonic()
+        handle = await start_video(client, ui_settings, request)
+        await asyncio.wait_for(handle.result(), timeout=60)
+        await wait_visible(client, query)
+        print(f"video completed in {time.monotonic() - started:.1f} s")
+
+        started = time.monotonic()
+        await find_in_list(page, ui_server.url, query, wf_id, request.channel_id)
+        await shot(page, "list")
+        await page.get_by_test_id("workflows-summary-configurable-table-row").get_by_role("link", name=wf_id).click()
+        await page.wait_for_url(re.compile(rf"/workflows/{wf_id}/[^/]+/"))
+        await check_workflow_page(page, request, wf_id)
+        await shot(page, "workflow")
+        await check_user_metadata(page, request)
+        await shot(page, "user-metadata")
+        await check_history(page)
+        await shot(page, "history")
+        print(f"UI checks took {time.monotonic() - started:.1f} s")
