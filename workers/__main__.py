@@ -12,6 +12,7 @@ from prometheus_client import start_http_server
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from workers.hosting import QUEUE_ROLES, build_workers, running
+from ytempire.gpu_telemetry import GpuSampler
 from ytempire.ledger import Ledger, create_pool
 from ytempire.migrations import apply_migrations
 from ytempire.settings import Settings
@@ -37,14 +38,22 @@ async def serve(roles: list[str]) -> None:
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr="127.0.0.1", registry=metrics.registry)
     workers = build_workers(client, settings, Ledger(pool), roles, metrics=metrics)
+    # The gpu role exports ytempire_gpu_* (utilisation against the 70-85 % band, memory, NVENC sessions).
+    gpu_sampler = GpuSampler(metrics.gpu) if "gpu" in roles else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("serving task queues %s (pid %d)", ", ".join(workers.task_queues), os.getpid())
-    async with running(workers):
-        await stop.wait()
-        log.info("shutting down: finishing in-flight activities")
+    try:
+        if gpu_sampler is not None:
+            gpu_sampler.start()
+        async with running(workers):
+            await stop.wait()
+            log.info("shutting down: finishing in-flight activities")
+    finally:
+        if gpu_sampler is not None:
+            await gpu_sampler.aclose()
     await pool.close()
 
 

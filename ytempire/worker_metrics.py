@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from ytempire.gpu_telemetry import GpuGauges
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
@@ -33,3 +35,15 @@ class WorkerMetrics:
         self.stage_failures = Counter(
             "ytempire_stage_failures", "Failed stage attempts", ["stage", "error_type"], registry=self.registry
         )
+        self.cost_usd = Counter(
+            "ytempire_cost_usd",
+            "Dollars charged per service and stage (one increment per stage cost row this worker writes)",
+            ["service", "stage"],
+            registry=self.registry,
+        )
+        # Set by the gpu role's GpuSampler (ytempire/gpu_telemetry.py); other roles export only the band bounds.
+        self.gpu = GpuGauges(self.registry)
+
+    def record_cost(self, stage: str, service: str, amount_usd: float) -> None:
+        """Count a stage's charge once its cost row is written."""
+        self.cost_usd.labels(service, stage).inc(max(amount_usd, 0.0))
