@@ -67,6 +67,7 @@ async def run_stage(
         {**outcome.cost.metadata, "seconds": seconds, "artifacts": outcome.artifacts, "details": outcome.details},
     )
     await ledger.record_stage_cost(video_id, inp.stage, cost, inp.video_attempt)
+    metrics.record_cost(inp.stage, cost.service, cost.amount_usd)
     metrics.stage_seconds.labels(inp.stage).observe(seconds)
     log.info("video %s stage %s done in %.2f s ($%.4f)", video_id, inp.stage, seconds, cost.amount_usd)
     return StageResult(

@@ -42,7 +42,7 @@ class Stack:
             ManagedProcess(
                 "temporal",
                 dev_server_argv(db_file=self.data_dir / "temporal.db", port=self.temporal_port, ui_port=ui_port)
-                + ["--http-port", str(self.temporal_port + 10)],
+                + ["--http-port", str(self.temporal_port + 10), "--metrics-port", str(self.temporal_port + 11)],
                 self.run_dir,
                 self.log_dir,
             ),

@@ -11,4 +11,4 @@ exec "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "${TEMPORAL_ADDRESS##*:}
   --dynamic-config-value matching.numTaskqueueWritePartitions=1 \
   --search-attribute VideoStatus=Keyword --search-attribute VideoStage=Keyword \
   --search-attribute ChannelId=Keyword --search-attribute Priority=Int --search-attribute Complexity=Keyword \
-  --log-level warn
+  --metrics-port 7244 --log-level warn
