@@ -18,12 +18,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from bench.harness import start_stack, stop_stack  # noqa: E402
+from bench.harness import stack_settings, start_stack, stop_stack  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
 from ytempire.domain import VideoRequest, VideoResult  # noqa: E402
 from ytempire.ledger import Ledger, create_pool  # noqa: E402
 from ytempire.migrations import apply_migrations  # noqa: E402
-from ytempire.settings import Settings  # noqa: E402
 from ytempire.stages import STAGES  # noqa: E402
 from ytempire.starting import start_video  # noqa: E402
 
@@ -31,13 +30,7 @@ from ytempire.starting import start_video  # noqa: E402
 async def bench(args: argparse.Namespace, root: Path) -> None:
     pg, env = await start_stack(root)
     try:
-        settings = Settings(
-            data_dir=root / "data",
-            database_url=pg.dsn,
-            task_queue_pipeline="b-pipeline",
-            task_queue_cpu="b-cpu",
-            task_queue_gpu="b-gpu",
-        )
+        settings = stack_settings(root, pg, env, "b")
         pool = await create_pool(pg.dsn)
         await apply_migrations(pool)
         ledger = Ledger(pool)

@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from devstack.postgres import PostgresServer
 from devstack.temporal_server import dynamic_config_args, temporal_cli
 from ytempire import search_attributes
+from ytempire.settings import Settings
 
 
 def free_port() -> int:
@@ -38,3 +39,18 @@ async def start_stack(root: Path) -> tuple[PostgresServer, WorkflowEnvironment]:
 async def stop_stack(pg: PostgresServer, env: WorkflowEnvironment) -> None:
     await env.shutdown()
     pg.stop()
+
+
+def stack_settings(
+    root: Path, pg: PostgresServer, env: WorkflowEnvironment, prefix: str, **overrides: object
+) -> Settings:
+    """Settings pointing at the throw-away stack, with task queues of their own."""
+    return Settings(
+        data_dir=root / "data",
+        database_url=pg.dsn,
+        temporal_address=env.client.service_client.config.target_host,
+        task_queue_pipeline=f"{prefix}-pipeline",
+        task_queue_cpu=f"{prefix}-cpu",
+        task_queue_gpu=f"{prefix}-gpu",
+        **overrides,  # type: ignore[arg-type]
+    )

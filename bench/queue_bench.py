@@ -30,11 +30,10 @@ from temporalio import activity  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from api.main import create_app  # noqa: E402
-from bench.harness import free_port, percentile, start_stack, stop_stack  # noqa: E402
+from bench.harness import free_port, percentile, stack_settings, start_stack, stop_stack  # noqa: E402
 from tests.workflows.fakes import FakeStages  # noqa: E402
 from workflows.video import VideoWorkflow  # noqa: E402
 from ytempire.domain import StageInput, StageResult  # noqa: E402
-from ytempire.settings import Settings  # noqa: E402
 
 
 class TimedRender:
@@ -63,15 +62,7 @@ class TimedRender:
 async def bench(args: argparse.Namespace, root: Path) -> None:
     pg, env = await start_stack(root)
     port = free_port()
-    settings = Settings(
-        data_dir=root / "data",
-        database_url=pg.dsn,
-        temporal_address=env.client.service_client.config.target_host,
-        task_queue_pipeline="bench-pipeline",
-        task_queue_cpu="bench-cpu",
-        task_queue_gpu="bench-gpu",
-        queue_capacity=args.videos,
-    )
+    settings = stack_settings(root, pg, env, "bench", queue_capacity=args.videos)
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     try:

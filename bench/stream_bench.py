@@ -43,7 +43,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from api.stream import StatusHub, StreamMessage  # noqa: E402
-from bench.harness import free_port, percentile, start_stack, stop_stack  # noqa: E402
+from bench.harness import free_port, percentile, stack_settings, start_stack, stop_stack  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
 from ytempire.ledger import Ledger, create_pool  # noqa: E402
 from ytempire.migrations import apply_migrations  # noqa: E402
@@ -189,16 +189,7 @@ async def poll_status(api: httpx.AsyncClient, video_id: str, interval: float) ->
 async def bench(args: argparse.Namespace, root: Path) -> None:
     pg, env = await start_stack(root)
     port = free_port()
-    settings = Settings(
-        data_dir=root / "data",
-        database_url=pg.dsn,
-        temporal_address=env.client.service_client.config.target_host,
-        task_queue_pipeline="sb-pipeline",
-        task_queue_cpu="sb-cpu",
-        task_queue_gpu="sb-gpu",
-        worker_metrics_port=0,
-        worker_sdk_metrics_port=0,
-    )
+    settings = stack_settings(root, pg, env, "sb", worker_metrics_port=0, worker_sdk_metrics_port=0)
     pool = await create_pool(pg.dsn)
     await apply_migrations(pool)
     ledger = Ledger(pool)
