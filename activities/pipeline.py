@@ -5,23 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import shutil
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.captions import write_ass
-from activities.media.library import collect_media
-from activities.media.thumbnail import make_thumbnail
 from activities.quality.facts import probe
 from activities.quality.rules import QualityExpectations, QualityReport, check
 from activities.quality.signal import analyze_signal
-from activities.script_writer import Script, ScriptError, write_script
-from activities.speech.espeak import synthesize_espeak
+from activities.script_writer import Script
 from activities.speech.timeline import SpeechTimeline
 from activities.stage_runner import StageOutcome, run_stage
+from providers import media, scripts, speech, upload
+from providers.context import ProviderContext
 from ytempire.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
 from ytempire.ledger import CostLine, Ledger
 from ytempire.settings import Settings
@@ -55,6 +53,11 @@ class PipelineActivities:
         self._settings = settings
         self._ledger = ledger
         self._metrics = metrics
+        self._providers = ProviderContext.for_worker(settings, metrics)
+
+    async def _run(self, inp: StageInput, body: Callable[[], Awaitable[StageOutcome]]) -> StageResult:
+        fixed_price = self._settings.stage_price_overrides.get(inp.stage)
+        return await run_stage(self._ledger, inp, body, self._metrics, fixed_price)
 
     def _overhead(self, service: str, operation: str, **metadata: object) -> CostLine:
         return CostLine(service, operation, self._settings.overhead_usd_per_stage, dict(metadata))
@@ -62,83 +65,27 @@ class PipelineActivities:
     @activity.defn(name="generate_script")
     async def generate_script(self, inp: StageInput) -> StageResult:
         async def body() -> StageOutcome:
-            try:
-                script = write_script(inp.request.topic, inp.request.duration_seconds)
-            except ScriptError as err:
-                raise ApplicationError(str(err), type="InvalidRequest", non_retryable=True) from err
-            path = _artifact_dir(inp) / "script.json"
-            script.save(path)
-            return StageOutcome(
-                {"script": str(path)},
-                self._overhead("compute", "template_script", words=script.word_count()),
-                {"words": script.word_count(), "provider": "template"},
-            )
+            return await scripts.generate_script(self._providers, inp, _artifact_dir(inp) / "script.json")
 
-        return await run_stage(
-            self._ledger, inp, body, self._metrics, self._settings.stage_price_overrides.get(inp.stage)
-        )
+        return await self._run(inp, body)
 
     @activity.defn(name="synthesize_audio")
     async def synthesize_audio(self, inp: StageInput) -> StageResult:
         async def body() -> StageOutcome:
             script = Script.from_json(json.loads(_need(inp, "script").read_text()))
-            out_dir = _artifact_dir(inp)
-            wav = out_dir / "voice.wav"
-            timeline = await synthesize_espeak(
-                script.narration(),
-                wav,
-                voice=self._settings.espeak_voice,
-                words_per_minute=self._settings.words_per_minute,
-            )
-            timeline_path = out_dir / "timeline.json"
-            timeline_path.write_text(json.dumps(timeline.to_json()))
-            width, height = inp.request.resolution
-            captions = write_ass(
-                timeline,
-                out_dir / "captions.ass",
-                width=width,
-                height=height,
-                style="basic" if inp.request.complexity == "simple" else "styled",
-            )
-            return StageOutcome(
-                {"voice": str(wav), "timeline": str(timeline_path), "captions": str(captions)},
-                self._overhead("tts_local", "espeak_ng", seconds=timeline.duration),
-                {"narration_seconds": round(timeline.duration, 3), "provider": "espeak-ng"},
-            )
+            return await speech.synthesize(self._providers, inp, script, _artifact_dir(inp))
 
-        return await run_stage(
-            self._ledger, inp, body, self._metrics, self._settings.stage_price_overrides.get(inp.stage)
-        )
+        return await self._run(inp, body)
 
     @activity.defn(name="collect_media")
     async def collect_media(self, inp: StageInput) -> StageResult:
         async def body() -> StageOutcome:
             script = Script.from_json(json.loads(_need(inp, "script").read_text()))
-            width, height = inp.request.resolution
             media_dir = _artifact_dir(inp) / "media"
             media_dir.mkdir(exist_ok=True)
-            media = await asyncio.to_thread(
-                collect_media,
-                media_dir,
-                count=len(script.narration()),
-                width=width,
-                height=height,
-                seed=inp.request.video_id,
-                title=script.title,
-                library_dir=self._settings.media_library_dir,
-            )
-            manifest = media_dir / "media.json"
-            manifest.write_text(json.dumps(media.to_json(), indent=2))
-            library = sum(1 for item in media.items if item.source == "library")
-            return StageOutcome(
-                {"media": str(manifest), "title_card": str(media.items[0].path)},
-                self._overhead("media_local", "generated_backgrounds", items=len(media.items), library=library),
-                {"items": len(media.items), "library_items": library},
-            )
+            return await media.collect(self._providers, inp, script, media_dir)
 
-        return await run_stage(
-            self._ledger, inp, body, self._metrics, self._settings.stage_price_overrides.get(inp.stage)
-        )
+        return await self._run(inp, body)
 
     @activity.defn(name="validate_quality")
     async def validate_quality(self, inp: StageInput) -> StageResult:
@@ -165,66 +112,17 @@ class PipelineActivities:
                 {"duration": round(facts.duration, 3), "lufs": signal.integrated_lufs or 0.0},
             )
 
-        return await run_stage(
-            self._ledger, inp, body, self._metrics, self._settings.stage_price_overrides.get(inp.stage)
-        )
+        return await self._run(inp, body)
 
     @activity.defn(name="prepare_upload")
     async def prepare_upload(self, inp: StageInput) -> StageResult:
         async def body() -> StageOutcome:
-            video = _need(inp, "video")
             script = Script.from_json(json.loads(_need(inp, "script").read_text()))
-            outbox = Path(inp.outbox_dir) / inp.request.video_id
-            outbox.mkdir(parents=True, exist_ok=True)
-            final = outbox / "video.mp4"
-            if final.exists():
-                final.unlink()
-            try:
-                os.link(video, final)  # same filesystem: no copy of a large file
-            except OSError:
-                await asyncio.to_thread(shutil.copyfile, video, final)
-            thumbnail = await asyncio.to_thread(make_thumbnail, _need(inp, "title_card"), outbox / "thumbnail.jpg")
-            metadata = {
-                "video_id": inp.request.video_id,
-                "channel_id": inp.request.channel_id,
-                "files": {"video": str(final), "thumbnail": str(thumbnail)},
-                # The body of a YouTube Data API v3 videos.insert call (part=snippet,status).
-                "youtube": {
-                    "snippet": {
-                        "title": script.title,
-                        "description": script.description,
-                        "tags": script.tags,
-                        "categoryId": "27",  # Education
-                        "defaultLanguage": "en",
-                        "defaultAudioLanguage": "en",
-                    },
-                    "status": {
-                        "privacyStatus": "private",
-                        "selfDeclaredMadeForKids": False,
-                        "containsSyntheticMedia": True,
-                    },
-                },
-            }
-            metadata_path = outbox / "metadata.json"
-            tmp = metadata_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(metadata, indent=2))
-            tmp.replace(metadata_path)
-            size_gb = final.stat().st_size / 1e9
-            cost = CostLine(
-                "storage",
-                "outbox",
-                self._settings.overhead_usd_per_stage + size_gb * self._settings.storage_usd_per_gb,
-                {"bytes": final.stat().st_size},
-            )
-            return StageOutcome(
-                {"outbox_video": str(final), "thumbnail": str(thumbnail), "metadata": str(metadata_path)},
-                cost,
-                {"bytes": final.stat().st_size},
+            return await upload.prepare_upload(
+                self._providers, inp, _need(inp, "video"), script, _need(inp, "title_card")
             )
 
-        return await run_stage(
-            self._ledger, inp, body, self._metrics, self._settings.stage_price_overrides.get(inp.stage)
-        )
+        return await self._run(inp, body)
 
     @activity.defn(name="record_cost_alert")
     async def record_cost_alert(self, alert: CostAlert) -> bool:

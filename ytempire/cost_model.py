@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
+from providers import media, scripts, speech, upload
 from ytempire.domain import CostPolicy, VideoRequest
 from ytempire.settings import Settings
 
 # Render seconds per second of video, generous upper bounds measured on the 2-core reference machine.
 RENDER_SECONDS_PER_VIDEO_SECOND = {"simple": 0.6, "complex": 1.5, "premium": 3.0}
-STORAGE_GB_PER_VIDEO_SECOND = 0.002
 
 
 def stage_estimates(settings: Settings, request: VideoRequest) -> dict[str, float]:
-    """Upper bounds per stage for the configured (local) providers, or the configured fixed prices."""
+    """Upper bounds per stage for the providers the request's tier selects, or the configured fixed prices."""
     overhead = settings.overhead_usd_per_stage
     seconds = request.duration_seconds * 1.3  # narration may run longer than the target
     render = seconds * RENDER_SECONDS_PER_VIDEO_SECOND[request.complexity] * settings.compute_usd_per_render_second
-    upload = overhead + seconds * STORAGE_GB_PER_VIDEO_SECOND * settings.storage_usd_per_gb
     estimates = {
-        "script_generation": overhead,
-        "audio_synthesis": overhead,
-        "media_collection": overhead,
+        "script_generation": round(scripts.estimate_usd(settings, request), 4),
+        "audio_synthesis": round(speech.estimate_usd(settings, request), 4),
+        "media_collection": round(media.estimate_usd(settings, request), 4),
         "video_rendering": round(max(render, overhead), 4),
         "quality_validation": overhead,
-        "upload_preparation": round(upload, 4),
+        "upload_preparation": round(upload.estimate_usd(settings, request), 4),
     }
     return {**estimates, **settings.stage_price_overrides}
 

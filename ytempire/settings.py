@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ytempire.domain import TaskQueues
+from ytempire.domain import Complexity, TaskQueues
+
+ScriptProvider = Literal["local", "openai"]
+TtsProvider = Literal["local", "elevenlabs", "google"]
+MediaProvider = Literal["local", "pexels", "pixabay"]
+UploadProvider = Literal["local", "youtube"]
+
+
+def _env(*names: str) -> AliasChoices:
+    """Our `YTEMPIRE_` name first, then the names the provider's own client library reads."""
+    return AliasChoices(*names)
 
 
 class Settings(BaseSettings):
@@ -69,6 +80,68 @@ class Settings(BaseSettings):
     espeak_voice: str = "en-us"
     words_per_minute: int = Field(165, ge=80, le=400)
 
+    # Providers per stage: the local one (offline, $0 API fees) unless configured; `*_provider_tiers` picks one per
+    # quality tier, e.g. YTEMPIRE_TTS_PROVIDER_TIERS='{"premium": "elevenlabs", "complex": "google"}'.
+    script_provider: ScriptProvider = "local"
+    script_provider_tiers: dict[Complexity, ScriptProvider] = Field(default_factory=dict)
+    tts_provider: TtsProvider = "local"
+    tts_provider_tiers: dict[Complexity, TtsProvider] = Field(default_factory=dict)
+    media_provider: MediaProvider = "local"
+    media_provider_tiers: dict[Complexity, MediaProvider] = Field(default_factory=dict)
+    upload_provider: UploadProvider = "local"
+    upload_provider_tiers: dict[Complexity, UploadProvider] = Field(default_factory=dict)
+
+    provider_timeout_seconds: float = Field(30.0, gt=0, description="one HTTP call to a cloud provider")
+    cache_enabled: bool = Field(True, description="cache provider results (scripts, speech, media) by content")
+    cache_dir: Path | None = Field(None, description="default: <data_dir>/cache")
+
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("YTEMPIRE_OPENAI_API_KEY", "OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("YTEMPIRE_OPENAI_BASE_URL", "OPENAI_BASE_URL"))
+    openai_model: str = "gpt-4o-mini"
+    # USD per 1M tokens (input, output) by model; a model missing here is charged at the most expensive entry.
+    openai_prices_per_million_tokens: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00), "gpt-4.1-mini": (0.40, 1.60)}
+    )
+
+    elevenlabs_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("YTEMPIRE_ELEVENLABS_API_KEY", "ELEVENLABS_API_KEY")
+    )
+    elevenlabs_base_url: str | None = Field(
+        None, validation_alias=_env("YTEMPIRE_ELEVENLABS_BASE_URL", "ELEVENLABS_BASE_URL")
+    )
+    elevenlabs_voice_id: str = "21m00Tcm4TlvDq8ikWAM"
+    elevenlabs_model: str = "eleven_multilingual_v2"
+    elevenlabs_usd_per_1k_chars: float = 0.30
+
+    google_api_key: SecretStr | None = Field(None, validation_alias=_env("YTEMPIRE_GOOGLE_API_KEY", "GOOGLE_API_KEY"))
+    google_tts_base_url: str | None = Field(
+        None, validation_alias=_env("YTEMPIRE_GOOGLE_TTS_BASE_URL", "GOOGLE_TTS_BASE_URL")
+    )
+    google_tts_voice: str = "en-US-Neural2-F"
+    google_tts_language: str = "en-US"
+    google_tts_speaking_rate: float = Field(1.0, ge=0.25, le=4.0)
+    google_tts_usd_per_1m_chars: float = 16.0
+
+    pexels_api_key: SecretStr | None = Field(None, validation_alias=_env("YTEMPIRE_PEXELS_API_KEY", "PEXELS_API_KEY"))
+    pexels_base_url: str = Field(
+        "https://api.pexels.com", validation_alias=_env("YTEMPIRE_PEXELS_BASE_URL", "PEXELS_BASE_URL")
+    )
+    pixabay_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("YTEMPIRE_PIXABAY_API_KEY", "PIXABAY_API_KEY")
+    )
+    pixabay_base_url: str = Field(
+        "https://pixabay.com", validation_alias=_env("YTEMPIRE_PIXABAY_BASE_URL", "PIXABAY_BASE_URL")
+    )
+    media_max_download_bytes: int = Field(25_000_000, gt=0)
+
+    youtube_credentials_file: Path | None = Field(
+        None, description="OAuth authorized-user JSON (client_id, client_secret, refresh_token, token_uri)"
+    )
+    youtube_base_url: str | None = Field(None, validation_alias=_env("YTEMPIRE_YOUTUBE_BASE_URL", "YOUTUBE_BASE_URL"))
+    youtube_privacy_status: Literal["private", "unlisted", "public"] = "private"
+    youtube_daily_quota_units: int = Field(10_000, ge=0)
+    youtube_chunk_bytes: int = Field(8 * 1024 * 1024, ge=256 * 1024)
+
     # Local providers cost nothing in API fees; their compute is charged so that totals stay meaningful.
     compute_usd_per_render_second: float = 0.001
     storage_usd_per_gb: float = 0.02
@@ -77,6 +150,10 @@ class Settings(BaseSettings):
     @cached_property
     def artifacts_dir(self) -> Path:
         return (self.data_dir / "videos").resolve()
+
+    @cached_property
+    def provider_cache_dir(self) -> Path:
+        return (self.cache_dir or self.data_dir / "cache").resolve()
 
     @cached_property
     def outbox_dir(self) -> Path:

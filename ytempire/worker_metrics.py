@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ytempire.gpu_telemetry import GpuGauges
 
@@ -41,9 +41,34 @@ class WorkerMetrics:
             ["service", "stage"],
             registry=self.registry,
         )
+        self.cache_lookups = Counter(
+            "ytempire_provider_cache_lookups",
+            "Content-addressed cache lookups of provider results, by kind (script, speech, media) and hit/miss",
+            ["kind", "result"],
+            registry=self.registry,
+        )
+        self.cache_hit_ratio = Gauge(
+            "ytempire_provider_cache_hit_ratio",
+            "Share of this worker's cache lookups that were hits, by kind (0 before the first lookup)",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.provider_calls = Counter(
+            "ytempire_provider_calls",
+            "Billable calls made to cloud providers, by provider and outcome (ok, or the error type)",
+            ["provider", "outcome"],
+            registry=self.registry,
+        )
+        self._cache_counts: dict[str, list[int]] = {}
         # Set by the gpu role's GpuSampler (ytempire/gpu_telemetry.py); other roles export only the band bounds.
         self.gpu = GpuGauges(self.registry)
 
     def record_cost(self, stage: str, service: str, amount_usd: float) -> None:
         """Count a stage's charge once its cost row is written."""
         self.cost_usd.labels(service, stage).inc(max(amount_usd, 0.0))
+
+    def record_cache_lookup(self, kind: str, hit: bool) -> None:
+        self.cache_lookups.labels(kind, "hit" if hit else "miss").inc()
+        counts = self._cache_counts.setdefault(kind, [0, 0])
+        counts[0 if hit else 1] += 1
+        self.cache_hit_ratio.labels(kind).set(counts[0] / (counts[0] + counts[1]))

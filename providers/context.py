@@ -1,0 +1,28 @@
+"""What every stage's provider code gets from its worker: settings, the result cache and the worker's metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from providers.cache import ContentCache
+from ytempire.ledger import CostLine
+from ytempire.settings import Settings
+from ytempire.worker_metrics import WorkerMetrics
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    settings: Settings
+    cache: ContentCache
+    metrics: WorkerMetrics
+
+    @classmethod
+    def for_worker(cls, settings: Settings, metrics: WorkerMetrics) -> ProviderContext:
+        cache = ContentCache(
+            settings.provider_cache_dir, enabled=settings.cache_enabled, on_lookup=metrics.record_cache_lookup
+        )
+        return cls(settings, cache, metrics)
+
+    def overhead(self, service: str, operation: str, **metadata: object) -> CostLine:
+        """The flat per-stage charge of work that pays no API fee (local providers, cache hits)."""
+        return CostLine(service, operation, self.settings.overhead_usd_per_stage, dict(metadata))

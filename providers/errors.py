@@ -1,0 +1,121 @@
+"""One translation of a provider's HTTP failure into a Temporal ApplicationError a script can match on.
+
+- 429: retryable `ProviderRateLimited`, next attempt after the provider's `Retry-After` (seconds or HTTP date);
+- 5xx, timeouts, dropped connections: retryable `ProviderUnavailable` (Temporal's retry policy backs off);
+- 401/403: non-retryable `ProviderAuthFailed`, naming the setting that holds the credential;
+- other 4xx: non-retryable `ProviderRequestInvalid`;
+- a 2xx whose body is not what the API documents: `ProviderResponseInvalid` (retryable: a glitch may pass;
+  the bad body is never passed on).
+Messages go through `redact()` so that no key, token or signed URL reaches logs, payloads or the Temporal UI.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+
+from pydantic import SecretStr
+from temporalio.exceptions import ApplicationError
+
+MAX_RETRY_AFTER_SECONDS = 300.0
+_BODY_EXCERPT = 300
+# Query parameters that carry credentials in some APIs (Pixabay's key=, Google's key=, signed URLs).
+_SECRET_QUERY = re.compile(r"(?i)\b(key|api_key|apikey|access_token|token|signature|sig)=[^&\s\"']+")
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+
+
+def redact(text: str, secrets: Iterable[SecretStr | str | None] = ()) -> str:
+    """`text` without the given secret values, credential query parameters or bearer tokens."""
+    for secret in secrets:
+        value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+        if value and len(value) >= 4:
+            text = text.replace(value, "***")
+    text = _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=***", text)
+    return _BEARER.sub(lambda m: f"{m.group(1)} ***", text)
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP date), capped; None when absent or unreadable."""
+    if not headers:
+        return None
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def http_error(
+    service: str,
+    status: int,
+    *,
+    setting: str,
+    headers: Mapping[str, str] | None = None,
+    body: str = "",
+    secrets: Iterable[SecretStr | str | None] = (),
+) -> ApplicationError:
+    """The ApplicationError for an HTTP error `status` from `service`; `setting` names the credential's env var."""
+    excerpt = redact(body.strip().replace("\n", " ")[:_BODY_EXCERPT], secrets)
+    detail = f": {excerpt}" if excerpt else ""
+    if status == 429:
+        delay = retry_after_seconds(headers)
+        return ApplicationError(
+            f"{service} rate-limited the request (HTTP 429){detail}",
+            {"service": service, "status": status, "retry_after_seconds": delay},
+            type="ProviderRateLimited",
+            next_retry_delay=timedelta(seconds=delay) if delay is not None else None,
+        )
+    if status in (401, 403):
+        return ApplicationError(
+            f"{service} refused the credentials (HTTP {status}): check {setting}{detail}",
+            {"service": service, "status": status, "setting": setting},
+            type="ProviderAuthFailed",
+            non_retryable=True,
+        )
+    if status >= 500 or status in (408, 409, 425):
+        return ApplicationError(
+            f"{service} is unavailable (HTTP {status}){detail}",
+            {"service": service, "status": status},
+            type="ProviderUnavailable",
+        )
+    return ApplicationError(
+        f"{service} rejected the request (HTTP {status}){detail}",
+        {"service": service, "status": status},
+        type="ProviderRequestInvalid",
+        non_retryable=True,
+    )
+
+
+def unavailable(service: str, err: BaseException, secrets: Iterable[SecretStr | str | None] = ()) -> ApplicationError:
+    """A timeout or connection failure: retryable."""
+    return ApplicationError(
+        f"{service} could not be reached: {redact(f'{type(err).__name__}: {err}', secrets)}",
+        {"service": service},
+        type="ProviderUnavailable",
+    )
+
+
+def invalid_response(service: str, why: str) -> ApplicationError:
+    return ApplicationError(
+        f"{service} returned a malformed response: {why}", {"service": service}, type="ProviderResponseInvalid"
+    )
+
+
+def missing_credential(service: str, setting: str) -> ApplicationError:
+    return ApplicationError(
+        f"{service} is selected but no credential is configured: set {setting}",
+        {"service": service, "setting": setting},
+        type="ProviderAuthFailed",
+        non_retryable=True,
+    )

@@ -1,0 +1,50 @@
+"""media_collection: generated backgrounds / the user's library (local, default), Pexels or Pixabay photos."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from temporalio.exceptions import ApplicationError
+
+from activities.media.library import MediaSet, collect_media
+from activities.script_writer import Script
+from activities.stage_runner import StageOutcome
+from providers.context import ProviderContext
+from providers.selection import provider_for
+from ytempire.domain import StageInput, VideoRequest
+from ytempire.settings import Settings
+
+
+async def collect(ctx: ProviderContext, inp: StageInput, script: Script, media_dir: Path) -> StageOutcome:
+    provider = provider_for(ctx.settings, "media", inp.request.complexity)
+    if provider == "local":
+        media = await _local(ctx, inp, script, media_dir)
+        library = sum(1 for item in media.items if item.source == "library")
+        cost = ctx.overhead("media_local", "generated_backgrounds", items=len(media.items), library=library)
+        details: dict[str, str | float] = {"items": len(media.items), "library_items": library}
+    else:
+        raise ApplicationError(f"unknown media provider {provider!r}", type="InvalidConfiguration", non_retryable=True)
+    manifest = media_dir / "media.json"
+    manifest.write_text(json.dumps(media.to_json(), indent=2))
+    return StageOutcome({"media": str(manifest), "title_card": str(media.items[0].path)}, cost, details)
+
+
+async def _local(ctx: ProviderContext, inp: StageInput, script: Script, media_dir: Path) -> MediaSet:
+    width, height = inp.request.resolution
+    return await asyncio.to_thread(
+        collect_media,
+        media_dir,
+        count=len(script.narration()),
+        width=width,
+        height=height,
+        seed=inp.request.video_id,
+        title=script.title,
+        library_dir=ctx.settings.media_library_dir,
+    )
+
+
+def estimate_usd(settings: Settings, request: VideoRequest) -> float:
+    """Upper bound of what this stage may charge `request` (the cost guard checks it before the stage)."""
+    return settings.overhead_usd_per_stage

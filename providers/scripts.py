@@ -1,0 +1,40 @@
+"""script_generation: the template writer (local, default) or an OpenAI-compatible chat model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio.exceptions import ApplicationError
+
+from activities.script_writer import ScriptError, write_script
+from activities.stage_runner import StageOutcome
+from providers.context import ProviderContext
+from providers.selection import provider_for
+from ytempire.domain import StageInput, VideoRequest
+from ytempire.settings import Settings
+
+
+async def generate_script(ctx: ProviderContext, inp: StageInput, path: Path) -> StageOutcome:
+    """Write the video's script to `path` (script.json) with the provider its tier selects."""
+    provider = provider_for(ctx.settings, "script", inp.request.complexity)
+    if provider == "local":
+        return _template(ctx, inp, path)
+    raise ApplicationError(f"unknown script provider {provider!r}", type="InvalidConfiguration", non_retryable=True)
+
+
+def _template(ctx: ProviderContext, inp: StageInput, path: Path) -> StageOutcome:
+    try:
+        script = write_script(inp.request.topic, inp.request.duration_seconds)
+    except ScriptError as err:
+        raise ApplicationError(str(err), type="InvalidRequest", non_retryable=True) from err
+    script.save(path)
+    return StageOutcome(
+        {"script": str(path)},
+        ctx.overhead("compute", "template_script", words=script.word_count()),
+        {"words": script.word_count(), "provider": "template"},
+    )
+
+
+def estimate_usd(settings: Settings, request: VideoRequest) -> float:
+    """Upper bound of what this stage may charge `request` (the cost guard checks it before the stage)."""
+    return settings.overhead_usd_per_stage

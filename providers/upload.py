@@ -1,0 +1,85 @@
+"""upload_preparation: the outbox (video, thumbnail, videos.insert metadata) always; then, when configured,
+the YouTube upload from that outbox. Dry run (outbox only, `local`) is the default."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from temporalio.exceptions import ApplicationError
+
+from activities.media.thumbnail import make_thumbnail
+from activities.script_writer import Script
+from activities.stage_runner import StageOutcome
+from providers.cache import link_or_copy
+from providers.context import ProviderContext
+from providers.selection import provider_for
+from ytempire.domain import StageInput, VideoRequest
+from ytempire.ledger import CostLine
+from ytempire.settings import Settings
+
+STORAGE_GB_PER_VIDEO_SECOND = 0.002
+
+
+async def prepare_upload(
+    ctx: ProviderContext, inp: StageInput, video: Path, script: Script, title_card: Path
+) -> StageOutcome:
+    provider = provider_for(ctx.settings, "upload", inp.request.complexity)
+    outbox = Path(inp.outbox_dir) / inp.request.video_id
+    outbox.mkdir(parents=True, exist_ok=True)
+    final = await asyncio.to_thread(link_or_copy, video, outbox / "video.mp4")
+    thumbnail = await asyncio.to_thread(make_thumbnail, title_card, outbox / "thumbnail.jpg")
+    metadata: dict[str, Any] = {
+        "video_id": inp.request.video_id,
+        "channel_id": inp.request.channel_id,
+        "files": {"video": str(final), "thumbnail": str(thumbnail)},
+        # The body of a YouTube Data API v3 videos.insert call (part=snippet,status).
+        "youtube": youtube_body(ctx.settings, script),
+    }
+    metadata_path = outbox / "metadata.json"
+    _write_json(metadata_path, metadata)
+    size = final.stat().st_size
+    cost = CostLine(
+        "storage",
+        "outbox",
+        ctx.settings.overhead_usd_per_stage + size / 1e9 * ctx.settings.storage_usd_per_gb,
+        {"bytes": size},
+    )
+    artifacts = {"outbox_video": str(final), "thumbnail": str(thumbnail), "metadata": str(metadata_path)}
+    details: dict[str, str | float] = {"bytes": size, "provider": "outbox"}
+    if provider != "local":
+        raise ApplicationError(f"unknown upload provider {provider!r}", type="InvalidConfiguration", non_retryable=True)
+    return StageOutcome(artifacts, cost, details)
+
+
+def youtube_body(settings: Settings, script: Script) -> dict[str, Any]:
+    return {
+        "snippet": {
+            "title": script.title,
+            "description": script.description,
+            "tags": script.tags,
+            "categoryId": "27",  # Education
+            "defaultLanguage": "en",
+            "defaultAudioLanguage": "en",
+        },
+        "status": {
+            "privacyStatus": settings.youtube_privacy_status,
+            "selfDeclaredMadeForKids": False,
+            "containsSyntheticMedia": True,
+        },
+    }
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.replace(path)
+
+
+def estimate_usd(settings: Settings, request: VideoRequest) -> float:
+    """Upper bound of what this stage may charge `request` (the cost guard checks it before the stage)."""
+    seconds = request.duration_seconds * 1.3
+    storage = seconds * STORAGE_GB_PER_VIDEO_SECOND * settings.storage_usd_per_gb
+    return round(settings.overhead_usd_per_stage + storage, 4)
