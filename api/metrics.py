@@ -73,6 +73,24 @@ class ApiMetrics:
             ["service"],
             registry=self.registry,
         )
+        self.cost_by_service = Gauge(
+            "ytempire_service_cost_usd",
+            f"Dollars charged per service (openai, elevenlabs, compute, storage, ...) in the {window}, all workers",
+            ["service"],
+            registry=self.registry,
+        )
+        self.stage_duration = Gauge(
+            "ytempire_stage_duration_seconds",
+            f"Wall time of successful stage runs in the {window}, all workers (quantile 0.5 and 0.95)",
+            ["stage", "quantile"],
+            registry=self.registry,
+        )
+        self.cost_alerts = Gauge(
+            "ytempire_cost_alerts_recent",
+            f"Cost alerts (cost_warning, cost_critical, cost_halt) recorded in the {window}",
+            ["kind"],
+            registry=self.registry,
+        )
         self.ledger_up = Gauge(
             "ytempire_ledger_up",
             "1 when the last scrape read the ledger figures; 0: they are the last ones read",
@@ -92,6 +110,16 @@ class ApiMetrics:
         self.cost_p95.set(figures.p95_cost_usd if figures.p95_cost_usd is not None else math.nan)
         self.processing_rate.set(figures.processing_rate_per_hour)
         self.error_rate.set(figures.error_rate)
+        self.cost_by_service.clear()
+        for service, usd in figures.cost_by_service_usd.items():
+            self.cost_by_service.labels(service).set(usd)
+        self.stage_duration.clear()
+        for stage, seconds in figures.stage_seconds.items():
+            self.stage_duration.labels(stage, "0.5").set(seconds.p50)
+            self.stage_duration.labels(stage, "0.95").set(seconds.p95)
+        self.cost_alerts.clear()
+        for kind in ("cost_warning", "cost_critical", "cost_halt"):
+            self.cost_alerts.labels(kind).set(figures.cost_alerts.get(kind, 0))
         self.breaker_open.clear()
         for service, state in figures.circuit_breakers.items():
             self.breaker_open.labels(service).set(1 if state == "open" else 0)

@@ -45,6 +45,7 @@ def main() -> int:
         for name, alive in stack.status().items():
             print(f"{name:<10} {'up' if alive else 'down'}")
         return 0 if all(stack.status().values()) else 1
+    already_up = all(stack.status().values())  # `make up` earlier: a demo leaves that stack running
     try:
         stack.up()
     except (StackError, OSError) as err:
@@ -71,7 +72,10 @@ def main() -> int:
         print(f"error: {err}", file=sys.stderr)
         code = 1
     finally:
-        stack.down(say=lambda msg: print(msg, file=sys.stderr) if args.command == "demo" else print(msg))
+        if already_up and args.command == "demo":
+            print(f"stack left running (started by `make up`): {stack.api_url}/metrics", file=sys.stderr)
+        else:
+            stack.down(say=lambda msg: print(msg, file=sys.stderr) if args.command == "demo" else print(msg))
     if args.command == "demo" and mp4:
         print(mp4)  # `make demo`'s last line is the path of the final MP4
     return code

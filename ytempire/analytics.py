@@ -33,6 +33,37 @@ FROM (SELECT v.id, COALESCE(sum(c.amount), 0) AS total
       GROUP BY v.id) per_video
 """
 
+# Charges per service, stage durations and cost alerts inside the window: what every worker wrote, so the API's
+# /metrics shows them even though each worker process only counts its own.
+_SERVICE_COST_SQL = """
+SELECT c.service, sum(c.amount) AS usd
+FROM pipeline_costs c JOIN video_queue v ON v.id = c.video_id
+WHERE c.timestamp >= NOW() - make_interval(secs => $2::float8) AND ($1::uuid IS NULL OR v.channel_id = $1::uuid)
+GROUP BY c.service
+"""
+_STAGE_SECONDS_SQL = """
+SELECT c.stage,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY (c.metadata->>'seconds')::float8) AS p50,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY (c.metadata->>'seconds')::float8) AS p95
+FROM pipeline_costs c JOIN video_queue v ON v.id = c.video_id
+WHERE c.timestamp >= NOW() - make_interval(secs => $2::float8) AND c.metadata ? 'seconds'
+  AND ($1::uuid IS NULL OR v.channel_id = $1::uuid)
+GROUP BY c.stage
+"""
+_ALERTS_SQL = """
+SELECT e.kind, count(*) AS alerts
+FROM pipeline_events e LEFT JOIN video_queue v ON v.id = e.video_id
+WHERE e.kind LIKE 'cost\\_%' AND e.created_at >= NOW() - make_interval(secs => $2::float8)
+  AND ($1::uuid IS NULL OR v.channel_id = $1::uuid)
+GROUP BY e.kind
+"""
+
+
+@dataclass(frozen=True)
+class StageSeconds:
+    p50: float
+    p95: float
+
 
 @dataclass(frozen=True)
 class PipelineMetrics:
@@ -49,6 +80,9 @@ class PipelineMetrics:
     p95_cost_usd: float | None
     videos_by_status: dict[str, int] = field(default_factory=dict)
     circuit_breakers: dict[str, str] = field(default_factory=dict)
+    cost_by_service_usd: dict[str, float] = field(default_factory=dict)  # charged in the window
+    stage_seconds: dict[str, StageSeconds] = field(default_factory=dict)  # successful stage runs in the window
+    cost_alerts: dict[str, int] = field(default_factory=dict)  # cost_warning / cost_critical / cost_halt
 
 
 async def pipeline_metrics(
@@ -63,6 +97,9 @@ async def pipeline_metrics(
         generated_at = await conn.fetchval("SELECT NOW()")
         status_rows = await conn.fetch(_STATUS_SQL, channel_id, seconds)
         cost = await conn.fetchrow(_COST_SQL, channel_id, seconds)
+        service_rows = await conn.fetch(_SERVICE_COST_SQL, channel_id, seconds)
+        stage_rows = await conn.fetch(_STAGE_SECONDS_SQL, channel_id, seconds)
+        alert_rows = await conn.fetch(_ALERTS_SQL, channel_id, seconds)
     breakers = await load_states(pool)
 
     by_status = {r["status"] or "unknown": int(r["videos"]) for r in status_rows}
@@ -84,4 +121,7 @@ async def pipeline_metrics(
         p95_cost_usd=float(cost["p95_cost"]) if cost["p95_cost"] is not None else None,
         videos_by_status=by_status,
         circuit_breakers=breakers,
+        cost_by_service_usd={r["service"]: float(r["usd"]) for r in service_rows},
+        stage_seconds={r["stage"]: StageSeconds(float(r["p50"]), float(r["p95"])) for r in stage_rows},
+        cost_alerts={r["kind"]: int(r["alerts"]) for r in alert_rows},
     )

@@ -171,6 +171,9 @@ async def test_dashboard_and_alerts_read_only_exported_series(
         "ytempire_error_rate",
         "ytempire_circuit_breaker_open",
         "ytempire_ledger_up",
+        "ytempire_service_cost_usd",
+        "ytempire_stage_duration_seconds",
+        "ytempire_cost_alerts_recent",
     ):
         assert name in api_only, name
     assert f'ytempire_circuit_breaker_open{{service="{service}"}} 1.0' in api_text

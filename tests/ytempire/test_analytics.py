@@ -129,3 +129,23 @@ async def test_get_pipeline_metrics(api: httpx.AsyncClient, channel: str) -> Non
 async def test_bad_parameters_are_422(api: httpx.AsyncClient, params: dict[str, str]) -> None:
     response = await api.get("/pipeline/metrics", params=params)
     assert response.status_code == 422
+
+
+async def test_costs_per_service_stage_durations_and_alerts(ledger: Ledger, pg_pool: asyncpg.Pool) -> None:
+    channel_id = str(uuid.uuid4())
+    video = await add_video(ledger, pg_pool, channel_id, "processing")
+    for stage, service, usd, seconds in [
+        ("script_generation", "openai", 0.01, 2.0),
+        ("audio_synthesis", "elevenlabs", 0.30, 4.0),
+        ("media_collection", "pexels", 0.002, 1.0),
+    ]:
+        await ledger.record_stage_cost(video, stage, CostLine(service, "call", usd, {"seconds": seconds}))
+    other = await add_video(ledger, pg_pool, channel_id, "processing")
+    await ledger.record_stage_cost(other, "audio_synthesis", CostLine("elevenlabs", "call", 0.20, {"seconds": 8.0}))
+    await ledger.record_video_alert_once(video, "cost_warning", "warning", "past the warning threshold", {})
+    m = await pipeline_metrics(pg_pool, channel_id=channel_id)
+    assert m.cost_by_service_usd == pytest.approx({"openai": 0.01, "elevenlabs": 0.50, "pexels": 0.002})
+    assert m.stage_seconds["audio_synthesis"].p50 == pytest.approx(6.0)
+    assert m.stage_seconds["audio_synthesis"].p95 == pytest.approx(7.8)
+    assert m.stage_seconds["script_generation"].p95 == pytest.approx(2.0)
+    assert m.cost_alerts == {"cost_warning": 1}
