@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from api.auth import require_api_key, require_api_key_ws
 from api.metrics import ApiMetrics
 from api.routes import health, metrics, pipeline, pipeline_metrics, stream
 from api.stream import StatusHub
@@ -41,9 +42,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Queue videos, follow their progress, fetch the results. Each video is a Temporal workflow.",
         lifespan=lifespan,
     )
-    app.include_router(pipeline.router)
-    app.include_router(pipeline_metrics.router)
-    app.include_router(stream.router)
+    # /pipeline needs YTEMPIRE_API_KEY when one is set; /healthz and the Prometheus /metrics stay open.
+    app.include_router(pipeline.router, dependencies=[Depends(require_api_key)])
+    app.include_router(pipeline_metrics.router, dependencies=[Depends(require_api_key)])
+    app.include_router(stream.router, dependencies=[Depends(require_api_key_ws)])
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_key: SecretStr | None = Field(None, description="when set, /pipeline requests must send it as X-API-Key")
 
     render_heartbeat_timeout_seconds: float = Field(15.0, gt=0)
     worker_metrics_port: int = Field(9464, ge=0, description="Prometheus port of a worker process (0: off)")
