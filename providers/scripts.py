@@ -8,6 +8,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.script_writer import ScriptError, write_script
 from activities.stage_runner import StageOutcome
+from providers import openai_script
 from providers.context import ProviderContext
 from providers.selection import provider_for
 from ytempire.domain import StageInput, VideoRequest
@@ -19,6 +20,8 @@ async def generate_script(ctx: ProviderContext, inp: StageInput, path: Path) -> 
     provider = provider_for(ctx.settings, "script", inp.request.complexity)
     if provider == "local":
         return _template(ctx, inp, path)
+    if provider == "openai":
+        return await openai_script.generate(ctx, inp.request, path)
     raise ApplicationError(f"unknown script provider {provider!r}", type="InvalidConfiguration", non_retryable=True)
 
 
@@ -37,4 +40,6 @@ def _template(ctx: ProviderContext, inp: StageInput, path: Path) -> StageOutcome
 
 def estimate_usd(settings: Settings, request: VideoRequest) -> float:
     """Upper bound of what this stage may charge `request` (the cost guard checks it before the stage)."""
+    if provider_for(settings, "script", request.complexity) == "openai":
+        return openai_script.estimate_usd(settings, request)
     return settings.overhead_usd_per_stage

@@ -1,0 +1,433 @@
+"""script_generation with an OpenAI-compatible chat model (OpenAI, Azure-compatible gateways, Ollama, vLLM).
+
+One chat completion per script, answered in a strict JSON schema (title, hook, segments, call_to_action,
+description, tags) and parsed into the same `Script` the template writer makes. What we accept:
+
+- the body is a chat completion with `usage` (without token counts the call cannot be charged, so it is rejected);
+  a body that is not JSON, or JSON outside the schema, is `ProviderResponseInvalid` (retryable, never passed on);
+- `finish_reason == "length"` (cut off at the token cap) is `ProviderResponseInvalid` with the cap in the message;
+  a refusal or a content filter stop is `ScriptRefused` (non-retryable: the same topic is refused again);
+- content: no blank field or segment, 1..12 segments, and narration (hook + segments + call to action) between
+  65 % and 130 % of the target words (2.5 words per second). The upper bound is the cost model's allowance for
+  narration beyond the target, so the later stages' estimates stay upper bounds; the lower one is loose because
+  models undershoot. A miss is `ScriptContentInvalid`, retryable (the next sample usually fits), with the counts.
+
+Cost: usage.prompt_tokens x input price + usage.completion_tokens x output price, USD per 1M tokens from
+`openai_prices_per_million_tokens`; a model missing there is charged the table's highest input and output prices.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import openai
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+from openai.types.shared_params import ResponseFormatJSONSchema
+from openai.types.shared_params.response_format_json_schema import JSONSchema
+from pydantic import BaseModel, ConfigDict, ValidationError
+from temporalio.exceptions import ApplicationError
+
+from activities.script_writer import WORDS_PER_SECOND, Script
+from activities.stage_runner import StageOutcome
+from providers.cache import cache_key, link_or_copy
+from providers.context import ProviderContext
+from providers.errors import http_error, invalid_response, missing_credential, redact, unavailable
+from ytempire.domain import Complexity, VideoRequest
+from ytempire.ledger import CostLine
+from ytempire.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SERVICE = "OpenAI"
+PROVIDER = "openai"
+KEY_SETTING = "OPENAI_API_KEY (or YTEMPIRE_OPENAI_API_KEY)"
+PROMPT_VERSION = 1  # part of the cache key: a new prompt must not be answered from old scripts
+DEFAULT_LANGUAGE = "en"
+MIN_WORDS_RATIO = 0.65
+MAX_WORDS_RATIO = 1.30  # = cost_model's allowance for narration beyond the target
+MAX_SEGMENTS = 12
+TITLE_MAX_CHARS = 100  # YouTube's limits
+DESCRIPTION_MAX_CHARS = 5000
+MAX_TAGS = 15
+# Output cap: 2 tokens per narration word (English is ~1.3) plus title, description, tags and JSON syntax.
+OUTPUT_TOKENS_PER_WORD = 2
+OUTPUT_TOKENS_FIXED = 600
+
+SCRIPT_SCHEMA: JSONSchema = {
+    "name": "video_script",
+    "strict": True,
+    "schema": {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "description": "YouTube title, at most 100 characters"},
+            "hook": {"type": "string", "description": "first spoken sentence, grabs attention"},
+            "segments": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "narration paragraphs, spoken in order",
+            },
+            "call_to_action": {"type": "string", "description": "last spoken sentence(s)"},
+            "description": {"type": "string", "description": "YouTube description"},
+            "tags": {"type": "array", "items": {"type": "string"}, "description": "YouTube tags"},
+        },
+        "required": ["title", "hook", "segments", "call_to_action", "description", "tags"],
+        "additionalProperties": False,
+    },
+}
+
+_SYSTEM_PROMPT = (
+    "You write narration scripts for short explainer videos (YouTube Shorts). Answer with one JSON object that "
+    "matches the schema, nothing else.\n"
+    "- hook: one sentence that makes a viewer stay for the first three seconds.\n"
+    "- segments: narration paragraphs spoken in order, each one idea in plain spoken sentences; no stage "
+    "directions, no speaker labels, no markdown, no emoji, no hashtags.\n"
+    "- call_to_action: one or two sentences inviting the viewer to follow or comment.\n"
+    "- The spoken words (hook, segments and call_to_action together) must fit the word budget you are given.\n"
+    "- title: at most 100 characters, no angle brackets.\n"
+    "- description: two or three sentences for YouTube, at most 500 characters, may end with up to 3 hashtags.\n"
+    "- tags: 5 to 15 short lowercase keywords.\n"
+    "- State only facts you are confident are true."
+)
+_STYLES: dict[Complexity, str] = {
+    "simple": "plain and friendly, short sentences, one clear idea per segment",
+    "complex": "richer detail, concrete numbers and examples, a clear line of argument",
+    "premium": "polished and vivid, story-driven, a surprising turn before the call to action",
+}
+
+
+class ScriptCheckError(ValueError):
+    """The model's script is well-formed but does not fit the request (the message says how)."""
+
+
+@dataclass(frozen=True)
+class ScriptBrief:
+    """What the model is asked for; everything that changes the answer is here (and so in the cache key)."""
+
+    topic: str
+    duration_seconds: int
+    complexity: Complexity
+    language: str = DEFAULT_LANGUAGE
+
+    @classmethod
+    def from_request(cls, request: VideoRequest) -> ScriptBrief:
+        # VideoRequest has no language field yet: English unless a later version of it carries one.
+        language = getattr(request, "language", None) or DEFAULT_LANGUAGE
+        return cls(" ".join(request.topic.split()), request.duration_seconds, request.complexity, str(language))
+
+    @property
+    def target_words(self) -> int:
+        return round(self.duration_seconds * WORDS_PER_SECOND)
+
+    @property
+    def min_words(self) -> int:
+        return math.floor(self.target_words * MIN_WORDS_RATIO)
+
+    @property
+    def max_words(self) -> int:
+        return math.ceil(self.target_words * MAX_WORDS_RATIO)
+
+    @property
+    def suggested_segments(self) -> int:
+        return min(6, max(4, round(self.duration_seconds / 12)))  # as the template writer does
+
+    @property
+    def max_completion_tokens(self) -> int:
+        return self.max_words * OUTPUT_TOKENS_PER_WORD + OUTPUT_TOKENS_FIXED
+
+    def messages(self) -> list[ChatCompletionMessageParam]:
+        user = (
+            f"Topic: {json.dumps(self.topic, ensure_ascii=False)}\n"
+            f"Length: {self.duration_seconds} seconds of narration, about {self.target_words} spoken words in "
+            f"total (at least {self.min_words}, at most {self.max_words}) across hook, segments and call_to_action.\n"
+            f"Segments: {self.suggested_segments}\n"
+            f"Style: {_STYLES[self.complexity]}\n"
+            f"Language of every field: {self.language} (BCP 47)"
+        )
+        return [{"role": "system", "content": _SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+    def cache_payload(self) -> dict[str, object]:
+        return {
+            "topic": self.topic,
+            "duration_seconds": self.duration_seconds,
+            "complexity": self.complexity,
+            "language": self.language,
+            "prompt_version": PROMPT_VERSION,
+        }
+
+
+class _Draft(BaseModel):
+    """The schema's object, checked again here: gateways and local servers may not enforce `strict`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    title: str
+    hook: str
+    segments: list[str]
+    call_to_action: str
+    description: str
+    tags: list[str]
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+
+# ---------------------------------------------------------------------------------------------------- pricing
+
+_warned_unpriced: set[str] = set()
+
+
+def prices_per_million(settings: Settings, model: str, *, warn: bool = True) -> tuple[float, float]:
+    """(input, output) USD per 1M tokens of `model`; an unlisted model pays the table's highest of each."""
+    table = settings.openai_prices_per_million_tokens
+    if model in table:
+        return table[model]
+    if not table:
+        raise ApplicationError(
+            "no OpenAI prices are configured, so the call could not be charged: set "
+            "YTEMPIRE_OPENAI_PRICES_PER_MILLION_TOKENS, e.g. '{\"gpt-4o-mini\": [0.15, 0.60]}'",
+            type="InvalidConfiguration",
+            non_retryable=True,
+        )
+    highest = (max(p[0] for p in table.values()), max(p[1] for p in table.values()))
+    if warn and model not in _warned_unpriced:
+        _warned_unpriced.add(model)
+        log.warning(
+            "model %r has no price in YTEMPIRE_OPENAI_PRICES_PER_MILLION_TOKENS; charging the highest listed "
+            "prices (%s in, %s out per 1M tokens): add it to the table",
+            model,
+            *highest,
+        )
+    return highest
+
+
+def charge_usd(settings: Settings, model: str, usage: Usage) -> float:
+    price_in, price_out = prices_per_million(settings, model)
+    return (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1_000_000
+
+
+def prompt_tokens_bound(brief: ScriptBrief) -> int:
+    """More tokens than the prompt can take: a byte-level BPE token is at least one byte of UTF-8. The schema is
+    counted twice (servers restate it to the model) and each message gets a generous framing allowance."""
+    text = sum(len(json.dumps(m, ensure_ascii=False).encode()) for m in brief.messages())
+    return text + 2 * len(json.dumps(SCRIPT_SCHEMA).encode()) + 64
+
+
+def estimate_usd(settings: Settings, request: VideoRequest) -> float:
+    """Upper bound of one call: the prompt bound at the input price plus the whole output cap at the output price."""
+    brief = ScriptBrief.from_request(request)
+    try:
+        price_in, price_out = prices_per_million(settings, settings.openai_model, warn=False)
+    except ApplicationError:
+        return settings.overhead_usd_per_stage  # no prices: the stage fails before it calls, so it charges nothing
+    tokens = prompt_tokens_bound(brief) * price_in + brief.max_completion_tokens * price_out
+    return tokens / 1_000_000 + settings.overhead_usd_per_stage
+
+
+# ---------------------------------------------------------------------------------------------------- the stage
+
+
+async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> StageOutcome:
+    """Write the request's script to `path` from the cache, else from one chat completion."""
+    settings = ctx.settings
+    model = settings.openai_model
+    brief = ScriptBrief.from_request(request)
+    if not brief.topic:
+        raise ApplicationError("topic is empty: give the video a topic", type="InvalidRequest", non_retryable=True)
+    key = cache_key("script", PROVIDER, model, brief.cache_payload())
+    entry = ctx.cache.lookup("script", key)
+    if entry is not None:
+        link_or_copy(entry / "script.json", path)
+        words = Script.from_json(json.loads(path.read_text())).word_count()
+        return StageOutcome(
+            {"script": str(path)},
+            ctx.overhead(PROVIDER, "script_cache_hit", model=model, cache="hit"),
+            {"provider": PROVIDER, "model": model, "words": words, "cache": "hit"},
+        )
+
+    if settings.openai_api_key is None:
+        raise missing_credential(SERVICE, KEY_SETTING)
+    price_in, price_out = prices_per_million(settings, model)  # before paying for a call we could not charge
+    outcome = "ok"
+    try:
+        completion = await _complete(settings, brief)
+        usage = _usage(completion)
+        script = parse_script(_content(completion, brief), brief)
+    except Exception as err:
+        outcome = getattr(err, "type", None) or type(err).__name__
+        raise
+    finally:
+        ctx.metrics.provider_calls.labels(PROVIDER, outcome).inc()
+
+    if usage.completion_tokens > brief.max_completion_tokens:
+        log.warning(
+            "the model %r used %d completion tokens, over the %d requested: the server ignores "
+            "max_completion_tokens, so the cost guard's estimate for this stage is not an upper bound",
+            model,
+            usage.completion_tokens,
+            brief.max_completion_tokens,
+        )
+    script.save(path)
+    ctx.cache.store("script", key, {"script.json": path})
+    cost = CostLine(
+        PROVIDER,
+        "chat_completion",
+        charge_usd(settings, model, usage),
+        {
+            "model": model,
+            "response_model": str(getattr(completion, "model", "") or ""),
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "usd_per_million_tokens": [price_in, price_out],
+            "cache": "miss",
+        },
+    )
+    details: dict[str, str | float] = {
+        "provider": PROVIDER,
+        "model": model,
+        "words": script.word_count(),
+        "cache": "miss",
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+    }
+    return StageOutcome({"script": str(path)}, cost, details)
+
+
+async def _complete(settings: Settings, brief: ScriptBrief) -> ChatCompletion:
+    """One chat completion; every failure leaves as a typed, redacted ApplicationError (without its cause, whose
+    text may quote the key)."""
+    key = settings.openai_api_key
+    assert key is not None
+    secrets = [key]
+    client = openai.AsyncOpenAI(
+        api_key=key.get_secret_value(),
+        base_url=settings.openai_base_url,
+        max_retries=0,  # Temporal's retry policy is the one retrying
+        timeout=settings.provider_timeout_seconds,
+    )
+    error: ApplicationError | None = None
+    try:
+        async with client:
+            response: object = await client.chat.completions.create(
+                model=settings.openai_model,
+                messages=brief.messages(),
+                response_format=ResponseFormatJSONSchema(type="json_schema", json_schema=SCRIPT_SCHEMA),
+                max_completion_tokens=brief.max_completion_tokens,
+                n=1,
+            )
+    except openai.APIStatusError as err:
+        error = http_error(
+            SERVICE,
+            err.status_code,
+            setting=KEY_SETTING,
+            headers=dict(err.response.headers),
+            body=err.response.text,
+            secrets=secrets,
+        )
+    except openai.APIConnectionError as err:  # includes APITimeoutError
+        error = unavailable(SERVICE, err, secrets)
+    except (openai.APIResponseValidationError, ValueError) as err:  # ValueError: a JSON body that does not parse
+        error = invalid_response(SERVICE, redact(f"{type(err).__name__}: {err}", secrets)[:300])
+    except openai.OpenAIError as err:
+        error = unavailable(SERVICE, err, secrets)
+    if error is not None:
+        raise error
+    if not isinstance(response, ChatCompletion):
+        # The client hands back the raw text when the body is not JSON (an HTML error page from a proxy, say).
+        raise invalid_response(SERVICE, f"expected a chat completion, got {redact(str(response), secrets)[:200]!r}")
+    return response
+
+
+def _usage(completion: ChatCompletion) -> Usage:
+    usage = getattr(completion, "usage", None)
+    prompt = getattr(usage, "prompt_tokens", None)
+    completion_tokens = getattr(usage, "completion_tokens", None)
+    if not (isinstance(prompt, int) and isinstance(completion_tokens, int) and prompt >= 0 and completion_tokens >= 0):
+        raise invalid_response(SERVICE, "no token usage in the response, so the call cannot be charged")
+    return Usage(prompt, completion_tokens)
+
+
+def _content(completion: ChatCompletion, brief: ScriptBrief) -> str:
+    choices = getattr(completion, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise invalid_response(SERVICE, "the response has no choices")
+    choice = choices[0]
+    message = getattr(choice, "message", None)
+    finish_reason = getattr(choice, "finish_reason", None)
+    refusal = getattr(message, "refusal", None)
+    if refusal or finish_reason == "content_filter":
+        why = redact(str(refusal))[:300] if refusal else "stopped by the content filter"
+        raise ApplicationError(
+            f"{SERVICE} declined to write a script about {brief.topic!r}: {why}; rephrase the topic",
+            {"service": SERVICE, "finish_reason": str(finish_reason)},
+            type="ScriptRefused",
+            non_retryable=True,
+        )
+    if finish_reason == "length":
+        raise invalid_response(
+            SERVICE,
+            f"the script was cut off at the {brief.max_completion_tokens}-token cap (finish_reason=length) "
+            f"before the JSON was complete",
+        )
+    content = getattr(message, "content", None)
+    if not isinstance(content, str) or not content.strip():
+        raise invalid_response(SERVICE, "the message has no content")
+    return content
+
+
+def parse_script(content: str, brief: ScriptBrief) -> Script:
+    """The model's JSON as a checked `Script` (ProviderResponseInvalid / ScriptContentInvalid otherwise)."""
+    try:
+        draft = _Draft.model_validate(json.loads(content))
+    except json.JSONDecodeError as err:
+        raise invalid_response(SERVICE, f"the message content is not JSON ({err.msg} at {err.pos})") from None
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in err.errors()[:5])
+        raise invalid_response(SERVICE, f"the script does not match the schema ({problems})") from None
+    try:
+        return check_script(draft, brief)
+    except ScriptCheckError as err:
+        raise ApplicationError(
+            f"{SERVICE}'s script does not fit the request: {err}",
+            {"service": SERVICE, "target_words": brief.target_words},
+            type="ScriptContentInvalid",
+        ) from None
+
+
+def check_script(draft: _Draft, brief: ScriptBrief) -> Script:
+    """Normalise whitespace and YouTube limits; refuse blank parts, too many segments and a wrong length."""
+    fields = {name: " ".join(str(getattr(draft, name)).split()) for name in ("title", "hook", "call_to_action")}
+    blank = [name for name, value in fields.items() if not value]
+    if not draft.description.strip():
+        blank.append("description")
+    segments = [" ".join(s.split()) for s in draft.segments]
+    blank += [f"segments[{i}]" for i, s in enumerate(segments) if not s]
+    if blank:
+        raise ScriptCheckError(f"empty {', '.join(blank)}")
+    if not 1 <= len(segments) <= MAX_SEGMENTS:
+        raise ScriptCheckError(f"{len(segments)} segments; 1 to {MAX_SEGMENTS} expected")
+    title = fields["title"]
+    if len(title) > TITLE_MAX_CHARS:
+        title = title[: TITLE_MAX_CHARS - 3].rstrip() + "..."
+    tags = list(dict.fromkeys(t for t in (" ".join(tag.split()) for tag in draft.tags) if t))[:MAX_TAGS]
+    script = Script(
+        title=title,
+        hook=fields["hook"],
+        segments=segments,
+        call_to_action=fields["call_to_action"],
+        description=draft.description.strip()[:DESCRIPTION_MAX_CHARS],
+        tags=tags,
+    )
+    words = script.word_count()
+    if not brief.min_words <= words <= brief.max_words:
+        raise ScriptCheckError(
+            f"{words} spoken words, but a {brief.duration_seconds} s video needs {brief.min_words} to "
+            f"{brief.max_words} (target {brief.target_words} at {WORDS_PER_SECOND:g} words/s)"
+        )
+    return script

@@ -1,0 +1,193 @@
+"""A fake OpenAI chat-completions API: `POST /v1/chat/completions` with OpenAI's JSON shapes, auth and errors.
+
+    fake = FakeOpenAI(api_key="sk-test")
+    fake.push(Scripted.rate_limited(retry_after=7))    # the next request gets a 429; later ones the default
+    with serve(fake.app) as base_url:                   # point OPENAI_BASE_URL at f"{base_url}/v1"
+        ...
+    fake.requests[0].body["response_format"]            # what the client sent
+
+By default it answers with a valid script of `narration_words` spoken words. Token usage is derived from the
+request and reply sizes (about 4 characters per token), so tests can check the charge against `usage`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """One scripted reply: an HTTP error, or a 200 whose body departs from the default in the given ways."""
+
+    status: int = 200
+    error: dict[str, Any] | None = None  # OpenAI's {"error": {...}} body for a status >= 400
+    headers: dict[str, str] = field(default_factory=dict)
+    content: str | None = None  # the message content instead of the generated script
+    script: dict[str, Any] | None = None  # a script object instead of the generated one
+    words: int | None = None  # generate a script of this many spoken words
+    finish_reason: str = "stop"
+    refusal: str | None = None
+    usage: bool = True
+    raw_body: str | None = None  # a non-JSON 200 body (a proxy's HTML page)
+    delay_seconds: float = 0.0
+
+    @classmethod
+    def rate_limited(cls, retry_after: int = 7) -> Scripted:
+        return cls(
+            status=429,
+            error=_error(
+                "Rate limit reached for gpt-4o-mini on requests per min (RPM): Limit 3, Used 3.",
+                "requests",
+                "rate_limit_exceeded",
+            ),
+            headers={"Retry-After": str(retry_after), "x-ratelimit-remaining-requests": "0"},
+        )
+
+    @classmethod
+    def server_error(cls, status: int = 500) -> Scripted:
+        return cls(
+            status=status,
+            error=_error("The server had an error while processing your request. Sorry about that!", "server_error"),
+        )
+
+    @classmethod
+    def http_error(cls, status: int, message: str, code: str | None = None) -> Scripted:
+        return cls(status=status, error=_error(message, "invalid_request_error", code))
+
+
+def _error(message: str, type_: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+@dataclass(frozen=True)
+class Received:
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+def make_script(words: int, topic: str = "the topic") -> dict[str, Any]:
+    """A script object whose hook + segments + call to action have exactly `words` words."""
+    hook = f"Here is what nobody tells you about {topic}."
+    cta = "Follow for more facts like this one."
+    remaining = max(words - len(hook.split()) - len(cta.split()), 4)
+    per_segment = [remaining // 4 + (1 if i < remaining % 4 else 0) for i in range(4)]
+    vocabulary = "deep ocean creatures glow bright blue light when they hunt at night far below".split()
+    segments = [
+        " ".join(vocabulary[(i + j) % len(vocabulary)] for j in range(n)).capitalize() + "."
+        for i, n in enumerate(per_segment)
+    ]
+    return {
+        "title": f"{topic.capitalize()}: what nobody tells you",
+        "hook": hook,
+        "segments": segments,
+        "call_to_action": cta,
+        "description": f"A short explainer on {topic}. #facts",
+        "tags": [topic, "facts", "explained"],
+    }
+
+
+class FakeOpenAI:
+    def __init__(self, api_key: str = "sk-test-fake-key-0123456789", narration_words: int = 150) -> None:
+        self.api_key = api_key
+        self.narration_words = narration_words
+        self.requests: list[Received] = []
+        self.scripted: deque[Scripted] = deque()
+        self.app = FastAPI()
+        self.app.post("/v1/chat/completions")(self._chat_completions)
+
+    def push(self, *replies: Scripted) -> None:
+        self.scripted.extend(replies)
+
+    async def _chat_completions(self, request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = {"_raw": raw.decode(errors="replace")}
+        self.requests.append(Received(dict(request.headers), body))
+
+        auth = request.headers.get("authorization", "")
+        if auth != f"Bearer {self.api_key}":
+            presented = auth.removeprefix("Bearer ")
+            # Real OpenAI masks most of the presented key; echoing all of it tests our redaction harder.
+            return JSONResponse(
+                _error(
+                    f"Incorrect API key provided: {presented}. You can find your API key at "
+                    "https://platform.openai.com/account/api-keys.",
+                    "invalid_request_error",
+                    "invalid_api_key",
+                ),
+                status_code=401,
+            )
+        reply = self.scripted.popleft() if self.scripted else Scripted()
+        if reply.delay_seconds:
+            await asyncio.sleep(reply.delay_seconds)
+        if reply.status >= 400:
+            return JSONResponse(reply.error or _error("error", "server_error"), reply.status, headers=reply.headers)
+        if reply.raw_body is not None:
+            return PlainTextResponse(reply.raw_body, headers=reply.headers)
+        problem = _check_request(body)
+        if problem:
+            return JSONResponse(_error(problem, "invalid_request_error"), status_code=400)
+        return JSONResponse(self._completion(body, reply), headers=reply.headers)
+
+    def _completion(self, body: dict[str, Any], reply: Scripted) -> dict[str, Any]:
+        content: str | None
+        if reply.refusal is not None:
+            content = None
+        elif reply.content is not None:
+            content = reply.content
+        else:
+            script = reply.script or make_script(reply.words or self.narration_words)
+            content = json.dumps(script)
+        prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) + len(
+            json.dumps(body.get("response_format", {}))
+        )
+        prompt_tokens = prompt_chars // 4 + 7
+        completion_tokens = len(content or reply.refusal or "") // 4 + 1
+        completion: dict[str, Any] = {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": f"{body['model']}-2024-07-18",
+            "system_fingerprint": "fp_fake",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": reply.refusal},
+                    "logprobs": None,
+                    "finish_reason": reply.finish_reason,
+                }
+            ],
+        }
+        if reply.usage:
+            completion["usage"] = {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            }
+        return completion
+
+
+def _check_request(body: dict[str, Any]) -> str | None:
+    """OpenAI's own 400s for what this fake can check: the fields the request must carry."""
+    if not isinstance(body.get("model"), str):
+        return "you must provide a model parameter"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "'messages' must be a non-empty array"
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        schema = response_format.get("json_schema") or {}
+        if not isinstance(schema.get("name"), str) or not isinstance(schema.get("schema"), dict):
+            return "Missing required parameter: 'response_format.json_schema.name'."
+    return None
