@@ -53,7 +53,7 @@ class PipelineActivities:
         self._settings = settings
         self._ledger = ledger
         self._metrics = metrics
-        self._providers = ProviderContext.for_worker(settings, metrics)
+        self._providers = ProviderContext.for_worker(settings, metrics, ledger)
 
     async def _run(self, inp: StageInput, body: Callable[[], Awaitable[StageOutcome]]) -> StageResult:
         fixed_price = self._settings.stage_price_overrides.get(inp.stage)

@@ -1,11 +1,12 @@
-"""What every stage's provider code gets from its worker: settings, the result cache and the worker's metrics."""
+"""What every stage's provider code gets from its worker: settings, the result cache, the worker's metrics and the
+ledger (for provider quotas shared by every worker, e.g. YouTube's daily units)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from providers.cache import ContentCache
-from ytempire.ledger import CostLine
+from ytempire.ledger import CostLine, Ledger
 from ytempire.settings import Settings
 from ytempire.worker_metrics import WorkerMetrics
 
@@ -15,13 +16,14 @@ class ProviderContext:
     settings: Settings
     cache: ContentCache
     metrics: WorkerMetrics
+    ledger: Ledger | None = None
 
     @classmethod
-    def for_worker(cls, settings: Settings, metrics: WorkerMetrics) -> ProviderContext:
+    def for_worker(cls, settings: Settings, metrics: WorkerMetrics, ledger: Ledger | None = None) -> ProviderContext:
         cache = ContentCache(
             settings.provider_cache_dir, enabled=settings.cache_enabled, on_lookup=metrics.record_cache_lookup
         )
-        return cls(settings, cache, metrics)
+        return cls(settings, cache, metrics, ledger)
 
     def overhead(self, service: str, operation: str, **metadata: object) -> CostLine:
         """The flat per-stage charge of work that pays no API fee (local providers, cache hits)."""

@@ -16,6 +16,7 @@ from activities.stage_runner import StageOutcome
 from providers.cache import link_or_copy
 from providers.context import ProviderContext
 from providers.selection import provider_for
+from providers.youtube_upload import upload_from_outbox
 from ytempire.domain import StageInput, VideoRequest
 from ytempire.ledger import CostLine
 from ytempire.settings import Settings
@@ -49,7 +50,20 @@ async def prepare_upload(
     )
     artifacts = {"outbox_video": str(final), "thumbnail": str(thumbnail), "metadata": str(metadata_path)}
     details: dict[str, str | float] = {"bytes": size, "provider": "outbox"}
-    if provider != "local":
+    if provider == "youtube":
+        # The API is free in dollars; what it costs is quota units, recorded with the cost row.
+        uploaded = await upload_from_outbox(ctx, outbox)
+        artifacts["youtube_upload"] = str(uploaded.state_path)
+        details.update(provider="youtube", youtube_video_id=uploaded.youtube_video_id, quota_units=uploaded.quota_units)
+        usage = {
+            "youtube_video_id": uploaded.youtube_video_id,
+            "quota_units": uploaded.quota,
+            "upload_sessions": uploaded.sessions,
+            "resumed_from_bytes": uploaded.resumed_from,
+            "publish_at": uploaded.publish_at,
+        }
+        cost = CostLine("youtube", "videos.insert", cost.amount_usd, {**cost.metadata, **usage})
+    elif provider != "local":
         raise ApplicationError(f"unknown upload provider {provider!r}", type="InvalidConfiguration", non_retryable=True)
     return StageOutcome(artifacts, cost, details)
 
@@ -79,7 +93,10 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def estimate_usd(settings: Settings, request: VideoRequest) -> float:
-    """Upper bound of what this stage may charge `request` (the cost guard checks it before the stage)."""
+    """Upper bound of what this stage may charge `request` (the cost guard checks it before the stage).
+
+    The YouTube upload adds no dollars (the Data API charges quota units, guarded per day instead).
+    """
     seconds = request.duration_seconds * 1.3
     storage = seconds * STORAGE_GB_PER_VIDEO_SECOND * settings.storage_usd_per_gb
     return round(settings.overhead_usd_per_stage + storage, 4)

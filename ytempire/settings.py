@@ -141,6 +141,8 @@ class Settings(BaseSettings):
     youtube_base_url: str | None = Field(None, validation_alias=_env("YTEMPIRE_YOUTUBE_BASE_URL", "YOUTUBE_BASE_URL"))
     youtube_privacy_status: Literal["private", "unlisted", "public"] = "private"
     youtube_daily_quota_units: int = Field(10_000, ge=0)
+    youtube_daily_upload_limit: int = Field(100, ge=0, description="videos.insert calls per Pacific day (own bucket)")
+    youtube_publish_delay_hours: float | None = Field(None, gt=0, description="schedule publishAt now + this (private)")
     youtube_chunk_bytes: int = Field(8 * 1024 * 1024, ge=256 * 1024)
 
     # Local providers cost nothing in API fees; their compute is charged so that totals stay meaningful.
