@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from temporalio.exceptions import ApplicationError
@@ -11,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 from activities.media.library import MediaSet, collect_media
 from activities.script_writer import Script
 from activities.stage_runner import StageOutcome
+from providers import stock_media
 from providers.context import ProviderContext
 from providers.selection import provider_for
 from ytempire.domain import StageInput, VideoRequest
@@ -24,11 +26,21 @@ async def collect(ctx: ProviderContext, inp: StageInput, script: Script, media_d
         library = sum(1 for item in media.items if item.source == "library")
         cost = ctx.overhead("media_local", "generated_backgrounds", items=len(media.items), library=library)
         details: dict[str, str | float] = {"items": len(media.items), "library_items": library}
+    elif provider in ("pexels", "pixabay"):
+        stock = await stock_media.collect_stock(ctx, provider, inp, script, media_dir)
+        media, cost, details = stock.media, stock.cost, stock.details
     else:
         raise ApplicationError(f"unknown media provider {provider!r}", type="InvalidConfiguration", non_retryable=True)
     manifest = media_dir / "media.json"
     manifest.write_text(json.dumps(media.to_json(), indent=2))
-    return StageOutcome({"media": str(manifest), "title_card": str(media.items[0].path)}, cost, details)
+    artifacts = {"media": str(manifest), "title_card": str(media.items[0].path)}
+    if credits := media.credits:
+        # For the description: the licences ask for (Pexels) or welcome (Pixabay) a credit to each author.
+        credits_file = media_dir / "credits.json"
+        entries = [{**asdict(c), "credit": c.credit} for c in credits]
+        credits_file.write_text(json.dumps({"credits": entries}, indent=2))
+        artifacts["credits"] = str(credits_file)
+    return StageOutcome(artifacts, cost, details)
 
 
 async def _local(ctx: ProviderContext, inp: StageInput, script: Script, media_dir: Path) -> MediaSet:
@@ -47,4 +59,6 @@ async def _local(ctx: ProviderContext, inp: StageInput, script: Script, media_di
 
 def estimate_usd(settings: Settings, request: VideoRequest) -> float:
     """Upper bound of what this stage may charge `request` (the cost guard checks it before the stage)."""
+    if provider_for(settings, "media", request.complexity) in ("pexels", "pixabay"):
+        return stock_media.estimate_usd(settings)
     return settings.overhead_usd_per_stage

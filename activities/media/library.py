@@ -17,14 +17,35 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 
-MediaSource = Literal["generated", "library"]
+MediaSource = Literal["generated", "library", "pexels", "pixabay"]
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who made a stock image and under which licence; kept per item and listed in the video's credits."""
+
+    provider: str  # "pexels" | "pixabay"
+    provider_id: str
+    page_url: str
+    author: str
+    author_url: str | None
+    licence: str
+    licence_url: str
+
+    @property
+    def credit(self) -> str:
+        """The credit line the provider asks for, e.g. "Photo by Jane Doe on Pexels"."""
+        if self.provider == "pixabay":
+            return f"Image by {self.author} from Pixabay"
+        return f"Photo by {self.author} on {self.provider.capitalize()}"
 
 
 @dataclass(frozen=True)
 class MediaItem:
     path: Path
     source: MediaSource
-    origin: str | None = None  # the library file it came from; None for generated images
+    origin: str | None = None  # the library file or stock download URL it came from; None for generated images
+    attribution: Attribution | None = None  # stock images only
 
 
 @dataclass
@@ -35,14 +56,36 @@ class MediaSet:
     def paths(self) -> list[Path]:
         return [item.path for item in self.items]
 
+    @property
+    def credits(self) -> list[Attribution]:
+        """Attributions of the stock items, in order, each once."""
+        return list(dict.fromkeys(item.attribution for item in self.items if item.attribution is not None))
+
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: ``{"items": [{"path", "source", "origin"}, ...]}`` with paths as strings."""
-        return {"items": [{**asdict(item), "path": str(item.path)} for item in self.items]}
+        """A JSON-ready dict: ``{"items": [{"path", "source", "origin"[, "attribution"]}, ...]}``, paths as strings.
+
+        ``attribution`` appears only on stock items, so manifests of local media keep their original shape.
+        """
+        items = []
+        for item in self.items:
+            entry: dict[str, Any] = {"path": str(item.path), "source": item.source, "origin": item.origin}
+            if item.attribution is not None:
+                entry["attribution"] = {**asdict(item.attribution), "credit": item.attribution.credit}
+            items.append(entry)
+        return {"items": items}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MediaSet:
-        """Rebuild a set from :meth:`to_json` output."""
-        return cls([MediaItem(Path(i["path"]), i["source"], i.get("origin")) for i in data["items"]])
+        """Rebuild a set from :meth:`to_json` output (also manifests written before attributions existed)."""
+        return cls([_item_from_json(i) for i in data["items"]])
+
+
+def _item_from_json(data: dict[str, Any]) -> MediaItem:
+    credit = data.get("attribution")
+    attribution = (
+        Attribution(**{f: credit.get(f) for f in Attribution.__dataclass_fields__}) if credit is not None else None
+    )
+    return MediaItem(Path(data["path"]), data["source"], data.get("origin"), attribution)
 
 
 def _is_readable_image(path: Path) -> bool:
