@@ -112,6 +112,7 @@ class Settings(BaseSettings):
     )
     elevenlabs_voice_id: str = "21m00Tcm4TlvDq8ikWAM"
     elevenlabs_model: str = "eleven_multilingual_v2"
+    elevenlabs_speed: float = Field(1.0, ge=0.7, le=1.2, description="speaking rate (the API's voice_settings.speed)")
     elevenlabs_usd_per_1k_chars: float = 0.30
 
     google_api_key: SecretStr | None = Field(None, validation_alias=_env("YTEMPIRE_GOOGLE_API_KEY", "GOOGLE_API_KEY"))
