@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup sysdeps run demo up down status test lint bench clean
+.PHONY: setup sysdeps run demo up down status n8n test lint bench clean
 
 setup: sysdeps $(STAMP)
 
@@ -31,6 +31,9 @@ down:             ## stop what `make up` started
 
 status:
 	$(BIN)/python -m devstack status
+
+n8n: setup        ## n8n with integrations/n8n against `make up`'s stack until Ctrl-C (installs n8n once into ~/.cache)
+	$(BIN)/python -m devstack.n8n
 
 lint: setup
 	$(BIN)/ruff check .
