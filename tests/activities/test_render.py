@@ -283,10 +283,24 @@ def test_choose_encoder_picks_nvenc_with_gpu(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(pynvml, "nvmlInit", lambda: None)
     monkeypatch.setattr(pynvml, "nvmlShutdown", lambda: None)
     monkeypatch.setattr(pynvml, "nvmlDeviceGetCount", lambda: 1)
+    monkeypatch.setattr(encoder_mod, "nvenc_probe", lambda _bin="ffmpeg": "")
     assert choose_encoder(prefer_gpu=True).name == "h264_nvenc"
     assert choose_encoder(prefer_gpu=False).name == "libx264"
     monkeypatch.setattr(encoder_mod, "ffmpeg_encoders", lambda _bin="ffmpeg": frozenset({"libx264"}))
     assert "does not list h264_nvenc" in choose_encoder(prefer_gpu=True).reason
+
+
+def test_choose_encoder_needs_a_working_nvenc_not_just_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An H100 or H200 has no NVENC engine: ffmpeg lists h264_nvenc, NVML sees the GPU, the encode fails."""
+    monkeypatch.setattr(encoder_mod, "ffmpeg_encoders", lambda _bin="ffmpeg": frozenset({"libx264", "h264_nvenc"}))
+    monkeypatch.setattr(pynvml, "nvmlInit", lambda: None)
+    monkeypatch.setattr(pynvml, "nvmlShutdown", lambda: None)
+    monkeypatch.setattr(pynvml, "nvmlDeviceGetCount", lambda: 1)
+    failed = "a h264_nvenc probe encode failed (OpenEncodeSessionEx failed: unsupported device (2): (no details))"
+    monkeypatch.setattr(encoder_mod, "nvenc_probe", lambda _bin="ffmpeg": failed)
+    choice = choose_encoder(prefer_gpu=True)
+    assert (choice.name, choice.gpu) == ("libx264", False)
+    assert choice.reason == f"1 NVIDIA GPU(s) visible to NVML, but {failed}; using libx264"
 
 
 def test_choose_encoder_on_this_machine() -> None:
@@ -295,8 +309,16 @@ def test_choose_encoder_on_this_machine() -> None:
     choice = choose_encoder(prefer_gpu=True)
     if gpus == 0:  # CI and dev boxes: NVML finds no driver
         assert (choice.name, choice.gpu) == ("libx264", False) and why in choice.reason
-    else:
+    elif encoder_mod.nvenc_probe() == "":
         assert (choice.name, choice.gpu) == ("h264_nvenc", True)
+    else:  # a GPU without NVENC (A100, H100, H200) or a container without the driver's video libraries
+        assert (choice.name, choice.gpu) == ("libx264", False) and encoder_mod.nvenc_probe() in choice.reason
+
+
+def test_nvenc_probe_fails_cleanly_without_a_gpu() -> None:
+    if encoder_mod.nvml_gpu_count()[0]:
+        pytest.skip("a GPU is visible here")
+    assert encoder_mod.nvenc_probe().startswith("a h264_nvenc probe encode failed (")
 
 
 # ---------- real renders (short: 4 s) ----------
