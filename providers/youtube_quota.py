@@ -12,15 +12,27 @@ so workers on many hosts never overshoot the limits together; a refusal stops th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from temporalio.exceptions import ApplicationError
 
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
 
-PACIFIC = ZoneInfo("America/Los_Angeles")
+
+@cache
+def pacific() -> ZoneInfo:
+    """America/Los_Angeles, looked up on first use: a host without a tz database fails only the YouTube upload."""
+    try:
+        return ZoneInfo("America/Los_Angeles")
+    except ZoneInfoNotFoundError:
+        raise ApplicationError(
+            "the YouTube quota day needs the America/Los_Angeles time zone: install tzdata (OS or pip)",
+            type="InvalidConfiguration",
+            non_retryable=True,
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -37,12 +49,12 @@ THUMBNAIL = QuotaCost("thumbnails.set", "youtube", 50, "youtube_daily_quota_unit
 
 def quota_day(now: datetime) -> date:
     """The quota day YouTube counts `now` in (its days run midnight to midnight Pacific time)."""
-    return now.astimezone(PACIFIC).date()
+    return now.astimezone(pacific()).date()
 
 
 def quota_resets_at(now: datetime) -> datetime:
     """The next Pacific midnight after `now` (aware, in Pacific time)."""
-    return datetime.combine(quota_day(now) + timedelta(days=1), time(0), tzinfo=PACIFIC)
+    return datetime.combine(quota_day(now) + timedelta(days=1), time(0), tzinfo=pacific())
 
 
 def quota_exhausted(cost: QuotaCost, now: datetime, detail: str) -> ApplicationError:
@@ -69,7 +81,7 @@ class QuotaGuard:
 
     async def reserve(self, cost: QuotaCost, now: datetime | None = None) -> int:
         """Reserve `cost` on today's bucket; returns the units reserved."""
-        now = now or datetime.now(PACIFIC)
+        now = now or datetime.now(UTC)
         limit = int(getattr(self._settings, cost.limit_setting))
         day = quota_day(now)
         if not await self._ledger.reserve_quota(cost.bucket, day, cost.units, limit):

@@ -24,7 +24,7 @@ from activities.stage_runner import StageOutcome
 from providers.cache import ContentCache
 from providers.context import ProviderContext
 from providers.upload import prepare_upload
-from providers.youtube_quota import INSERT, PACIFIC, THUMBNAIL, quota_day, quota_resets_at
+from providers.youtube_quota import INSERT, THUMBNAIL, pacific, quota_day, quota_resets_at
 from providers.youtube_upload import STATE_FILE, discovery_document
 from tests.fakes.server import serve
 from tests.fakes.youtube_api import FakeYouTube
@@ -279,7 +279,7 @@ def test_the_quota_day_is_the_pacific_day() -> None:
     # 07:30 UTC on 1 March is still 28 February in California (PST, UTC-8).
     late = datetime(2027, 3, 1, 7, 30, tzinfo=UTC)
     assert str(quota_day(late)) == "2027-02-28"
-    assert quota_resets_at(late) == datetime(2027, 3, 1, 0, 0, tzinfo=PACIFIC)
+    assert quota_resets_at(late) == datetime(2027, 3, 1, 0, 0, tzinfo=pacific())
 
 
 async def test_youtube_quota_exceeded_is_a_quota_error_not_an_auth_error(rig: Rig) -> None:
