@@ -459,7 +459,7 @@ def main() -> int:
             workflow_env=workflow_env,
             port=port,
         ) as server:
-            print(f"n8n        ready: editor {server.url} (no account needed until you open it)")
+            print(f"n8n        ready: editor {server.url} (it asks for an owner account the first time)")
             print(f"n8n        video requests: POST {server.webhook_url('ytempire/video')}")
             print(f"n8n        cost alerts:    YTEMPIRE_ALERT_WEBHOOK_URL={server.webhook_url('ytempire/cost-alert')}")
             print(f"n8n        API: {workflow_env['YTEMPIRE_API_URL']} · Ctrl-C stops")

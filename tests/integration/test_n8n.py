@@ -40,7 +40,8 @@ from ytempire.webhooks import build_request
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 VIDEO_FLOW, ANALYTICS_FLOW = "ytempireVideoFlw", "ytempireAnalytic"
-PRICES = {"script_generation": 2.6, "audio_synthesis": 0.25}  # crosses the $2.50 warning and the $2.80 critical
+# $2.85 crosses the $2.50 warning and the $2.80 critical; media's $0.20 more would cross the $3.00 cap: a halt.
+PRICES = {"script_generation": 2.6, "audio_synthesis": 0.25, "media_collection": 0.2}
 
 
 @dataclass
@@ -148,13 +149,19 @@ async def test_n8n_queues_a_video_waits_for_its_callback_and_forwards_cost_alert
         print(f"n8n imported, started and serving webhooks in {time.monotonic() - started:.1f} s")
         try:
             async with running_workers(dev_env, stack, ledger), httpx.AsyncClient(timeout=60) as http:
-                await check_flows(n8n, http, box, dev_env, ledger)
+                await check_flows(n8n, http, api.http, api_key, box, dev_env, ledger)
         finally:
             await asyncio.to_thread(n8n.stop)
 
 
 async def check_flows(
-    n8n: N8nServer, http: httpx.AsyncClient, box: Inbox, dev_env: WorkflowEnvironment, ledger: Ledger
+    n8n: N8nServer,
+    http: httpx.AsyncClient,
+    api: httpx.AsyncClient,
+    api_key: str,
+    box: Inbox,
+    dev_env: WorkflowEnvironment,
+    ledger: Ledger,
 ) -> None:
     # A forged alert is refused by the cost flow's signature check and goes nowhere.
     body, headers = build_request(
@@ -166,6 +173,11 @@ async def check_flows(
     )
     forged = await http.post(n8n.webhook_url("ytempire/cost-alert"), content=body, headers=headers)
     assert forged.status_code == 401 and forged.json()["error"] == "invalid_signature"
+
+    # Our API's refusal reaches n8n's caller as it was: status and field errors.
+    invalid = await http.post(n8n.webhook_url("ytempire/video"), json={"topic": "no channel"})
+    assert invalid.status_code == 422, invalid.text
+    assert {tuple(e["loc"]) for e in invalid.json()["detail"]} >= {("body", "channel_id"), ("body", "user_id")}
 
     # (a) n8n's webhook queues the video through our API (with the API key) and answers at once.
     request = {
@@ -191,39 +203,50 @@ async def check_flows(
     repeat = await http.post(n8n.webhook_url("ytempire/video"), json=request, headers=key)
     assert repeat.status_code == 200 and repeat.json()["video_id"] == video_id
 
-    # (b) The first execution waits on its Wait node until our completion callback resumes it.
-    def status_of(execution: str) -> str | None:
-        found = [e for e in executions(n8n, VIDEO_FLOW) if str(e["id"]) == execution]
-        return found[0]["status"] if found else None
+    # (b) The first execution waits on its Wait node until our callbacks resume it.
+    def execution() -> dict[str, Any]:
+        found = [e for e in executions(n8n, VIDEO_FLOW) if str(e["id"]) == execution_id]
+        return found[0] if found else {"status": None, "data": ""}
 
-    seen: list[str | None] = []
-
-    def waited_or_done() -> bool:
-        seen.append(status_of(execution_id))
-        return seen[-1] in ("waiting", "success")
-
-    await until(waited_or_done, 30, "the execution waiting for the callback")
-    assert seen[-1] == "waiting", f"the execution never waited: {seen}"
+    await until(lambda: execution()["status"] == "waiting", 30, "the execution waiting for the callback")
+    # The video halts at its cap: the `halted` callback resumes the execution, which goes back to waiting
+    # (`Verify callback` has run: its output is in the saved run data of the waiting execution).
+    key_header = {"X-API-Key": api_key}
+    await until(
+        lambda: execution()["status"] == "waiting" and "Verify callback" in execution()["data"],
+        120,
+        "the halted callback resuming the execution and the flow waiting again",
+    )
+    halted = (await api.get(f"/pipeline/status/{video_id}", headers=key_header)).json()
+    assert halted["status"] == "halted", halted
+    approved = await api.post(
+        f"/pipeline/approve/{video_id}",
+        json={"new_cap_usd": 4.0, "approved_by": "n8n test", "reason": "finish it"},
+        headers=key_header,
+    )
+    assert approved.status_code == 200, approved.text
     [(done_headers, done)] = await box.wait_for("video-done", 1, timeout=240)
     assert done["video_id"] == video_id and done["status"] == "completed"
     assert str(done["n8n_execution_id"]) == execution_id and done["signature_verified"] is True
     assert done["mp4_path"].endswith(".mp4") and Path(done["mp4_path"]).exists()
-    assert done["error_type"] is None and done["cost_usd"] >= 2.85
+    assert done["error_type"] is None and done["cost_usd"] >= 3.05
     assert done_headers["idempotency-key"] == done["event_id"]
-    await until(lambda: status_of(execution_id) == "success", 30, "the resumed execution finishing")
+    await until(lambda: execution()["status"] == "success", 30, "the resumed execution finishing")
     [resumed] = [e for e in executions(n8n, VIDEO_FLOW) if str(e["id"]) == execution_id]
     assert resumed["finished"] == 1 and resumed["waitTill"] is None
     assert "Wait for the video" in resumed["data"] and "Record outcome" in resumed["data"]
     others = [e for e in executions(n8n, VIDEO_FLOW) if str(e["id"]) != execution_id]
-    assert [e["status"] for e in others] == ["success"], "the repeated request's execution ended at once"
+    assert [e["status"] for e in others] == ["success", "success"], "the refused and the repeated requests ended"
 
-    # (c) Both cost alerts reached the cost flow signed, passed its check and were forwarded.
-    alerts = await box.wait_for("alerts", 2, timeout=60)
+    # (c) The video's cost alerts reached the cost flow signed, passed its check and were forwarded.
+    alerts = await box.wait_for("alerts", 3, timeout=60)
     forwarded = sorted((a for _, a in alerts), key=lambda a: a["kind"])
-    assert [a["kind"] for a in forwarded] == ["cost_critical", "cost_warning"]
+    assert [a["kind"] for a in forwarded] == ["cost_critical", "cost_halt", "cost_warning"]
     assert all(a["video_id"] == video_id and a["signature_verified"] is True for a in forwarded)
-    assert all(a["spent_usd"] >= a["threshold_usd"] for a in forwarded)
-    assert "critical cost alert" in forwarded[0]["text"]
+    critical, halt, warning = forwarded
+    assert critical["spent_usd"] >= critical["threshold_usd"] and warning["spent_usd"] >= warning["threshold_usd"]
+    assert halt["level"] == "critical" and halt["cap_usd"] == 3.0 and "would cross the cap" in halt["text"]
+    assert "critical cost alert" in critical["text"]
     assert all(h["idempotency-key"] == a["event_id"] for h, a in alerts)
     assert "forged" not in json.dumps(alerts)
 
