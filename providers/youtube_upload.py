@@ -246,7 +246,10 @@ def _resume(request: HttpRequest, session_uri: str, size: int) -> Any:
     if resp.status == 308:
         request.resumable_uri = resp.get("location", session_uri)
         # "Range: bytes=0-N" lists what the server holds; no Range header means nothing yet.
-        request.resumable_progress = int(resp["range"].split("-")[1]) + 1 if "range" in resp else 0
+        try:
+            request.resumable_progress = int(resp["range"].split("-")[1]) + 1 if "range" in resp else 0
+        except (IndexError, ValueError):
+            raise invalid_response(SERVICE, f"unreadable Range header {resp['range']!r}") from None
         return None
     if resp.status in (404, 410):
         request.resumable_uri = None
