@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python bench/e2e.py
 	$(BIN)/python bench/queue_bench.py
 	$(BIN)/python bench/stream_bench.py
+	$(BIN)/python bench/cache_bench.py
 
 clean: down
 	rm -rf data
