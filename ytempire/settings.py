@@ -1,13 +1,19 @@
-"""All configuration, read once from `YTEMPIRE_*` environment variables (and `.env` when present)."""
+"""All configuration, read once from `YTEMPIRE_*` environment variables (and `.env` when present).
+
+Secrets may also be files: with `YTEMPIRE_SECRETS_DIR=/run/secrets`, a file named like the variable
+(`OPENAI_API_KEY`, `YTEMPIRE_ALERT_WEBHOOK_SECRET`, ...) holds its value (Docker/Kubernetes secrets, systemd
+credentials). Environment variables win over files.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
 from ytempire.domain import Complexity, TaskQueues
 
@@ -150,6 +156,20 @@ class Settings(BaseSettings):
     compute_usd_per_render_second: float = 0.001
     storage_usd_per_gb: float = 0.02
     overhead_usd_per_stage: float = 0.002
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        secrets_dir = os.environ.get("YTEMPIRE_SECRETS_DIR")
+        if secrets_dir:
+            file_secret_settings = SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     @cached_property
     def artifacts_dir(self) -> Path:
