@@ -22,6 +22,7 @@ from ytempire.ledger import CostLine
 from ytempire.settings import Settings
 
 STORAGE_GB_PER_VIDEO_SECOND = 0.002
+DESCRIPTION_MAX_CHARS = 5000
 
 
 async def prepare_upload(
@@ -32,12 +33,14 @@ async def prepare_upload(
     outbox.mkdir(parents=True, exist_ok=True)
     final = await asyncio.to_thread(link_or_copy, video, outbox / "video.mp4")
     thumbnail = await asyncio.to_thread(make_thumbnail, title_card, outbox / "thumbnail.jpg")
+    credits = _credit_lines(inp)
     metadata: dict[str, Any] = {
         "video_id": inp.request.video_id,
         "channel_id": inp.request.channel_id,
         "files": {"video": str(final), "thumbnail": str(thumbnail)},
+        "credits": credits,
         # The body of a YouTube Data API v3 videos.insert call (part=snippet,status).
-        "youtube": youtube_body(ctx.settings, script),
+        "youtube": youtube_body(ctx.settings, script, credits),
     }
     metadata_path = outbox / "metadata.json"
     _write_json(metadata_path, metadata)
@@ -68,11 +71,28 @@ async def prepare_upload(
     return StageOutcome(artifacts, cost, details)
 
 
-def youtube_body(settings: Settings, script: Script) -> dict[str, Any]:
+def _credit_lines(inp: StageInput) -> list[str]:
+    """The stock photos' credit lines (media_collection's credits.json), once each, in order."""
+    path = inp.artifacts.get("credits")
+    if not path or not Path(path).exists():
+        return []
+    entries = json.loads(Path(path).read_text()).get("credits", [])
+    return list(dict.fromkeys(str(entry["credit"]) for entry in entries if entry.get("credit")))
+
+
+def youtube_description(description: str, credits: list[str]) -> str:
+    """The description with the photo credits the Pexels/Pixabay licences ask for, within YouTube's rules
+    (at most 5000 characters, no angle brackets)."""
+    block = "\n\nCredits:\n" + "\n".join(credits) if credits else ""
+    text = description[: max(0, DESCRIPTION_MAX_CHARS - len(block))] + block
+    return text.replace("<", "‹").replace(">", "›")[:DESCRIPTION_MAX_CHARS]
+
+
+def youtube_body(settings: Settings, script: Script, credits: list[str] | None = None) -> dict[str, Any]:
     return {
         "snippet": {
             "title": script.title,
-            "description": script.description,
+            "description": youtube_description(script.description, credits or []),
             "tags": script.tags,
             "categoryId": "27",  # Education
             "defaultLanguage": "en",
