@@ -181,6 +181,8 @@ async def test_every_stage_on_its_cloud_provider(
     # Attribution travels with the photos.
     media = json.loads((settings.artifacts_dir / first / "media" / "media.json").read_text())
     assert any(item.get("attribution", {}).get("provider") == "pexels" for item in media["items"])
+    descriptions = [session.metadata["snippet"]["description"] for session in fakes.youtube.sessions.values()]
+    assert len(descriptions) == 3 and all("Credits:\n" in d for d in descriptions)
 
     # No key, secret or token anywhere a user or the Temporal UI can see.
     histories = [
