@@ -253,6 +253,8 @@ class N8nServer:
         env.update(self.workflow_env)
         env.update(
             N8N_USER_FOLDER=str(self.user_folder),
+            # n8n puts scratch folders under the temp dir (n8nDataTableUploads): keep them in its own folder.
+            TMPDIR=str(self.user_folder / "tmp"),
             N8N_PORT=str(self.port),
             N8N_LISTEN_ADDRESS="127.0.0.1",
             N8N_HOST="127.0.0.1",
@@ -318,7 +320,7 @@ class N8nServer:
         self.cli("update:workflow", "--all", "--active=true")
 
     def prepare(self, api_key: str | None, say: Say = print) -> None:
-        self.user_folder.mkdir(parents=True, exist_ok=True)
+        (self.user_folder / "tmp").mkdir(parents=True, exist_ok=True)
         say(f"n8n        importing the API key credential and the workflows in {WORKFLOWS_DIR.relative_to(REPO)}/")
         self.import_api_key(api_key)
         self.import_workflows()
