@@ -1,8 +1,8 @@
 """The API's Prometheus series (one registry per app, so several apps can live in one test process).
 
 Counters and the enqueue histogram are updated by the routes; the ledger figures (videos by status, halted videos,
-cost per video, throughput, error rate, breaker states, queue depth) are read from PostgreSQL at each scrape, so
-they are right whichever process changed the ledger.
+cost per video, throughput, error rate, breaker states, queue depth, the gpu workers' last reported GPU figures) are
+read from PostgreSQL at each scrape, so they are right whichever process changed the ledger.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import get_args
 import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from ytempire.analytics import PipelineMetrics, pipeline_metrics
+from ytempire.analytics import GPU_STATUS_MAX_AGE_SECONDS, GpuStatus, PipelineMetrics, gpu_status, pipeline_metrics
 from ytempire.domain import VideoStatus
+from ytempire.gpu_telemetry import TARGET_BAND_PERCENT, in_band
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,45 @@ class ApiMetrics:
             ["kind"],
             registry=self.registry,
         )
+        reported = f"as last reported to the ledger by the gpu workers (fresh within {GPU_STATUS_MAX_AGE_SECONDS:g} s)"
+        self.gpu_available = Gauge(
+            "ytempire_gpu_reported_available",
+            f'Whether a gpu worker samples GPUs: 1 with reason="ok", else 0 with why not, {reported}',
+            ["host", "reason"],
+            registry=self.registry,
+        )
+        gpu_labels = ["host", "gpu"]
+        self.gpu_utilization = Gauge(
+            "ytempire_gpu_reported_utilization_percent",
+            f"Percent of the sample period in which a kernel ran on the GPU, {reported}",
+            gpu_labels,
+            registry=self.registry,
+        )
+        self.gpu_memory_used = Gauge(
+            "ytempire_gpu_reported_memory_used_bytes",
+            f"GPU memory in use, {reported}",
+            gpu_labels,
+            registry=self.registry,
+        )
+        self.gpu_memory_total = Gauge(
+            "ytempire_gpu_reported_memory_total_bytes",
+            f"GPU memory installed, {reported}",
+            gpu_labels,
+            registry=self.registry,
+        )
+        self.gpu_encoder_sessions = Gauge(
+            "ytempire_gpu_reported_encoder_sessions",
+            f"Active NVENC encoder sessions, {reported}",
+            gpu_labels,
+            registry=self.registry,
+        )
+        low, high = TARGET_BAND_PERCENT
+        self.gpu_in_target_band = Gauge(
+            "ytempire_gpu_reported_in_target_band",
+            f"1 while GPU utilisation is within the {low:g}-{high:g} % target band, else 0, {reported}",
+            gpu_labels,
+            registry=self.registry,
+        )
         self.ledger_up = Gauge(
             "ytempire_ledger_up",
             "1 when the last scrape read the ledger figures; 0: they are the last ones read",
@@ -124,16 +164,46 @@ class ApiMetrics:
         for service, state in figures.circuit_breakers.items():
             self.breaker_open.labels(service).set(1 if state == "open" else 0)
 
+    def update_gpus(self, rows: list[GpuStatus]) -> None:
+        """Set the ytempire_gpu_reported_* series from the fresh gpu_status rows (a worker gone: its series go too)."""
+        gauges = (
+            self.gpu_available,
+            self.gpu_utilization,
+            self.gpu_memory_used,
+            self.gpu_memory_total,
+            self.gpu_encoder_sessions,
+            self.gpu_in_target_band,
+        )
+        for gauge in gauges:
+            gauge.clear()
+        for row in rows:
+            # Every row of a host comes from one snapshot: the same available/reason (one series per host).
+            self.gpu_available.labels(row.host, row.reason).set(1 if row.available else 0)
+            if not row.available:
+                continue  # the gpu '-' row: nothing per GPU
+            if row.utilization_percent is not None:
+                self.gpu_utilization.labels(row.host, row.gpu).set(row.utilization_percent)
+                self.gpu_in_target_band.labels(row.host, row.gpu).set(1 if in_band(row.utilization_percent) else 0)
+            if row.memory_used_bytes is not None:
+                self.gpu_memory_used.labels(row.host, row.gpu).set(row.memory_used_bytes)
+            if row.memory_total_bytes is not None:
+                self.gpu_memory_total.labels(row.host, row.gpu).set(row.memory_total_bytes)
+            if row.encoder_sessions is not None:
+                self.gpu_encoder_sessions.labels(row.host, row.gpu).set(row.encoder_sessions)
+
+    async def _read_ledger(self, pool: asyncpg.Pool) -> tuple[PipelineMetrics, list[GpuStatus]]:
+        figures = await pipeline_metrics(pool, window_hours=LEDGER_WINDOW_HOURS)
+        return figures, await gpu_status(pool, max_age_seconds=GPU_STATUS_MAX_AGE_SECONDS)
+
     async def refresh_from_ledger(self, pool: asyncpg.Pool) -> bool:
         """Re-read the ledger figures; on failure keep the last ones and set `ytempire_ledger_up` to 0."""
         try:
-            figures = await asyncio.wait_for(
-                pipeline_metrics(pool, window_hours=LEDGER_WINDOW_HOURS), LEDGER_TIMEOUT_SECONDS
-            )
+            figures, gpus = await asyncio.wait_for(self._read_ledger(pool), LEDGER_TIMEOUT_SECONDS)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             log.warning("metrics scrape could not read the ledger: %s", exc)
             self.ledger_up.set(0)
             return False
         self.update_from(figures)
+        self.update_gpus(gpus)
         self.ledger_up.set(1)
         return True

@@ -12,6 +12,7 @@ from prometheus_client import start_http_server
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from workers.hosting import QUEUE_ROLES, build_workers, running
+from ytempire.gpu_status import GpuStatusPublisher, worker_host_id
 from ytempire.gpu_telemetry import GpuSampler
 from ytempire.ledger import Ledger, create_pool
 from ytempire.migrations import apply_migrations
@@ -37,9 +38,16 @@ async def serve(roles: list[str]) -> None:
     metrics = WorkerMetrics()
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr="127.0.0.1", registry=metrics.registry)
-    workers = build_workers(client, settings, Ledger(pool), roles, metrics=metrics)
-    # The gpu role exports ytempire_gpu_* (utilisation against the 70-85 % band, memory, NVENC sessions).
+    ledger = Ledger(pool)
+    workers = build_workers(client, settings, ledger, roles, metrics=metrics)
+    # The gpu role exports ytempire_gpu_* (utilisation against the 70-85 % band, memory, NVENC sessions), and
+    # publishes the same figures to the ledger for the API's ytempire_gpu_reported_* (see ytempire.gpu_status).
     gpu_sampler = GpuSampler(metrics.gpu) if "gpu" in roles else None
+    gpu_publisher = (
+        GpuStatusPublisher(ledger, gpu_sampler.snapshot, worker_host_id(settings.worker_metrics_port))
+        if gpu_sampler is not None
+        else None
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -48,10 +56,14 @@ async def serve(roles: list[str]) -> None:
     try:
         if gpu_sampler is not None:
             gpu_sampler.start()
+        if gpu_publisher is not None:
+            gpu_publisher.start()
         async with running(workers):
             await stop.wait()
             log.info("shutting down: finishing in-flight activities")
     finally:
+        if gpu_publisher is not None:
+            await gpu_publisher.aclose()
         if gpu_sampler is not None:
             await gpu_sampler.aclose()
     await pool.close()

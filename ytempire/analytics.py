@@ -1,4 +1,5 @@
-"""Pipeline health figures from the ledger: queue depth, throughput, error rate, cost per video, breaker states."""
+"""Pipeline health figures from the ledger: queue depth, throughput, error rate, cost per video, breaker states,
+and the GPU figures the gpu workers last reported."""
 
 from __future__ import annotations
 
@@ -57,6 +58,39 @@ WHERE e.kind LIKE 'cost\\_%' AND e.created_at >= NOW() - make_interval(secs => $
   AND ($1::uuid IS NULL OR v.channel_id = $1::uuid)
 GROUP BY e.kind
 """
+
+
+GPU_STATUS_MAX_AGE_SECONDS = 60.0  # gpu workers report every 10 s: older rows are of a worker that is gone
+
+_GPU_STATUS_SQL = """
+SELECT host, gpu, available, reason, utilization_percent, memory_used_bytes, memory_total_bytes,
+       encoder_sessions, encoder_utilization_percent, sampled_at
+FROM gpu_status
+WHERE sampled_at >= NOW() - make_interval(secs => $1::float8)
+ORDER BY host, gpu
+"""
+
+
+@dataclass(frozen=True)
+class GpuStatus:
+    """One gpu_status row: a GPU of a gpu worker (`host`), or gpu '-' with why that worker has none."""
+
+    host: str
+    gpu: str
+    available: bool
+    reason: str
+    utilization_percent: float | None
+    memory_used_bytes: int | None
+    memory_total_bytes: int | None
+    encoder_sessions: int | None
+    encoder_utilization_percent: float | None
+    sampled_at: datetime
+
+
+async def gpu_status(pool: asyncpg.Pool, max_age_seconds: float = GPU_STATUS_MAX_AGE_SECONDS) -> list[GpuStatus]:
+    """The gpu workers' last reported GPUs, ignoring rows older than `max_age_seconds` (a dead worker's)."""
+    rows = await pool.fetch(_GPU_STATUS_SQL, float(max_age_seconds))
+    return [GpuStatus(**dict(r)) for r in rows]
 
 
 @dataclass(frozen=True)

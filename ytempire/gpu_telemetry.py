@@ -2,6 +2,7 @@
 
 sampler = GpuSampler(metrics.gpu)   # the real NVML (pynvml); tests pass a fake `nvml=`
 sampler.start()                     # an asyncio task; no GPU / no NVML: gpu_available 0, one INFO line, no error
+sampler.snapshot()                  # the latest sample as a GpuSnapshot (what ytempire.gpu_status publishes)
 ...
 await sampler.aclose()
 """
@@ -13,6 +14,8 @@ import contextlib
 import logging
 import re
 import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Gauge
@@ -21,6 +24,7 @@ log = logging.getLogger(__name__)
 
 TARGET_BAND_PERCENT = (70.0, 85.0)  # the spec's GPU utilisation target: busy, with headroom for bursts
 SAMPLE_INTERVAL_SECONDS = 5.0
+STARTING = "starting"  # the snapshot's reason until NVML has answered (first sample, or why there is none)
 
 
 class Nvml(Protocol):
@@ -32,10 +36,37 @@ class Nvml(Protocol):
     def nvmlShutdown(self) -> None: ...
     def nvmlDeviceGetCount(self) -> int: ...
     def nvmlDeviceGetHandleByIndex(self, index: int) -> Any: ...
+    def nvmlDeviceGetName(self, handle: Any) -> Any: ...  # str (bytes in older pynvml)
     def nvmlDeviceGetUtilizationRates(self, handle: Any) -> Any: ...  # .gpu: percent of time a kernel ran
     def nvmlDeviceGetMemoryInfo(self, handle: Any) -> Any: ...  # .used, .total: bytes
     def nvmlDeviceGetEncoderStats(self, handle: Any) -> Any: ...  # (sessions, average fps, average latency us)
     def nvmlDeviceGetEncoderUtilization(self, handle: Any) -> Any: ...  # [percent, sampling period us]
+
+
+@dataclass(frozen=True)
+class GpuReading:
+    """One GPU in a sample; None where NVML could not give the value (the worker's gauge is left out too)."""
+
+    gpu: str  # NVML index, as in the gauges' `gpu` label
+    name: str | None = None
+    utilization_percent: float | None = None
+    memory_used_bytes: int | None = None
+    memory_total_bytes: int | None = None
+    encoder_sessions: int | None = None
+    encoder_utilization_percent: float | None = None
+
+
+@dataclass(frozen=True)
+class GpuSnapshot:
+    """The sampler's latest view: available with one reading per GPU, or not with the reason of ytempire_gpu_available.
+
+    `monotonic_at` is time.monotonic() when it was taken, so a reader can tell a sampler that stopped sampling.
+    """
+
+    available: bool
+    reason: str
+    readings: list[GpuReading] = field(default_factory=list)
+    monotonic_at: float = field(default_factory=time.monotonic)
 
 
 def load_nvml() -> tuple[Nvml | None, str]:
@@ -51,6 +82,13 @@ def in_band(utilization_percent: float, band: tuple[float, float] = TARGET_BAND_
     """True when utilisation is inside the target band, both ends included."""
     low, high = band
     return low <= utilization_percent <= high
+
+
+def _text(value: Any) -> str | None:
+    """NVML strings: str in current pynvml, bytes in older releases."""
+    if value is None:
+        return None
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
 def _reason_label(exc: Exception) -> str:
@@ -125,6 +163,8 @@ class GpuSampler:
         self.band = band
         self._nvml = nvml
         self._handles: list[tuple[str, Any]] = []
+        self._names: dict[str, str | None] = {}
+        self._snapshot = GpuSnapshot(False, STARTING)  # replaced whole (never mutated): safe to read from any thread
         self._unsupported: set[tuple[str, str]] = set()
         self._open = False
         self._lock = threading.Lock()  # sample() runs in a thread: never shut NVML down under it
@@ -133,6 +173,10 @@ class GpuSampler:
     @property
     def gpu_count(self) -> int:
         return len(self._handles)
+
+    def snapshot(self) -> GpuSnapshot:
+        """The latest sample (reason "starting" until NVML has answered)."""
+        return self._snapshot
 
     def open(self) -> bool:
         """Initialise NVML and find the GPUs; False (gpu_available 0, one INFO line) when there is nothing to sample."""
@@ -156,6 +200,8 @@ class GpuSampler:
         if not self._handles:
             self.close()
             return self._unavailable("no_devices", "NVML reports 0 GPUs")
+        # Names are read once: they cannot change while NVML is open.
+        self._names = {gpu: _text(self._read(gpu, "name", nvml.nvmlDeviceGetName, h)) for gpu, h in self._handles}
         self.gauges.set_available(True, "ok")
         log.info(
             "GPU telemetry: %d GPU(s), sampled every %g s (target band %g-%g %%)",
@@ -167,6 +213,7 @@ class GpuSampler:
 
     def _unavailable(self, reason: str, why: str) -> bool:
         self.gauges.set_available(False, reason)
+        self._snapshot = GpuSnapshot(False, reason)
         log.info('GPU telemetry off: %s; ytempire_gpu_available{reason="%s"} is 0', why, reason)
         return False
 
@@ -180,6 +227,7 @@ class GpuSampler:
         if nvml is None or not self._open:
             return
         g = self.gauges
+        readings: list[GpuReading] = []
         for gpu, handle in self._handles:
             util = self._read(gpu, "utilization", lambda h: float(nvml.nvmlDeviceGetUtilizationRates(h).gpu), handle)
             if util is None:
@@ -205,6 +253,18 @@ class GpuSampler:
                 g.forget(gpu, g.encoder_utilization)
             else:
                 g.encoder_utilization.labels(gpu).set(enc[0])
+            readings.append(
+                GpuReading(
+                    gpu=gpu,
+                    name=self._names.get(gpu),
+                    utilization_percent=util,
+                    memory_used_bytes=int(memory.used) if memory is not None else None,
+                    memory_total_bytes=int(memory.total) if memory is not None else None,
+                    encoder_sessions=int(stats[0]) if stats is not None else None,
+                    encoder_utilization_percent=float(enc[0]) if enc is not None else None,
+                )
+            )
+        self._snapshot = GpuSnapshot(True, "ok", readings)
 
     def _read(self, gpu: str, what: str, call: Any, handle: Any) -> Any:
         assert self._nvml is not None
@@ -231,6 +291,7 @@ class GpuSampler:
         except Exception:
             log.warning("GPU telemetry could not start", exc_info=True)
             self.gauges.set_available(False, "nvml_error")
+            self._snapshot = GpuSnapshot(False, "nvml_error")
             return
         if not opened:
             return

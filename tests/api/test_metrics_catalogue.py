@@ -19,9 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 from api.metrics import ApiMetrics
 from tests.integration import conftest as integration
 from tests.integration.conftest import api_client, running_workers
-from tests.ytempire.fake_nvml import FakeGpu, FakeNvml
+from tests.ytempire.fake_nvml import GIB, FakeGpu, FakeNvml
 from ytempire.breaker_store import save_state
-from ytempire.gpu_telemetry import GpuSampler
+from ytempire.gpu_telemetry import GpuGauges, GpuSampler, GpuSnapshot
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
 from ytempire.worker_metrics import WorkerMetrics
@@ -205,6 +205,48 @@ async def test_the_ledger_series_match_the_ledger(settings: Settings, pg_pool: a
     for status in ("queued", "processing", "completed", "failed", "cancelled", "halted"):
         assert samples[("ytempire_videos", status)] == counts.get(status, 0)
     assert samples[("ytempire_videos_halted", None)] == counts.get("halted", 0)
+
+
+async def test_the_gpu_workers_reported_figures(settings: Settings, ledger: Ledger, pg_pool: asyncpg.Pool) -> None:
+    """What gpu workers saved to the ledger shows on the API's /metrics; a worker silent for > 60 s does not."""
+    tag = uuid.uuid4().hex[:8]
+    gpu_host, bare_host, dead_host = (f"{name}-{tag}:9464" for name in ("render", "cpu-box", "gone"))
+    sampler = GpuSampler(
+        GpuGauges(CollectorRegistry()), FakeNvml([FakeGpu(utilization=77), FakeGpu(utilization=12, encoder_sessions=0)])
+    )
+    assert sampler.open()
+    sampler.sample()
+    sampler.close()
+    await ledger.save_gpu_status(gpu_host, sampler.snapshot())
+    await ledger.save_gpu_status(bare_host, GpuSnapshot(False, "library_not_found"))
+    await ledger.save_gpu_status(dead_host, sampler.snapshot())
+    await pg_pool.execute("UPDATE gpu_status SET sampled_at = NOW() - interval '2 minutes' WHERE host = $1", dead_host)
+    try:
+        async with api_client(settings) as api:
+            text = (await api.get("/metrics")).text
+    finally:
+        await pg_pool.execute("DELETE FROM gpu_status WHERE host = ANY($1::text[])", [gpu_host, bare_host, dead_host])
+    reported = {
+        (
+            s.name.removeprefix("ytempire_gpu_reported_"),
+            s.labels.get("gpu") or s.labels["reason"],
+            s.labels["host"],
+        ): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name.startswith("ytempire_gpu_reported_") and tag in s.labels["host"]
+    }
+    expected = {("available", "ok", gpu_host): 1, ("available", "library_not_found", bare_host): 0}
+    for gpu, utilization, in_band, sessions in (("0", 77, 1, 2), ("1", 12, 0, 0)):
+        expected |= {
+            ("utilization_percent", gpu, gpu_host): utilization,
+            ("in_target_band", gpu, gpu_host): in_band,
+            ("memory_used_bytes", gpu, gpu_host): 3 * GIB,
+            ("memory_total_bytes", gpu, gpu_host): 16 * GIB,
+            ("encoder_sessions", gpu, gpu_host): sessions,
+        }
+    assert reported == expected  # and nothing of the host gone quiet
+    assert "fresh within 60 s" in text
 
 
 # --- the check itself: a doctored dashboard must be caught -------------------------------------------------------

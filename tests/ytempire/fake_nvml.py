@@ -28,6 +28,7 @@ class FakeGpu:
     memory_total: int = 16 * GIB
     encoder_sessions: int = 2
     encoder_utilization: int = 40
+    name: str = "NVIDIA Fake T4"
     unsupported: set[str] = field(default_factory=set)  # names of the NVML calls this board refuses
 
 
@@ -58,6 +59,10 @@ class FakeNvml:
     def _check(self, gpu: FakeGpu, call: str) -> None:
         if call in gpu.unsupported:
             raise NVMLError_NotSupported("Not Supported")
+
+    def nvmlDeviceGetName(self, handle: FakeGpu) -> str:
+        self._check(handle, "name")
+        return handle.name
 
     def nvmlDeviceGetUtilizationRates(self, handle: FakeGpu) -> Any:
         self._check(handle, "utilization")

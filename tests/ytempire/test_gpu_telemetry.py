@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from activities.render.encoder import nvml_gpu_count
 from tests.ytempire.fake_nvml import GIB, FakeGpu, FakeNvml, NVMLError_DriverNotLoaded
-from ytempire.gpu_telemetry import GpuGauges, GpuSampler, in_band
+from ytempire.gpu_telemetry import STARTING, GpuGauges, GpuReading, GpuSampler, in_band
 from ytempire.worker_metrics import WorkerMetrics
 
 GPU_SERIES = (
@@ -112,6 +112,50 @@ def test_a_value_the_board_cannot_give_is_left_out(caplog: pytest.LogCaptureFixt
     assert value(registry, "ytempire_gpu_encoder_sessions", gpu="0") == 2
 
 
+def test_the_snapshot_holds_the_latest_sample() -> None:
+    nvml = FakeNvml(
+        [
+            FakeGpu(utilization=78, memory_used=5 * GIB, memory_total=24 * GIB, encoder_sessions=3, name="NVIDIA L4"),
+            FakeGpu(utilization=12, unsupported={"name", "encoder_stats", "encoder_utilization"}),
+        ]
+    )
+    sampler = GpuSampler(GpuGauges(CollectorRegistry()), nvml)
+    assert sampler.snapshot().available is False and sampler.snapshot().reason == STARTING
+    assert sampler.open()
+    assert sampler.snapshot().reason == STARTING  # NVML is open, but nothing has been sampled yet
+    sampler.sample()
+    snap = sampler.snapshot()
+    assert (snap.available, snap.reason) == (True, "ok")
+    assert snap.readings == [
+        GpuReading("0", "NVIDIA L4", 78.0, 5 * GIB, 24 * GIB, 3, 40.0),
+        GpuReading("1", None, 12.0, 3 * GIB, 16 * GIB, None, None),  # what the board cannot give is None
+    ]
+
+    nvml.gpus[1].utilization = 80
+    sampler.sample()
+    later = sampler.snapshot()
+    assert later.readings[1].utilization_percent == 80 and later.monotonic_at >= snap.monotonic_at
+    assert snap.readings[1].utilization_percent == 12  # an earlier snapshot is never changed under its reader
+    sampler.close()
+
+
+@pytest.mark.parametrize(
+    ("nvml", "reason"),
+    [
+        (FakeNvml([], init_error=NVMLError_DriverNotLoaded("Driver Not Loaded")), "driver_not_loaded"),
+        (FakeNvml([]), "no_devices"),
+    ],
+)
+def test_the_snapshot_without_a_gpu(nvml: FakeNvml, reason: str) -> None:
+    registry = CollectorRegistry()
+    sampler = GpuSampler(GpuGauges(registry), nvml)
+    assert sampler.open() is False
+    sampler.sample()  # a no-op: nothing is open
+    snap = sampler.snapshot()
+    assert (snap.available, snap.reason, snap.readings) == (False, reason, [])
+    assert value(registry, "ytempire_gpu_available", reason=reason) == 0  # the same label as the gauge
+
+
 async def test_the_task_samples_until_closed() -> None:
     nvml = FakeNvml([FakeGpu(utilization=84)])
     metrics = WorkerMetrics()
@@ -145,9 +189,13 @@ async def test_the_real_nvml_on_this_machine(caplog: pytest.LogCaptureFixture) -
         for s in m.samples
         if m.name == "ytempire_gpu_available"
     }
+    snap = sampler.snapshot()
     if gpus == 0:
         assert len(available) == 1 and "ok" not in available and list(available.values()) == [0], (available, why)
+        assert (snap.available, [snap.reason], snap.readings) == (False, list(available), [])
         assert [r.levelname for r in caplog.records if r.name == "ytempire.gpu_telemetry"] == ["INFO"]
     else:
         assert available == {"ok": 1}
         assert value(metrics.registry, "ytempire_gpu_memory_total_bytes", gpu="0")
+        assert snap.available and len(snap.readings) == gpus and snap.readings[0].memory_total_bytes
+        assert snap.readings[0].name  # a real board has a name (str, decoded from bytes on older pynvml)
