@@ -14,6 +14,9 @@ ldconfig -p 2>/dev/null | grep -q 'libespeak-ng.so.1 ' || missing+=(libespeak-ng
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || [ -n "${YTEMPIRE_PG_BIN:-}" ] || missing+=(postgresql)
 # The browser tests drive Debian's Chromium with pip's playwright, which must never download a browser of its own.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# n8n's sqlite3 add-on is compiled against the Node it runs on (devstack/n8n.py): node-gyp needs a C++ toolchain.
+command -v g++ >/dev/null || missing+=(g++)
+command -v make >/dev/null || missing+=(make)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
