@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
+from ytempire.languages import LANGUAGE_PATTERN
+
 
 class EnqueueRequest(BaseModel):
     model_config = ConfigDict(
@@ -36,6 +38,12 @@ class EnqueueRequest(BaseModel):
     )
     cost_cap_usd: float | None = Field(
         None, gt=0, description="This video's budget (default and maximum: YTEMPIRE_COST_CAP_DEFAULT_USD/_MAX_USD)."
+    )
+    language: str = Field(
+        "en",
+        pattern=LANGUAGE_PATTERN,
+        description="BCP 47 language of the script and narration (en, es, pt-BR, ...). Other than English it needs "
+        "a cloud script provider (YTEMPIRE_SCRIPT_PROVIDER=openai); espeak-ng, Google TTS and ElevenLabs speak it.",
     )
     callback_url: AnyHttpUrl | None = Field(
         None,

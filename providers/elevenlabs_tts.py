@@ -44,8 +44,8 @@ MAX_CHARS_PER_REQUEST = 5000  # within every current model's per-request limit f
 _TOKEN = re.compile(r"\S+")
 
 
-def variant(settings: Settings) -> str:
-    """Everything besides the text that changes the audio (the cache key's variant)."""
+def variant(settings: Settings, language: str = "en") -> str:
+    """Everything besides the text that changes the audio (the cache key's variant; the text carries the language)."""
     return (
         f"{settings.elevenlabs_voice_id}/{settings.elevenlabs_model}/speed={settings.elevenlabs_speed}/{OUTPUT_FORMAT}"
     )
@@ -55,8 +55,12 @@ def usd_for(settings: Settings, characters: int) -> float:
     return characters * settings.elevenlabs_usd_per_1k_chars / 1000
 
 
-async def synthesize_elevenlabs(ctx: ProviderContext, texts: Sequence[str], wav_path: Path) -> CloudSpeech:
-    """Speak the normalized `texts` into `wav_path` (mono s16, 48 kHz); the timeline and billed characters."""
+async def synthesize_elevenlabs(
+    ctx: ProviderContext, texts: Sequence[str], wav_path: Path, language: str = "en"
+) -> CloudSpeech:
+    """Speak the normalized `texts` into `wav_path` (mono s16, 48 kHz); the timeline and billed characters.
+
+    The multilingual models speak the language the text is written in; `language` needs no parameter of its own."""
     settings = ctx.settings
     if settings.elevenlabs_api_key is None:
         raise missing_credential(SERVICE, SETTING)

@@ -41,6 +41,7 @@ from providers.tts_audio import (
     monotonic_words,
     pack_segments,
 )
+from ytempire.languages import DEFAULT_LANGUAGE, google_voice
 from ytempire.settings import Settings
 
 PROVIDER = "google"
@@ -50,9 +51,14 @@ MAX_SSML_BYTES = 5000  # the API's limit on one request's input
 DEFAULT_ENDPOINT = "https://texttospeech.googleapis.com/"
 
 
-def variant(settings: Settings) -> str:
+def voice(settings: Settings, language: str) -> dict[str, str]:
+    return google_voice(language, settings.google_tts_language, settings.google_tts_voice)
+
+
+def variant(settings: Settings, language: str = DEFAULT_LANGUAGE) -> str:
     """Everything besides the text that changes the audio (the cache key's variant)."""
-    return f"{settings.google_tts_voice}/{settings.google_tts_language}/rate={settings.google_tts_speaking_rate}"
+    spoken = voice(settings, language)
+    return f"{spoken.get('name', '')}/{spoken['languageCode']}/rate={settings.google_tts_speaking_rate}"
 
 
 def usd_for(settings: Settings, characters: int) -> float:
@@ -77,7 +83,9 @@ def billed_characters(texts: Sequence[str], group: Sequence[int]) -> int:
     return len(" ".join(texts[i] for i in group))
 
 
-async def synthesize_google(ctx: ProviderContext, texts: Sequence[str], wav_path: Path) -> CloudSpeech:
+async def synthesize_google(
+    ctx: ProviderContext, texts: Sequence[str], wav_path: Path, language: str = DEFAULT_LANGUAGE
+) -> CloudSpeech:
     """Speak the normalized `texts` into `wav_path` (mono s16, 48 kHz); the timeline and billed characters."""
     settings = ctx.settings
     if settings.google_api_key is None:
@@ -97,7 +105,7 @@ async def synthesize_google(ctx: ProviderContext, texts: Sequence[str], wav_path
     for n, group in enumerate(groups):
         if activity.in_activity():
             activity.heartbeat(f"google tts request {n + 1}/{len(groups)}")
-        wav, timepoints = await _synthesize(ctx, service, key, ssml(texts, group))
+        wav, timepoints = await _synthesize(ctx, service, key, ssml(texts, group), voice(settings, language))
         characters += billed_characters(texts, group)
         chunks.append(SpokenChunk(wav, list(group), _word_times(texts, group, timepoints, _duration(wav))))
     timeline = await assemble(texts, chunks, wav_path)
@@ -117,12 +125,14 @@ def _service(settings: Settings) -> Any:
     )
 
 
-async def _synthesize(ctx: ProviderContext, service: Any, key: str, markup: str) -> tuple[bytes, dict[str, float]]:
+async def _synthesize(
+    ctx: ProviderContext, service: Any, key: str, markup: str, spoken: dict[str, str]
+) -> tuple[bytes, dict[str, float]]:
     """One billable call: (WAV bytes, mark name -> seconds)."""
     settings = ctx.settings
     body = {
         "input": {"ssml": markup},
-        "voice": {"languageCode": settings.google_tts_language, "name": settings.google_tts_voice},
+        "voice": spoken,
         "audioConfig": {
             "audioEncoding": "LINEAR16",
             "sampleRateHertz": SAMPLE_RATE,

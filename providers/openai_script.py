@@ -114,8 +114,7 @@ class ScriptBrief:
 
     @classmethod
     def from_request(cls, request: VideoRequest) -> ScriptBrief:
-        # VideoRequest has no language field yet: English unless a later version of it carries one.
-        language = getattr(request, "language", None) or DEFAULT_LANGUAGE
+        language = request.language or DEFAULT_LANGUAGE
         return cls(" ".join(request.topic.split()), request.duration_seconds, request.complexity, str(language))
 
     @property

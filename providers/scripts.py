@@ -12,7 +12,17 @@ from providers import openai_script
 from providers.context import ProviderContext
 from providers.selection import provider_for
 from ytempire.domain import StageInput, VideoRequest
+from ytempire.languages import is_english
 from ytempire.settings import Settings
+
+LANGUAGE_HINT = "set YTEMPIRE_SCRIPT_PROVIDER=openai (or YTEMPIRE_SCRIPT_PROVIDER_TIERS for this tier)"
+
+
+def script_language_problem(settings: Settings, request: VideoRequest) -> str | None:
+    """Why `request` cannot get a script in its language with the configured providers, or None."""
+    if is_english(request.language) or provider_for(settings, "script", request.complexity) != "local":
+        return None
+    return f"language {request.language!r} needs a script provider that writes it: {LANGUAGE_HINT}"
 
 
 async def generate_script(ctx: ProviderContext, inp: StageInput, path: Path) -> StageOutcome:
@@ -26,6 +36,13 @@ async def generate_script(ctx: ProviderContext, inp: StageInput, path: Path) -> 
 
 
 def _template(ctx: ProviderContext, inp: StageInput, path: Path) -> StageOutcome:
+    if not is_english(inp.request.language):
+        raise ApplicationError(
+            f"the local template writer writes English only, and this video is in {inp.request.language!r}: "
+            f"{LANGUAGE_HINT}",
+            type="InvalidRequest",
+            non_retryable=True,
+        )
     try:
         script = write_script(inp.request.topic, inp.request.duration_seconds)
     except ScriptError as err:

@@ -25,12 +25,13 @@ from providers.context import ProviderContext
 from providers.selection import provider_for
 from providers.tts_audio import CloudSpeech, normalize_segments
 from ytempire.domain import StageInput, VideoRequest
+from ytempire.languages import espeak_voice
 from ytempire.ledger import CostLine
 from ytempire.settings import Settings
 
-CloudSynthesis = Callable[[ProviderContext, Sequence[str], Path], Awaitable[CloudSpeech]]
-# provider -> (synthesis, cache variant, USD for N characters)
-_CLOUD: dict[str, tuple[CloudSynthesis, Callable[[Settings], str], Callable[[Settings, int], float]]] = {
+CloudSynthesis = Callable[[ProviderContext, Sequence[str], Path, str], Awaitable[CloudSpeech]]
+# provider -> (synthesis, cache variant for a language, USD for N characters)
+_CLOUD: dict[str, tuple[CloudSynthesis, Callable[[Settings, str], str], Callable[[Settings, int], float]]] = {
     "elevenlabs": (elevenlabs_tts.synthesize_elevenlabs, elevenlabs_tts.variant, elevenlabs_tts.usd_for),
     "google": (google_tts.synthesize_google, google_tts.variant, google_tts.usd_for),
 }
@@ -46,7 +47,7 @@ async def synthesize(ctx: ProviderContext, inp: StageInput, script: Script, out_
         timeline = await synthesize_espeak(
             script.narration(),
             wav,
-            voice=ctx.settings.espeak_voice,
+            voice=espeak_voice(inp.request.language, ctx.settings.espeak_voice),
             words_per_minute=ctx.settings.words_per_minute,
         )
         cost = ctx.overhead("tts_local", "espeak_ng", seconds=timeline.duration)
@@ -74,13 +75,14 @@ async def _cloud(ctx: ProviderContext, inp: StageInput, provider: str, script: S
             non_retryable=True,
         )
     wav = out_dir / "voice.wav"
-    key = cache_key("speech", provider, variant(ctx.settings), texts)
+    language = inp.request.language
+    key = cache_key("speech", provider, variant(ctx.settings, language), texts)
     if (entry := ctx.cache.lookup("speech", key)) is not None:
         link_or_copy(entry / "voice.wav", wav)
         timeline = SpeechTimeline.from_json(json.loads((entry / "timeline.json").read_text()))
         cost = ctx.overhead(provider, "speech_cache_hit", characters=characters, cache="hit")
         return _outcome(inp, out_dir, wav, timeline, cost, {"provider": provider, "cache": "hit"})
-    speech = await synthesize_with(ctx, texts, wav)
+    speech = await synthesize_with(ctx, texts, wav, language)
     timeline_path = out_dir / "timeline.json"
     timeline_path.write_text(json.dumps(speech.timeline.to_json()))
     ctx.cache.store("speech", key, {"voice.wav": wav, "timeline.json": timeline_path})
@@ -91,7 +93,7 @@ async def _cloud(ctx: ProviderContext, inp: StageInput, provider: str, script: S
         {
             "characters": speech.characters,
             "requests": speech.requests,
-            "variant": variant(ctx.settings),
+            "variant": variant(ctx.settings, language),
             "cache": "miss",
         },
     )

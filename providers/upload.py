@@ -40,7 +40,7 @@ async def prepare_upload(
         "files": {"video": str(final), "thumbnail": str(thumbnail)},
         "credits": credits,
         # The body of a YouTube Data API v3 videos.insert call (part=snippet,status).
-        "youtube": youtube_body(ctx.settings, script, credits),
+        "youtube": youtube_body(ctx.settings, script, credits, inp.request.language),
     }
     metadata_path = outbox / "metadata.json"
     _write_json(metadata_path, metadata)
@@ -88,15 +88,17 @@ def youtube_description(description: str, credits: list[str]) -> str:
     return text.replace("<", "‹").replace(">", "›")[:DESCRIPTION_MAX_CHARS]
 
 
-def youtube_body(settings: Settings, script: Script, credits: list[str] | None = None) -> dict[str, Any]:
+def youtube_body(
+    settings: Settings, script: Script, credits: list[str] | None = None, language: str = "en"
+) -> dict[str, Any]:
     return {
         "snippet": {
             "title": script.title,
             "description": youtube_description(script.description, credits or []),
             "tags": script.tags,
             "categoryId": "27",  # Education
-            "defaultLanguage": "en",
-            "defaultAudioLanguage": "en",
+            "defaultLanguage": language,
+            "defaultAudioLanguage": language,
         },
         "status": {
             "privacyStatus": settings.youtube_privacy_status,

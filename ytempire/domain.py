@@ -36,6 +36,7 @@ class VideoRequest:
     orientation: Orientation = "portrait"
     cost_cap_usd: float | None = None  # None: the configured default
     callback_url: str | None = None  # POSTed a signed event when the video completes, fails, is cancelled or halts
+    language: str = "en"  # BCP 47: what the script is written in and the narration speaks
 
     @property
     def resolution(self) -> tuple[int, int]:

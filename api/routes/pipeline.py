@@ -25,6 +25,7 @@ from api.schemas import (
     StatusResponse,
 )
 from api.status import UnknownVideo, position_and_eta, video_status
+from providers.scripts import script_language_problem
 from workflows.video import VideoWorkflow
 from ytempire.domain import FINAL_STATUSES, BudgetApproval, VideoRequest
 from ytempire.estimates import depth_alerts
@@ -81,7 +82,10 @@ async def enqueue_video(
         orientation=body.orientation,
         cost_cap_usd=body.cost_cap_usd,
         callback_url=str(body.callback_url) if body.callback_url else None,
+        language=body.language,
     )
+    if problem := script_language_problem(settings, request):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
     try:
         admission = await ledger.admit(
             request,

@@ -117,6 +117,7 @@ async def test_api_validates_requests_and_ids(dev_env: WorkflowEnvironment, sett
             ({"complexity": "ultra"}, "complexity"),
             ({"topic": None}, "topic"),
             ({"channel_id": "not-a-uuid"}, "channel_id"),
+            ({"language": "english"}, "language"),
         ):
             body = {**good, **patch}
             if body["topic"] is None:
@@ -124,6 +125,9 @@ async def test_api_validates_requests_and_ids(dev_env: WorkflowEnvironment, sett
             response = await api.post("/pipeline/queue", json=body)
             assert response.status_code == 422, (patch, response.text)
             assert any(err["loc"][-1] == field for err in response.json()["detail"]), response.text
+        spanish = await api.post("/pipeline/queue", json={**good, "language": "es"})
+        assert spanish.status_code == 422  # the local template writer writes English: say which setting to change
+        assert "YTEMPIRE_SCRIPT_PROVIDER=openai" in spanish.json()["detail"]
         missing = await api.get(f"/pipeline/status/{uuid.uuid4()}")
         assert missing.status_code == 404
         malformed = await api.get("/pipeline/status/not-a-uuid")

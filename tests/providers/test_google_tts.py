@@ -125,7 +125,7 @@ async def test_voice_language_and_rate_come_from_settings(tmp_path: Path, fake: 
         google_tts_language="de-DE",
         google_tts_speaking_rate=1.25,
     )
-    inp = stage_input(tmp_path)
+    inp = stage_input(tmp_path, language="de")  # the configured voice speaks the video's language: it is used
     outcome = await speech.synthesize(ctx, inp, script_for(inp), out_dir(inp))
     sent = fake.requests[0].body
     assert sent["voice"] == {"languageCode": "de-DE", "name": "de-DE-Neural2-C"}
