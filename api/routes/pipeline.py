@@ -85,7 +85,7 @@ async def enqueue_video(
         language=body.language,
     )
     if problem := script_language_problem(settings, request):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
     try:
         admission = await ledger.admit(
             request,
