@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from providers.errors import charge_of
 from ytempire.domain import StageInput, StageResult
 from ytempire.ledger import CostLine, Ledger
 from ytempire.worker_metrics import WorkerMetrics
@@ -54,6 +55,10 @@ async def run_stage(
         app_err = as_application_error(err)
         log.warning("video %s stage %s attempt %d failed: %s", video_id, inp.stage, info.attempt, app_err)
         metrics.stage_failures.labels(inp.stage, app_err.type or "Error").inc()
+        if (charge := charge_of(err)) is not None and fixed_price_usd is None:
+            # The provider billed this attempt although it failed: the money is spent, so the video pays it.
+            if await ledger.record_failed_charge(video_id, inp.stage, inp.video_attempt, info.attempt, charge):
+                metrics.record_cost(inp.stage, charge.service, charge.amount_usd)
         await ledger.stage_failed(video_id, inp.stage, info.attempt, app_err.type or "Error", str(app_err))
         if app_err is err:
             raise
@@ -68,11 +73,18 @@ async def run_stage(
     )
     await ledger.record_stage_cost(video_id, inp.stage, cost, inp.video_attempt)
     metrics.record_cost(inp.stage, cost.service, cost.amount_usd)
+    failed_usd = await ledger.failed_charges_usd(video_id, inp.stage, inp.video_attempt) if info.attempt > 1 else 0.0
     metrics.stage_seconds.labels(inp.stage).observe(seconds)
     log.info("video %s stage %s done in %.2f s ($%.4f)", video_id, inp.stage, seconds, cost.amount_usd)
     return StageResult(
         stage=inp.stage,
         artifacts=outcome.artifacts,
-        cost_usd=round(cost.amount_usd, 4),
-        details={**outcome.details, "seconds": seconds, "service": cost.service},
+        # The workflow's running total (and so its cost guard) includes what failed attempts were billed.
+        cost_usd=round(cost.amount_usd + failed_usd, 4),
+        details={
+            **outcome.details,
+            "seconds": seconds,
+            "service": cost.service,
+            **({"failed_attempts_usd": round(failed_usd, 4)} if failed_usd else {}),
+        },
     )

@@ -20,6 +20,8 @@ from datetime import timedelta
 from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 
+from ytempire.ledger import CostLine
+
 MAX_RETRY_AFTER_SECONDS = 300.0
 _BODY_EXCERPT = 300
 # Query parameters that carry credentials in some APIs (Pixabay's key=, Google's key=, signed URLs).
@@ -119,3 +121,17 @@ def missing_credential(service: str, setting: str) -> ApplicationError:
         type="ProviderAuthFailed",
         non_retryable=True,
     )
+
+
+_CHARGE_ATTRIBUTE = "ytempire_charge"
+
+
+def attach_charge(err: BaseException, cost: CostLine) -> BaseException:
+    """Mark `err` with what its failed attempt was still billed, for run_stage to record (never serialized)."""
+    setattr(err, _CHARGE_ATTRIBUTE, cost)
+    return err
+
+
+def charge_of(err: BaseException) -> CostLine | None:
+    charge = getattr(err, _CHARGE_ATTRIBUTE, None)
+    return charge if isinstance(charge, CostLine) else None

@@ -31,7 +31,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from providers.context import ProviderContext
-from providers.errors import http_error, invalid_response, missing_credential, unavailable
+from providers.errors import attach_charge, http_error, invalid_response, missing_credential, unavailable
 from providers.tts_audio import (
     SAMPLE_RATE,
     CloudSpeech,
@@ -42,6 +42,7 @@ from providers.tts_audio import (
     pack_segments,
 )
 from ytempire.languages import DEFAULT_LANGUAGE, google_voice
+from ytempire.ledger import CostLine
 from ytempire.settings import Settings
 
 PROVIDER = "google"
@@ -102,13 +103,19 @@ async def synthesize_google(
     service = await asyncio.to_thread(_service, settings)
     chunks: list[SpokenChunk] = []
     characters = 0
-    for n, group in enumerate(groups):
-        if activity.in_activity():
-            activity.heartbeat(f"google tts request {n + 1}/{len(groups)}")
-        wav, timepoints = await _synthesize(ctx, service, key, ssml(texts, group), voice(settings, language))
-        characters += billed_characters(texts, group)
-        chunks.append(SpokenChunk(wav, list(group), _word_times(texts, group, timepoints, _duration(wav))))
-    timeline = await assemble(texts, chunks, wav_path)
+    try:
+        for n, group in enumerate(groups):
+            if activity.in_activity():
+                activity.heartbeat(f"google tts request {n + 1}/{len(groups)}")
+            wav, timepoints = await _synthesize(ctx, service, key, ssml(texts, group), voice(settings, language))
+            characters += billed_characters(texts, group)
+            chunks.append(SpokenChunk(wav, list(group), _word_times(texts, group, timepoints, _duration(wav))))
+        timeline = await assemble(texts, chunks, wav_path)
+    except Exception as err:
+        if characters:  # requests that were answered (and billed) before this one failed
+            spent = {"characters": characters, "requests": len(chunks)}
+            attach_charge(err, CostLine(PROVIDER, "text_to_speech_partial", usd_for(settings, characters), spent))
+        raise
     return CloudSpeech(timeline, characters, len(groups), usd_for(settings, characters))
 
 

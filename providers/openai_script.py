@@ -35,7 +35,7 @@ from activities.script_writer import WORDS_PER_SECOND, Script
 from activities.stage_runner import StageOutcome
 from providers.cache import cache_key, link_or_copy
 from providers.context import ProviderContext
-from providers.errors import http_error, invalid_response, missing_credential, redact, unavailable
+from providers.errors import attach_charge, http_error, invalid_response, missing_credential, redact, unavailable
 from ytempire.domain import Complexity, VideoRequest
 from ytempire.ledger import CostLine
 from ytempire.settings import Settings
@@ -254,12 +254,17 @@ async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> S
         raise missing_credential(SERVICE, KEY_SETTING)
     price_in, price_out = prices_per_million(settings, model)  # before paying for a call we could not charge
     outcome = "ok"
+    usage: Usage | None = None
     try:
         completion = await _complete(settings, brief)
         usage = _usage(completion)
         script = parse_script(_content(completion, brief), brief)
     except Exception as err:
         outcome = getattr(err, "type", None) or type(err).__name__
+        if usage is not None:  # answered and billed, then rejected (too short, cut off, refused): still spent
+            spent = {"model": model, "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+            charge = charge_usd(settings, model, usage)
+            attach_charge(err, CostLine(PROVIDER, "chat_completion_rejected", charge, spent))
         raise
     finally:
         ctx.metrics.provider_calls.labels(PROVIDER, outcome).inc()

@@ -28,7 +28,11 @@ _ORIENTATION = {"landscape": "horizontal", "portrait": "vertical", "square": "al
 class _RedactUrls(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(str(a)) if isinstance(a, str | httpx.URL) else a for a in record.args)
+            # URLs stay httpx.URL, so other filters on this logger (ytempire.webhooks strips userinfo) still apply.
+            record.args = tuple(
+                httpx.URL(redact(str(a))) if isinstance(a, httpx.URL) else redact(a) if isinstance(a, str) else a
+                for a in record.args
+            )
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         return True

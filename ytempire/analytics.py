@@ -24,22 +24,27 @@ WHERE {_CHANNEL}
 GROUP BY status
 """
 
-# A video's cost is every pipeline_costs row of it (all attempts: a whole-video retry pays again).
+# A video's cost is every pipeline_costs row of it (all attempts: a whole-video retry pays again) plus what failed
+# stage attempts were billed (pipeline_failed_charges).
 _COST_SQL = """
 SELECT avg(total) AS avg_cost, percentile_cont(0.95) WITHIN GROUP (ORDER BY total) AS p95_cost
-FROM (SELECT v.id, COALESCE(sum(c.amount), 0) AS total
-      FROM video_queue v LEFT JOIN pipeline_costs c ON c.video_id = v.id
+FROM (SELECT v.id,
+             COALESCE((SELECT sum(c.amount) FROM pipeline_costs c WHERE c.video_id = v.id), 0)
+             + COALESCE((SELECT sum(f.amount) FROM pipeline_failed_charges f WHERE f.video_id = v.id), 0) AS total
+      FROM video_queue v
       WHERE v.status = 'completed' AND v.completed_at >= NOW() - make_interval(secs => $2::float8)
-        AND ($1::uuid IS NULL OR v.channel_id = $1::uuid)
-      GROUP BY v.id) per_video
+        AND ($1::uuid IS NULL OR v.channel_id = $1::uuid)) per_video
 """
 
 # Charges per service, stage durations and cost alerts inside the window: what every worker wrote, so the API's
 # /metrics shows them even though each worker process only counts its own.
 _SERVICE_COST_SQL = """
 SELECT c.service, sum(c.amount) AS usd
-FROM pipeline_costs c JOIN video_queue v ON v.id = c.video_id
-WHERE c.timestamp >= NOW() - make_interval(secs => $2::float8) AND ($1::uuid IS NULL OR v.channel_id = $1::uuid)
+FROM (SELECT video_id, service, amount, timestamp AS at FROM pipeline_costs
+      UNION ALL
+      SELECT video_id, service, amount, created_at AS at FROM pipeline_failed_charges) c
+JOIN video_queue v ON v.id = c.video_id
+WHERE c.at >= NOW() - make_interval(secs => $2::float8) AND ($1::uuid IS NULL OR v.channel_id = $1::uuid)
 GROUP BY c.service
 """
 _STAGE_SECONDS_SQL = """

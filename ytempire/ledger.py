@@ -47,6 +47,19 @@ class RetryRefused(Exception):
     """A whole-video retry that is not allowed (wrong status, or out of attempts)."""
 
 
+# A video's totals: its stages' cost rows plus what failed attempts were billed (keys `stage:failed`).
+_REFRESH_TOTALS_SQL = """
+UPDATE video_queue v SET actual_cost = c.total, cost_breakdown = c.breakdown
+FROM (SELECT COALESCE(sum(amount), 0) AS total, jsonb_object_agg(name, amount) AS breakdown
+      FROM (SELECT stage || CASE WHEN video_attempt > 1 THEN '#' || video_attempt ELSE '' END AS name, amount
+            FROM pipeline_costs WHERE video_id = $1
+            UNION ALL
+            SELECT stage || ':failed', sum(amount) FROM pipeline_failed_charges WHERE video_id = $1 GROUP BY stage
+           ) lines) c
+WHERE v.id = $1
+"""
+
+
 @dataclass(frozen=True)
 class Admission:
     video_id: str
@@ -357,17 +370,41 @@ class Ledger:
                 json.dumps(cost.metadata),
                 video_attempt,
             )
-            await conn.execute(
-                """UPDATE video_queue v SET
-                       actual_cost = c.total,
-                       cost_breakdown = c.breakdown
-                   FROM (SELECT COALESCE(sum(amount), 0) AS total,
-                                jsonb_object_agg(stage || CASE WHEN video_attempt > 1
-                                    THEN '#' || video_attempt ELSE '' END, amount) AS breakdown
-                         FROM pipeline_costs WHERE video_id = $1) c
-                   WHERE v.id = $1""",
+            await conn.execute(_REFRESH_TOTALS_SQL, video_id)
+
+    async def record_failed_charge(
+        self, video_id: str, stage: str, video_attempt: int, activity_attempt: int, cost: CostLine
+    ) -> bool:
+        """Record what a failed attempt was billed, once per activity attempt; False when it was already recorded."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetchval(
+                """INSERT INTO pipeline_failed_charges
+                       (video_id, stage, video_attempt, activity_attempt, service, operation, amount, metadata)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+                   ON CONFLICT (video_id, stage, video_attempt, activity_attempt) DO NOTHING
+                   RETURNING id""",
                 video_id,
+                stage,
+                video_attempt,
+                activity_attempt,
+                cost.service,
+                cost.operation,
+                round(cost.amount_usd, 4),
+                json.dumps(cost.metadata),
             )
+            await conn.execute(_REFRESH_TOTALS_SQL, video_id)
+        return inserted is not None
+
+    async def failed_charges_usd(self, video_id: str, stage: str, video_attempt: int) -> float:
+        """What the failed attempts of this stage (in this whole-video attempt) were billed."""
+        total = await self._pool.fetchval(
+            """SELECT COALESCE(sum(amount), 0) FROM pipeline_failed_charges
+               WHERE video_id = $1 AND stage = $2 AND video_attempt = $3""",
+            video_id,
+            stage,
+            video_attempt,
+        )
+        return float(total)
 
     async def reserve_quota(self, service: str, day: date, units: int, limit: int) -> bool:
         """Add `units` to `service`'s quota use on `day` unless that would pass `limit`; True when reserved.

@@ -41,7 +41,7 @@ TONE_HZ = 200
 class Fault:
     """A scripted answer to the next request: a status with a JSON (dict/list) or raw (str) body."""
 
-    status: int
+    status: int  # 0: answer this request normally (to script a fault on a later one)
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay_seconds: float = 0.0
@@ -131,8 +131,8 @@ class FakeGoogleTts:
             except ValueError:
                 body = {}
             self.requests.append(Recorded(request.url.path, dict(request.query_params), dict(request.headers), body))
-            if self.faults:
-                fault = self.faults.popleft()
+            fault = self.faults.popleft() if self.faults else None
+            if fault is not None and fault.status:
                 if fault.delay_seconds:
                     await asyncio.sleep(fault.delay_seconds)
                 if isinstance(fault.body, str):

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from activities.speech.timeline import SpeechTimeline
 from providers import google_tts, speech
 from providers.context import ProviderContext
+from providers.errors import charge_of
 from tests.fakes.google_tts_api import (
     MAX_INPUT_BYTES,
     WORD_SECONDS,
@@ -173,6 +174,20 @@ async def test_a_long_narration_goes_in_requests_under_the_input_limit(
     check_timeline(timeline, script, Path(outcome.artifacts["voice"]))
     assert outcome.cost.metadata["requests"] == len(fake.requests)
     assert outcome.cost.metadata["characters"] == len(narration) - (len(fake.requests) - 1)  # no joining spaces
+
+
+async def test_requests_answered_before_a_failing_one_are_charged_to_the_failed_attempt(
+    tmp_path: Path, fake: FakeGoogleTts, base_url: str
+) -> None:
+    fake.fail_next(Fault(0), Fault(503, google_error(503, "UNAVAILABLE", "The service is currently unavailable.")))
+    inp = stage_input(tmp_path, duration_seconds=180)  # three requests
+    with pytest.raises(ApplicationError) as info:
+        await speech.synthesize(context(tmp_path, base_url), inp, script_for(inp), out_dir(inp))
+    assert info.value.type == "ProviderUnavailable" and len(fake.requests) == 2
+    charge = charge_of(info.value)
+    first = spoken_text(fake.requests[0].body["input"]["ssml"])
+    assert charge is not None and charge.metadata == {"characters": len(first), "requests": 1}
+    assert charge.amount_usd == pytest.approx(len(first) * 16.0 / 1e6)
 
 
 async def test_429_waits_for_retry_after(tmp_path: Path, fake: FakeGoogleTts, base_url: str) -> None:
