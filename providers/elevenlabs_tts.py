@@ -31,8 +31,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from providers.context import ProviderContext
-from providers.errors import http_error, invalid_response, missing_credential, unavailable
+from providers.errors import attach_charge, charge_of, http_error, invalid_response, missing_credential, unavailable
 from providers.tts_audio import CloudSpeech, SpokenChunk, assemble, monotonic_words, pack_segments, wav_bytes
+from ytempire.ledger import CostLine
 from ytempire.settings import Settings
 
 PROVIDER = "elevenlabs"
@@ -75,24 +76,32 @@ async def synthesize_elevenlabs(
         ) from None
     chunks: list[SpokenChunk] = []
     characters = 0
-    async with httpx.AsyncClient(timeout=settings.provider_timeout_seconds) as http:
-        client = AsyncElevenLabs(
-            api_key=key,
-            base_url=settings.elevenlabs_base_url or None,
-            timeout=settings.provider_timeout_seconds,
-            httpx_client=http,
-        )
-        for n, group in enumerate(groups):
-            if activity.in_activity():
-                activity.heartbeat(f"elevenlabs request {n + 1}/{len(groups)}")
-            text = _joined(texts, group)
-            previous = _joined(texts, groups[n - 1]) if n > 0 else None
-            following = _joined(texts, groups[n + 1]) if n + 1 < len(groups) else None
-            pcm, alignment, billed = await _convert(ctx, client, key, text, previous, following)
-            characters += billed
-            words = _word_times(texts, group, alignment, len(pcm) / 2 / PCM_RATE)
-            chunks.append(SpokenChunk(wav_bytes(pcm, PCM_RATE), group, words))
-    timeline = await assemble(texts, chunks, wav_path)
+    try:
+        async with httpx.AsyncClient(timeout=settings.provider_timeout_seconds) as http:
+            client = AsyncElevenLabs(
+                api_key=key,
+                base_url=settings.elevenlabs_base_url or None,
+                timeout=settings.provider_timeout_seconds,
+                httpx_client=http,
+            )
+            for n, group in enumerate(groups):
+                if activity.in_activity():
+                    activity.heartbeat(f"elevenlabs request {n + 1}/{len(groups)}")
+                text = _joined(texts, group)
+                previous = _joined(texts, groups[n - 1]) if n > 0 else None
+                following = _joined(texts, groups[n + 1]) if n + 1 < len(groups) else None
+                pcm, alignment, billed = await _convert(ctx, client, key, text, previous, following)
+                characters += billed
+                words = _word_times(texts, group, alignment, len(pcm) / 2 / PCM_RATE)
+                chunks.append(SpokenChunk(wav_bytes(pcm, PCM_RATE), group, words))
+        timeline = await assemble(texts, chunks, wav_path)
+    except Exception as err:
+        if characters:  # answered (and billed) before the failure: the attempt still cost this
+            earlier = charge_of(err)  # a rejected last answer, billed too
+            billed = characters + int(earlier.metadata.get("characters", 0)) if earlier else characters
+            spent = {"characters": billed, "requests": len(chunks) + (1 if earlier else 0)}
+            attach_charge(err, CostLine(PROVIDER, "text_to_speech_partial", usd_for(settings, billed), spent))
+        raise
     return CloudSpeech(timeline, characters, len(groups), usd_for(settings, characters))
 
 
@@ -125,8 +134,13 @@ async def _convert(
             request_options={"max_retries": 0},
             **optional,
         )
-        pcm, alignment = _parse(response.data)
-        return pcm, alignment, _billed(response.headers, text)
+        billed = _billed(response.headers, text)
+        try:
+            pcm, alignment = _parse(response.data)
+        except ApplicationError as err:  # a 200 that is billed even though its body is unusable
+            spent = CostLine(PROVIDER, "text_to_speech_rejected", usd_for(settings, billed), {"characters": billed})
+            raise attach_charge(err, spent) from None
+        return pcm, alignment, billed
     except ApplicationError as err:
         outcome = err.type or "Error"
         raise

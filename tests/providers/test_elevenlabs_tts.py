@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from activities.speech.timeline import SpeechTimeline
 from providers import elevenlabs_tts, speech
 from providers.context import ProviderContext
+from providers.errors import charge_of
 from tests.fakes.elevenlabs_api import FakeElevenLabs, Fault, character_times, pcm_for
 from tests.fakes.server import free_port, serve
 from tests.providers.speech_checks import check_timeline, out_dir, script_for, stage_input
@@ -222,6 +223,12 @@ async def test_a_malformed_response_is_rejected_and_nothing_is_kept(
     inp = stage_input(tmp_path)
     err = await failure(ctx, tmp_path)
     assert err.type == "ProviderResponseInvalid"
+    charge = charge_of(err)  # a 200 is billed whatever its body: the failed attempt pays it, unless unreadable
+    if isinstance(body, str):  # the client could not read it as a response at all
+        assert charge is None
+    else:
+        narration = " ".join(" ".join(t.split()) for t in script_for(inp).narration())
+        assert charge is not None and charge.metadata["characters"] == len(narration)
     assert not (out_dir(inp) / "voice.wav").exists()
     assert not (ctx.settings.provider_cache_dir / "speech").exists()
     await speech.synthesize(ctx, inp, script_for(inp), out_dir(inp))  # the retry gets a good answer
