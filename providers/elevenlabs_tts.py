@@ -32,7 +32,15 @@ from temporalio.exceptions import ApplicationError
 
 from providers.context import ProviderContext
 from providers.errors import attach_charge, charge_of, http_error, invalid_response, missing_credential, unavailable
-from providers.tts_audio import CloudSpeech, SpokenChunk, assemble, monotonic_words, pack_segments, wav_bytes
+from providers.tts_audio import (
+    CloudSpeech,
+    SpokenChunk,
+    assemble,
+    monotonic_words,
+    pack_segments,
+    split_by_segment,
+    wav_bytes,
+)
 from ytempire.ledger import CostLine
 from ytempire.settings import Settings
 
@@ -229,13 +237,7 @@ def _word_times(
             indexes = [k for k in owner[position + m.start() : position + m.end()] if k is not None]
             spans.append((starts[min(indexes)], ends[max(indexes)]) if indexes else None)
         position += len(texts[segment]) + 1
-    times = monotonic_words(spans, duration)
-    result: list[list[tuple[float, float]]] = []
-    first = 0
-    for size in sizes:
-        result.append(times[first : first + size])
-        first += size
-    return result
+    return split_by_segment(monotonic_words(spans, duration), sizes)
 
 
 def _character_owner(text: str, characters: Sequence[str]) -> list[int | None]:

@@ -40,6 +40,7 @@ from providers.tts_audio import (
     fill_gaps,
     monotonic_words,
     pack_segments,
+    split_by_segment,
 )
 from ytempire.languages import DEFAULT_LANGUAGE, google_voice
 from ytempire.ledger import CostLine
@@ -255,10 +256,4 @@ def _word_times(
         for i in range(word, last + 1):
             spans.append((starts[i], starts[i + 1] if i < last else paragraph_end))
         word = last + 1
-    times = monotonic_words(spans, duration)
-    result: list[list[tuple[float, float]]] = []
-    first = 0
-    for size in sizes:
-        result.append(times[first : first + size])
-        first += size
-    return result
+    return split_by_segment(monotonic_words(spans, duration), sizes)

@@ -7,8 +7,6 @@ joins them sample-exactly and shifts each chunk's word times by the chunk's offs
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
 import os
 import tempfile
@@ -17,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from activities.proc import run_capture
 from activities.speech.espeak import SpeechSynthesisError, normalize_text, resample_argv
 from activities.speech.timeline import SegmentTiming, SpeechTimeline, WordTiming
 
@@ -178,22 +177,23 @@ def wav_bytes(pcm: bytes, sample_rate: int) -> bytes:
 async def _ffmpeg(argv: list[str]) -> None:
     """Run ffmpeg to completion (killed if this task is cancelled); a failure says why."""
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-        )
+        result = await run_capture(argv)
     except FileNotFoundError as exc:
         raise SpeechSynthesisError("ffmpeg not found; install it with `apt-get install ffmpeg`") from exc
-    try:
-        _, stderr = await proc.communicate()
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-        raise
-    if proc.returncode != 0:
-        tail = stderr.decode("utf-8", "replace").strip()[-2000:]
-        raise SpeechSynthesisError(f"ffmpeg could not convert the provider's audio (exit {proc.returncode}): {tail}")
+    if result.returncode != 0:
+        tail = result.stderr.strip()[-2000:]
+        raise SpeechSynthesisError(f"ffmpeg could not convert the provider's audio (exit {result.returncode}): {tail}")
 
 
 def _r(seconds: float) -> float:
     return round(seconds, 4)
+
+
+def split_by_segment(times: list[tuple[float, float]], sizes: Sequence[int]) -> list[list[tuple[float, float]]]:
+    """A flat list of word times cut into one list per segment, `sizes[k]` words for segment k."""
+    result: list[list[tuple[float, float]]] = []
+    first = 0
+    for size in sizes:
+        result.append(times[first : first + size])
+        first += size
+    return result

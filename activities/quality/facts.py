@@ -9,7 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from activities.quality.proc import run_capture
+from activities.proc import run_capture
 
 FFPROBE = "ffprobe"
 

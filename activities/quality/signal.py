@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from activities.quality.proc import run_capture
+from activities.proc import run_capture
 
 FFMPEG = "ffmpeg"
 

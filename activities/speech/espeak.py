@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-import contextlib
 import json
 import logging
 import os
@@ -16,6 +14,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
+from activities.proc import run_capture
 from activities.speech._espeak_child import EXIT_NO_LIBRARY, EXIT_NO_VOICE
 from activities.speech.timeline import SegmentTiming, SpeechTimeline, WordTiming
 
@@ -200,29 +199,16 @@ def _has_letters(token: str) -> bool:
     return any(c.isalnum() for c in token)
 
 
-async def _run(argv: list[str]) -> tuple[int, bytes]:
-    """Run a subprocess to completion; kill it if this task is cancelled."""
+async def _run(argv: list[str]) -> tuple[int, str]:
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        result = await run_capture(argv)
     except FileNotFoundError as exc:
         raise SpeechSynthesisError(f"{argv[0]} not found; install it with `apt-get install ffmpeg`") from exc
-    try:
-        _, stderr = await proc.communicate()
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-        raise
-    return proc.returncode if proc.returncode is not None else -1, stderr
+    return result.returncode, result.stderr
 
 
-def _tail(stderr: bytes) -> str:
-    text = stderr.decode("utf-8", "replace").strip()
+def _tail(stderr: str) -> str:
+    text = stderr.strip()
     return text[-_STDERR_TAIL:] or "no stderr output"
 
 

@@ -15,7 +15,9 @@ class ProcResult:
 
 
 async def run_capture(argv: list[str]) -> ProcResult:
-    """Run ``argv`` with stdin closed and return its exit status and decoded output."""
+    """Run ``argv`` with stdin closed and return its exit status and decoded output.
+
+    FileNotFoundError when the tool is not installed; the caller says which package provides it."""
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.DEVNULL,
@@ -24,8 +26,8 @@ async def run_capture(argv: list[str]) -> ProcResult:
     )
     try:
         out, err = await proc.communicate()
-    except asyncio.CancelledError:
-        # A cancelled activity must not leave ffmpeg decoding in the background.
+    except BaseException:
+        # A cancelled activity must not leave ffmpeg (or espeak-ng) running in the background.
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await proc.wait()
