@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from activities.alerts import AlertActivities
 from activities.pipeline import PipelineActivities
 from activities.rendering import RenderActivities
+from providers.configuration import describe, missing_credentials
 from workflows.alert_delivery import AlertDeliveryWorkflow
 from workflows.video import VideoWorkflow
 from ytempire.breaker_store import StateWriter
@@ -58,6 +59,9 @@ def build_workers(
     workers: list[Worker] = []
     if "pipeline" in roles:
         stages = PipelineActivities(settings, ledger, metrics)
+        log.info("providers: %s", "; ".join(describe(settings)))
+        for problem in missing_credentials(settings):
+            log.warning("providers: %s", problem)
         alerts, alert_closers = _alert_activities(settings, ledger, metrics)
         closers += alert_closers
         workers.append(
