@@ -8,8 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+from temporalio.exceptions import ApplicationError
+
 from activities.script_writer import Script, write_script
 from activities.speech.timeline import SpeechTimeline
+from providers import speech
+from providers.context import ProviderContext
 from ytempire.domain import StageInput, VideoRequest
 
 
@@ -82,3 +87,19 @@ def check_timeline(timeline: SpeechTimeline, script: Script, wav: Path) -> WavFa
     starts = [w.start for w in timeline.words]
     assert starts == sorted(starts)
     return facts
+
+
+def provider_calls(ctx: ProviderContext, provider: str, outcome: str) -> float:
+    """`ytempire_provider_calls_total{provider, outcome}` on the context's worker registry (0 when absent)."""
+    value = ctx.metrics.registry.get_sample_value(
+        "ytempire_provider_calls_total", {"provider": provider, "outcome": outcome}
+    )
+    return value or 0.0
+
+
+async def synthesis_failure(ctx: ProviderContext, tmp_path: Path) -> ApplicationError:
+    """The ApplicationError that synthesizing the default test narration raises."""
+    inp = stage_input(tmp_path)
+    with pytest.raises(ApplicationError) as info:
+        await speech.synthesize(ctx, inp, script_for(inp), out_dir(inp))
+    return info.value

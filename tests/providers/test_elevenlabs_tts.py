@@ -18,7 +18,14 @@ from providers.context import ProviderContext
 from providers.errors import charge_of
 from tests.fakes.elevenlabs_api import FakeElevenLabs, Fault, character_times, pcm_for
 from tests.fakes.server import free_port, serve
-from tests.providers.speech_checks import check_timeline, out_dir, script_for, stage_input
+from tests.providers.speech_checks import (
+    check_timeline,
+    out_dir,
+    provider_calls,
+    script_for,
+    stage_input,
+    synthesis_failure,
+)
 from ytempire.cost_model import stage_estimates
 from ytempire.settings import Settings
 from ytempire.worker_metrics import WorkerMetrics
@@ -53,19 +60,10 @@ def context(tmp_path: Path, base_url: str, **overrides: Any) -> ProviderContext:
 
 
 def calls(ctx: ProviderContext, outcome: str) -> float:
-    return (
-        ctx.metrics.registry.get_sample_value(
-            "ytempire_provider_calls_total", {"provider": "elevenlabs", "outcome": outcome}
-        )
-        or 0.0
-    )
+    return provider_calls(ctx, "elevenlabs", outcome)
 
 
-async def failure(ctx: ProviderContext, tmp_path: Path) -> ApplicationError:
-    inp = stage_input(tmp_path)
-    with pytest.raises(ApplicationError) as info:
-        await speech.synthesize(ctx, inp, script_for(inp), out_dir(inp))
-    return info.value
+failure = synthesis_failure
 
 
 async def test_speech_with_character_timestamps_through_the_real_client(

@@ -28,7 +28,14 @@ from tests.fakes.google_tts_api import (
     wav_for,
 )
 from tests.fakes.server import free_port, serve
-from tests.providers.speech_checks import check_timeline, out_dir, script_for, stage_input
+from tests.providers.speech_checks import (
+    check_timeline,
+    out_dir,
+    provider_calls,
+    script_for,
+    stage_input,
+    synthesis_failure,
+)
 from ytempire.settings import Settings
 from ytempire.worker_metrics import WorkerMetrics
 
@@ -63,19 +70,10 @@ def context(tmp_path: Path, base_url: str, **overrides: Any) -> ProviderContext:
 
 
 def calls(ctx: ProviderContext, outcome: str) -> float:
-    return (
-        ctx.metrics.registry.get_sample_value(
-            "ytempire_provider_calls_total", {"provider": "google", "outcome": outcome}
-        )
-        or 0.0
-    )
+    return provider_calls(ctx, "google", outcome)
 
 
-async def failure(ctx: ProviderContext, tmp_path: Path) -> ApplicationError:
-    inp = stage_input(tmp_path)
-    with pytest.raises(ApplicationError) as info:
-        await speech.synthesize(ctx, inp, script_for(inp), out_dir(inp))
-    return info.value
+failure = synthesis_failure
 
 
 def spoken_text(ssml: str) -> str:
