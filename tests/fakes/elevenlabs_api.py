@@ -14,42 +14,23 @@ with serve(fake.app) as base_url: ...  # fake.requests lists what arrived
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import math
 import re
 import struct
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+
+from tests.fakes.scripted import Fault, Recorded, scripted_answer
 
 WORD_SECONDS = 0.35
 GAP_SECONDS = 0.05
 SENTENCE_PAUSE_SECONDS = 0.25
 TAIL_SECONDS = 0.15
 TONE_HZ = 200
-
-
-@dataclass(frozen=True)
-class Fault:
-    """A scripted answer to the next request: a status with a JSON (dict/list) or raw (str) body."""
-
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class Recorded:
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: dict[str, Any]
 
 
 def character_times(text: str) -> tuple[list[float], list[float], float]:
@@ -106,13 +87,8 @@ class FakeElevenLabs:
             except ValueError:
                 body = {}
             self.requests.append(Recorded(request.url.path, dict(request.query_params), dict(request.headers), body))
-            if self.faults:
-                fault = self.faults.popleft()
-                if fault.delay_seconds:
-                    await asyncio.sleep(fault.delay_seconds)
-                if isinstance(fault.body, str):
-                    return Response(fault.body, fault.status, fault.headers, media_type="text/plain")
-                return JSONResponse(fault.body, fault.status, fault.headers)
+            if (scripted := await scripted_answer(self.faults)) is not None:
+                return scripted
             key = request.headers.get("xi-api-key")
             if key != self.api_key:
                 status = "needs_authorization" if key is None else "invalid_api_key"

@@ -16,7 +16,6 @@ with serve(fake.app) as base_url: ...  # fake.requests lists what arrived
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import math
@@ -24,35 +23,18 @@ import struct
 import wave
 import xml.etree.ElementTree as ET
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+
+from tests.fakes.scripted import Fault, Recorded, scripted_answer
 
 WORD_SECONDS = 0.35
 PARAGRAPH_PAUSE_SECONDS = 0.3
 TAIL_SECONDS = 0.1
 MAX_INPUT_BYTES = 5000
 TONE_HZ = 200
-
-
-@dataclass(frozen=True)
-class Fault:
-    """A scripted answer to the next request: a status with a JSON (dict/list) or raw (str) body."""
-
-    status: int  # 0: answer this request normally (to script a fault on a later one)
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class Recorded:
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: dict[str, Any]
 
 
 def google_error(code: int, status: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -131,13 +113,8 @@ class FakeGoogleTts:
             except ValueError:
                 body = {}
             self.requests.append(Recorded(request.url.path, dict(request.query_params), dict(request.headers), body))
-            fault = self.faults.popleft() if self.faults else None
-            if fault is not None and fault.status:
-                if fault.delay_seconds:
-                    await asyncio.sleep(fault.delay_seconds)
-                if isinstance(fault.body, str):
-                    return Response(fault.body, fault.status, fault.headers, media_type="text/plain")
-                return JSONResponse(fault.body, fault.status, fault.headers)
+            if (scripted := await scripted_answer(self.faults)) is not None:
+                return scripted
             key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
             if key is None:
                 return JSONResponse(
