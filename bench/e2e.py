@@ -6,11 +6,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -18,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from bench.harness import stack_settings, start_stack, stop_stack  # noqa: E402
+from bench.harness import run_in_scratch_dir, stack_settings, start_stack, stop_stack  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
 from ytempire.domain import VideoRequest, VideoResult  # noqa: E402
 from ytempire.ledger import Ledger, create_pool  # noqa: E402
@@ -72,12 +69,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=60)
     parser.add_argument("--orientation", default="portrait", choices=["portrait", "landscape"])
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="ytempire-bench-"))
-    try:
-        asyncio.run(bench(args, root))
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    os._exit(0)
+    run_in_scratch_dir(bench, args, "ytempire-bench-")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import os
+import shutil
 import socket
 import statistics
+import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
@@ -54,3 +60,16 @@ def stack_settings(
         task_queue_gpu=f"{prefix}-gpu",
         **overrides,  # type: ignore[arg-type]
     )
+
+
+def run_in_scratch_dir(
+    bench: Callable[[argparse.Namespace, Path], Awaitable[None]], args: argparse.Namespace, prefix: str
+) -> None:
+    """Run `bench(args, root)` in a fresh temp dir, remove it, and exit at once (without waiting for the
+    SDK's and the servers' background threads, already stopped by the benchmark)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        asyncio.run(bench(args, root))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    os._exit(0)

@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -30,7 +28,7 @@ from temporalio import activity  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from api.main import create_app  # noqa: E402
-from bench.harness import free_port, percentile, stack_settings, start_stack, stop_stack  # noqa: E402
+from bench.harness import free_port, percentile, run_in_scratch_dir, stack_settings, start_stack, stop_stack  # noqa: E402
 from tests.workflows.fakes import FakeStages  # noqa: E402
 from workflows.video import VideoWorkflow  # noqa: E402
 from ytempire.domain import StageInput, StageResult  # noqa: E402
@@ -131,12 +129,7 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=100)
     parser.add_argument("--render-seconds", type=float, default=0.1)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="ytempire-bench-queue-"))
-    try:
-        asyncio.run(bench(args, root))
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    os._exit(0)
+    run_in_scratch_dir(bench, args, "ytempire-bench-queue-")
 
 
 if __name__ == "__main__":

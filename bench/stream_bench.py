@@ -22,10 +22,8 @@ import asyncio
 import hashlib
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -43,7 +41,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from api.stream import StatusHub, StreamMessage  # noqa: E402
-from bench.harness import free_port, percentile, stack_settings, start_stack, stop_stack  # noqa: E402
+from bench.harness import free_port, percentile, run_in_scratch_dir, stack_settings, start_stack, stop_stack  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
 from ytempire.ledger import Ledger, create_pool  # noqa: E402
 from ytempire.migrations import apply_migrations  # noqa: E402
@@ -339,12 +337,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
-    root = Path(tempfile.mkdtemp(prefix="ytempire-bench-stream-"))
-    try:
-        asyncio.run(bench(args, root))
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    os._exit(0)
+    run_in_scratch_dir(bench, args, "ytempire-bench-stream-")
 
 
 if __name__ == "__main__":
