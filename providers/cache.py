@@ -66,7 +66,7 @@ class ContentCache:
         if not self._enabled:
             return None
         entry = self._entry(kind, key)
-        hit = entry.is_dir()
+        hit = _touch(entry)
         if self._on_lookup is not None:
             self._on_lookup(kind, hit)
         return entry if hit else None
@@ -88,3 +88,12 @@ class ContentCache:
                     raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _touch(entry: Path) -> bool:
+    """Mark `entry` as just used (the pruner removes the least recently used first); False when it is not there."""
+    try:
+        os.utime(entry)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return entry.is_dir()

@@ -11,6 +11,7 @@ import signal
 from prometheus_client import start_http_server
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from providers.cache_pruning import CacheJanitor
 from workers.hosting import QUEUE_ROLES, build_workers, running
 from ytempire.gpu_status import GpuStatusPublisher, worker_host_id
 from ytempire.gpu_telemetry import GpuSampler
@@ -48,6 +49,14 @@ async def serve(roles: list[str]) -> None:
         if gpu_sampler is not None
         else None
     )
+    # Pipeline workers write the provider cache, so they keep it within YTEMPIRE_CACHE_MAX_GB / _MAX_AGE_DAYS.
+    janitor = (
+        CacheJanitor.for_settings(
+            settings, on_report=lambda r: metrics.record_cache_prune(r.bytes_by_kind, r.removed_entries)
+        )
+        if "pipeline" in roles and settings.cache_enabled
+        else None
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -58,10 +67,14 @@ async def serve(roles: list[str]) -> None:
             gpu_sampler.start()
         if gpu_publisher is not None:
             gpu_publisher.start()
+        if janitor is not None:
+            janitor.start()
         async with running(workers):
             await stop.wait()
             log.info("shutting down: finishing in-flight activities")
     finally:
+        if janitor is not None:
+            await janitor.aclose()
         if gpu_publisher is not None:
             await gpu_publisher.aclose()
         if gpu_sampler is not None:

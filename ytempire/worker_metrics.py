@@ -53,6 +53,17 @@ class WorkerMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.cache_bytes = Gauge(
+            "ytempire_provider_cache_bytes",
+            "Size of the provider cache on disk after the last prune, by kind (script, speech, media)",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.cache_evicted_entries = Counter(
+            "ytempire_provider_cache_evicted_entries",
+            "Cache entries removed by the pruner (least recently used beyond the size limit, or unused too long)",
+            registry=self.registry,
+        )
         self.provider_calls = Counter(
             "ytempire_provider_calls",
             "Billable calls made to cloud providers, by provider and outcome (ok, or the error type)",
@@ -66,6 +77,11 @@ class WorkerMetrics:
     def record_cost(self, stage: str, service: str, amount_usd: float) -> None:
         """Count a stage's charge once its cost row is written."""
         self.cost_usd.labels(service, stage).inc(max(amount_usd, 0.0))
+
+    def record_cache_prune(self, bytes_by_kind: dict[str, int], removed_entries: int) -> None:
+        for kind, size in bytes_by_kind.items():
+            self.cache_bytes.labels(kind).set(size)
+        self.cache_evicted_entries.inc(removed_entries)
 
     def record_cache_lookup(self, kind: str, hit: bool) -> None:
         self.cache_lookups.labels(kind, "hit" if hit else "miss").inc()
