@@ -74,6 +74,34 @@ class EnqueueResponse(BaseModel):
     status_url: str
 
 
+class BatchEnqueueRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    videos: list[EnqueueRequest] = Field(
+        min_length=1, max_length=100, description="Up to 100 videos (the queue's capacity), admitted in this order."
+    )
+
+
+class BatchItemResult(BaseModel):
+    index: int = Field(description="The video's position in the request's `videos`.")
+    request_id: str | None
+    outcome: Literal["created", "repeated", "rejected"]
+    video: EnqueueResponse | None = Field(None, description="Set unless rejected.")
+    error: Literal["queue_full", "invalid", "unavailable"] | None = Field(
+        None,
+        description="Why it was rejected: the queue is full (retry later), the request cannot be made here "
+        "(e.g. a language the configured script writer cannot write), or the workflow could not be started.",
+    )
+    message: str | None = None
+
+
+class BatchEnqueueResponse(BaseModel):
+    created: int
+    repeated: int
+    rejected: int
+    results: list[BatchItemResult]
+
+
 class StageCost(BaseModel):
     stage: str
     service: str

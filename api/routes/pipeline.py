@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, fields
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header, HTTPException, Response, status
@@ -17,6 +17,9 @@ from api.deps import LedgerDep, MetricsDep, SettingsDep, TemporalDep
 from api.schemas import (
     ApproveRequest,
     ApproveResponse,
+    BatchEnqueueRequest,
+    BatchEnqueueResponse,
+    BatchItemResult,
     CancelResponse,
     EnqueueRequest,
     EnqueueResponse,
@@ -58,6 +61,70 @@ async def enqueue_video(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Any:
     """Admit the video (capacity, idempotency), record it in the ledger and start its workflow `video-<id>`."""
+    try:
+        enqueued, created = await _enqueue(body, idempotency_key, settings, ledger, temporal, metrics)
+    except QueueFull as full:
+        return JSONResponse(
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(settings.queue_retry_after_seconds)},
+            content=_queue_full(full, settings).model_dump(),
+        )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return enqueued
+
+
+@router.post("/queue/batch", response_model=BatchEnqueueResponse)
+async def enqueue_batch(
+    body: BatchEnqueueRequest,
+    response: Response,
+    settings: SettingsDep,
+    ledger: LedgerDep,
+    temporal: TemporalDep,
+    metrics: MetricsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=190)] = None,
+) -> BatchEnqueueResponse:
+    """Enqueue up to 100 videos in order, each admitted on its own like `POST /pipeline/queue`: the answer says per
+    video whether it was created, was a repeat, or was rejected (queue full, invalid, not startable) and why.
+    Resending the same batch is safe when its videos carry `request_id`s or the batch an `Idempotency-Key`
+    (video i then gets the key `<key>:<i>`): what was admitted comes back as `repeated`, the rest is tried again."""
+    results: list[BatchItemResult] = []
+    for index, item in enumerate(body.videos):
+        key = f"{idempotency_key}:{index}" if idempotency_key and not item.request_id else None
+        try:
+            enqueued, created = await _enqueue(item, key, settings, ledger, temporal, metrics)
+        except QueueFull as full:
+            error, message = "queue_full", _queue_full(full, settings).message
+        except HTTPException as refused:
+            error = "unavailable" if refused.status_code == status.HTTP_503_SERVICE_UNAVAILABLE else "invalid"
+            message = _detail_message(refused.detail)
+        else:
+            outcome: Literal["created", "repeated"] = "created" if created else "repeated"
+            results.append(BatchItemResult(index=index, request_id=item.request_id, outcome=outcome, video=enqueued))
+            continue
+        results.append(
+            BatchItemResult(index=index, request_id=item.request_id, outcome="rejected", error=error, message=message)
+        )
+    if any(r.error == "queue_full" for r in results):
+        response.headers["Retry-After"] = str(settings.queue_retry_after_seconds)
+    return BatchEnqueueResponse(
+        created=sum(r.outcome == "created" for r in results),
+        repeated=sum(r.outcome == "repeated" for r in results),
+        rejected=sum(r.outcome == "rejected" for r in results),
+        results=results,
+    )
+
+
+async def _enqueue(
+    body: EnqueueRequest,
+    idempotency_key: str | None,
+    settings: Settings,
+    ledger: Ledger,
+    temporal: TemporalDep,
+    metrics: MetricsDep,
+) -> tuple[EnqueueResponse, bool]:
+    """Admit one video and start its workflow; (the answer, whether it is new). Raises QueueFull, or an
+    HTTPException (422 invalid for this deployment, 503 the workflow could not be started)."""
     started = time.perf_counter()
     if body.cost_cap_usd is not None and body.cost_cap_usd > settings.cost_cap_max_usd:
         raise HTTPException(
@@ -96,16 +163,7 @@ async def enqueue_video(
     except QueueFull as full:
         metrics.enqueued.labels("rejected_full").inc()
         metrics.queue_depth.set(full.depth)
-        return JSONResponse(
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            headers={"Retry-After": str(settings.queue_retry_after_seconds)},
-            content=QueueFullResponse(
-                message=f"{full}; retry after {settings.queue_retry_after_seconds} s",
-                depth=full.depth,
-                capacity=full.capacity,
-                retry_after_seconds=settings.queue_retry_after_seconds,
-            ).model_dump(),
-        )
+        raise
     if admission.created:
         try:
             await start_video(temporal, settings, request)
@@ -117,20 +175,36 @@ async def enqueue_video(
         await _depth_alerts(ledger, metrics, settings, admission.depth)
         metrics.enqueued.labels("accepted").inc()
     else:
-        response.status_code = status.HTTP_200_OK
         metrics.enqueued.labels("repeated").inc()
     metrics.queue_depth.set(admission.depth)
     row = await ledger.get_video(admission.video_id)
     assert row is not None
     position, eta = await position_and_eta(ledger, settings, row, 0.0, None, [])
     metrics.enqueue_seconds.observe(time.perf_counter() - started)
-    return EnqueueResponse(
+    answer = EnqueueResponse(
         video_id=UUID(admission.video_id),
         position=position,
         eta=eta or 0,
         workflow_id=workflow_id(admission.video_id),
         status_url=f"/pipeline/status/{admission.video_id}",
     )
+    return answer, admission.created
+
+
+def _queue_full(full: QueueFull, settings: Settings) -> QueueFullResponse:
+    return QueueFullResponse(
+        message=f"{full}; retry after {settings.queue_retry_after_seconds} s",
+        depth=full.depth,
+        capacity=full.capacity,
+        retry_after_seconds=settings.queue_retry_after_seconds,
+    )
+
+
+def _detail_message(detail: Any) -> str:
+    """An HTTPException's detail as one line (our 422s carry FastAPI-style lists of {loc, msg})."""
+    if isinstance(detail, list):
+        return "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
+    return str(detail)
 
 
 async def _depth_alerts(ledger: Ledger, metrics: MetricsDep, settings: Settings, depth: int) -> None:

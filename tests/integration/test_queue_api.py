@@ -208,3 +208,45 @@ async def test_at_most_three_attempts(
         fourth = await api.post(f"/pipeline/retry/{video_id}")
     assert fourth.status_code == 409
     assert "3 attempts" in fourth.json()["detail"] and "at most 3" in fourth.json()["detail"]
+
+
+async def test_batch_enqueue_answers_for_each_video_and_is_safe_to_resend(
+    dev_env: WorkflowEnvironment, settings: Settings, pg_pool: asyncpg.Pool, channel: str
+) -> None:
+    depth = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {WAITING}"))
+    tight = settings.model_copy(update={"queue_capacity": depth + 3})
+    videos = [body(channel, priority=p) for p in (3, 9, 5, 7, 1)]
+    videos[1]["language"] = "es"  # the local template writer only writes English: invalid here, not a 422 for all
+    key = f"batch-{uuid.uuid4()}"
+    async with api_client(tight) as api:
+        first = await api.post("/pipeline/queue/batch", json={"videos": videos}, headers={"Idempotency-Key": key})
+    assert first.status_code == 200, first.text
+    answer = first.json()
+    assert (answer["created"], answer["repeated"], answer["rejected"]) == (3, 0, 2)
+    outcomes = [(r["index"], r["outcome"], r["error"]) for r in answer["results"]]
+    assert outcomes == [
+        (0, "created", None),
+        (1, "rejected", "invalid"),
+        (2, "created", None),
+        (3, "created", None),
+        (4, "rejected", "queue_full"),
+    ]
+    assert "YTEMPIRE_SCRIPT_PROVIDER" in answer["results"][1]["message"]
+    assert "queue is full" in answer["results"][4]["message"]
+    assert first.headers["Retry-After"] == str(settings.queue_retry_after_seconds)
+    created = {r["index"]: r["video"]["video_id"] for r in answer["results"] if r["outcome"] == "created"}
+
+    roomy = settings.model_copy(update={"queue_capacity": depth + 10})
+    async with api_client(roomy) as api:
+        again = await api.post("/pipeline/queue/batch", json={"videos": videos}, headers={"Idempotency-Key": key})
+        invalid = await api.post("/pipeline/queue/batch", json={"videos": [body(channel, priority=11)]})
+        empty = await api.post("/pipeline/queue/batch", json={"videos": []})
+    resent = again.json()
+    assert (resent["created"], resent["repeated"], resent["rejected"]) == (1, 3, 1), resent
+    assert [r["outcome"] for r in resent["results"]] == ["repeated", "rejected", "repeated", "repeated", "created"]
+    assert {r["index"]: r["video"]["video_id"] for r in resent["results"] if r["outcome"] == "repeated"} == created
+    assert "Retry-After" not in again.headers
+    assert invalid.status_code == 422 and invalid.json()["detail"][0]["loc"] == ["body", "videos", 0, "priority"]
+    assert empty.status_code == 422
+    assert await pg_pool.fetchval("SELECT count(*) FROM video_queue WHERE channel_id = $1", channel) == 4
+    assert await count_workflows(dev_env, f'ChannelId = "{channel}"', 4) == 4
