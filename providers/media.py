@@ -54,6 +54,7 @@ async def _local(ctx: ProviderContext, inp: StageInput, script: Script, media_di
         seed=inp.request.video_id,
         title=script.title,
         library_dir=ctx.settings.media_library_dir,
+        channel_id=inp.request.channel_id,
     )
 
 

@@ -312,6 +312,7 @@ async def collect_stock(
             seed=inp.request.video_id,
             title=script.title,
             library_dir=ctx.settings.media_library_dir,
+            channel_id=inp.request.channel_id,
         )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)

@@ -100,31 +100,46 @@ def _is_readable_image(path: Path) -> bool:
         return False
 
 
-def _library_files(library_dir: Path) -> list[Path]:
+CHANNELS_DIR = "channels"  # <library>/channels/<channel_id>/: a channel's own images, never used for other channels
+
+
+def _library_files(library_dir: Path, *, skip: Path | None = None) -> list[Path]:
     files = [
         p
         for p in library_dir.rglob("*")
-        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+        if p.suffix.lower() in IMAGE_SUFFIXES
+        and not p.name.startswith(".")
+        and (skip is None or not p.is_relative_to(skip))
+        and p.is_file()
     ]
     # Sorted before shuffling, so the pick depends on the seed and not on directory listing order.
     return sorted(files, key=lambda p: p.relative_to(library_dir).as_posix())
 
 
-def pick_from_library(library_dir: Path, count: int, seed: str) -> list[Path]:
+def channel_folder(library_dir: Path, channel_id: str) -> Path:
+    return library_dir / CHANNELS_DIR / channel_id
+
+
+def pick_from_library(library_dir: Path, count: int, seed: str, channel_id: str | None = None) -> list[Path]:
     """Pick ``count`` readable images from ``library_dir`` (recursively), deterministic by ``seed``.
 
-    No image repeats unless the folder has fewer readable images than ``count``; then the pick cycles.
-    Returns [] when the folder is missing or holds no readable image.
+    With ``channel_id``, the channel's own folder (``channels/<channel_id>/``) comes first and the shared library
+    fills up; the ``channels/`` tree is never shared. No image repeats unless there are fewer readable images
+    than ``count``; then the pick cycles. Returns [] when the folder is missing or holds no readable image.
     """
     if count <= 0:
         return []
     if not library_dir.is_dir():
         log.warning("media library %s does not exist; using generated backgrounds only", library_dir)
         return []
-    candidates = _library_files(library_dir)
-    random.Random(seed).shuffle(candidates)
+    rng = random.Random(seed)
+    own = channel_folder(library_dir, channel_id) if channel_id else None
+    candidates = _library_files(own) if own is not None and own.is_dir() else []
+    rng.shuffle(candidates)
+    shared = _library_files(library_dir, skip=library_dir / CHANNELS_DIR)
+    rng.shuffle(shared)
     chosen: list[Path] = []
-    for path in candidates:
+    for path in candidates + shared:
         if _is_readable_image(path):
             chosen.append(path)
             if len(chosen) == count:
@@ -161,12 +176,14 @@ def collect_media(
     seed: str,
     title: str | None,
     library_dir: Path | None,
+    channel_id: str | None = None,
 ) -> MediaSet:
-    """Build ``count`` images in ``out_dir``: generated title card, library images, generated fill."""
+    """Build ``count`` images in ``out_dir``: generated title card, library images (the channel's own first),
+    generated fill."""
     if count <= 0:
         return MediaSet()
     out_dir.mkdir(parents=True, exist_ok=True)
-    picked = pick_from_library(library_dir, count - 1, seed) if library_dir is not None else []
+    picked = pick_from_library(library_dir, count - 1, seed, channel_id) if library_dir is not None else []
     # Cycling only makes sense when there is nothing else; with generated fill available, use each once.
     unique = list(dict.fromkeys(picked))
     generated = generate_backgrounds(

@@ -138,6 +138,27 @@ def test_pick_from_library_cycles_and_handles_missing(library: Path, tmp_path: P
     assert pick_from_library(library, 0, seed="abc") == []
 
 
+def test_a_channels_own_folder_comes_first_and_stays_its_own(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    for folder, names in (
+        (lib, ["shared1.jpg", "shared2.jpg"]),
+        (lib / "channels" / "chan-a", ["own1.jpg", "own2.png"]),
+        (lib / "channels" / "chan-b", ["other.jpg"]),
+    ):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            Image.new("RGB", (120, 200), "teal").save(folder / name)
+    picked = [p.name for p in pick_from_library(lib, 4, seed="s", channel_id="chan-a")]
+    assert sorted(picked[:2]) == ["own1.jpg", "own2.png"] and sorted(picked[2:]) == ["shared1.jpg", "shared2.jpg"]
+    assert {p.name for p in pick_from_library(lib, 5, seed="s")} == {"shared1.jpg", "shared2.jpg"}  # never shared
+    assert {p.name for p in pick_from_library(lib, 9, seed="s", channel_id="chan-c")} == {"shared1.jpg", "shared2.jpg"}
+    media = collect_media(
+        tmp_path / "m", count=4, width=108, height=192, seed="v", title=TITLE, library_dir=lib, channel_id="chan-b"
+    )
+    origins = [Path(item.origin).name for item in media.items if item.origin]
+    assert origins[0] == "other.jpg" and sorted(origins[1:]) == ["shared1.jpg", "shared2.jpg"]
+
+
 def test_collect_media_library_first_then_generated(library: Path, tmp_path: Path) -> None:
     out = tmp_path / "media"
     media = collect_media(out, count=7, width=108, height=192, seed="v1", title=TITLE, library_dir=library)
