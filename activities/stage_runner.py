@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from providers.errors import charge_of
 from ytempire.domain import StageInput, StageResult
+from ytempire.failed_charges import with_failed_charges
 from ytempire.ledger import CostLine, Ledger
 from ytempire.worker_metrics import WorkerMetrics
 
@@ -55,11 +56,16 @@ async def run_stage(
         app_err = as_application_error(err)
         log.warning("video %s stage %s attempt %d failed: %s", video_id, inp.stage, info.attempt, app_err)
         metrics.stage_failures.labels(inp.stage, app_err.type or "Error").inc()
-        if (charge := charge_of(err)) is not None and fixed_price_usd is None:
+        charge = charge_of(err) if fixed_price_usd is None else None
+        if charge is not None:
             # The provider billed this attempt although it failed: the money is spent, so the video pays it.
             if await ledger.record_failed_charge(video_id, inp.stage, inp.video_attempt, info.attempt, charge):
                 metrics.record_cost(inp.stage, charge.service, charge.amount_usd)
         await ledger.stage_failed(video_id, inp.stage, info.attempt, app_err.type or "Error", str(app_err))
+        if fixed_price_usd is None and (charge is not None or info.attempt > 1):
+            # Should this be the stage's last attempt, the workflow adds what its failed attempts cost to the total.
+            if charged := await ledger.failed_charges_usd(video_id, inp.stage, inp.video_attempt):
+                raise with_failed_charges(app_err, charged) from err
         if app_err is err:
             raise
         raise app_err from err

@@ -108,6 +108,9 @@ class StageCost(BaseModel):
     operation: str
     amount_usd: float
     attempt: int = Field(1, description="the whole-video attempt this cost belongs to")
+    failed_attempt: bool = Field(
+        False, description="billed by the provider for a stage attempt that failed anyway (e.g. a rejected script)"
+    )
 
 
 class QueueFullResponse(BaseModel):

@@ -38,6 +38,7 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
     position, eta = await position_and_eta(ledger, settings, row, live.fraction, row.stage, live.completed)
     requested_cap = row.request_data.get("cost_cap_usd") or settings.cost_cap_default_usd
     costs = await ledger.stage_costs(str(video_id))
+    failed = await ledger.failed_charges(str(video_id))
     return StatusResponse(
         video_id=video_id,
         status=row.status,
@@ -46,7 +47,7 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
         eta=eta,
         position=position,
         attempts=row.attempts,
-        cost_usd=round(sum(c.amount_usd for c in costs), 4),
+        cost_usd=round(sum(c.amount_usd for c in costs + failed), 4),
         costs=[
             StageCost(
                 stage=c.stage,
@@ -56,6 +57,17 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
                 attempt=c.video_attempt,
             )
             for c in costs
+        ]
+        + [
+            StageCost(
+                stage=c.stage,
+                service=c.service,
+                operation=c.operation,
+                amount_usd=c.amount_usd,
+                attempt=c.video_attempt,
+                failed_attempt=True,
+            )
+            for c in failed
         ],
         retry_count=row.retry_count,
         errors=row.error_log,

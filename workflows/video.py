@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         VideoStatusChange,
         VideoWorkflowInput,
     )
+    from ytempire.failed_charges import failed_charges_of
     from ytempire.search_attributes import CHANNEL_ID, VIDEO_STAGE, VIDEO_STATUS
     from ytempire.stages import RENDER_STAGE, STAGES, StageSpec, percent_done, retry_policy
 
@@ -87,6 +88,11 @@ class VideoWorkflow:
                 await self._notify(inp, "cancelled", error_type="Cancelled")
                 raise
             assert isinstance(err, ActivityError)
+            if (charged := failed_charges_of(err.cause)) and self._stage is not None:
+                # The failed stage's billed attempts: in the ledger already, now in the total the video reports.
+                self._cost = round(self._cost + charged, 4)
+                self._cost_by_stage[self._stage] = charged
+                self._service_by_stage[self._stage] = "failed_attempts"
             error_type, message = _describe(err)
             await self._fail(inp, error_type, f"{self._stage}: {message}")
             raise ApplicationError(self._error or message, type=error_type, non_retryable=True) from err

@@ -449,6 +449,25 @@ class Ledger:
             for r in rows
         ]
 
+    async def failed_charges(self, video_id: str) -> list[CostRow]:
+        """What failed attempts were billed, one row per activity attempt (metadata has `activity_attempt`)."""
+        rows = await self._pool.fetch(
+            """SELECT stage, service, operation, amount, video_attempt, activity_attempt
+               FROM pipeline_failed_charges WHERE video_id = $1 ORDER BY id""",
+            video_id,
+        )
+        return [
+            CostRow(
+                r["stage"],
+                r["service"],
+                r["operation"],
+                float(r["amount"]),
+                r["video_attempt"],
+                {"activity_attempt": r["activity_attempt"]},
+            )
+            for r in rows
+        ]
+
     async def finalize(
         self, video_id: str, status: str, error_type: str | None = None, error_message: str | None = None
     ) -> None:

@@ -24,12 +24,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.fakes.elevenlabs_api import FakeElevenLabs
 from tests.fakes.google_tts_api import FakeGoogleTts
-from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.openai_api import FakeOpenAI, Scripted
 from tests.fakes.server import serve
 from tests.fakes.stock_media_api import FakePhoto, StockMediaApi
 from tests.fakes.youtube_api import FakeYouTube
 from tests.integration.conftest import api_client, running_workers
 from tests.integration.test_end_to_end import ffprobe, wait_final
+from workflows.video import VideoWorkflow
 from ytempire.ledger import Ledger
 from ytempire.settings import Settings
 from ytempire.worker_metrics import WorkerMetrics
@@ -194,3 +195,29 @@ async def test_every_stage_on_its_cloud_provider(
         visible += path.read_text()
     for secret in fakes.secrets():
         assert secret not in visible
+
+
+async def test_a_stage_that_fails_for_good_still_reports_what_it_was_billed(
+    dev_env: WorkflowEnvironment, cloud_settings: Settings, ledger: Ledger, fakes: Fakes
+) -> None:
+    """Every OpenAI script comes back too short: three billed attempts, then the video fails. What they cost is in
+    the ledger, and the workflow's own total (queries, the failure) says the same."""
+    settings = cloud_settings.model_copy(update={"cache_enabled": False})
+    fakes.openai.push(*[Scripted(words=10)] * 3)
+    async with running_workers(dev_env, settings, ledger), api_client(settings) as api:
+        video_id = await _enqueue(api, str(uuid.uuid4()), "simple")
+        body = await wait_final(api, video_id)
+        handle = dev_env.client.get_workflow_handle(f"video-{video_id}")
+        progress = await handle.query(VideoWorkflow.progress)
+        costs = await handle.query(VideoWorkflow.costs)
+    assert body["status"] == "failed" and progress.status == "failed"
+    assert "ScriptContentInvalid" in json.dumps(body["errors"])
+    billed = await ledger.failed_charges_usd(video_id, "script_generation", 1)
+    assert billed > 0 and len(fakes.openai.requests) == 3
+    assert progress.cost_usd == pytest.approx(billed, abs=1e-4)
+    assert costs.by_stage == {"script_generation": pytest.approx(billed, abs=1e-4)}
+    assert costs.by_service == {"failed_attempts": pytest.approx(billed, abs=1e-4)}
+    assert body["cost_usd"] == pytest.approx(billed, abs=1e-4)  # what the status endpoint shows agrees
+    listed = [c for c in body["costs"] if c["failed_attempt"]]  # type: ignore[union-attr,index]
+    assert [(c["stage"], c["service"]) for c in listed] == [("script_generation", "openai")] * 3
+    assert sum(c["amount_usd"] for c in listed) == pytest.approx(billed, abs=1e-4)
