@@ -48,6 +48,7 @@ bench: setup
 	$(BIN)/python bench/queue_bench.py
 	$(BIN)/python bench/stream_bench.py
 	$(BIN)/python bench/cache_bench.py
+	$(BIN)/python bench/local_stages_bench.py
 
 clean: down
 	rm -rf data

@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import subprocess
-import time
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,6 @@ SPEECH_END_TOLERANCE = 0.5
 class Synthesis:
     timeline: SpeechTimeline
     wav: Path
-    elapsed: float
 
 
 def words_of(text: str) -> list[str]:
@@ -75,9 +73,7 @@ def wav_facts(wav: Path) -> tuple[int, int, int, float]:
 @pytest_asyncio.fixture(scope="module")
 async def narration(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     wav = tmp_path_factory.mktemp("speech") / "narration.wav"
-    started = time.perf_counter()
-    timeline = await synthesize_espeak(SEGMENTS, wav)
-    return Synthesis(timeline=timeline, wav=wav, elapsed=time.perf_counter() - started)
+    return Synthesis(timeline=await synthesize_espeak(SEGMENTS, wav), wav=wav)
 
 
 def test_text_is_150_words_in_5_segments() -> None:
@@ -85,9 +81,8 @@ def test_text_is_150_words_in_5_segments() -> None:
     assert sum(len(words_of(s)) for s in SEGMENTS) == 150
 
 
-async def test_150_words_give_about_a_minute_quickly(narration: Synthesis) -> None:
-    assert 50 <= narration.timeline.duration <= 65
-    assert narration.elapsed < 3.0
+async def test_150_words_give_about_a_minute(narration: Synthesis) -> None:
+    assert 50 <= narration.timeline.duration <= 65  # speed: bench/local_stages_bench.py
 
 
 async def test_one_timing_per_word_in_order(narration: Synthesis) -> None:
