@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import shutil
@@ -23,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ytempire.periodic import Periodic
 from ytempire.settings import Settings
 
 KINDS = ("script", "speech", "media")
@@ -151,7 +151,7 @@ class CacheJanitor:
         self.max_age_seconds = max_age_seconds
         self.interval_seconds = interval_seconds
         self._on_report = on_report
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("provider-cache-janitor", interval_seconds, self.prune_once)
 
     @classmethod
     def for_settings(cls, settings: Settings, on_report: Callable[[PruneReport], None] | None = None) -> CacheJanitor:
@@ -177,30 +177,18 @@ class CacheJanitor:
             self._on_report(report)
         return report
 
-    async def run(self) -> None:
-        while True:
-            await self.prune_once()
-            await asyncio.sleep(self.interval_seconds)
-
     def start(self) -> asyncio.Task[None]:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="provider-cache-janitor")
-            log.info(
-                "provider cache %s kept under %s, entries unused for %g days removed, checked every %g s",
-                self.root,
-                f"{self.max_bytes / 1e9:g} GB" if self.max_bytes > 0 else "no size limit",
-                self.max_age_seconds / 86400,
-                self.interval_seconds,
-            )
-        return self._task
+        log.info(
+            "provider cache %s kept under %s, entries unused for %g days removed, checked every %g s",
+            self.root,
+            f"{self.max_bytes / 1e9:g} GB" if self.max_bytes > 0 else "no size limit",
+            self.max_age_seconds / 86400,
+            self.interval_seconds,
+        )
+        return self._periodic.start()
 
     async def aclose(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await self._periodic.aclose()
 
 
 def main(argv: list[str] | None = None) -> int:

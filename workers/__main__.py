@@ -13,6 +13,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from providers.cache_pruning import CacheJanitor
 from workers.hosting import QUEUE_ROLES, build_workers, running
+from ytempire.artifact_retention import ArtifactJanitor
 from ytempire.gpu_status import GpuStatusPublisher, worker_host_id
 from ytempire.gpu_telemetry import GpuSampler
 from ytempire.ledger import Ledger, create_pool
@@ -57,6 +58,11 @@ async def serve(roles: list[str]) -> None:
         if "pipeline" in roles and settings.cache_enabled
         else None
     )
+    retention = (
+        ArtifactJanitor.for_settings(ledger, settings, on_removed=metrics.artifacts_removed.inc)
+        if "pipeline" in roles and settings.artifact_retention_days > 0
+        else None
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -69,10 +75,14 @@ async def serve(roles: list[str]) -> None:
             gpu_publisher.start()
         if janitor is not None:
             janitor.start()
+        if retention is not None:
+            retention.start()
         async with running(workers):
             await stop.wait()
             log.info("shutting down: finishing in-flight activities")
     finally:
+        if retention is not None:
+            await retention.aclose()
         if janitor is not None:
             await janitor.aclose()
         if gpu_publisher is not None:

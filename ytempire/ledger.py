@@ -449,6 +449,18 @@ class Ledger:
             for r in rows
         ]
 
+    async def finished_before(self, video_ids: list[str], statuses: tuple[str, ...], seconds: float) -> list[str]:
+        """Those of `video_ids` whose status is one of `statuses` and that finished more than `seconds` ago."""
+        rows = await self._pool.fetch(
+            """SELECT id FROM video_queue
+               WHERE id = ANY($1::uuid[]) AND status = ANY($2::text[])
+                 AND completed_at < NOW() - make_interval(secs => $3)""",
+            video_ids,
+            list(statuses),
+            seconds,
+        )
+        return [str(r["id"]) for r in rows]
+
     async def failed_charges(self, video_id: str) -> list[CostRow]:
         """What failed attempts were billed, one row per activity attempt (metadata has `activity_attempt`)."""
         rows = await self._pool.fetch(

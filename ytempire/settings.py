@@ -103,7 +103,12 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(None, description="default: <data_dir>/cache")
     cache_max_gb: float = Field(20.0, ge=0, description="least recently used entries go beyond this (0: no limit)")
     cache_max_age_days: float = Field(30.0, ge=0, description="entries unused this long go (0: kept forever)")
-    cache_prune_interval_seconds: float = Field(3600.0, gt=0, description="how often pipeline workers prune")
+    cache_prune_interval_seconds: float = Field(
+        3600.0, gt=0, description="how often pipeline workers prune the cache and apply the artifact retention"
+    )
+    artifact_retention_days: float = Field(
+        7.0, ge=0, description="working files of completed/cancelled videos are removed after this (0: kept)"
+    )
 
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("YTEMPIRE_OPENAI_API_KEY", "OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("YTEMPIRE_OPENAI_BASE_URL", "OPENAI_BASE_URL"))

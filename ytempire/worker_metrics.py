@@ -64,6 +64,11 @@ class WorkerMetrics:
             "Cache entries removed by the pruner (least recently used beyond the size limit, or unused too long)",
             registry=self.registry,
         )
+        self.artifacts_removed = Counter(
+            "ytempire_artifacts_removed_videos",
+            "Videos whose working files the retention removed (completed or cancelled longer ago than the setting)",
+            registry=self.registry,
+        )
         self.provider_calls = Counter(
             "ytempire_provider_calls",
             "Billable calls made to cloud providers, by provider and outcome (ok, or the error type)",

@@ -1,4 +1,5 @@
-"""A pipeline worker process (`python -m workers`) prunes the provider cache at start and exports what is left."""
+"""A pipeline worker process (`python -m workers`) keeps house at start: it prunes the provider cache and removes
+the working files of videos finished longer ago than the retention, and exports both."""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from providers.cache import ContentCache, cache_key
 from tests.conftest import free_port
 from tests.integration import conftest as integration
+from tests.ytempire.test_artifact_retention import finished_video
+from ytempire.ledger import Ledger
 from ytempire.settings import Settings
 
 settings = integration.settings  # the real-stack Settings fixture: tmp data dir, the dev server, fresh task queues
 
 REPO = Path(__file__).resolve().parents[2]
+EXPECTED = [("ytempire_provider_cache_evicted_entries_total", 2.0), ("ytempire_artifacts_removed_videos_total", 1.0)]
 
 
 def entry_used(cache_root: Path, name: str, size: int, days_ago: float) -> Path:
@@ -41,9 +46,12 @@ def start_pipeline_worker(env: dict[str, str], log: Path) -> subprocess.Popen[by
         )
 
 
-async def test_pipeline_worker_prunes_the_cache_and_exports_its_size(
-    dev_env: WorkflowEnvironment, settings: Settings, tmp_path: Path
+async def test_pipeline_worker_prunes_the_cache_and_old_working_files(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, pg_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
+    videos = settings.data_dir / "videos"
+    old = await finished_video(ledger, pg_pool, videos, "completed", days_ago=9)
+    recent = await finished_video(ledger, pg_pool, videos, "completed", days_ago=2)
     cache_root = settings.data_dir / "cache"
     cache_root.mkdir(parents=True)
     stale = entry_used(cache_root, "stale", 5000, days_ago=45)
@@ -60,6 +68,7 @@ async def test_pipeline_worker_prunes_the_cache_and_exports_its_size(
         YTEMPIRE_WORKER_SDK_METRICS_PORT="0",
         YTEMPIRE_CACHE_MAX_AGE_DAYS="30",
         YTEMPIRE_CACHE_MAX_GB="0.000004",  # 4000 bytes: the week-old entry must go too
+        YTEMPIRE_ARTIFACT_RETENTION_DAYS="7",
     )
     log = tmp_path / "worker.log"
     worker = start_pipeline_worker(env, log)
@@ -71,10 +80,12 @@ async def test_pipeline_worker_prunes_the_cache_and_exports_its_size(
                     text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
                 except httpx.TransportError:
                     text = ""
-                if "ytempire_provider_cache_evicted_entries_total 2.0" in text:
+                if all(f"{name} {value}" in text for name, value in EXPECTED):
                     break
                 await asyncio.sleep(0.1)
-        assert "ytempire_provider_cache_evicted_entries_total 2.0" in text, log.read_text()[-3000:]
+        for name, value in EXPECTED:
+            assert f"{name} {value}" in text, log.read_text()[-3000:]
+        assert not old.exists() and recent.is_dir()
         assert 'ytempire_provider_cache_bytes{kind="media"} 2000.0' in text
         assert not stale.exists() and not oldest_fresh.exists() and newest.is_dir()
         assert "entries unused for 30 days removed, checked every 3600 s" in log.read_text()
