@@ -9,41 +9,9 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-WORDS_PER_SECOND = 2.5  # ~150 words for 60 s of narration
+from activities.script_templates import BY_LANGUAGE, Templates
 
-_HOOKS = (
-    "Here is something about {topic} that most people never hear.",
-    "You have probably never thought about {topic} like this.",
-    "Stop scrolling: {topic} is stranger than you think.",
-    "In the next minute, {topic} will surprise you.",
-)
-_OPENERS = (
-    "Start with the basics.",
-    "Now look closer.",
-    "Here is the twist.",
-    "This part matters most.",
-    "Zoom out for a second.",
-    "Then it gets better.",
-)
-_SENTENCES = (
-    "When scientists first studied {topic}, they expected something simple and found the opposite.",
-    "The details of {topic} explain a lot about how the natural and human world fit together.",
-    "Most explanations of {topic} skip the one step that makes everything else make sense.",
-    "People who work with {topic} every day say the surprises never really stop.",
-    "If you picture {topic} as one single thing, you miss how many moving parts it has.",
-    "There is a good reason {topic} keeps showing up in research, stories and headlines.",
-    "The numbers behind {topic} are bigger than most of us would ever guess.",
-    "A small change in how {topic} works can ripple out into something huge.",
-    "History is full of people who underestimated {topic} and paid for it.",
-    "Once you notice {topic}, you start to see it almost everywhere you look.",
-    "The best way to understand {topic} is to ask what problem it quietly solves.",
-    "Experts still argue about parts of {topic}, and that debate is half the fun.",
-)
-_CTAS = (
-    "Follow for more short facts like this, and tell me what {topic} question I should answer next.",
-    "If {topic} surprised you, like and subscribe so you do not miss the next one.",
-    "Share this with someone who thinks they already know everything about {topic}.",
-)
+WORDS_PER_SECOND = 2.5  # ~150 words for 60 s of narration
 
 
 class ScriptError(ValueError):
@@ -86,21 +54,28 @@ def _clean_topic(topic: str) -> str:
     return topic
 
 
-def write_script(topic: str, duration_seconds: int) -> Script:
-    """Write a script of about `duration_seconds` of narration; the same topic always gives the same script."""
+def template_languages() -> list[str]:
+    """The primary language subtags the template writer writes (`en`, `es`, `pt`, `fr`, `de`)."""
+    return list(BY_LANGUAGE)
+
+
+def write_script(topic: str, duration_seconds: int, language: str = "en") -> Script:
+    """Write a script of about `duration_seconds` of narration in `language` (BCP 47; its primary subtag picks the
+    templates); the same topic and language always give the same script."""
+    templates = _templates_for(language)
     topic = _clean_topic(topic)
     seed = int.from_bytes(hashlib.sha256(topic.lower().encode()).digest()[:8], "big")
     rng = random.Random(seed)
     target_words = round(duration_seconds * WORDS_PER_SECOND)
 
-    hook = rng.choice(_HOOKS).format(topic=topic)
-    cta = rng.choice(_CTAS).format(topic=topic)
+    hook = rng.choice(templates.hooks).format(topic=topic)
+    cta = rng.choice(templates.ctas).format(topic=topic)
     n_segments = min(6, max(4, round(duration_seconds / 12)))
     remaining = target_words - len(hook.split()) - len(cta.split())
 
-    sentences = [sentence.format(topic=topic) for sentence in _SENTENCES]
+    sentences = [sentence.format(topic=topic) for sentence in templates.sentences]
     rng.shuffle(sentences)
-    openers = list(_OPENERS)
+    openers = list(templates.openers)
     rng.shuffle(openers)
     queue = sentences * 4
     segments: list[str] = []
@@ -117,17 +92,26 @@ def write_script(topic: str, duration_seconds: int) -> Script:
         segments.append(" ".join(parts))
         remaining -= count
 
-    title = f"{topic[:1].upper()}{topic[1:]}: what nobody tells you"
+    title = templates.title.format(Topic=f"{topic[:1].upper()}{topic[1:]}")
     if len(title) > 100:  # YouTube's title limit
         title = title[:97].rstrip() + "..."
-    tags = _tags(topic)
-    description = f"{hook} A {duration_seconds}-second explainer on {topic}.\n\n" + " ".join(
-        f"#{tag.replace(' ', '')}" for tag in tags[:3]
-    )
+    tags = _tags(topic, templates)
+    description = templates.description.format(hook=hook, seconds=duration_seconds, topic=topic) + "\n\n"
+    description += " ".join(f"#{tag.replace(' ', '')}" for tag in tags[:3])
     return Script(title, hook, segments, cta, description, tags)
 
 
-def _tags(topic: str) -> list[str]:
-    words = [w for w in re.findall(r"[A-Za-z0-9']+", topic.lower()) if len(w) > 2]
-    tags = [topic.lower(), *words, "shorts", "facts", "explained"]
+def _templates_for(language: str) -> Templates:
+    primary = language.split("-", 1)[0].lower()
+    if primary not in BY_LANGUAGE:
+        raise ScriptError(
+            f"the template writer writes {', '.join(BY_LANGUAGE)}, not {language!r}: "
+            "use a script provider that writes it (YTEMPIRE_SCRIPT_PROVIDER=openai)"
+        )
+    return BY_LANGUAGE[primary]
+
+
+def _tags(topic: str, templates: Templates) -> list[str]:
+    words = [w for w in re.findall(r"[^\W_]+(?:'[^\W_]+)*", topic.lower()) if len(w) > 2]
+    tags = [topic.lower(), *words, *templates.tags]
     return list(dict.fromkeys(tags))[:15]

@@ -42,8 +42,9 @@ class EnqueueRequest(BaseModel):
     language: str = Field(
         "en",
         pattern=LANGUAGE_PATTERN,
-        description="BCP 47 language of the script and narration (en, es, pt-BR, ...). Other than English it needs "
-        "a cloud script provider (YTEMPIRE_SCRIPT_PROVIDER=openai); espeak-ng, Google TTS and ElevenLabs speak it.",
+        description="BCP 47 language of the script and narration (en, es, pt-BR, ...). The offline template writer "
+        "writes en, es, pt, fr and de; others need a cloud script provider (YTEMPIRE_SCRIPT_PROVIDER=openai). "
+        "espeak-ng, Google TTS and ElevenLabs speak it.",
     )
     callback_url: AnyHttpUrl | None = Field(
         None,

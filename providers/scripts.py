@@ -6,13 +6,13 @@ from pathlib import Path
 
 from temporalio.exceptions import ApplicationError
 
-from activities.script_writer import ScriptError, write_script
+from activities.script_writer import ScriptError, template_languages, write_script
 from activities.stage_runner import StageOutcome
 from providers import openai_script
 from providers.context import ProviderContext
 from providers.selection import provider_for
 from ytempire.domain import StageInput, VideoRequest
-from ytempire.languages import is_english
+from ytempire.languages import primary
 from ytempire.settings import Settings
 
 LANGUAGE_HINT = "set YTEMPIRE_SCRIPT_PROVIDER=openai (or YTEMPIRE_SCRIPT_PROVIDER_TIERS for this tier)"
@@ -20,9 +20,15 @@ LANGUAGE_HINT = "set YTEMPIRE_SCRIPT_PROVIDER=openai (or YTEMPIRE_SCRIPT_PROVIDE
 
 def script_language_problem(settings: Settings, request: VideoRequest) -> str | None:
     """Why `request` cannot get a script in its language with the configured providers, or None."""
-    if is_english(request.language) or provider_for(settings, "script", request.complexity) != "local":
+    if (
+        primary(request.language) in template_languages()
+        or provider_for(settings, "script", request.complexity) != "local"
+    ):
         return None
-    return f"language {request.language!r} needs a script provider that writes it: {LANGUAGE_HINT}"
+    return (
+        f"language {request.language!r} needs a script provider that writes it (the local template writer writes "
+        f"{', '.join(template_languages())}): {LANGUAGE_HINT}"
+    )
 
 
 async def generate_script(ctx: ProviderContext, inp: StageInput, path: Path) -> StageOutcome:
@@ -36,15 +42,10 @@ async def generate_script(ctx: ProviderContext, inp: StageInput, path: Path) -> 
 
 
 def _template(ctx: ProviderContext, inp: StageInput, path: Path) -> StageOutcome:
-    if not is_english(inp.request.language):
-        raise ApplicationError(
-            f"the local template writer writes English only, and this video is in {inp.request.language!r}: "
-            f"{LANGUAGE_HINT}",
-            type="InvalidRequest",
-            non_retryable=True,
-        )
+    if problem := script_language_problem(ctx.settings, inp.request):
+        raise ApplicationError(problem, type="InvalidRequest", non_retryable=True)
     try:
-        script = write_script(inp.request.topic, inp.request.duration_seconds)
+        script = write_script(inp.request.topic, inp.request.duration_seconds, inp.request.language)
     except ScriptError as err:
         raise ApplicationError(str(err), type="InvalidRequest", non_retryable=True) from err
     script.save(path)

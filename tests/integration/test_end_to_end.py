@@ -125,10 +125,38 @@ async def test_api_validates_requests_and_ids(dev_env: WorkflowEnvironment, sett
             response = await api.post("/pipeline/queue", json=body)
             assert response.status_code == 422, (patch, response.text)
             assert any(err["loc"][-1] == field for err in response.json()["detail"]), response.text
-        spanish = await api.post("/pipeline/queue", json={**good, "language": "es"})
-        assert spanish.status_code == 422  # the local template writer writes English: say which setting to change
-        assert "YTEMPIRE_SCRIPT_PROVIDER=openai" in spanish.json()["detail"]
+        japanese = await api.post("/pipeline/queue", json={**good, "language": "ja"})
+        assert japanese.status_code == 422  # no Japanese templates offline: say which setting to change
+        assert "YTEMPIRE_SCRIPT_PROVIDER=openai" in japanese.json()["detail"]
         missing = await api.get(f"/pipeline/status/{uuid.uuid4()}")
         assert missing.status_code == 404
         malformed = await api.get("/pipeline/status/not-a-uuid")
         assert malformed.status_code == 422
+
+
+async def test_a_spanish_video_is_made_offline(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
+) -> None:
+    """The template writer's Spanish, espeak-ng's Spanish voice, accented captions, QA and YouTube metadata."""
+    async with running_workers(dev_env, settings, ledger), api_client(settings) as api:
+        response = await api.post(
+            "/pipeline/queue",
+            json={
+                "topic": "corazones de pulpo",
+                "channel_id": str(uuid.uuid4()),
+                "user_id": str(uuid.uuid4()),
+                "duration_seconds": 30,
+                "language": "es",
+            },
+        )
+        assert response.status_code == 201, response.text
+        video_id = response.json()["video_id"]
+        body = await wait_final(api, video_id)
+    assert body["status"] == "completed", body
+    script = json.loads((settings.artifacts_dir / video_id / "script.json").read_text())
+    assert script["title"] == "Corazones de pulpo: lo que nadie te cuenta"
+    captions = (settings.artifacts_dir / video_id / "captions.ass").read_text()
+    assert "pulpo" in captions and any(ch in captions for ch in "áéíóúñ")
+    metadata = json.loads(Path(body["outputs"]["metadata_path"]).read_text())  # type: ignore[index]
+    assert metadata["youtube"]["snippet"]["defaultLanguage"] == "es"
+    assert metadata["youtube"]["snippet"]["title"] == script["title"]

@@ -92,13 +92,35 @@ async def test_openai_is_asked_for_the_language(tmp_path: Path) -> None:
     assert "Language of every field: es" in prompt
 
 
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [
+        ("es", "Oktopusherzen: lo que nadie te cuenta"),
+        ("pt-BR", "Oktopusherzen: o que ninguém te conta"),
+        ("fr", "Oktopusherzen : ce que personne ne vous dit"),
+        ("de", "Oktopusherzen: was dir niemand erzählt"),
+        ("en-GB", "Oktopusherzen: what nobody tells you"),
+    ],
+)
+async def test_the_template_writer_writes_five_languages(tmp_path: Path, language: str, title: str) -> None:
+    request = VideoRequest("v", "Oktopusherzen", "c", "u", duration_seconds=60, language=language)
+    inp = StageInput("script_generation", request, str(tmp_path), str(tmp_path / "outbox"))
+    outcome = await scripts.generate_script(ctx_for(tmp_path), inp, tmp_path / "script.json")
+    script = json.loads((tmp_path / "script.json").read_text())
+    assert script["title"] == title
+    assert all("Oktopusherzen" in part for part in (script["hook"], script["description"]))
+    assert 130 <= float(outcome.details["words"]) <= 170  # 60 s at about 2.5 words a second, in every language
+    assert script_language_problem(ctx_for(tmp_path).settings, request) is None
+
+
 async def test_the_template_writer_refuses_other_languages_and_the_api_check_says_why(tmp_path: Path) -> None:
     ctx = ctx_for(tmp_path)
-    request = VideoRequest("v-de", "Oktopusherzen", "c", "u", language="de")
+    request = VideoRequest("v-ja", "タコの心臓", "c", "u", language="ja")
     inp = StageInput("script_generation", request, str(tmp_path), str(tmp_path / "outbox"))
     with pytest.raises(ApplicationError) as info:
         await scripts.generate_script(ctx, inp, tmp_path / "script.json")
     assert info.value.non_retryable and "YTEMPIRE_SCRIPT_PROVIDER=openai" in str(info.value)
+    assert "writes en, es, pt, fr, de" in str(info.value)
     assert "YTEMPIRE_SCRIPT_PROVIDER=openai" in (script_language_problem(ctx.settings, request) or "")
     openai_tiers = Settings(_env_file=None, script_provider_tiers={"simple": "openai"})  # type: ignore[call-arg]
     assert script_language_problem(openai_tiers, request) is None
