@@ -1,10 +1,12 @@
-"""Images from a user's own folder, mixed with generated backgrounds into one media set."""
+"""Images and video clips from a user's own folder, mixed with generated backgrounds into one media set."""
 
 from __future__ import annotations
 
 import logging
 import os
 import random
+import shutil
+import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -12,10 +14,13 @@ from typing import Any, Literal
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from activities.media.backgrounds import generate_backgrounds
+from activities.render.plan import CLIP_SUFFIXES, is_clip
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
+MEDIA_SUFFIXES = IMAGE_SUFFIXES | CLIP_SUFFIXES  # a library may hold the user's own video clips too
+MIN_CLIP_SECONDS = 0.5
 
 MediaSource = Literal["generated", "library", "pexels", "pixabay"]
 
@@ -88,6 +93,10 @@ def _item_from_json(data: dict[str, Any]) -> MediaItem:
     return MediaItem(Path(data["path"]), data["source"], data.get("origin"), attribution)
 
 
+def _is_usable(path: Path) -> bool:
+    return _is_playable_clip(path) if is_clip(str(path)) else _is_readable_image(path)
+
+
 def _is_readable_image(path: Path) -> bool:
     try:
         with Image.open(path) as img:
@@ -100,6 +109,32 @@ def _is_readable_image(path: Path) -> bool:
         return False
 
 
+def _is_playable_clip(path: Path) -> bool:
+    """ffmpeg decodes its first second of video (a header alone can lie) and it lasts at least half a second."""
+    try:
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "format=duration",
+             "-of", "default=nw=1:nk=1", str(path)],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        decode = subprocess.run(
+            ["ffmpeg", "-v", "error", "-xerror", "-t", "1", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as e:
+        log.warning("skipping library clip %s: %s", path, e)
+        return False
+    try:
+        seconds = float(probe.stdout.strip().splitlines()[0])
+    except (ValueError, IndexError):
+        seconds = 0.0
+    if probe.returncode or decode.returncode or seconds < MIN_CLIP_SECONDS:
+        reason = (decode.stderr or probe.stderr).strip().splitlines()[-1:] or [f"{seconds:.2f} s long"]
+        log.warning("skipping unplayable library clip %s: %s", path, reason[0])
+        return False
+    return True
+
+
 CHANNELS_DIR = "channels"  # <library>/channels/<channel_id>/: a channel's own images, never used for other channels
 
 
@@ -107,7 +142,7 @@ def _library_files(library_dir: Path, *, skip: Path | None = None) -> list[Path]
     files = [
         p
         for p in library_dir.rglob("*")
-        if p.suffix.lower() in IMAGE_SUFFIXES
+        if p.suffix.lower() in MEDIA_SUFFIXES
         and not p.name.startswith(".")
         and (skip is None or not p.is_relative_to(skip))
         and p.is_file()
@@ -140,14 +175,27 @@ def pick_from_library(library_dir: Path, count: int, seed: str, channel_id: str 
     rng.shuffle(shared)
     chosen: list[Path] = []
     for path in candidates + shared:
-        if _is_readable_image(path):
+        if _is_usable(path):
             chosen.append(path)
             if len(chosen) == count:
                 return chosen
     if not chosen:
-        log.warning("media library %s holds no readable images", library_dir)
+        log.warning("media library %s holds no readable images or clips", library_dir)
         return []
     return [chosen[i % len(chosen)] for i in range(count)]
+
+
+def _link_or_copy(src: Path, dest: Path) -> Path:
+    """`dest` as a hard link to `src` (a clip can be large), else a copy: the video keeps its media if the
+    library changes later."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+    return dest
 
 
 def normalise_image(src: Path, dest: Path, *, width: int, height: int) -> Path:
@@ -191,7 +239,10 @@ def collect_media(
     )
     items = [MediaItem(generated[0], "generated")]
     for i, src in enumerate(unique, start=1):
-        dest = normalise_image(src, out_dir / f"lib_{i:02d}.jpg", width=width, height=height)
+        if is_clip(str(src)):  # played as it is: the render scales, crops and loops it
+            dest = _link_or_copy(src, out_dir / f"lib_{i:02d}{src.suffix.lower()}")
+        else:
+            dest = normalise_image(src, out_dir / f"lib_{i:02d}.jpg", width=width, height=height)
         items.append(MediaItem(dest, "library", str(src)))
     items.extend(MediaItem(p, "generated") for p in generated[1:])
     return MediaSet(items)

@@ -8,12 +8,13 @@ from typing import Any
 
 import ffmpeg
 
-from activities.render.plan import RenderPlan
+from activities.render.plan import RenderPlan, is_clip
 
 # zoompan rounds its crop window to whole input pixels; supersampling the still hides the stepping.
 MOTION_SUPERSAMPLE = 1.5
 MOTION_ZOOM = 0.15  # how far Ken Burns zooms over one still (1.0 -> 1.15)
 GOP = 60
+CLIP_REUSE_OFFSET = 3.0  # seconds further into a clip for each repeated use of it in one video
 
 
 def frame_counts(plan: RenderPlan) -> list[int]:
@@ -99,16 +100,25 @@ def _xfade_frames(plan: RenderPlan) -> int:
 
 
 def _fitted_sources(plan: RenderPlan) -> list[Any]:
-    """One fitted stream per still; a path used twice is decoded once and split.
+    """One fitted stream per still; an image used twice is decoded once and split.
 
     ffmpeg-python also merges identical nodes, so two inputs of the same path would collapse into one
-    node with two consumers, which it refuses without a split.
+    node with two consumers, which it refuses without a split. A clip is an endless (looped) stream, so each
+    use gets an input of its own instead (a split would buffer one branch while the other plays), started a
+    few seconds further in, which also keeps a repeated clip from showing the same frames.
     """
     paths = [still.path for still in plan.stills]
     uses = Counter(paths)
     branches: dict[str, list[Any]] = {}
     for path in dict.fromkeys(paths):
-        fitted = _fit(ffmpeg.input(path, framerate=plan.fps).video, plan)
+        if is_clip(path):
+            inputs = [
+                ffmpeg.input(path, stream_loop=-1, **({"ss": _num(k * CLIP_REUSE_OFFSET)} if k else {}))
+                for k in range(uses[path])
+            ]
+            branches[path] = [_fit(i.video, plan, supersample=False) for i in inputs]
+            continue
+        fitted = _fit(ffmpeg.input(path, framerate=plan.fps).video, plan, supersample=plan.motion)
         if uses[path] == 1:
             branches[path] = [fitted]
         else:
@@ -117,10 +127,10 @@ def _fitted_sources(plan: RenderPlan) -> list[Any]:
     return [branches[path].pop(0) for path in paths]
 
 
-def _fit(src: Any, plan: RenderPlan) -> Any:
-    """Scale to fill the frame (supersampled for motion), keeping aspect; centre-crop the overflow."""
+def _fit(src: Any, plan: RenderPlan, *, supersample: bool) -> Any:
+    """Scale to fill the frame (supersampled for Ken Burns), keeping aspect; centre-crop the overflow."""
     w, h = plan.width, plan.height
-    if plan.motion:
+    if supersample:
         w, h = _even(w * MOTION_SUPERSAMPLE), _even(h * MOTION_SUPERSAMPLE)
     return (
         src.filter("scale", w=w, h=h, force_original_aspect_ratio="increase")
@@ -131,8 +141,11 @@ def _fit(src: Any, plan: RenderPlan) -> Any:
 
 
 def _animate(plan: RenderPlan, index: int, fitted: Any, frames: int) -> Any:
-    """Hold the fitted still for `frames` frames, or move over it (Ken Burns) when plan.motion."""
+    """Hold the fitted still for `frames` frames, or move over it (Ken Burns) when plan.motion; a clip plays
+    (resampled to the plan's frame rate) for exactly `frames` frames."""
     fps = plan.fps
+    if is_clip(plan.stills[index].path):
+        return fitted.filter("fps", fps).filter("trim", end_frame=frames).filter("setpts", "PTS-STARTPTS")
     if not plan.motion:
         return fitted.filter("loop", loop=frames - 1, size=1).filter("setpts", f"N/({fps}*TB)")
     z, x, y = _ken_burns(index, frames)

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 ENCODERS = ("libx264", "h264_nvenc")
+CLIP_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".webm", ".mkv"})
+
+
+def is_clip(path: str) -> bool:
+    """A video clip (played, looped when shorter than its slot) rather than a still image."""
+    return PurePath(path).suffix.lower() in CLIP_SUFFIXES
 
 
 @dataclass(frozen=True)
 class Still:
-    """One image and how long it stays on screen, in seconds (crossfade overlaps included)."""
+    """One image or video clip and how long it stays on screen, in seconds (crossfade overlaps included).
+    A clip plays from its start without its sound, looped when shorter than the slot; it brings its own motion,
+    so Ken Burns applies to images only."""
 
     path: str
     duration: float
@@ -18,7 +27,8 @@ class Still:
 
 @dataclass(frozen=True)
 class RenderPlan:
-    """A narrated slideshow: stills over one audio track, optionally captioned, with motion and crossfades."""
+    """A narrated slideshow: stills (images or clips) over one audio track, optionally captioned, with motion and
+    crossfades."""
 
     stills: list[Still]
     audio_path: str

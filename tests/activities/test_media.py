@@ -154,6 +154,26 @@ def test_a_channels_own_folder_comes_first_and_stays_its_own(tmp_path: Path) -> 
     assert origins[0] == "other.jpg" and sorted(origins[1:]) == ["shared1.jpg", "shared2.jpg"]
 
 
+def test_a_library_clip_is_used_as_it_is_and_a_broken_one_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", str(lib / "my clip.MP4")],
+        check=True,
+    )  # fmt: skip
+    (lib / "broken.mov").write_bytes(b"\x00\x00\x00\x18ftypqt  " + b"\x00" * 500)  # a header, then nothing
+    with caplog.at_level(logging.WARNING):
+        media = collect_media(tmp_path / "m", count=3, width=108, height=192, seed="v", title=TITLE, library_dir=lib)
+    assert [item.source for item in media.items] == ["generated", "library", "generated"]
+    used = media.items[1]
+    assert used.path.name == "lib_01.mp4" and Path(used.origin or "").name == "my clip.MP4"
+    assert used.path.read_bytes() == (lib / "my clip.MP4").read_bytes()  # not re-encoded: the render fits it
+    assert "skipping unplayable library clip" in caplog.text and "broken.mov" in caplog.text
+
+
 def test_collect_media_library_first_then_generated(library: Path, tmp_path: Path) -> None:
     out = tmp_path / "media"
     media = collect_media(out, count=7, width=108, height=192, seed="v1", title=TITLE, library_dir=library)

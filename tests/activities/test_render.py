@@ -74,6 +74,19 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | list[Pat
     return {"stills": stills, "audio": audio, "captions": captions, "root": root}
 
 
+@pytest.fixture(scope="module")
+def clip(media: dict) -> Path:
+    """A user's clip: 1 s (shorter than its slot, so it loops), 4:3 at 25 fps, with a sound track to ignore."""
+    path = media["root"] / "clip.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=1",
+         "-f", "lavfi", "-i", "sine=frequency=880:duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
 def _plan(media: dict, out: Path, **kw: object) -> RenderPlan:
     crossfade = float(kw.pop("crossfade", 0.0))  # type: ignore[arg-type]
     stills = plan_stills(SLIDES, [str(p) for p in media["stills"]], crossfade)
@@ -202,6 +215,23 @@ def test_repeated_still_is_decoded_once_and_split() -> None:
     argv = build_argv(_bare_plan(stills=stills))
     assert argv.count("-i") == 3  # a, b, audio
     assert "split=2" in _arg(argv, "-filter_complex")
+
+
+def test_a_clip_plays_for_its_slot_without_ken_burns() -> None:
+    stills = [Still("/in/a.png", 2.0), Still("/in/clip.MOV", 2.0), Still("/in/b.png", 2.0)]
+    argv = build_argv(_bare_plan(stills=stills, motion=True))
+    assert argv[argv.index("/in/clip.MOV") - 3 : argv.index("/in/clip.MOV")] == ["-stream_loop", "-1", "-i"]
+    graph = _arg(argv, "-filter_complex")
+    assert graph.count("zoompan=") == 2  # the images move; the clip brings its own motion
+    assert "crop=h=1920:w=1080" in graph  # the clip is fitted at the output size, not supersampled
+    assert "fps=30[" in graph and "trim=end_frame=60[" in graph and "setpts=PTS-STARTPTS" in graph
+
+
+def test_a_repeated_clip_gets_an_input_per_use_further_in() -> None:
+    stills = [Still("/in/c.mp4", 1.0), Still("/in/a.png", 1.0), Still("/in/c.mp4", 1.0)]
+    argv = build_argv(_bare_plan(stills=stills))
+    assert argv.count("/in/c.mp4") == 2 and "split" not in _arg(argv, "-filter_complex")
+    assert argv[argv.index("-ss") : argv.index("-ss") + 2] == ["-ss", "3"]
 
 
 def test_nvenc_flags_replace_crf() -> None:
@@ -336,6 +366,24 @@ async def test_motion_crossfade_render(media: dict, tmp_path: Path) -> None:
     plan = _plan(media, tmp_path / "motion.mp4", motion=True, crossfade=0.5, captions_path=str(media["captions"]))
     await render(plan)
     _assert_upload_ready(tmp_path / "motion.mp4", plan)
+
+
+@pytest.mark.parametrize(("motion", "crossfade"), [(False, 0.0), (True, 0.5)])
+async def test_render_with_a_users_clip(
+    media: dict, clip: Path, tmp_path: Path, motion: bool, crossfade: float
+) -> None:
+    paths = [str(media["stills"][0]), str(clip), str(media["stills"][2])]
+    plan = RenderPlan(
+        stills=plan_stills(SLIDES, paths, crossfade),
+        audio_path=str(media["audio"]),
+        output_path=str(tmp_path / "clip.mp4"),
+        motion=motion,
+        crossfade=crossfade,
+    )
+    await render(plan)
+    _assert_upload_ready(tmp_path / "clip.mp4", plan)  # exact frame count although the clip is 25 fps and short
+    streams = _probe(tmp_path / "clip.mp4")["streams"]
+    assert [s["codec_type"] for s in streams].count("audio") == 1  # the narration only, never the clip's sound
 
 
 async def test_cancel_kills_ffmpeg_and_removes_partial(media: dict, tmp_path: Path) -> None:

@@ -160,3 +160,43 @@ async def test_a_spanish_video_is_made_offline(
     metadata = json.loads(Path(body["outputs"]["metadata_path"]).read_text())  # type: ignore[index]
     assert metadata["youtube"]["snippet"]["defaultLanguage"] == "es"
     assert metadata["youtube"]["snippet"]["title"] == script["title"]
+
+
+def make_clip(path: Path) -> None:
+    """3 s of 16:9 test pattern at 24 fps: it must be fitted to 1080x1920 and looped to fill its slot."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24:duration=3",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)],
+        check=True,
+    )  # fmt: skip
+
+
+async def test_a_channels_own_clip_is_in_its_video(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, tmp_path: Path
+) -> None:
+    """The channel's folder in the media library holds a video clip: it is collected, rendered (fitted, looped,
+    silent) and the video passes QA."""
+    channel = str(uuid.uuid4())
+    own = tmp_path / "library" / "channels" / channel
+    own.mkdir(parents=True)
+    make_clip(own / "b-roll.mp4")
+    with_library = settings.model_copy(update={"media_library_dir": tmp_path / "library"})
+    async with running_workers(dev_env, with_library, ledger), api_client(with_library) as api:
+        response = await api.post(
+            "/pipeline/queue",
+            json={
+                "topic": "octopus hearts",
+                "channel_id": channel,
+                "user_id": str(uuid.uuid4()),
+                "duration_seconds": 30,
+            },
+        )
+        assert response.status_code == 201, response.text
+        video_id = response.json()["video_id"]
+        body = await wait_final(api, video_id)
+    assert body["status"] == "completed", body
+    media = json.loads((settings.artifacts_dir / video_id / "media" / "media.json").read_text())
+    clips = [item for item in media["items"] if item["path"].endswith(".mp4")]
+    assert len(clips) == 1 and clips[0]["source"] == "library" and clips[0]["origin"].endswith("b-roll.mp4")
+    facts = ffprobe(body["outputs"]["mp4_path"])  # type: ignore[index]
+    assert [s["codec_type"] for s in facts["streams"]] == ["video", "audio"]  # type: ignore[union-attr,index]
