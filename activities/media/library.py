@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import shutil
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from activities.media.backgrounds import generate_backgrounds
 from activities.render.plan import CLIP_SUFFIXES, is_clip
+from providers.cache import link_or_copy
 
 log = logging.getLogger(__name__)
 
@@ -185,19 +185,6 @@ def pick_from_library(library_dir: Path, count: int, seed: str, channel_id: str 
     return [chosen[i % len(chosen)] for i in range(count)]
 
 
-def _link_or_copy(src: Path, dest: Path) -> Path:
-    """`dest` as a hard link to `src` (a clip can be large), else a copy: the video keeps its media if the
-    library changes later."""
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
-    return dest
-
-
 def normalise_image(src: Path, dest: Path, *, width: int, height: int) -> Path:
     """Scale ``src`` to cover ``width`` x ``height``, centre-crop, and write it to ``dest`` as JPEG."""
     with Image.open(src) as opened:
@@ -240,7 +227,7 @@ def collect_media(
     items = [MediaItem(generated[0], "generated")]
     for i, src in enumerate(unique, start=1):
         if is_clip(str(src)):  # played as it is: the render scales, crops and loops it
-            dest = _link_or_copy(src, out_dir / f"lib_{i:02d}{src.suffix.lower()}")
+            dest = link_or_copy(src, out_dir / f"lib_{i:02d}{src.suffix.lower()}")  # a hard link when it can
         else:
             dest = normalise_image(src, out_dir / f"lib_{i:02d}.jpg", width=width, height=height)
         items.append(MediaItem(dest, "library", str(src)))
