@@ -1,4 +1,5 @@
-"""Render benchmark: 60 s 1080x1920 from 6 stills with captions, hard cuts vs Ken Burns + crossfade.
+"""Render benchmark: 60 s 1080x1920 from 6 stills with captions, hard cuts vs Ken Burns + crossfade, and with
+three of the six slides as 1080p video clips (a user's own b-roll) instead of stills.
 
 Usage (from the repo root): .venv/bin/python bench/render_bench.py [--gpu] [--keep DIR]
 """
@@ -70,15 +71,37 @@ def make_inputs(root: Path) -> tuple[list[str], str, str]:
     return stills, str(audio), str(captions)
 
 
+def make_clips(root: Path, count: int) -> list[str]:
+    """1920x1080 25 fps clips of 6 s (shorter than their slots, so they loop), with a sound track to ignore."""
+    clips = []
+    for i in range(count):
+        path = root / f"clip{i}.mp4"
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25:duration=6",
+             "-f", "lavfi", "-i", "sine=duration=6", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+             "-c:a", "aac", "-shortest", str(path)],
+            check=True,
+        )  # fmt: skip
+        clips.append(str(path))
+    return clips
+
+
 async def bench(root: Path, prefer_gpu: bool) -> None:
     stills, audio, captions = make_inputs(root)
+    clips = make_clips(root, 3)
+    with_clips = [clips[i // 2] if i % 2 else still for i, still in enumerate(stills)]
     encoder = choose_encoder(prefer_gpu)
     print(f"encoder: {encoder.name} ({encoder.reason}); cpus: {os.cpu_count()}")
-    for label, motion, crossfade in [("simple (loop + concat)", False, 0.0), ("motion + 0.5 s xfade", True, 0.5)]:
+    for label, media, motion, crossfade in [
+        ("simple (loop + concat)", stills, False, 0.0),
+        ("motion + 0.5 s xfade", stills, True, 0.5),
+        ("simple, 3 of 6 clips", with_clips, False, 0.0),
+        ("motion + xfade, 3 clips", with_clips, True, 0.5),
+    ]:
         plan = RenderPlan(
-            stills=plan_stills(SLIDES, stills, crossfade),
+            stills=plan_stills(SLIDES, media, crossfade),
             audio_path=audio,
-            output_path=str(root / f"{'motion' if motion else 'simple'}.mp4"),
+            output_path=str(root / f"{label.split()[0].strip(',')}-{len(set(media) & set(clips))}.mp4"),
             captions_path=captions,
             motion=motion,
             crossfade=crossfade,
