@@ -35,7 +35,7 @@ from pydantic import SecretStr
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.media.library import MediaItem, MediaSet, collect_media, normalise_image
+from activities.media.library import MediaItem, MediaSet, collect_media, normalise_image, own_media
 from activities.script_writer import Script
 from providers import pexels, pixabay
 from providers.cache import cache_key
@@ -287,6 +287,23 @@ async def collect_stock(
     width, height = inp.request.resolution
     count = len(script.narration())
     slots = max(count - 1, 0)  # the title card takes the first slide
+    library = ctx.settings.media_library_dir
+    # The channel's own images and clips come first; stock fills the slides they leave.
+    own = (
+        await asyncio.to_thread(
+            own_media,
+            library,
+            inp.request.channel_id,
+            media_dir,
+            count=slots,
+            width=width,
+            height=height,
+            seed=inp.request.video_id,
+        )
+        if library is not None
+        else []
+    )
+    stock_slots = slots - len(own)
     queries = stock_queries(inp.request.topic, script)
     work_dir = Path(tempfile.mkdtemp(prefix=".stock-", dir=media_dir))
     timeout = httpx.Timeout(ctx.settings.provider_timeout_seconds)
@@ -294,15 +311,15 @@ async def collect_stock(
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
             collector = _Collector(ctx, provider, client, work_dir)
             candidates: list[StockCandidate] = []
-            if slots:
+            if stock_slots:
                 orientation = orientation_of(width, height)
                 results = [
                     await collector.search(SearchQuery(q, orientation, width, height, SEARCH_PER_PAGE)) for q in queries
                 ]
                 candidates = interleave(results)
-            picked = await collector.pick(candidates, slots, width, height)
+            picked = await collector.pick(candidates, stock_slots, width, height)
             stock_items = await asyncio.to_thread(_normalise, picked, media_dir, width, height)
-        missing = slots - len(stock_items)
+        missing = stock_slots - len(stock_items)
         local = await asyncio.to_thread(
             collect_media,
             media_dir,
@@ -311,25 +328,25 @@ async def collect_stock(
             height=height,
             seed=inp.request.video_id,
             title=script.title,
-            library_dir=ctx.settings.media_library_dir,
-            channel_id=inp.request.channel_id,
+            library_dir=library,
+            channel_id=None,  # the shared library only: the channel's own items are in already
         )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-    media = MediaSet(local.items[:1] + stock_items + local.items[1:])
+    media = MediaSet(local.items[:1] + own + stock_items + local.items[1:])
     tally = collector.tally
     if missing:
         log.warning(
             "video %s: %d of %d slides had no usable %s photo; filled from the local provider",
             inp.request.video_id,
             missing,
-            slots,
+            stock_slots,
             provider.service,
         )
     return StockMedia(
         media,
         _cost(ctx.settings, provider, tally, len(stock_items), missing),
-        _details(provider, queries, tally, media, len(stock_items), missing, slots),
+        {**_details(provider, queries, tally, media, len(stock_items), missing, stock_slots), "own_items": len(own)},
     )
 
 

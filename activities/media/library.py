@@ -202,6 +202,27 @@ def normalise_image(src: Path, dest: Path, *, width: int, height: int) -> Path:
     return dest
 
 
+def own_media(
+    library_dir: Path, channel_id: str, out_dir: Path, *, count: int, width: int, height: int, seed: str
+) -> list[MediaItem]:
+    """Up to ``count`` items from the channel's own folder only, each once, ready to render (images fitted to the
+    frame, clips linked as they are); [] without such a folder. Cloud media providers put these first."""
+    folder = channel_folder(library_dir, channel_id)
+    if count <= 0 or not folder.is_dir():
+        return []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    picked = list(dict.fromkeys(pick_from_library(folder, count, seed)))
+    return [_prepared(src, out_dir, f"own_{i:02d}", width, height) for i, src in enumerate(picked, start=1)]
+
+
+def _prepared(src: Path, out_dir: Path, stem: str, width: int, height: int) -> MediaItem:
+    if is_clip(str(src)):  # played as it is: the render scales, crops and loops it
+        dest = link_or_copy(src, out_dir / f"{stem}{src.suffix.lower()}")  # a hard link when it can
+    else:
+        dest = normalise_image(src, out_dir / f"{stem}.jpg", width=width, height=height)
+    return MediaItem(dest, "library", str(src))
+
+
 def collect_media(
     out_dir: Path,
     *,
@@ -225,11 +246,6 @@ def collect_media(
         out_dir, count=count - len(unique), width=width, height=height, seed=seed, title=title
     )
     items = [MediaItem(generated[0], "generated")]
-    for i, src in enumerate(unique, start=1):
-        if is_clip(str(src)):  # played as it is: the render scales, crops and loops it
-            dest = link_or_copy(src, out_dir / f"lib_{i:02d}{src.suffix.lower()}")  # a hard link when it can
-        else:
-            dest = normalise_image(src, out_dir / f"lib_{i:02d}.jpg", width=width, height=height)
-        items.append(MediaItem(dest, "library", str(src)))
+    items.extend(_prepared(src, out_dir, f"lib_{i:02d}", width, height) for i, src in enumerate(unique, start=1))
     items.extend(MediaItem(p, "generated") for p in generated[1:])
     return MediaSet(items)

@@ -266,6 +266,36 @@ async def test_no_results_fall_back_to_local_and_the_library(api: StockMediaApi,
     assert api.received("download") == []
 
 
+async def test_the_channels_own_media_comes_before_stock(api: StockMediaApi, base_url: str, tmp_path: Path) -> None:
+    """channels/<id>/ of the library fills the first slides; Pexels only the rest; the shared library is not used
+    while stock has photos; a channel whose folder fills every slide costs no search at all."""
+    library = tmp_path / "library"
+    own = library / "channels" / "channel-1"
+    own.mkdir(parents=True)
+    for i, colour in enumerate(["red", "green"]):
+        Image.new("RGB", (600, 900), colour).save(own / f"mine{i}.png")
+    Image.new("RGB", (600, 900), "blue").save(library / "shared.png")
+    ctx = make_ctx(make_settings(tmp_path, base_url, media_library_dir=library))
+    outcome = await run(ctx, stage_input(tmp_path))
+    items = manifest(outcome)["items"]
+    assert [i["source"] for i in items] == ["generated", "library", "library", "pexels", "pexels", "pexels"]
+    assert sorted(Path(i["origin"]).name for i in items[1:3]) == ["mine0.png", "mine1.png"]
+    assert (outcome.details["own_items"], outcome.details["stock_items"], outcome.details["fallback_items"]) == (
+        2,
+        3,
+        0,
+    )
+    assert len(api.received("download")) == 3
+
+    for i in range(2, 6):
+        Image.new("RGB", (600, 900), (40 * i, 90, 200)).save(own / f"more{i}.png")
+    searches = len(api.received("pexels"))
+    uncached = make_ctx(make_settings(tmp_path, base_url, media_library_dir=library, cache_enabled=False))
+    full = await run(uncached, stage_input(tmp_path, video_id="v2"))  # any search would reach the fake
+    assert [i["source"] for i in manifest(full)["items"]] == ["generated"] + ["library"] * 5
+    assert searches >= 1 and len(api.received("pexels")) == searches and full.details["own_items"] == 5
+
+
 async def test_a_second_video_with_the_same_photos_downloads_nothing(
     api: StockMediaApi, base_url: str, tmp_path: Path
 ) -> None:
