@@ -432,11 +432,14 @@ class Ledger:
         return int(value or 0)
 
     async def stage_costs(self, video_id: str) -> list[CostRow]:
-        rows = await self._pool.fetch(
+        return await self._cost_rows(
             """SELECT stage, service, operation, amount, video_attempt, metadata
                FROM pipeline_costs WHERE video_id = $1 ORDER BY id""",
             video_id,
         )
+
+    async def _cost_rows(self, query: str, video_id: str) -> list[CostRow]:
+        rows = await self._pool.fetch(query, video_id)
         return [
             CostRow(
                 r["stage"],
@@ -463,22 +466,12 @@ class Ledger:
 
     async def failed_charges(self, video_id: str) -> list[CostRow]:
         """What failed attempts were billed, one row per activity attempt (metadata has `activity_attempt`)."""
-        rows = await self._pool.fetch(
-            """SELECT stage, service, operation, amount, video_attempt, activity_attempt
+        return await self._cost_rows(
+            """SELECT stage, service, operation, amount, video_attempt,
+                      jsonb_build_object('activity_attempt', activity_attempt)::text AS metadata
                FROM pipeline_failed_charges WHERE video_id = $1 ORDER BY id""",
             video_id,
         )
-        return [
-            CostRow(
-                r["stage"],
-                r["service"],
-                r["operation"],
-                float(r["amount"]),
-                r["video_attempt"],
-                {"activity_attempt": r["activity_attempt"]},
-            )
-            for r in rows
-        ]
 
     async def finalize(
         self, video_id: str, status: str, error_type: str | None = None, error_message: str | None = None
