@@ -149,6 +149,29 @@ class RetryResponse(BaseModel):
     reused_stages: list[str] = Field(description="stages that succeeded before and are not run or paid again")
 
 
+class VideoSummary(BaseModel):
+    video_id: UUID
+    channel_id: UUID
+    topic: str
+    language: str
+    status: str
+    stage: str | None
+    priority: int
+    complexity: str
+    cost_usd: float = Field(description="the ledger's total so far, to the cent")
+    created_at: datetime
+    completed_at: datetime | None
+    last_error_type: str | None = Field(None, description="the type of the latest stage error, if any")
+    status_url: str
+
+
+class VideoListResponse(BaseModel):
+    videos: list[VideoSummary]
+    next_cursor: str | None = Field(
+        None, description="pass as `cursor` for the next page (older videos); null on the last page"
+    )
+
+
 class VideoOutputs(BaseModel):
     mp4_path: str
     metadata_path: str

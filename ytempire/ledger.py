@@ -104,6 +104,26 @@ class CostRow:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def _video_row(row: asyncpg.Record) -> VideoRow:
+    return VideoRow(
+        video_id=str(row["id"]),
+        channel_id=str(row["channel_id"]),
+        status=row["status"],
+        stage=row["stage"],
+        priority=row["priority"],
+        complexity=row["complexity"],
+        actual_cost=float(row["actual_cost"]) if row["actual_cost"] is not None else None,
+        created_at=row["created_at"],
+        processing_started_at=row["processing_started_at"],
+        completed_at=row["completed_at"],
+        processing_time_seconds=row["processing_time_seconds"],
+        retry_count=row["retry_count"],
+        error_log=json.loads(row["error_log"]) if row["error_log"] else [],
+        request_data=json.loads(row["request_data"]),
+        attempts=row["attempts"],
+    )
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
     assert pool is not None
@@ -283,25 +303,36 @@ class Ledger:
 
     async def get_video(self, video_id: str) -> VideoRow | None:
         row = await self._pool.fetchrow("SELECT * FROM video_queue WHERE id = $1", video_id)
-        if row is None:
-            return None
-        return VideoRow(
-            video_id=str(row["id"]),
-            channel_id=str(row["channel_id"]),
-            status=row["status"],
-            stage=row["stage"],
-            priority=row["priority"],
-            complexity=row["complexity"],
-            actual_cost=float(row["actual_cost"]) if row["actual_cost"] is not None else None,
-            created_at=row["created_at"],
-            processing_started_at=row["processing_started_at"],
-            completed_at=row["completed_at"],
-            processing_time_seconds=row["processing_time_seconds"],
-            retry_count=row["retry_count"],
-            error_log=json.loads(row["error_log"]) if row["error_log"] else [],
-            request_data=json.loads(row["request_data"]),
-            attempts=row["attempts"],
+        return _video_row(row) if row is not None else None
+
+    async def list_videos(
+        self,
+        *,
+        channel_id: str | None = None,
+        statuses: list[str] | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[VideoRow]:
+        """Videos newest first, optionally of one channel and in some statuses; `before` is the (created_at, id) of
+        the last video of the previous page."""
+        conditions: list[str] = ["TRUE"]
+        args: list[object] = []
+        if channel_id is not None:
+            args.append(channel_id)
+            conditions.append(f"channel_id = ${len(args)}::uuid")
+        if statuses:
+            args.append(statuses)
+            conditions.append(f"status = ANY(${len(args)}::text[])")
+        if before is not None:
+            args += [before[0], before[1]]
+            conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)}::uuid)")
+        args.append(limit)
+        rows = await self._pool.fetch(
+            f"SELECT * FROM video_queue WHERE {' AND '.join(conditions)} "
+            f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
+            *args,
         )
+        return [_video_row(row) for row in rows]
 
     async def queue_position(self, video_id: str) -> int:
         """1-based rank among waiting videos (priority DESC, created_at ASC); 0 once its render has started."""

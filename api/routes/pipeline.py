@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, fields
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Header, HTTPException, Response, status
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -26,11 +27,13 @@ from api.schemas import (
     QueueFullResponse,
     RetryResponse,
     StatusResponse,
+    VideoListResponse,
+    VideoSummary,
 )
 from api.status import UnknownVideo, position_and_eta, video_status
 from providers.scripts import script_language_problem
 from workflows.video import VideoWorkflow
-from ytempire.domain import FINAL_STATUSES, BudgetApproval, VideoRequest
+from ytempire.domain import FINAL_STATUSES, BudgetApproval, VideoRequest, VideoStatus
 from ytempire.estimates import depth_alerts
 from ytempire.ledger import Ledger, QueueFull, RetryRefused, VideoRow
 from ytempire.resume import resume_plan
@@ -215,6 +218,61 @@ async def _depth_alerts(ledger: Ledger, metrics: MetricsDep, settings: Settings,
         log.warning(message)
         metrics.queue_alerts.labels(level).inc()
         await ledger.record_event("queue_depth", level, message, {"depth": depth, "threshold": threshold})
+
+
+@router.get("/videos", response_model=VideoListResponse)
+async def list_videos(
+    ledger: LedgerDep,
+    channel_id: UUID | None = None,
+    video_status: Annotated[
+        list[VideoStatus] | None,
+        Query(alias="status", description="repeat for several: ?status=failed&status=halted"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> VideoListResponse:
+    """Videos newest first from the ledger, by channel and status, a page at a time (e.g. what a batch became)."""
+    before = _parse_cursor(cursor) if cursor else None
+    rows = await ledger.list_videos(
+        channel_id=str(channel_id) if channel_id else None,
+        statuses=list(video_status) if video_status else None,
+        before=before,
+        limit=limit + 1,  # one more tells whether there is a next page
+    )
+    page = rows[:limit]
+    more = len(rows) > limit
+    return VideoListResponse(
+        videos=[_summary(row) for row in page],
+        next_cursor=f"{page[-1].created_at.isoformat()}|{page[-1].video_id}" if more else None,
+    )
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, video_id = cursor.rsplit("|", 1)
+        return datetime.fromisoformat(created), str(UUID(video_id))
+    except ValueError as err:
+        detail = [{"loc": ["query", "cursor"], "type": "value_error", "msg": "not a cursor from a previous page"}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from err
+
+
+def _summary(row: VideoRow) -> VideoSummary:
+    data = row.request_data
+    return VideoSummary(
+        video_id=UUID(row.video_id),
+        channel_id=UUID(row.channel_id),
+        topic=str(data.get("topic", "")),
+        language=str(data.get("language", "en")),
+        status=row.status,
+        stage=row.stage,
+        priority=row.priority,
+        complexity=row.complexity,
+        cost_usd=row.actual_cost or 0.0,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        last_error_type=str(row.error_log[-1].get("type")) if row.error_log else None,
+        status_url=f"/pipeline/status/{row.video_id}",
+    )
 
 
 @router.get("/status/{video_id}", response_model=StatusResponse)

@@ -250,3 +250,36 @@ async def test_batch_enqueue_answers_for_each_video_and_is_safe_to_resend(
     assert empty.status_code == 422
     assert await pg_pool.fetchval("SELECT count(*) FROM video_queue WHERE channel_id = $1", channel) == 4
     assert await count_workflows(dev_env, f'ChannelId = "{channel}"', 4) == 4
+
+
+async def test_list_videos_by_channel_and_status_a_page_at_a_time(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, channel: str
+) -> None:
+    async with api_client(settings) as api:
+        queued = await api.post(
+            "/pipeline/queue/batch", json={"videos": [body(channel, topic=f"topic number {i}") for i in range(5)]}
+        )
+        ids = [r["video"]["video_id"] for r in queued.json()["results"]]
+        await ledger.stage_failed(ids[1], "script_generation", 1, "InvalidRequest", "no")
+        await ledger.finalize(ids[1], "failed", "InvalidRequest", "no")
+        seen: list[str] = []
+        cursor = None
+        for _ in range(5):
+            params = {"channel_id": channel, "limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = (await api.get("/pipeline/videos", params=params)).json()
+            seen += [v["video_id"] for v in page["videos"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        failed = (
+            await api.get("/pipeline/videos", params={"channel_id": channel, "status": ["failed", "halted"]})
+        ).json()
+        queued_only = (await api.get("/pipeline/videos", params={"channel_id": channel, "status": "queued"})).json()
+        bad_cursor = await api.get("/pipeline/videos", params={"cursor": "yesterday"})
+        bad_status = await api.get("/pipeline/videos", params={"status": "done"})
+    assert seen == ids[::-1]  # newest first, every video once across three pages
+    [row] = failed["videos"]
+    assert (row["video_id"], row["status"], row["last_error_type"]) == (ids[1], "failed", "InvalidRequest")
+    assert row["topic"] == "topic number 1" and row["status_url"] == f"/pipeline/status/{ids[1]}"
+    assert {v["video_id"] for v in queued_only["videos"]} == set(ids) - {ids[1]}
+    assert bad_cursor.status_code == 422 and bad_status.status_code == 422
