@@ -239,7 +239,9 @@ async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> S
     brief = ScriptBrief.from_request(request)
     if not brief.topic:
         raise ApplicationError("topic is empty: give the video a topic", type="InvalidRequest", non_retryable=True)
-    key = cache_key("script", PROVIDER, model, brief.cache_payload())
+    # Another server (a gateway, Ollama, vLLM) may answer to the same model name with another model.
+    variant = f"{model}@{settings.openai_base_url.rstrip('/')}" if settings.openai_base_url else model
+    key = cache_key("script", PROVIDER, variant, brief.cache_payload())
     entry = ctx.cache.lookup("script", key)
     if entry is not None:
         link_or_copy(entry / "script.json", path)

@@ -141,6 +141,12 @@ async def test_a_repeated_request_is_served_from_the_cache_without_a_call(
     assert len(fake.requests) == 4
     assert calls(ctx, "ok") == 3
 
+    # ... and so is another server answering to the same model name (a local vLLM or Ollama, a gateway).
+    elsewhere = FakeOpenAI(api_key=KEY)
+    with serve(elsewhere.app) as other_url:
+        await openai_script.generate(context(tmp_path, f"{other_url}/v1"), request(), tmp_path / "f.json")
+    assert len(elsewhere.requests) == 1 and len(fake.requests) == 4
+
 
 async def test_429_honours_retry_after_and_the_client_does_not_retry_itself(
     tmp_path: Path, fake: FakeOpenAI, base_url: str
