@@ -13,7 +13,6 @@ once per outage and retried at the next tick; publishing never takes the worker 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -22,6 +21,7 @@ from collections.abc import Callable
 
 from ytempire.gpu_telemetry import STARTING, GpuSnapshot
 from ytempire.ledger import Ledger
+from ytempire.periodic import BackgroundTask
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class GpuStatusPublisher:
         self.stale_after_seconds = stale_after_seconds
         self._snapshot = snapshot
         self._failing = False
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTask("gpu-status-publisher", self.run)
 
     def current(self) -> GpuSnapshot:
         """The snapshot to publish: the sampler's, unless it claims GPUs but has not sampled them for too long."""
@@ -92,19 +92,13 @@ class GpuStatusPublisher:
             await asyncio.sleep(self.interval_seconds)
 
     def start(self) -> asyncio.Task[None]:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="gpu-status-publisher")
-            log.info("GPU status published to the ledger as host %s every %g s", self.host, self.interval_seconds)
-        return self._task
+        log.info("GPU status published to the ledger as host %s every %g s", self.host, self.interval_seconds)
+        return self._background.start()
 
     async def aclose(self) -> None:
         """Stop publishing and remove this worker's rows (best effort: otherwise they age out of the readers)."""
-        if self._task is None:
+        if not await self._background.aclose():
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
         try:
             await asyncio.wait_for(self.ledger.clear_gpu_status(self.host), WRITE_TIMEOUT_SECONDS)
         except Exception as exc:

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Gauge
 
+from ytempire.periodic import BackgroundTask
+
 log = logging.getLogger(__name__)
 
 TARGET_BAND_PERCENT = (70.0, 85.0)  # the spec's GPU utilisation target: busy, with headroom for bursts
@@ -168,7 +170,7 @@ class GpuSampler:
         self._unsupported: set[tuple[str, str]] = set()
         self._open = False
         self._lock = threading.Lock()  # sample() runs in a thread: never shut NVML down under it
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTask("gpu-telemetry", self.run)
 
     @property
     def gpu_count(self) -> int:
@@ -311,15 +313,8 @@ class GpuSampler:
 
     def start(self) -> asyncio.Task[None]:
         """Run the sampler as a background task of the running loop."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="gpu-telemetry")
-        return self._task
+        return self._background.start()
 
     async def aclose(self) -> None:
         """Stop sampling and shut NVML down."""
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await self._background.aclose()
