@@ -35,10 +35,11 @@ status:
 n8n: setup        ## n8n with integrations/n8n against `make up`'s stack until Ctrl-C (installs n8n once into ~/.cache)
 	$(BIN)/python -m devstack.n8n
 
-lint: setup
+lint: setup       ## ruff, mypy and the import contracts of .importlinter (layers point one way)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: setup lint  ## set-up plus the whole suite
 	$(BIN)/python -m pytest

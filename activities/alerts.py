@@ -11,9 +11,9 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from ytempire.breaker_store import SERVICE_MAX_LEN
-from ytempire.circuit_breaker import BreakerBoard
-from ytempire.webhooks import deliver, redact_url
+from ledger.breakers import SERVICE_MAX_LEN
+from providers.circuit_breaker import BreakerBoard
+from providers.webhooks import deliver, redact_url
 
 log = logging.getLogger(__name__)
 

@@ -12,18 +12,19 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.quality.facts import probe
-from activities.quality.rules import QualityExpectations, QualityReport, check
-from activities.quality.signal import analyze_signal
-from activities.script_writer import Script
-from activities.speech.timeline import SpeechTimeline
-from activities.stage_runner import StageOutcome, run_stage
-from providers import media, scripts, speech, upload
+from activities.stage_runner import run_stage
+from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
+from core.records import CostLine, StageOutcome
+from core.settings import Settings
+from engines.quality.facts import probe
+from engines.quality.rules import QualityExpectations, QualityReport, check
+from engines.quality.signal import analyze_signal
+from engines.script.writer import Script
+from engines.speech.timeline import SpeechTimeline
+from ledger.store import Ledger
 from providers.context import ProviderContext
-from ytempire.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
-from ytempire.ledger import CostLine, Ledger
-from ytempire.settings import Settings
-from ytempire.worker_metrics import WorkerMetrics
+from stages import media, scripts, speech, upload
+from telemetry.worker_metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 from temporalio import activity
 
-from activities.render.encoder import choose_encoder
-from activities.render.plan import RenderPlan, plan_stills
-from activities.render.runner import RenderProgress, render
-from activities.speech.timeline import SpeechTimeline
-from activities.stage_runner import StageOutcome, run_stage
-from workflows.video import VideoWorkflow
-from ytempire.domain import StageInput, StageResult
-from ytempire.ledger import CostLine, Ledger
-from ytempire.settings import Settings
-from ytempire.starting import workflow_id
-from ytempire.worker_metrics import WorkerMetrics
+from activities.stage_runner import run_stage
+from core.domain import StageInput, StageResult, workflow_id
+from core.records import CostLine, StageOutcome
+from core.settings import Settings
+from core.stage_table import RENDER_PROGRESS_SIGNAL
+from engines.render.encoder import choose_encoder
+from engines.render.plan import RenderPlan, plan_stills
+from engines.render.runner import RenderProgress, render
+from engines.speech.timeline import SpeechTimeline
+from ledger.store import Ledger
+from telemetry.worker_metrics import WorkerMetrics
 
 CROSSFADE_SECONDS = 0.5
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class _ProgressReporter:
 
     async def _signal(self, fraction: float) -> None:
         try:
-            await self._handle.signal(VideoWorkflow.render_progress, fraction)
+            await self._handle.signal(RENDER_PROGRESS_SIGNAL, fraction)
         except Exception:  # progress is best effort; the render itself must not fail for it
             log.debug("render progress signal failed", exc_info=True)
 

@@ -6,25 +6,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.domain import StageInput, StageResult
+from core.failed_charges import with_failed_charges
+from core.records import CostLine, StageOutcome
+from ledger.store import Ledger
 from providers.errors import charge_of
-from ytempire.domain import StageInput, StageResult
-from ytempire.failed_charges import with_failed_charges
-from ytempire.ledger import CostLine, Ledger
-from ytempire.worker_metrics import WorkerMetrics
+from telemetry.worker_metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class StageOutcome:
-    artifacts: dict[str, str]
-    cost: CostLine
-    details: dict[str, str | float] = field(default_factory=dict)
 
 
 def as_application_error(err: BaseException) -> ApplicationError:

@@ -6,7 +6,7 @@ import os
 
 import uvicorn
 
-from ytempire.settings import Settings
+from core.settings import Settings
 
 
 def main() -> None:

@@ -8,8 +8,8 @@ from fastapi import Depends, Request
 from temporalio.client import Client
 
 from api.metrics import ApiMetrics
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
+from core.settings import Settings
+from ledger.store import Ledger
 
 
 def get_settings(request: Request) -> Settings:

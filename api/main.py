@@ -11,10 +11,10 @@ from api.auth import require_api_key, require_api_key_ws
 from api.metrics import ApiMetrics
 from api.routes import health, metrics, pipeline, pipeline_metrics, stream
 from api.stream import StatusHub
-from ytempire.ledger import Ledger, create_pool
-from ytempire.migrations import apply_migrations
-from ytempire.settings import Settings
-from ytempire.temporal_client import connect
+from core.settings import Settings
+from ledger.migrations import apply_migrations
+from ledger.store import Ledger, create_pool
+from workflows.client import connect
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

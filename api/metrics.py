@@ -15,9 +15,9 @@ from typing import get_args
 import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from ytempire.analytics import GPU_STATUS_MAX_AGE_SECONDS, GpuStatus, PipelineMetrics, gpu_status, pipeline_metrics
-from ytempire.domain import VideoStatus
-from ytempire.gpu_telemetry import TARGET_BAND_PERCENT, in_band
+from core.domain import VideoStatus
+from ledger.analytics import GPU_STATUS_MAX_AGE_SECONDS, GpuStatus, PipelineMetrics, gpu_status, pipeline_metrics
+from telemetry.gpu import TARGET_BAND_PERCENT, in_band
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-from ytempire.languages import LANGUAGE_PATTERN
+from core.languages import LANGUAGE_PATTERN
 
 
 class EnqueueRequest(BaseModel):

@@ -13,13 +13,12 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 
 from api.schemas import StageCost, StatusResponse, VideoOutputs
+from core.domain import Progress, VideoResult, workflow_id
+from core.estimates import eta_seconds
+from core.settings import Settings
+from core.stage_table import RENDER_STAGE, STAGES, percent_done
+from ledger.store import Ledger, VideoRow
 from workflows.video import VideoWorkflow
-from ytempire.domain import Progress, VideoResult
-from ytempire.estimates import eta_seconds
-from ytempire.ledger import Ledger, VideoRow
-from ytempire.settings import Settings
-from ytempire.stages import RENDER_STAGE, STAGES, percent_done
-from ytempire.starting import workflow_id
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from uuid import UUID
 from temporalio.client import Client
 
 from api.status import UnknownVideo, video_status
-from ytempire.domain import FINAL_STATUSES
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
+from core.domain import FINAL_STATUSES
+from core.settings import Settings
+from ledger.store import Ledger
 
 log = logging.getLogger(__name__)
 

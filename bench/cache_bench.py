@@ -25,16 +25,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from activities.script_writer import Script  # noqa: E402
-from providers import media, scripts, speech  # noqa: E402
+from core.domain import Complexity, StageInput, VideoRequest  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from engines.script.writer import Script  # noqa: E402
 from providers.context import ProviderContext  # noqa: E402
+from stages import media, scripts, speech  # noqa: E402
+from telemetry.worker_metrics import WorkerMetrics  # noqa: E402
 from tests.fakes.elevenlabs_api import FakeElevenLabs  # noqa: E402
 from tests.fakes.openai_api import FakeOpenAI  # noqa: E402
 from tests.fakes.server import serve  # noqa: E402
 from tests.fakes.stock_media_api import FakePhoto, StockMediaApi  # noqa: E402
-from ytempire.domain import Complexity, StageInput, VideoRequest  # noqa: E402
-from ytempire.settings import Settings  # noqa: E402
-from ytempire.worker_metrics import WorkerMetrics  # noqa: E402
 
 TOPICS = [
     "octopus hearts",

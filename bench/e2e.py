@@ -16,12 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 from bench.harness import run_in_scratch_dir, stack_settings, start_stack, stop_stack  # noqa: E402
+from core.domain import VideoRequest, VideoResult  # noqa: E402
+from core.stage_table import STAGES  # noqa: E402
+from ledger.migrations import apply_migrations  # noqa: E402
+from ledger.store import Ledger, create_pool  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
-from ytempire.domain import VideoRequest, VideoResult  # noqa: E402
-from ytempire.ledger import Ledger, create_pool  # noqa: E402
-from ytempire.migrations import apply_migrations  # noqa: E402
-from ytempire.stages import STAGES  # noqa: E402
-from ytempire.starting import start_video  # noqa: E402
+from workflows.client import start_video  # noqa: E402
 
 
 async def bench(args: argparse.Namespace, root: Path) -> None:

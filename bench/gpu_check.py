@@ -36,15 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
 from render_bench import SLIDES, make_inputs  # noqa: E402
 
-from activities.render import FFmpegError, RenderPlan, choose_encoder, plan_stills, render  # noqa: E402
-from activities.render.encoder import (  # noqa: E402
-    CPU_ENCODER,
-    GPU_ENCODER,
-    ffmpeg_encoders,
-    nvenc_probe,
-    nvml_gpu_count,
-)
-from ytempire.gpu_telemetry import GpuGauges, GpuSampler  # noqa: E402
+from engines.render import FFmpegError, RenderPlan, choose_encoder, plan_stills, render  # noqa: E402
+from engines.render.encoder import CPU_ENCODER, GPU_ENCODER, ffmpeg_encoders, nvenc_probe, nvml_gpu_count
+from telemetry.gpu import GpuGauges, GpuSampler  # noqa: E402
 
 SAMPLE_S = 0.5
 SCENARIOS = {"simple": (False, 0.0), "motion": (True, 0.5)}  # name: (Ken Burns, crossfade seconds)
@@ -351,7 +345,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write a JSON summary here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="    log %(name)s: %(message)s")
-    logging.getLogger("activities.render.runner").setLevel(logging.WARNING)
+    logging.getLogger("engines.render.runner").setLevel(logging.WARNING)
     if args.ffmpeg_dir:
         ffdir = args.ffmpeg_dir.resolve()
         os.environ["PATH"] = f"{ffdir}{os.pathsep}{os.environ.get('PATH', '')}"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from core import search_attributes
+from core.settings import Settings
 from devstack.postgres import PostgresServer
 from devstack.temporal_server import dynamic_config_args, temporal_cli
-from ytempire import search_attributes
-from ytempire.settings import Settings
 
 
 def free_port() -> int:

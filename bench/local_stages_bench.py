@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from activities.media.backgrounds import generate_backgrounds  # noqa: E402
-from activities.script_writer import write_script  # noqa: E402
-from activities.speech import synthesize_espeak  # noqa: E402
+from engines.media.backgrounds import generate_backgrounds  # noqa: E402
+from engines.script.writer import write_script  # noqa: E402
+from engines.speech import synthesize_espeak  # noqa: E402
 
 # What the pipeline really speaks for a 60 s video: the template writer's script (about 150 words).
 NARRATION = write_script("bioluminescent deep sea creatures", 60).narration()

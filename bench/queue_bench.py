@@ -29,9 +29,9 @@ from temporalio.worker import Worker  # noqa: E402
 
 from api.main import create_app  # noqa: E402
 from bench.harness import free_port, percentile, run_in_scratch_dir, stack_settings, start_stack, stop_stack  # noqa: E402
+from core.domain import StageInput, StageResult  # noqa: E402
 from tests.workflows.fakes import FakeStages  # noqa: E402
 from workflows.video import VideoWorkflow  # noqa: E402
-from ytempire.domain import StageInput, StageResult  # noqa: E402
 
 
 class TimedRender:

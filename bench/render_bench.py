@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image, ImageDraw  # noqa: E402
 
-from activities.render import RenderPlan, choose_encoder, plan_stills, render  # noqa: E402
+from engines.render import RenderPlan, choose_encoder, plan_stills, render  # noqa: E402
 
 SECONDS = 60.0
 SLIDES = [8.0, 12.0, 9.5, 10.5, 11.0, 9.0]  # uneven, like real narration; sums to 60

@@ -42,12 +42,12 @@ from websockets.asyncio.client import connect  # noqa: E402
 
 from api.stream import StatusHub, StreamMessage  # noqa: E402
 from bench.harness import free_port, percentile, run_in_scratch_dir, stack_settings, start_stack, stop_stack  # noqa: E402
+from core.domain import workflow_id  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.stage_table import STAGES  # noqa: E402
+from ledger.migrations import apply_migrations  # noqa: E402
+from ledger.store import Ledger, create_pool  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
-from ytempire.ledger import Ledger, create_pool  # noqa: E402
-from ytempire.migrations import apply_migrations  # noqa: E402
-from ytempire.settings import Settings  # noqa: E402
-from ytempire.stages import STAGES  # noqa: E402
-from ytempire.starting import workflow_id  # noqa: E402
 
 
 def _key(text: str) -> str:

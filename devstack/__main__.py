@@ -8,9 +8,9 @@ import signal
 import sys
 import time
 
+from core.settings import Settings
 from devstack.demo import enqueue, follow
 from devstack.stack import Stack, StackError
-from ytempire.settings import Settings
 
 
 def _make_video(stack: Stack, topic: str, complexity: str) -> str | None:

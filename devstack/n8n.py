@@ -443,7 +443,7 @@ def running_n8n(
 
 def main() -> int:
     """`python -m devstack.n8n`: n8n with our workflows against `make up`'s stack, until Ctrl-C."""
-    from ytempire.settings import Settings
+    from core.settings import Settings
 
     settings = Settings()
     port = int(os.environ.get("YTEMPIRE_N8N_PORT", "5678"))

@@ -12,11 +12,11 @@ from urllib.parse import urlparse
 
 import httpx
 
+from core import search_attributes
+from core.settings import Settings
 from devstack.postgres import PostgresServer
 from devstack.processes import ManagedProcess
 from devstack.temporal_server import dev_server_argv
-from ytempire import search_attributes
-from ytempire.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ytempire import search_attributes
+from core import search_attributes
 
 # Exact priority order over 10 levels and channel fairness need one task-queue partition and fairness on.
 DYNAMIC_CONFIG = (

@@ -23,23 +23,12 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from engines.files import link_or_copy
+
 
 def cache_key(kind: str, provider: str, variant: str, payload: object) -> str:
     canonical = json.dumps([kind, provider, variant, payload], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def link_or_copy(source: Path, target: Path) -> Path:
-    """`target` as a hard link to `source` (no copy of a large file), else a copy; replaces `target`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copyfile(source, tmp)
-    tmp.replace(target)
-    return target
 
 
 class ContentCache:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.records import CostLine
+from core.settings import Settings
+from ledger.store import Ledger
 from providers.cache import ContentCache
-from ytempire.ledger import CostLine, Ledger
-from ytempire.settings import Settings
-from ytempire.worker_metrics import WorkerMetrics
+from telemetry.worker_metrics import WorkerMetrics
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ from elevenlabs.types import VoiceSettings
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from providers.context import ProviderContext
-from providers.errors import attach_charge, charge_of, http_error, invalid_response, missing_credential, unavailable
-from providers.tts_audio import (
+from core.records import CostLine
+from core.settings import Settings
+from engines.speech.cloud_audio import (
     CloudSpeech,
     SpokenChunk,
     assemble,
@@ -41,8 +41,8 @@ from providers.tts_audio import (
     split_by_segment,
     wav_bytes,
 )
-from ytempire.ledger import CostLine
-from ytempire.settings import Settings
+from providers.context import ProviderContext
+from providers.errors import attach_charge, charge_of, http_error, invalid_response, missing_credential, unavailable
 
 PROVIDER = "elevenlabs"
 SERVICE = "ElevenLabs"

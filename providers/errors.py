@@ -20,7 +20,7 @@ from datetime import timedelta
 from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 
-from ytempire.ledger import CostLine
+from core.records import CostLine
 
 MAX_RETRY_AFTER_SECONDS = 300.0
 _BODY_EXCERPT = 300

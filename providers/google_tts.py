@@ -30,9 +30,10 @@ from googleapiclient.errors import HttpError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from providers.context import ProviderContext
-from providers.errors import attach_charge, http_error, invalid_response, missing_credential, unavailable
-from providers.tts_audio import (
+from core.languages import DEFAULT_LANGUAGE, google_voice
+from core.records import CostLine
+from core.settings import Settings
+from engines.speech.cloud_audio import (
     SAMPLE_RATE,
     CloudSpeech,
     SpokenChunk,
@@ -42,9 +43,8 @@ from providers.tts_audio import (
     pack_segments,
     split_by_segment,
 )
-from ytempire.languages import DEFAULT_LANGUAGE, google_voice
-from ytempire.ledger import CostLine
-from ytempire.settings import Settings
+from providers.context import ProviderContext
+from providers.errors import attach_charge, http_error, invalid_response, missing_credential, unavailable
 
 PROVIDER = "google"
 SERVICE = "Google Text-to-Speech"

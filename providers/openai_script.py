@@ -31,14 +31,14 @@ from openai.types.shared_params.response_format_json_schema import JSONSchema
 from pydantic import BaseModel, ConfigDict, ValidationError
 from temporalio.exceptions import ApplicationError
 
-from activities.script_writer import WORDS_PER_SECOND, Script
-from activities.stage_runner import StageOutcome
-from providers.cache import cache_key, link_or_copy
+from core.domain import Complexity, VideoRequest
+from core.records import CostLine, StageOutcome
+from core.settings import Settings
+from engines.files import link_or_copy
+from engines.script.writer import WORDS_PER_SECOND, Script
+from providers.cache import cache_key
 from providers.context import ProviderContext
 from providers.errors import attach_charge, http_error, invalid_response, missing_credential, redact, unavailable
-from ytempire.domain import Complexity, VideoRequest
-from ytempire.ledger import CostLine
-from ytempire.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 from temporalio.exceptions import ApplicationError
 
-from activities.media.library import Attribution
+from engines.media.library import Attribution
 from providers.errors import http_error, invalid_response, unavailable
 from providers.stock_photo import SearchQuery, SizeVariant, StockCandidate, fit_within
 

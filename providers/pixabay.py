@@ -13,7 +13,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 from temporalio.exceptions import ApplicationError
 
-from activities.media.library import Attribution
+from engines.media.library import Attribution
 from providers.errors import http_error, invalid_response, redact, unavailable
 from providers.stock_photo import SearchQuery, SizeVariant, StockCandidate, fit_within
 
@@ -28,7 +28,7 @@ _ORIENTATION = {"landscape": "horizontal", "portrait": "vertical", "square": "al
 class _RedactUrls(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            # URLs stay httpx.URL, so other filters on this logger (ytempire.webhooks strips userinfo) still apply.
+            # URLs stay httpx.URL, so other filters on this logger (providers.webhooks strips userinfo) still apply.
             record.args = tuple(
                 httpx.URL(redact(str(a))) if isinstance(a, httpx.URL) else redact(a) if isinstance(a, str) else a
                 for a in record.args

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from activities.media.library import Attribution
+from engines.media.library import Attribution
 
 StockProvider = Literal["pexels", "pixabay"]
 Orientation = Literal["landscape", "portrait", "square"]

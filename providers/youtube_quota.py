@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from temporalio.exceptions import ApplicationError
 
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
+from core.settings import Settings
+from ledger.store import Ledger
 
 
 @cache

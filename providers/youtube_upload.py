@@ -32,10 +32,10 @@ from googleapiclient.http import HttpRequest, MediaFileUpload, build_http
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.settings import Settings
 from providers.context import ProviderContext
 from providers.errors import http_error, invalid_response, missing_credential, redact, retry_after_seconds, unavailable
 from providers.youtube_quota import INSERT, THUMBNAIL, QuotaCost, QuotaGuard, quota_exhausted
-from ytempire.settings import Settings
 
 SERVICE = "YouTube"
 PROVIDER = "youtube"

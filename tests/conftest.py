@@ -13,12 +13,12 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from core import search_attributes
+from core.domain import TaskQueues
 from devstack.postgres import PostgresServer
 from devstack.temporal_server import dynamic_config_args, temporal_cli, temporal_test_server
-from ytempire import search_attributes
-from ytempire.domain import TaskQueues
-from ytempire.ledger import Ledger, create_pool
-from ytempire.migrations import apply_migrations
+from ledger.migrations import apply_migrations
+from ledger.store import Ledger, create_pool
 
 
 def free_port() -> int:

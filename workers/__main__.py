@@ -11,16 +11,16 @@ import signal
 from prometheus_client import start_http_server
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from providers.cache_pruning import CacheJanitor
+from core.settings import Settings
+from ledger.migrations import apply_migrations
+from ledger.store import Ledger, create_pool
+from telemetry.gpu import GpuSampler
+from telemetry.worker_metrics import WorkerMetrics
 from workers.hosting import QUEUE_ROLES, build_workers, running
-from ytempire.artifact_retention import ArtifactJanitor
-from ytempire.gpu_status import GpuStatusPublisher, worker_host_id
-from ytempire.gpu_telemetry import GpuSampler
-from ytempire.ledger import Ledger, create_pool
-from ytempire.migrations import apply_migrations
-from ytempire.settings import Settings
-from ytempire.temporal_client import connect
-from ytempire.worker_metrics import WorkerMetrics
+from workers.housekeeping.artifact_retention import ArtifactJanitor
+from workers.housekeeping.cache_pruning import CacheJanitor
+from workers.housekeeping.gpu_status import GpuStatusPublisher, worker_host_id
+from workflows.client import connect
 
 log = logging.getLogger("workers")
 
@@ -43,7 +43,7 @@ async def serve(roles: list[str]) -> None:
     ledger = Ledger(pool)
     workers = build_workers(client, settings, ledger, roles, metrics=metrics)
     # The gpu role exports ytempire_gpu_* (utilisation against the 70-85 % band, memory, NVENC sessions), and
-    # publishes the same figures to the ledger for the API's ytempire_gpu_reported_* (see ytempire.gpu_status).
+    # publishes the same figures to the ledger for the API's ytempire_gpu_reported_* (housekeeping/gpu_status.py).
     gpu_sampler = GpuSampler(metrics.gpu) if "gpu" in roles else None
     gpu_publisher = (
         GpuStatusPublisher(ledger, gpu_sampler.snapshot, worker_host_id(settings.worker_metrics_port))

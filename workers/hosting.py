@@ -15,15 +15,15 @@ from temporalio.worker import Worker
 from activities.alerts import AlertActivities
 from activities.pipeline import PipelineActivities
 from activities.rendering import RenderActivities
-from providers.configuration import describe, missing_credentials
+from core.domain import TaskQueues
+from core.settings import Settings
+from ledger.breakers import StateWriter
+from ledger.store import Ledger
+from providers.circuit_breaker import BreakerBoard
+from stages.configuration import describe, missing_credentials
+from telemetry.worker_metrics import WorkerMetrics
 from workflows.alert_delivery import AlertDeliveryWorkflow
 from workflows.video import VideoWorkflow
-from ytempire.breaker_store import StateWriter
-from ytempire.circuit_breaker import BreakerBoard
-from ytempire.domain import TaskQueues
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
-from ytempire.worker_metrics import WorkerMetrics
 
 QUEUE_ROLES = ("pipeline", "cpu", "gpu")
 log = logging.getLogger(__name__)

@@ -14,8 +14,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.alerts import WebhookDelivery
-    from workflows.alert_delivery import AlertDeliveryWorkflow
-    from ytempire.domain import (
+    from core.domain import (
         BudgetApproval,
         CostAlert,
         CostBreakdown,
@@ -28,9 +27,10 @@ with workflow.unsafe.imports_passed_through():
         VideoStatusChange,
         VideoWorkflowInput,
     )
-    from ytempire.failed_charges import failed_charges_of
-    from ytempire.search_attributes import CHANNEL_ID, VIDEO_STAGE, VIDEO_STATUS
-    from ytempire.stages import RENDER_STAGE, STAGES, StageSpec, percent_done, retry_policy
+    from core.failed_charges import failed_charges_of
+    from core.search_attributes import CHANNEL_ID, VIDEO_STAGE, VIDEO_STATUS
+    from core.stage_table import RENDER_PROGRESS_SIGNAL, RENDER_STAGE, STAGES, StageSpec, percent_done, retry_policy
+    from workflows.alert_delivery import AlertDeliveryWorkflow
 
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 COST_LIMIT_EXCEEDED = "CostLimitExceeded"
@@ -327,7 +327,7 @@ class VideoWorkflow:
         )
         workflow.set_current_details(details.replace("$", "\\$"))
 
-    @workflow.signal
+    @workflow.signal(name=RENDER_PROGRESS_SIGNAL)
     def render_progress(self, fraction: float) -> None:
         """Sent by the render activity (throttled), so `progress` moves inside the render stage."""
         if self._stage == RENDER_STAGE and fraction > self._render_fraction:

@@ -31,15 +31,15 @@ from api.schemas import (
     VideoSummary,
 )
 from api.status import UnknownVideo, position_and_eta, video_status
-from providers.scripts import script_language_problem
+from core.domain import FINAL_STATUSES, BudgetApproval, VideoRequest, VideoStatus, workflow_id
+from core.estimates import depth_alerts
+from core.resume import resume_plan
+from core.settings import Settings
+from core.stage_table import STAGES
+from ledger.store import Ledger, QueueFull, RetryRefused, VideoRow
+from stages.scripts import script_language_problem
+from workflows.client import start_video
 from workflows.video import VideoWorkflow
-from ytempire.domain import FINAL_STATUSES, BudgetApproval, VideoRequest, VideoStatus
-from ytempire.estimates import depth_alerts
-from ytempire.ledger import Ledger, QueueFull, RetryRefused, VideoRow
-from ytempire.resume import resume_plan
-from ytempire.settings import Settings
-from ytempire.stages import STAGES
-from ytempire.starting import start_video, workflow_id
 
 router = APIRouter(prefix="/pipeline", tags=["pipeline"])
 log = logging.getLogger(__name__)

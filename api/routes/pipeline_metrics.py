@@ -10,7 +10,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from ytempire.analytics import pipeline_metrics
+from ledger.analytics import pipeline_metrics
 
 router = APIRouter(prefix="/pipeline", tags=["metrics"])
 

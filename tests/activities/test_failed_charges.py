@@ -13,12 +13,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.pipeline import PipelineActivities
+from core.domain import StageInput, VideoRequest
+from core.records import CostLine
+from core.settings import Settings
+from ledger.store import Ledger
+from telemetry.worker_metrics import WorkerMetrics
 from tests.fakes.openai_api import FakeOpenAI, Scripted
 from tests.fakes.server import serve
-from ytempire.domain import StageInput, VideoRequest
-from ytempire.ledger import CostLine, Ledger
-from ytempire.settings import Settings
-from ytempire.worker_metrics import WorkerMetrics
 
 
 async def test_a_rejected_but_billed_script_is_charged_once_and_counted(

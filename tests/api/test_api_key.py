@@ -12,10 +12,10 @@ from temporalio.testing import WorkflowEnvironment
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from core.settings import Settings
 from tests.api.test_stream import serving
 from tests.integration import conftest as integration
 from tests.integration.conftest import api_client
-from ytempire.settings import Settings
 
 settings = integration.settings  # the real-stack Settings fixture: tmp data dir, the dev server, fresh task queues
 

@@ -11,10 +11,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.batch_file import BatchFileError, file_key, queue_rows, read_rows
+from core.settings import Settings
+from ledger.store import WAITING
 from tests.integration import conftest as integration
 from tests.integration.conftest import api_client
-from ytempire.ledger import WAITING
-from ytempire.settings import Settings
 
 settings = integration.settings  # the real-stack Settings fixture: tmp data dir, the dev server, fresh task queues
 

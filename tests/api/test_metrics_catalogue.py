@@ -17,14 +17,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.testing import WorkflowEnvironment
 
 from api.metrics import ApiMetrics
+from core.records import GpuSnapshot
+from core.settings import Settings
+from ledger.breakers import save_state
+from ledger.store import Ledger
+from telemetry.gpu import GpuGauges, GpuSampler
+from telemetry.worker_metrics import WorkerMetrics
 from tests.integration import conftest as integration
 from tests.integration.conftest import api_client, running_workers
-from tests.ytempire.fake_nvml import GIB, FakeGpu, FakeNvml
-from ytempire.breaker_store import save_state
-from ytempire.gpu_telemetry import GpuGauges, GpuSampler, GpuSnapshot
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
-from ytempire.worker_metrics import WorkerMetrics
+from tests.telemetry.fake_nvml import GIB, FakeGpu, FakeNvml
 
 settings = integration.settings  # the real-stack Settings fixture: tmp data dir, the dev server, fresh task queues
 

@@ -21,13 +21,13 @@ from websockets.exceptions import ConnectionClosed
 
 from api.main import create_app
 from api.stream import StatusHub, StreamMessage, Subscription
+from core.domain import workflow_id
+from core.settings import Settings
+from core.stage_table import STAGES
+from ledger.store import Ledger
 from tests.conftest import free_port
 from tests.integration import conftest as integration
 from tests.integration.conftest import running_workers
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
-from ytempire.stages import STAGES
-from ytempire.starting import workflow_id
 
 settings = integration.settings  # the real-stack Settings fixture: tmp data dir, the dev server, fresh task queues
 

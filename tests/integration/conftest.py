@@ -12,13 +12,13 @@ from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from core.domain import TaskQueues
+from core.settings import Settings
 from devstack.postgres import PostgresServer
-from tests.activities.test_webhooks import Receiver, _receiver_server  # noqa: F401 (a fixture)
+from ledger.store import Ledger
+from telemetry.worker_metrics import WorkerMetrics
+from tests.providers.test_webhooks import Receiver, _receiver_server  # noqa: F401 (a fixture)
 from workers.hosting import build_workers, running
-from ytempire.domain import TaskQueues
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
-from ytempire.worker_metrics import WorkerMetrics
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ async def running_workers(
 
 @pytest.fixture
 def receiver(_receiver_server: Receiver) -> Receiver:  # noqa: F811 - the imported fixture, by name
-    """A real webhook receiver on 127.0.0.1 that checks signatures (see tests/activities/test_webhooks.py)."""
+    """A real webhook receiver on 127.0.0.1 that checks signatures (see tests/providers/test_webhooks.py)."""
     _receiver_server.reset()
     return _receiver_server
 

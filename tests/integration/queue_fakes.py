@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from temporalio import activity
 
-from ytempire.domain import StageInput, StageResult, VideoRequest
+from core.domain import StageInput, StageResult, VideoRequest
 
 
 @dataclass

@@ -10,11 +10,11 @@ from pathlib import Path
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from tests.activities.test_webhooks import SECRET, Receiver
+from core.settings import Settings
+from ledger.store import Ledger
 from tests.integration.conftest import api_client, running_workers
 from tests.integration.test_end_to_end import wait_final
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
+from tests.providers.test_webhooks import SECRET, Receiver
 
 
 async def test_completion_callback_is_signed_and_carries_the_outputs(

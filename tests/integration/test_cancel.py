@@ -12,13 +12,13 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 
+from core.domain import VideoRequest
+from core.settings import Settings
+from ledger.store import Ledger
 from tests.integration.conftest import running_workers
 from tests.integration.test_crash_recovery import children, gone, wait_for_render_heartbeat
+from workflows.client import start_video
 from workflows.video import VideoWorkflow
-from ytempire.domain import VideoRequest
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
-from ytempire.starting import start_video
 
 
 def ffmpeg_children() -> list[int]:

@@ -22,6 +22,9 @@ import pytest
 from prometheus_client import generate_latest
 from temporalio.testing import WorkflowEnvironment
 
+from core.settings import Settings
+from ledger.store import Ledger
+from telemetry.worker_metrics import WorkerMetrics
 from tests.fakes.elevenlabs_api import FakeElevenLabs
 from tests.fakes.google_tts_api import FakeGoogleTts
 from tests.fakes.openai_api import FakeOpenAI, Scripted
@@ -31,9 +34,6 @@ from tests.fakes.youtube_api import FakeYouTube
 from tests.integration.conftest import api_client, running_workers
 from tests.integration.test_end_to_end import ffprobe, wait_final
 from workflows.video import VideoWorkflow
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
-from ytempire.worker_metrics import WorkerMetrics
 
 DURATION = 30  # seconds (the shortest request): 75 words of narration
 

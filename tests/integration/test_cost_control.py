@@ -9,12 +9,12 @@ import uuid
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from tests.activities.test_webhooks import SECRET, Receiver
+from core.settings import Settings
+from ledger.store import Ledger
 from tests.integration.conftest import api_client, running_workers
 from tests.integration.test_end_to_end import wait_final
+from tests.providers.test_webhooks import SECRET, Receiver
 from workflows.video import VideoWorkflow
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
 
 PRICES = {"script_generation": 1.2, "audio_synthesis": 1.0, "media_collection": 0.8, "video_rendering": 0.5}
 

@@ -15,13 +15,13 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from core.domain import VideoRequest, VideoResult
+from core.settings import Settings
+from core.stage_table import STAGES
+from ledger.store import Ledger
 from tests.integration.conftest import running_workers
+from workflows.client import start_video
 from workflows.video import VideoWorkflow
-from ytempire.domain import VideoRequest, VideoResult
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
-from ytempire.stages import STAGES
-from ytempire.starting import start_video
 
 REPO = Path(__file__).resolve().parents[2]
 

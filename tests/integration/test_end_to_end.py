@@ -14,11 +14,11 @@ from prometheus_client import generate_latest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
+from core.settings import Settings
+from core.stage_table import STAGES
+from ledger.store import Ledger
+from telemetry.worker_metrics import WorkerMetrics
 from tests.integration.conftest import api_client, running_workers
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
-from ytempire.stages import STAGES
-from ytempire.worker_metrics import WorkerMetrics
 
 
 def ffprobe(path: str) -> dict[str, object]:

@@ -28,13 +28,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from temporalio.testing import WorkflowEnvironment
 
+from core.domain import workflow_id
+from core.settings import Settings
 from devstack.n8n import N8nInstall, N8nServer, free_port, start_n8n
+from ledger.store import Ledger
+from providers.webhooks import build_request
 from tests.api.test_stream import serving
 from tests.integration.conftest import running_workers
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
-from ytempire.starting import workflow_id
-from ytempire.webhooks import build_request
 
 # A cold install (Node 22 + npm install n8n) takes about 3 minutes; warm, the test takes about a minute.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]

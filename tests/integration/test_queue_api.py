@@ -12,11 +12,11 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
+from core.settings import Settings
+from core.stage_table import STAGES
+from ledger.store import WAITING, Ledger
 from tests.integration.conftest import api_client, running_workers
 from tests.integration.test_end_to_end import wait_final
-from ytempire.ledger import WAITING, Ledger
-from ytempire.settings import Settings
-from ytempire.stages import STAGES
 
 
 def body(channel: str, **extra: object) -> dict[str, object]:

@@ -21,12 +21,12 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
+from core.domain import VideoRequest, VideoResult
+from core.settings import Settings
 from tests.integration.queue_fakes import RecordingRender
 from tests.workflows.fakes import FakeStages
+from workflows.client import TOP_PRIORITY, start_video
 from workflows.video import VideoWorkflow
-from ytempire.domain import VideoRequest, VideoResult
-from ytempire.settings import Settings
-from ytempire.starting import TOP_PRIORITY, start_video
 
 # 24 videos, every priority at least twice, 5/7/10 more often: ties whose age order must hold.
 PRIORITIES = list(range(1, 11)) * 2 + [5, 5, 7, 10]

@@ -1,4 +1,4 @@
-"""What every cloud speech test checks: the artifacts look exactly like espeak's (see activities/speech/espeak.py)."""
+"""What every cloud speech test checks: the artifacts look exactly like espeak's (see engines/speech/espeak.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.script_writer import Script, write_script
-from activities.speech.timeline import SpeechTimeline
-from providers import speech
+from core.domain import StageInput, VideoRequest
+from engines.script.writer import Script, write_script
+from engines.speech.timeline import SpeechTimeline
 from providers.context import ProviderContext
-from ytempire.domain import StageInput, VideoRequest
+from stages import speech
 
 
 @dataclass(frozen=True)

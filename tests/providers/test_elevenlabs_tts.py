@@ -12,10 +12,14 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.speech.timeline import SpeechTimeline
-from providers import elevenlabs_tts, speech
+from core.settings import Settings
+from engines.speech.timeline import SpeechTimeline
+from providers import elevenlabs_tts
 from providers.context import ProviderContext
 from providers.errors import charge_of
+from stages import speech
+from stages.cost_model import stage_estimates
+from telemetry.worker_metrics import WorkerMetrics
 from tests.fakes.elevenlabs_api import FakeElevenLabs, Fault, character_times, pcm_for
 from tests.fakes.server import free_port, serve
 from tests.providers.speech_checks import (
@@ -26,9 +30,6 @@ from tests.providers.speech_checks import (
     stage_input,
     synthesis_failure,
 )
-from ytempire.cost_model import stage_estimates
-from ytempire.settings import Settings
-from ytempire.worker_metrics import WorkerMetrics
 
 KEY = "el-test-key-0123456789abcdef"
 

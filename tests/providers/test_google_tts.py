@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.speech.timeline import SpeechTimeline
-from providers import google_tts, speech
+from core.settings import Settings
+from engines.speech.timeline import SpeechTimeline
+from providers import google_tts
 from providers.context import ProviderContext
 from providers.errors import charge_of
+from stages import speech
+from telemetry.worker_metrics import WorkerMetrics
 from tests.fakes.google_tts_api import (
     MAX_INPUT_BYTES,
     WORD_SECONDS,
@@ -36,8 +39,6 @@ from tests.providers.speech_checks import (
     stage_input,
     synthesis_failure,
 )
-from ytempire.settings import Settings
-from ytempire.worker_metrics import WorkerMetrics
 
 KEY = "AIzaSy-test-key-0123456789abcdef"
 

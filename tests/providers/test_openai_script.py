@@ -12,16 +12,17 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.script_writer import Script
-from providers import openai_script, scripts
+from core.domain import StageInput, VideoRequest
+from core.settings import Settings
+from engines.script.writer import Script
+from providers import openai_script
 from providers.context import ProviderContext
 from providers.openai_script import SCRIPT_SCHEMA, ScriptBrief
+from stages import scripts
+from stages.cost_model import stage_estimates
+from telemetry.worker_metrics import WorkerMetrics
 from tests.fakes.openai_api import FakeOpenAI, Scripted, make_script
 from tests.fakes.server import free_port, serve
-from ytempire.cost_model import stage_estimates
-from ytempire.domain import StageInput, VideoRequest
-from ytempire.settings import Settings
-from ytempire.worker_metrics import WorkerMetrics
 
 KEY = "sk-test-fake-key-0123456789"
 

@@ -15,18 +15,18 @@ from PIL import Image
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.media.library import Attribution, MediaItem, MediaSet
-from activities.script_writer import Script
-from providers import media
+from core.domain import StageInput, VideoRequest
+from core.settings import Settings
+from engines.media.library import Attribution, MediaItem, MediaSet
+from engines.script.writer import Script
 from providers.cache import ContentCache
 from providers.context import ProviderContext
-from providers.stock_media import MAX_DOWNLOADS_PER_VIDEO, stock_queries
 from providers.stock_photo import SizeVariant, StockCandidate, choose_variant
+from stages import media
+from stages.stock_media import MAX_DOWNLOADS_PER_VIDEO, stock_queries
+from telemetry.worker_metrics import WorkerMetrics
 from tests.fakes.server import serve
 from tests.fakes.stock_media_api import PEXELS_KEY, PIXABAY_KEY, FakePhoto, StockMediaApi
-from ytempire.domain import StageInput, VideoRequest
-from ytempire.settings import Settings
-from ytempire.worker_metrics import WorkerMetrics
 
 TOPIC = "octopus intelligence"
 PORTRAIT = (1280, 2000)  # covers the 1080x1920 render as an original; large2x (832x1300) does not
@@ -226,7 +226,7 @@ async def test_bad_downloads_are_skipped_and_local_media_fills_the_rest(
     api.photos.update({10 + i: FakePhoto(10 + i, *PORTRAIT, kind=kind) for i, kind in enumerate(kinds)})  # type: ignore[arg-type]
     api.results = {TOPIC: [10 + i for i in range(len(kinds))] + [1, 2]}
     ctx = make_ctx(make_settings(tmp_path, base_url))
-    with caplog.at_level(logging.WARNING, logger="providers.stock_media"):
+    with caplog.at_level(logging.WARNING, logger="stages.stock_media"):
         outcome = await run(ctx, stage_input(tmp_path), tags=[])
 
     items = manifest(outcome)["items"]

@@ -19,19 +19,19 @@ from PIL import Image
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.script_writer import Script
-from activities.stage_runner import StageOutcome
+from core.domain import StageInput, VideoRequest
+from core.records import StageOutcome
+from core.settings import Settings
+from engines.script.writer import Script
+from ledger.store import Ledger
 from providers.cache import ContentCache
 from providers.context import ProviderContext
-from providers.upload import prepare_upload
 from providers.youtube_quota import INSERT, THUMBNAIL, pacific, quota_day, quota_resets_at
 from providers.youtube_upload import STATE_FILE, discovery_document
+from stages.upload import prepare_upload
+from telemetry.worker_metrics import WorkerMetrics
 from tests.fakes.server import serve
 from tests.fakes.youtube_api import FakeYouTube
-from ytempire.domain import StageInput, VideoRequest
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
-from ytempire.worker_metrics import WorkerMetrics
 
 CLIENT_ID = "1234-fake.apps.googleusercontent.com"
 CLIENT_SECRET = "GOCSPX-client-secret-never-print"

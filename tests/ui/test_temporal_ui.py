@@ -15,16 +15,16 @@ from playwright.async_api import Page, async_playwright, expect
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from core import search_attributes
+from core.domain import TaskQueues, VideoRequest, workflow_id
+from core.settings import Settings
+from core.stage_table import STAGES
 from devstack.postgres import PostgresServer
 from devstack.temporal_server import dynamic_config_args, temporal_cli
+from ledger.store import Ledger
 from tests.conftest import free_port
 from workers.hosting import build_workers, running
-from ytempire import search_attributes
-from ytempire.domain import TaskQueues, VideoRequest
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
-from ytempire.stages import STAGES
-from ytempire.starting import start_video, workflow_id
+from workflows.client import start_video
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright drives the system browser and never downloads one; without the background-networking flags Chromium

@@ -15,12 +15,12 @@ import asyncpg
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from core.settings import Settings
+from ledger.store import Ledger
 from providers.cache import ContentCache, cache_key
 from tests.conftest import free_port
 from tests.integration import conftest as integration
-from tests.ytempire.test_artifact_retention import finished_video
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
+from tests.workers.test_artifact_retention import finished_video
 
 settings = integration.settings  # the real-stack Settings fixture: tmp data dir, the dev server, fresh task queues
 

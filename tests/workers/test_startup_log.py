@@ -7,11 +7,11 @@ import logging
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.render.encoder import choose_encoder
+from core.settings import Settings
+from engines.render.encoder import choose_encoder
+from ledger.store import Ledger
 from tests.integration import conftest as integration
 from workers.hosting import build_workers
-from ytempire.ledger import Ledger
-from ytempire.settings import Settings
 
 settings = integration.settings  # the real-stack Settings fixture: tmp data dir, the dev server, fresh task queues
 

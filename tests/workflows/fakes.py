@@ -10,7 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.alerts import WebhookDelivery
-from ytempire.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
+from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
 
 
 @dataclass

@@ -12,11 +12,11 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, Wor
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 
+from core.domain import BudgetApproval, CostPolicy, TaskQueues, VideoResult, VideoWorkflowInput
+from core.stage_table import STAGES
 from tests.workflows.fakes import FakeStages
 from tests.workflows.test_video import make_input, workers
 from workflows.video import VideoWorkflow
-from ytempire.domain import BudgetApproval, CostPolicy, TaskQueues, VideoResult, VideoWorkflowInput
-from ytempire.stages import STAGES
 
 NAMES = [s.name for s in STAGES]
 
@@ -124,7 +124,7 @@ async def test_each_alert_once_even_when_recording_is_retried(
         )
     assert result.status == "completed"
     # The first record attempt failed and was retried: two deliveries of the same alert, which the ledger's
-    # unique (video, kind) index turns into one event (tests/ytempire/test_ledger.py).
+    # unique (video, kind) index turns into one event (tests/ledger/test_ledger.py).
     assert [a.kind for a in fakes.alerts] == ["cost_warning", "cost_warning", "cost_critical"]
     assert fakes.alerts[0] == fakes.alerts[1]
 

@@ -15,11 +15,11 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from core.domain import TaskQueues, VideoRequest, VideoResult, VideoWorkflowInput
+from core.stage_table import STAGES
 from tests.workflows.fakes import FakeStages
 from workflows.alert_delivery import AlertDeliveryWorkflow
 from workflows.video import VideoWorkflow
-from ytempire.domain import TaskQueues, VideoRequest, VideoResult, VideoWorkflowInput
-from ytempire.stages import STAGES
 
 
 def make_input(queues: TaskQueues, complexity: str = "simple") -> VideoWorkflowInput:
@@ -78,7 +78,7 @@ async def test_render_is_routed_by_complexity(
 async def test_failing_stage_is_retried_exactly_as_the_table_says(
     time_env: WorkflowEnvironment, queues: TaskQueues, spec: object
 ) -> None:
-    from ytempire.stages import StageSpec
+    from core.stage_table import StageSpec
 
     assert isinstance(spec, StageSpec)
     fakes = FakeStages(fail_stage=spec.name, fail_times=99)

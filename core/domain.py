@@ -1,0 +1,163 @@
+"""Typed payloads that cross the Temporal and HTTP boundaries. Paths, never bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+from uuid import UUID
+
+Complexity = Literal["simple", "complex", "premium"]
+Orientation = Literal["portrait", "landscape"]
+VideoStatus = Literal["queued", "processing", "completed", "failed", "cancelled", "halted"]
+FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})  # halted can still continue
+
+
+def workflow_id(video_id: str | UUID) -> str:
+    """A video's workflow id: `video-<video_id>`, what the API, the CLI scripts and the UI address it by."""
+    return f"video-{video_id}"
+
+
+RESOLUTIONS: dict[str, tuple[int, int]] = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+
+
+@dataclass(frozen=True)
+class TaskQueues:
+    pipeline: str
+    cpu: str
+    gpu: str
+
+    def render_queue(self, complexity: str) -> str:
+        """Simple videos render on the CPU queue; complex and premium ones on the GPU queue."""
+        return self.cpu if complexity == "simple" else self.gpu
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    video_id: str
+    topic: str
+    channel_id: str
+    user_id: str
+    priority: int = 5
+    complexity: Complexity = "simple"
+    duration_seconds: int = 60
+    orientation: Orientation = "portrait"
+    cost_cap_usd: float | None = None  # None: the configured default
+    callback_url: str | None = None  # POSTed a signed event when the video completes, fails, is cancelled or halts
+    language: str = "en"  # BCP 47: what the script is written in and the narration speaks
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        return RESOLUTIONS[self.orientation]
+
+
+@dataclass(frozen=True)
+class StageResult:
+    stage: str
+    artifacts: dict[str, str]
+    cost_usd: float
+    details: dict[str, str | float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CostPolicy:
+    """A video's budget: never crossed without an operator's approval (a `halted` video waits for one)."""
+
+    cap_usd: float = 3.00
+    warning_usd: float = 2.50
+    critical_usd: float = 2.80
+    ceiling_usd: float = 10.00
+    halt_timeout_seconds: float = 86400
+    estimates_usd: dict[str, float] = field(default_factory=dict)  # an upper bound per stage
+    webhooks: bool = False  # deliver cost alerts to the configured webhook
+
+
+@dataclass(frozen=True)
+class BudgetApproval:
+    new_cap_usd: float
+    approved_by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CostAlert:
+    video_id: str
+    kind: str  # cost_warning | cost_critical | cost_halt
+    level: str  # warning | critical
+    message: str
+    spent_usd: float
+    cap_usd: float
+    threshold_usd: float
+
+
+@dataclass(frozen=True)
+class VideoStatusChange:
+    video_id: str
+    status: VideoStatus
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    total_usd: float
+    cap_usd: float
+    by_service: dict[str, float]
+    by_stage: dict[str, float]
+    approvals: list[BudgetApproval]
+
+
+@dataclass(frozen=True)
+class VideoWorkflowInput:
+    request: VideoRequest
+    queues: TaskQueues
+    artifact_dir: str
+    outbox_dir: str
+    render_heartbeat_timeout_seconds: float = 15.0
+    # A whole-video retry resumes here: stages that already succeeded (outputs on disk, cost in the ledger).
+    resume: dict[str, StageResult] = field(default_factory=dict)
+    attempt: int = 1
+    budget: CostPolicy = field(default_factory=CostPolicy)
+
+
+@dataclass(frozen=True)
+class StageInput:
+    """One input object for every stage activity, so fields can be added without breaking history."""
+
+    stage: str
+    request: VideoRequest
+    artifact_dir: str
+    outbox_dir: str
+    artifacts: dict[str, str] = field(default_factory=dict)
+    video_attempt: int = 1  # which whole-video attempt this stage run belongs to (cost rows are per attempt)
+
+
+@dataclass(frozen=True)
+class FinalizeInput:
+    video_id: str
+    status: VideoStatus
+    error_type: str | None = None
+    error_message: str | None = None
+    remove_dirs: list[str] = field(default_factory=list)  # partial artifacts of a cancelled video
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    video_id: str
+    status: VideoStatus
+    mp4_path: str
+    metadata_path: str
+    thumbnail_path: str
+    cost_usd: float
+    stage_details: dict[str, dict[str, str | float]]
+
+
+@dataclass(frozen=True)
+class Progress:
+    status: VideoStatus
+    stage: str | None
+    percent: float
+    cost_usd: float
+    completed_stages: list[str]
+    error: str | None = None
+    eta_seconds: int | None = None
+    cap_usd: float | None = None
+    halted_reason: str | None = None

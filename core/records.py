@@ -1,0 +1,60 @@
+"""Value types the stages hand to the ledger and the ledger hands back: what a stage cost and produced."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CostLine:
+    service: str
+    operation: str
+    amount_usd: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CostRow:
+    stage: str
+    service: str
+    operation: str
+    amount_usd: float
+    video_attempt: int = 1
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """What a stage's provider produced (artifact paths) and what it cost; the activity books it."""
+
+    artifacts: dict[str, str]
+    cost: CostLine
+    details: dict[str, str | float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GpuReading:
+    """One GPU in a sample; None where NVML could not give the value (the worker's gauge is left out too)."""
+
+    gpu: str  # NVML index, as in the gauges' `gpu` label
+    name: str | None = None
+    utilization_percent: float | None = None
+    memory_used_bytes: int | None = None
+    memory_total_bytes: int | None = None
+    encoder_sessions: int | None = None
+    encoder_utilization_percent: float | None = None
+
+
+@dataclass(frozen=True)
+class GpuSnapshot:
+    """The sampler's latest view: available with one reading per GPU, or not with the reason of ytempire_gpu_available.
+
+    `monotonic_at` is time.monotonic() when it was taken, so a reader can tell a sampler that stopped sampling.
+    """
+
+    available: bool
+    reason: str
+    readings: list[GpuReading] = field(default_factory=list)
+    monotonic_at: float = field(default_factory=time.monotonic)

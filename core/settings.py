@@ -1,0 +1,196 @@
+"""All configuration, read once from `YTEMPIRE_*` environment variables (and `.env` when present).
+
+Secrets may also be files: with `YTEMPIRE_SECRETS_DIR=/run/secrets`, a file named like the variable
+(`OPENAI_API_KEY`, `YTEMPIRE_ALERT_WEBHOOK_SECRET`, ...) holds its value (Docker/Kubernetes secrets, systemd
+credentials). Environment variables win over files.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
+
+from core.domain import Complexity, TaskQueues
+
+ScriptProvider = Literal["local", "openai"]
+TtsProvider = Literal["local", "elevenlabs", "google"]
+MediaProvider = Literal["local", "pexels", "pixabay"]
+UploadProvider = Literal["local", "youtube"]
+
+
+def _env(*names: str) -> AliasChoices:
+    """Our `YTEMPIRE_` name first, then the names the provider's own client library reads."""
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every knob of the pipeline; defaults run the embedded stack on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="YTEMPIRE_", env_file=".env", extra="ignore")
+
+    temporal_address: str = Field(
+        "127.0.0.1:7233", validation_alias=AliasChoices("YTEMPIRE_TEMPORAL_ADDRESS", "TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    database_url: str = Field(
+        "postgresql://ytempire@127.0.0.1:54329/ytempire",
+        validation_alias=AliasChoices("YTEMPIRE_DATABASE_URL", "DATABASE_URL"),
+    )
+
+    data_dir: Path = Path("data")
+    media_library_dir: Path | None = None
+
+    task_queue_pipeline: str = "pipeline"
+    task_queue_cpu: str = "cpu"
+    task_queue_gpu: str = "gpu"
+    pipeline_max_concurrent: int = Field(8, ge=1)
+    cpu_max_concurrent: int = Field(4, ge=1)
+    gpu_max_concurrent: int = Field(3, ge=1)
+
+    queue_capacity: int = Field(100, ge=1, description="videos waiting at most; the next gets HTTP 429")
+    queue_depth_warning: int = 80
+    queue_depth_critical: int = 95
+    queue_retry_after_seconds: int = Field(30, ge=1, description="Retry-After sent with a 429")
+    max_video_attempts: int = Field(3, ge=1, description="whole-video attempts (the first plus retries)")
+
+    cost_cap_default_usd: float = Field(3.00, gt=0, description="a video's budget when the request sets none")
+    cost_cap_max_usd: float = Field(3.00, gt=0, description="the highest budget a request may ask for")
+    cost_cap_ceiling_usd: float = Field(10.00, gt=0, description="no operator approval may raise a cap above this")
+    cost_warning_usd: float = 2.50
+    cost_critical_usd: float = 2.80
+    cost_halt_timeout_seconds: float = Field(86400, gt=0, description="a halted video fails after this long")
+    # Fixed price per stage, charged instead of the provider's own cost: budget drills and cost tests.
+    stage_price_overrides: dict[str, float] = Field(default_factory=dict)
+
+    alert_webhook_url: str | None = Field(None, description="cost alerts are POSTed here, signed (HMAC-SHA256)")
+    alert_webhook_secret: SecretStr | None = None
+    alert_webhook_timeout_seconds: float = Field(10.0, gt=0)
+    circuit_breaker_failure_threshold: int = Field(5, ge=1)
+    circuit_breaker_cooldown_seconds: float = Field(60.0, gt=0)
+
+    stream_poll_seconds: float = Field(0.5, gt=0, description="WebSocket streams: one status poll per video per …")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_key: SecretStr | None = Field(None, description="when set, /pipeline requests must send it as X-API-Key")
+
+    render_heartbeat_timeout_seconds: float = Field(15.0, gt=0)
+    worker_metrics_port: int = Field(9464, ge=0, description="Prometheus port of a worker process (0: off)")
+    worker_sdk_metrics_port: int = Field(9465, ge=0, description="Temporal SDK metrics of a worker process (0: off)")
+    render_preset: str = "veryfast"
+    espeak_voice: str = "en-us"
+    words_per_minute: int = Field(165, ge=80, le=400)
+
+    # Providers per stage: the local one (offline, $0 API fees) unless configured; `*_provider_tiers` picks one per
+    # quality tier, e.g. YTEMPIRE_TTS_PROVIDER_TIERS='{"premium": "elevenlabs", "complex": "google"}'.
+    script_provider: ScriptProvider = "local"
+    script_provider_tiers: dict[Complexity, ScriptProvider] = Field(default_factory=dict)
+    tts_provider: TtsProvider = "local"
+    tts_provider_tiers: dict[Complexity, TtsProvider] = Field(default_factory=dict)
+    media_provider: MediaProvider = "local"
+    media_provider_tiers: dict[Complexity, MediaProvider] = Field(default_factory=dict)
+    upload_provider: UploadProvider = "local"
+    upload_provider_tiers: dict[Complexity, UploadProvider] = Field(default_factory=dict)
+
+    provider_timeout_seconds: float = Field(30.0, gt=0, description="one HTTP call to a cloud provider")
+    cache_enabled: bool = Field(True, description="cache provider results (scripts, speech, media) by content")
+    cache_dir: Path | None = Field(None, description="default: <data_dir>/cache")
+    cache_max_gb: float = Field(20.0, ge=0, description="least recently used entries go beyond this (0: no limit)")
+    cache_max_age_days: float = Field(30.0, ge=0, description="entries unused this long go (0: kept forever)")
+    cache_prune_interval_seconds: float = Field(
+        3600.0, gt=0, description="how often pipeline workers prune the cache and apply the artifact retention"
+    )
+    artifact_retention_days: float = Field(
+        7.0, ge=0, description="working files of completed/cancelled videos are removed after this (0: kept)"
+    )
+
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("YTEMPIRE_OPENAI_API_KEY", "OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("YTEMPIRE_OPENAI_BASE_URL", "OPENAI_BASE_URL"))
+    openai_model: str = "gpt-4o-mini"
+    # USD per 1M tokens (input, output) by model; a model missing here is charged at the most expensive entry.
+    openai_prices_per_million_tokens: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00), "gpt-4.1-mini": (0.40, 1.60)}
+    )
+
+    elevenlabs_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("YTEMPIRE_ELEVENLABS_API_KEY", "ELEVENLABS_API_KEY")
+    )
+    elevenlabs_base_url: str | None = Field(
+        None, validation_alias=_env("YTEMPIRE_ELEVENLABS_BASE_URL", "ELEVENLABS_BASE_URL")
+    )
+    elevenlabs_voice_id: str = "21m00Tcm4TlvDq8ikWAM"
+    elevenlabs_model: str = "eleven_multilingual_v2"
+    elevenlabs_speed: float = Field(1.0, ge=0.7, le=1.2, description="speaking rate (the API's voice_settings.speed)")
+    elevenlabs_usd_per_1k_chars: float = 0.30
+
+    google_api_key: SecretStr | None = Field(None, validation_alias=_env("YTEMPIRE_GOOGLE_API_KEY", "GOOGLE_API_KEY"))
+    google_tts_base_url: str | None = Field(
+        None, validation_alias=_env("YTEMPIRE_GOOGLE_TTS_BASE_URL", "GOOGLE_TTS_BASE_URL")
+    )
+    google_tts_voice: str = "en-US-Neural2-F"
+    google_tts_language: str = "en-US"
+    google_tts_speaking_rate: float = Field(1.0, ge=0.25, le=4.0)
+    google_tts_usd_per_1m_chars: float = 16.0
+
+    pexels_api_key: SecretStr | None = Field(None, validation_alias=_env("YTEMPIRE_PEXELS_API_KEY", "PEXELS_API_KEY"))
+    pexels_base_url: str = Field(
+        "https://api.pexels.com", validation_alias=_env("YTEMPIRE_PEXELS_BASE_URL", "PEXELS_BASE_URL")
+    )
+    pixabay_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("YTEMPIRE_PIXABAY_API_KEY", "PIXABAY_API_KEY")
+    )
+    pixabay_base_url: str = Field(
+        "https://pixabay.com", validation_alias=_env("YTEMPIRE_PIXABAY_BASE_URL", "PIXABAY_BASE_URL")
+    )
+    media_max_download_bytes: int = Field(25_000_000, gt=0)
+
+    youtube_credentials_file: Path | None = Field(
+        None, description="OAuth authorized-user JSON (client_id, client_secret, refresh_token, token_uri)"
+    )
+    youtube_base_url: str | None = Field(None, validation_alias=_env("YTEMPIRE_YOUTUBE_BASE_URL", "YOUTUBE_BASE_URL"))
+    youtube_privacy_status: Literal["private", "unlisted", "public"] = "private"
+    youtube_daily_quota_units: int = Field(10_000, ge=0)
+    youtube_daily_upload_limit: int = Field(100, ge=0, description="videos.insert calls per Pacific day (own bucket)")
+    youtube_publish_delay_hours: float | None = Field(None, gt=0, description="schedule publishAt now + this (private)")
+    youtube_chunk_bytes: int = Field(8 * 1024 * 1024, ge=256 * 1024)
+
+    # Local providers cost nothing in API fees; their compute is charged so that totals stay meaningful.
+    compute_usd_per_render_second: float = 0.001
+    storage_usd_per_gb: float = 0.02
+    overhead_usd_per_stage: float = 0.002
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        secrets_dir = os.environ.get("YTEMPIRE_SECRETS_DIR")
+        if secrets_dir:
+            file_secret_settings = SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
+
+    @cached_property
+    def artifacts_dir(self) -> Path:
+        return (self.data_dir / "videos").resolve()
+
+    @cached_property
+    def provider_cache_dir(self) -> Path:
+        return (self.cache_dir or self.data_dir / "cache").resolve()
+
+    @cached_property
+    def outbox_dir(self) -> Path:
+        return (self.data_dir / "outbox").resolve()
+
+    @property
+    def task_queues(self) -> TaskQueues:
+        return TaskQueues(pipeline=self.task_queue_pipeline, cpu=self.task_queue_cpu, gpu=self.task_queue_gpu)

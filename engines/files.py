@@ -1,0 +1,20 @@
+"""Files shared by reference: a hard link where the file system allows one, else a copy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+
+def link_or_copy(source: Path, target: Path) -> Path:
+    """`target` as a hard link to `source` (no copy of a large file), else a copy; replaces `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    tmp.replace(target)
+    return target

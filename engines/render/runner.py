@@ -1,0 +1,209 @@
+"""Run ffmpeg asynchronously: progress from `-progress pipe:1`, cancellation that kills it, atomic output."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import dataclasses
+import logging
+import os
+import shlex
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engines.render.graph import build_argv
+from engines.render.plan import RenderPlan
+
+log = logging.getLogger(__name__)
+
+STDERR_TAIL_BYTES = 4096
+TERM_GRACE_S = 2.0
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class RenderProgress:
+    fraction: float  # 0..1 of the output duration written so far
+    out_seconds: float
+    speed: float | None  # x realtime, None until ffmpeg knows
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    output_path: str
+    seconds_wall: float
+    realtime_factor: float  # video seconds per wall second
+    encoder: str
+
+
+ProgressCallback = Callable[[RenderProgress], None]
+
+
+class FFmpegError(RuntimeError):
+    """ffmpeg exited non-zero; stderr_tail holds the end of its log, where the cause is."""
+
+    def __init__(self, returncode: int, stderr_tail: str) -> None:
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+        # The cause usually sits just above ffmpeg's generic "Conversion failed!".
+        last = " | ".join(stderr_tail.strip().splitlines()[-3:]) or "(no stderr)"
+        super().__init__(f"ffmpeg exited with code {returncode}: {last}")
+
+
+async def run_ffmpeg(
+    argv: list[str],
+    *,
+    total_seconds: float,
+    on_progress: ProgressCallback | None = None,
+) -> None:
+    """Run one ffmpeg command built with `-progress pipe:1`; raise FFmpegError on failure.
+
+    Cancelling the awaiting task terminates ffmpeg (SIGTERM, then SIGKILL) before CancelledError propagates.
+    """
+    log.debug("ffmpeg: %s", shlex.join(argv))
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_die_with_parent_hook(),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    stderr_task = asyncio.create_task(_tail(proc.stderr, STDERR_TAIL_BYTES))
+    try:
+        await _read_progress(proc.stdout, total_seconds, on_progress)
+        returncode = await proc.wait()
+        stderr_tail = await stderr_task
+    except BaseException:
+        # Cancellation, or on_progress raised: ffmpeg must not outlive the render call.
+        await _stop(proc)
+        stderr_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stderr_task
+        raise
+    if returncode != 0:
+        raise FFmpegError(returncode, stderr_tail)
+
+
+async def render(plan: RenderPlan, on_progress: ProgressCallback | None = None) -> RenderResult:
+    """Render the plan to plan.output_path via a private partial file, replaced into place on success."""
+    root, _ = os.path.splitext(plan.output_path)
+    partial = f"{root}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial.mp4"
+    argv = build_argv(dataclasses.replace(plan, output_path=partial))
+    started = time.monotonic()
+    try:
+        await run_ffmpeg(argv, total_seconds=plan.duration, on_progress=on_progress)
+        os.replace(partial, plan.output_path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(partial)
+        raise
+    wall = time.monotonic() - started
+    result = RenderResult(plan.output_path, wall, plan.duration / wall if wall > 0 else 0.0, plan.encoder)
+    log.info(
+        "rendered %s: %.1fs of video in %.1fs (%.1fx realtime, %s)",
+        plan.output_path,
+        plan.duration,
+        wall,
+        result.realtime_factor,
+        plan.encoder,
+    )
+    return result
+
+
+def parse_progress_block(fields: dict[str, str], total_seconds: float) -> RenderProgress:
+    """One `-progress` block (key=value pairs up to `progress=...`) as a RenderProgress."""
+    out_us = _to_float(fields.get("out_time_us")) or _to_float(fields.get("out_time_ms"))
+    out_seconds = max(out_us or 0.0, 0.0) / 1_000_000  # out_time_ms is microseconds too (ffmpeg quirk)
+    speed = _to_float(fields.get("speed", "").rstrip("x"))
+    if fields.get("progress") == "end":
+        fraction = 1.0
+    elif total_seconds > 0:
+        fraction = min(out_seconds / total_seconds, 1.0)
+    else:
+        fraction = 0.0
+    return RenderProgress(fraction=fraction, out_seconds=out_seconds, speed=speed)
+
+
+async def _read_progress(
+    stream: asyncio.StreamReader,
+    total_seconds: float,
+    on_progress: ProgressCallback | None,
+) -> None:
+    fields: dict[str, str] = {}
+    best = 0.0
+    async for raw in stream:
+        key, sep, value = raw.decode("utf-8", "replace").strip().partition("=")
+        if not sep:
+            continue
+        fields[key] = value
+        if key != "progress":
+            continue
+        update = parse_progress_block(fields, total_seconds)
+        fields = {}
+        # Audio and video finish at slightly different times; never report going backwards.
+        if update.fraction < best:
+            update = dataclasses.replace(update, fraction=best)
+        best = update.fraction
+        if on_progress is not None:
+            on_progress(update)
+
+
+async def _tail(stream: asyncio.StreamReader, limit: int) -> str:
+    buf = bytearray()
+    while chunk := await stream.read(65536):
+        buf += chunk
+        del buf[:-limit]
+    return buf.decode("utf-8", "replace")
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM (ffmpeg stops cleanly), SIGKILL after a grace period; always reaps."""
+    if proc.returncode is not None:
+        return
+    try:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), TERM_GRACE_S)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+    finally:
+        if proc.returncode is None:  # a second cancel cut the grace period short
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """preexec_fn making the kernel SIGKILL ffmpeg if the worker dies without cleaning up (Linux only).
+
+    The signal follows the forking *thread*; asyncio forks on the event-loop thread, which lives as long as
+    the worker does.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before fork: no dlopen in the child
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
+def _to_float(text: str | None) -> float | None:
+    if not text or text == "N/A":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None

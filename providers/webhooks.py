@@ -1,0 +1,183 @@
+"""Signed outbound webhooks: HMAC-SHA256 signatures a receiver can verify, and one delivery attempt over HTTP.
+
+A receiver checks `X-Ytempire-Signature` against `sign(raw_body, secret, X-Ytempire-Timestamp)` with `verify`,
+and de-duplicates on `Idempotency-Key` (the event id: every retry of one event carries the same key).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import hashlib
+import hmac
+import json
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from temporalio.exceptions import ApplicationError
+
+from providers.circuit_breaker import CircuitBreaker
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Ytempire-Signature"
+TIMESTAMP_HEADER = "X-Ytempire-Timestamp"
+EVENT_HEADER = "X-Ytempire-Event"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+RETRYABLE_STATUSES = frozenset({408, 429})  # plus every 5xx
+# A receiver's Retry-After is honoured up to this; a longer one would park the delivery for good.
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
+def sign(body: bytes, secret: str, timestamp: int) -> str:
+    """ "sha256=" + hex HMAC-SHA256 of f"{timestamp}." + body; the timestamp in the MAC stops replays of old bodies."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(
+    body: bytes,
+    secret: str,
+    timestamp: int | str,
+    signature: str,
+    *,
+    tolerance_seconds: float = 300,
+    now: float | None = None,
+) -> bool:
+    """True when `signature` is `sign(body, secret, timestamp)` and the timestamp is within the tolerance of now."""
+    try:
+        ts = int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    current = time.time() if now is None else now
+    if abs(current - ts) > tolerance_seconds:
+        return False
+    return hmac.compare_digest(sign(body, secret, ts).encode(), signature.encode())
+
+
+def redact_url(url: str) -> str:
+    """The URL without userinfo, query or fragment (any of which may carry credentials), safe to log."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:  # IPv6 literal
+            host = f"[{host}]"
+        netloc = f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        return "<unparseable webhook URL>"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class _RedactHttpxUrls(logging.Filter):
+    """httpx logs every request's full URL at INFO; a webhook URL may carry credentials in its userinfo or query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(arg, httpx.URL) for arg in record.args):
+            record.args = tuple(redact_url(str(arg)) if isinstance(arg, httpx.URL) else arg for arg in record.args)
+        return True
+
+
+def _install_httpx_filter() -> None:
+    httpx_log = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactHttpxUrls) for f in httpx_log.filters):
+        httpx_log.addFilter(_RedactHttpxUrls())
+
+
+_install_httpx_filter()
+
+
+def build_request(
+    event: dict[str, Any], *, event_id: str, kind: str, secret: str | None, timestamp: int
+) -> tuple[bytes, dict[str, str]]:
+    """The exact body bytes (what the signature covers) and the headers of one delivery."""
+    body = json.dumps(event, separators=(",", ":"), sort_keys=True, default=str).encode()
+    headers = {
+        "Content-Type": "application/json",
+        EVENT_HEADER: kind,
+        TIMESTAMP_HEADER: str(timestamp),
+        IDEMPOTENCY_HEADER: event_id,
+    }
+    if secret:
+        headers[SIGNATURE_HEADER] = sign(body, secret, timestamp)
+    return body, headers
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+async def deliver(
+    client: httpx.AsyncClient,
+    url: str,
+    event: dict[str, Any],
+    *,
+    secret: str | None,
+    breaker: CircuitBreaker | None,
+    event_id: str,
+    kind: str | None = None,
+    timeout: float = 10,
+) -> int:
+    """POST the event once; returns the 2xx status.
+
+    Raises a retryable ApplicationError ("WebhookUnavailable": 5xx, 408, timeout, connection error;
+    "WebhookRateLimited": 429) carrying the receiver's Retry-After as `next_retry_delay`, a non-retryable
+    "WebhookRejected" for any other answer, or CircuitOpenError while the receiver's breaker is open.
+    """
+    kind = kind or str(event.get("kind", "event"))
+    safe_url = redact_url(url)
+    body, headers = build_request(event, event_id=event_id, kind=kind, secret=secret, timestamp=int(time.time()))
+    guard = breaker.guard() if breaker is not None else contextlib.nullcontext()
+    async with guard:
+        try:
+            response = await client.post(url, content=body, headers=headers, timeout=timeout)
+        except httpx.TimeoutException as err:
+            # `from None`: httpx's own message may quote the full URL, credentials included.
+            raise ApplicationError(
+                f"webhook {safe_url} did not answer within {timeout:g} s ({type(err).__name__}); will retry",
+                type="WebhookUnavailable",
+            ) from None
+        except httpx.HTTPError as err:
+            raise ApplicationError(
+                f"webhook {safe_url} could not be reached ({type(err).__name__}); will retry",
+                type="WebhookUnavailable",
+            ) from None
+        status = response.status_code
+        if 200 <= status < 300:
+            log.info("webhook %s event %s (%s) delivered: HTTP %d", safe_url, event_id, kind, status)
+            return status
+        reason = response.reason_phrase or "no reason given"
+        if status >= 500 or status in RETRYABLE_STATUSES:
+            delay = retry_after_seconds(response.headers.get("Retry-After"))
+            log.warning("webhook %s event %s: HTTP %d %s, will retry", safe_url, event_id, status, reason)
+            raise ApplicationError(
+                f"webhook {safe_url} answered HTTP {status} {reason}"
+                + (f"; retrying after {delay:g} s as it asked" if delay is not None else "; will retry"),
+                type="WebhookRateLimited" if status == 429 else "WebhookUnavailable",
+                next_retry_delay=timedelta(seconds=delay) if delay is not None else None,
+            )
+        log.warning("webhook %s rejected event %s: HTTP %d %s", safe_url, event_id, status, reason)
+        raise ApplicationError(
+            f"webhook {safe_url} rejected event {event_id} with HTTP {status} {reason}; not retrying — "
+            "check the receiver's URL, its signing secret and what it accepts",
+            type="WebhookRejected",
+            non_retryable=True,
+        )

@@ -1,0 +1,47 @@
+"""What the configured providers need, checked when a pipeline worker starts: one line per stage saying which
+provider each tier uses, and a warning naming the variable for every selected cloud provider without credentials
+(the first video to reach that stage would fail with ProviderAuthFailed otherwise, minutes later)."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from core.domain import Complexity
+from core.settings import Settings
+from stages.selection import ProviderKind, provider_for
+
+# provider -> (the setting that must be present, the variable to set)
+_CREDENTIALS = {
+    "openai": ("openai_api_key", "OPENAI_API_KEY"),
+    "elevenlabs": ("elevenlabs_api_key", "ELEVENLABS_API_KEY"),
+    "google": ("google_api_key", "GOOGLE_API_KEY"),
+    "pexels": ("pexels_api_key", "PEXELS_API_KEY"),
+    "pixabay": ("pixabay_api_key", "PIXABAY_API_KEY"),
+    "youtube": ("youtube_credentials_file", "YTEMPIRE_YOUTUBE_CREDENTIALS_FILE"),
+}
+_KINDS: tuple[ProviderKind, ...] = ("script", "tts", "media", "upload")
+
+
+def provider_table(settings: Settings) -> dict[ProviderKind, dict[Complexity, str]]:
+    return {kind: {tier: provider_for(settings, kind, tier) for tier in get_args(Complexity)} for kind in _KINDS}
+
+
+def describe(settings: Settings) -> list[str]:
+    """`script: local` or `tts: local (premium: elevenlabs)`: the default provider, then tiers that differ."""
+    lines = []
+    for kind, tiers in provider_table(settings).items():
+        default = str(getattr(settings, f"{kind}_provider"))
+        others = ", ".join(f"{tier}: {name}" for tier, name in tiers.items() if name != default)
+        lines.append(f"{kind}: {default}" + (f" ({others})" if others else ""))
+    return lines
+
+
+def missing_credentials(settings: Settings) -> list[str]:
+    """One message per selected cloud provider whose credential is not configured."""
+    problems = []
+    used = {name for tiers in provider_table(settings).values() for name in tiers.values()}
+    for name in sorted(used - {"local"}):
+        field, variable = _CREDENTIALS[name]
+        if getattr(settings, field) is None:
+            problems.append(f"{name} is selected but {variable} is not set: its stage will fail until it is")
+    return problems

@@ -1,0 +1,140 @@
+"""audio_synthesis: espeak-ng (local, default), ElevenLabs or Google Cloud Text-to-Speech.
+
+Every provider leaves the same artifacts: voice.wav (mono s16, 48 kHz), timeline.json (word and segment timings,
+from which captions are cut) and captions.ass. A cloud provider's result is cached by provider, voice settings and
+the exact narration: a repeat materialises voice.wav and timeline.json and calls nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from temporalio.exceptions import ApplicationError
+
+from core.domain import StageInput, VideoRequest
+from core.languages import espeak_voice
+from core.records import CostLine, StageOutcome
+from core.settings import Settings
+from engines.captions import write_ass
+from engines.files import link_or_copy
+from engines.script.writer import Script
+from engines.speech.cloud_audio import CloudSpeech, normalize_segments
+from engines.speech.espeak import synthesize_espeak
+from engines.speech.timeline import SpeechTimeline
+from providers import elevenlabs_tts, google_tts
+from providers.cache import cache_key
+from providers.context import ProviderContext
+from stages.selection import provider_for
+
+CloudSynthesis = Callable[[ProviderContext, Sequence[str], Path, str], Awaitable[CloudSpeech]]
+# provider -> (synthesis, cache variant for a language, USD for N characters)
+_CLOUD: dict[str, tuple[CloudSynthesis, Callable[[Settings, str], str], Callable[[Settings, int], float]]] = {
+    "elevenlabs": (elevenlabs_tts.synthesize_elevenlabs, elevenlabs_tts.variant, elevenlabs_tts.usd_for),
+    "google": (google_tts.synthesize_google, google_tts.variant, google_tts.usd_for),
+}
+# A generous bound on the narration of a video of N seconds: 1.3 x N seconds at 2.5 words/s of ~7.7 characters.
+# The cost guard's estimate is this many characters, and no longer narration is sent, so no charge exceeds it.
+MAX_CHARS_PER_SECOND = 25
+
+
+async def synthesize(ctx: ProviderContext, inp: StageInput, script: Script, out_dir: Path) -> StageOutcome:
+    provider = provider_for(ctx.settings, "tts", inp.request.complexity)
+    wav = out_dir / "voice.wav"
+    if provider == "local":
+        timeline = await synthesize_espeak(
+            script.narration(),
+            wav,
+            voice=espeak_voice(inp.request.language, ctx.settings.espeak_voice),
+            words_per_minute=ctx.settings.words_per_minute,
+        )
+        cost = ctx.overhead("tts_local", "espeak_ng", seconds=timeline.duration)
+        return _outcome(inp, out_dir, wav, timeline, cost, {"provider": "espeak-ng"})
+    if provider not in _CLOUD:
+        raise ApplicationError(f"unknown TTS provider {provider!r}", type="InvalidConfiguration", non_retryable=True)
+    return await _cloud(ctx, inp, provider, script, out_dir)
+
+
+async def _cloud(ctx: ProviderContext, inp: StageInput, provider: str, script: Script, out_dir: Path) -> StageOutcome:
+    synthesize_with, variant, _ = _CLOUD[provider]
+    try:
+        texts = normalize_segments(script.narration())
+    except ValueError as err:
+        raise ApplicationError(
+            f"the script cannot be spoken: {err}", type="InvalidRequest", non_retryable=True
+        ) from None
+    characters, budget = len(" ".join(texts)), max_narration_chars(inp.request)
+    if characters > budget:
+        raise ApplicationError(
+            f"the narration has {characters} characters, more than the {budget} that a "
+            f"{inp.request.duration_seconds}-second video may send to {provider} (its cost estimate): "
+            "shorten the script",
+            type="NarrationTooLong",
+            non_retryable=True,
+        )
+    wav = out_dir / "voice.wav"
+    language = inp.request.language
+    key = cache_key("speech", provider, variant(ctx.settings, language), texts)
+    if (entry := ctx.cache.lookup("speech", key)) is not None:
+        link_or_copy(entry / "voice.wav", wav)
+        timeline = SpeechTimeline.from_json(json.loads((entry / "timeline.json").read_text()))
+        cost = ctx.overhead(provider, "speech_cache_hit", characters=characters, cache="hit")
+        return _outcome(inp, out_dir, wav, timeline, cost, {"provider": provider, "cache": "hit"})
+    speech = await synthesize_with(ctx, texts, wav, language)
+    timeline_path = out_dir / "timeline.json"
+    timeline_path.write_text(json.dumps(speech.timeline.to_json()))
+    ctx.cache.store("speech", key, {"voice.wav": wav, "timeline.json": timeline_path})
+    cost = CostLine(
+        provider,
+        "text_to_speech",
+        speech.cost_usd,
+        {
+            "characters": speech.characters,
+            "requests": speech.requests,
+            "variant": variant(ctx.settings, language),
+            "cache": "miss",
+        },
+    )
+    details: dict[str, str | float] = {"provider": provider, "cache": "miss", "characters": speech.characters}
+    return _outcome(inp, out_dir, wav, speech.timeline, cost, details)
+
+
+def max_narration_chars(request: VideoRequest) -> int:
+    """The most narration characters a cloud provider is sent for `request` (what its estimate is priced on)."""
+    return math.ceil(request.duration_seconds * MAX_CHARS_PER_SECOND)
+
+
+def _outcome(
+    inp: StageInput,
+    out_dir: Path,
+    wav: Path,
+    timeline: SpeechTimeline,
+    cost: CostLine,
+    details: dict[str, str | float],
+) -> StageOutcome:
+    timeline_path = out_dir / "timeline.json"
+    timeline_path.write_text(json.dumps(timeline.to_json()))
+    width, height = inp.request.resolution
+    captions = write_ass(
+        timeline,
+        out_dir / "captions.ass",
+        width=width,
+        height=height,
+        style="basic" if inp.request.complexity == "simple" else "styled",
+    )
+    return StageOutcome(
+        {"voice": str(wav), "timeline": str(timeline_path), "captions": str(captions)},
+        cost,
+        {"narration_seconds": round(timeline.duration, 3), **details},
+    )
+
+
+def estimate_usd(settings: Settings, request: VideoRequest) -> float:
+    """Upper bound of what this stage may charge `request` (the cost guard checks it before the stage)."""
+    provider = provider_for(settings, "tts", request.complexity)
+    if provider in _CLOUD:
+        _, _, usd_for = _CLOUD[provider]
+        return max(usd_for(settings, max_narration_chars(request)), settings.overhead_usd_per_stage)
+    return settings.overhead_usd_per_stage

@@ -1,0 +1,68 @@
+"""The ledger against a real PostgreSQL: idempotent cost rows, positions, final status."""
+
+from __future__ import annotations
+
+import uuid
+
+from core.domain import VideoRequest
+from core.records import CostLine
+from ledger.store import Ledger
+
+
+def _request(priority: int = 5) -> VideoRequest:
+    return VideoRequest(
+        video_id=str(uuid.uuid4()),
+        topic="octopus hearts",
+        channel_id=str(uuid.uuid4()),
+        user_id=str(uuid.uuid4()),
+        priority=priority,
+    )
+
+
+async def test_cost_row_is_written_once_per_stage(ledger: Ledger) -> None:
+    req = _request()
+    await ledger.insert_video(req, {"topic": req.topic})
+    await ledger.record_stage_cost(req.video_id, "video_rendering", CostLine("cpu_compute", "ffmpeg_render", 0.0123))
+    await ledger.record_stage_cost(req.video_id, "video_rendering", CostLine("cpu_compute", "ffmpeg_render", 0.5))
+    await ledger.record_stage_cost(req.video_id, "script_generation", CostLine("compute", "template", 0.002))
+    costs = await ledger.stage_costs(req.video_id)
+    assert [(c.stage, c.amount_usd) for c in costs] == [
+        ("video_rendering", 0.0123),
+        ("script_generation", 0.002),
+    ]
+    row = await ledger.get_video(req.video_id)
+    assert row is not None and row.actual_cost == 0.01  # DECIMAL(10,2) of 0.0143
+
+
+async def test_stage_progress_and_finalize(ledger: Ledger) -> None:
+    req = _request()
+    await ledger.insert_video(req, {})
+    await ledger.stage_started(req.video_id, "script_generation", 1)
+    await ledger.stage_failed(req.video_id, "script_generation", 1, "Boom", "it broke")
+    await ledger.stage_started(req.video_id, "script_generation", 2)
+    row = await ledger.get_video(req.video_id)
+    assert row is not None
+    assert (row.status, row.stage, row.retry_count) == ("processing", "script_generation", 1)
+    assert row.error_log[0]["type"] == "Boom" and row.error_log[0]["attempt"] == 1
+    await ledger.finalize(req.video_id, "failed", "Boom", "it broke")
+    row = await ledger.get_video(req.video_id)
+    assert row is not None and row.status == "failed" and row.completed_at is not None
+    assert row.processing_time_seconds is not None
+
+
+async def test_queue_position_orders_by_priority_then_age(ledger: Ledger) -> None:
+    low, high, high_later = _request(2), _request(9), _request(9)
+    for req in (low, high, high_later):
+        await ledger.insert_video(req, {})
+    positions = [await ledger.queue_position(r.video_id) for r in (high, high_later, low)]
+    assert positions[0] < positions[1] < positions[2]
+
+
+async def test_cost_alert_is_recorded_once_per_video_and_kind(ledger: Ledger) -> None:
+    req = _request()
+    await ledger.insert_video(req, {})
+    first = await ledger.record_video_alert_once(req.video_id, "cost_warning", "warning", "at $2.50", {})
+    again = await ledger.record_video_alert_once(req.video_id, "cost_warning", "warning", "at $2.50", {})
+    critical = await ledger.record_video_alert_once(req.video_id, "cost_critical", "critical", "at $2.80", {})
+    assert (first, again, critical) == (True, False, True)
+    assert [e["kind"] for e in await ledger.video_events(req.video_id)] == ["cost_warning", "cost_critical"]

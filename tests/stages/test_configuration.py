@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings
+from stages.configuration import describe, missing_credentials
+
+
+@pytest.fixture(autouse=True)
+def _no_provider_keys_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for service in ("OPENAI", "ELEVENLABS", "GOOGLE", "PEXELS", "PIXABAY"):
+        monkeypatch.delenv(f"{service}_API_KEY", raising=False)
+        monkeypatch.delenv(f"YTEMPIRE_{service}_API_KEY", raising=False)
+    monkeypatch.delenv("YTEMPIRE_SECRETS_DIR", raising=False)
+
+
+def _settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+def test_the_default_is_local_everywhere_and_needs_nothing() -> None:
+    settings = _settings()
+    assert describe(settings) == ["script: local", "tts: local", "media: local", "upload: local"]
+    assert missing_credentials(settings) == []
+
+
+def test_tiers_are_described_and_missing_keys_named(tmp_path: Path) -> None:
+    settings = _settings(
+        script_provider="openai",
+        openai_api_key="sk-test",
+        tts_provider_tiers={"premium": "elevenlabs", "complex": "google"},
+        media_provider="pexels",
+        upload_provider_tiers={"premium": "youtube"},
+        youtube_credentials_file=tmp_path / "creds.json",
+    )
+    assert describe(settings) == [
+        "script: openai",
+        "tts: local (complex: google, premium: elevenlabs)",
+        "media: pexels",
+        "upload: local (premium: youtube)",
+    ]
+    problems = missing_credentials(settings)
+    assert [p.split()[0] for p in problems] == ["elevenlabs", "google", "pexels"]
+    assert "ELEVENLABS_API_KEY" in problems[0] and "PEXELS_API_KEY" in problems[2]

@@ -1,0 +1,133 @@
+"""A video's language reaches every provider: the script prompt, espeak-ng's voice, Google's voice, YouTube's
+metadata; a language the local template writer cannot write is refused with the setting to change."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.exceptions import ApplicationError
+
+from core.domain import StageInput, VideoRequest
+from core.languages import espeak_voice, google_voice
+from core.settings import Settings
+from providers.context import ProviderContext
+from stages import scripts, speech
+from stages.scripts import script_language_problem
+from stages.upload import youtube_body
+from telemetry.worker_metrics import WorkerMetrics
+from tests.fakes.google_tts_api import FakeGoogleTts
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.server import serve
+from tests.providers.speech_checks import out_dir, script_for, stage_input
+
+
+def ctx_for(tmp_path: Path, **values: Any) -> ProviderContext:
+    settings = Settings(_env_file=None, data_dir=tmp_path, **values)  # type: ignore[call-arg]
+    return ProviderContext.for_worker(settings, WorkerMetrics())
+
+
+def test_provider_language_names() -> None:
+    assert espeak_voice("en", "en-us") == "en-us" and espeak_voice("en-GB", "en-us") == "en-us"
+    assert espeak_voice("es", "en-us") == "es" and espeak_voice("pt-BR", "en-us") == "pt-br"
+    assert google_voice("en", "en-GB", "en-GB-Neural2-B") == {"languageCode": "en-GB", "name": "en-GB-Neural2-B"}
+    assert google_voice("es", "en-US", "en-US-Neural2-F") == {"languageCode": "es-ES"}
+    assert google_voice("es-419", "en-US", "en-US-Neural2-F") == {"languageCode": "es-419"}
+
+
+async def test_local_speech_speaks_the_videos_language(tmp_path: Path) -> None:
+    ctx = ctx_for(tmp_path)
+    english, spanish = stage_input(tmp_path / "en"), stage_input(tmp_path / "es", language="es")
+    for inp in (english, spanish):
+        await speech.synthesize(ctx, inp, script_for(inp), out_dir(inp))
+    # Same words, another voice: espeak-ng's Spanish reads the English text with other phonemes and timing.
+    en_timeline = json.loads((out_dir(english) / "timeline.json").read_text())
+    es_timeline = json.loads((out_dir(spanish) / "timeline.json").read_text())
+    assert en_timeline["duration"] != es_timeline["duration"]
+
+
+async def test_an_unknown_espeak_language_fails_with_the_reason(tmp_path: Path) -> None:
+    inp = stage_input(tmp_path, language="xx")
+    with pytest.raises(Exception, match="voice 'xx' not found"):
+        await speech.synthesize(ctx_for(tmp_path), inp, script_for(inp), out_dir(inp))
+
+
+@pytest.fixture
+def google() -> Iterator[tuple[FakeGoogleTts, str]]:
+    fake = FakeGoogleTts(api_key="AIza-lang-test-0123456789")
+    with serve(fake.app) as url:
+        yield fake, url
+
+
+async def test_google_gets_the_languages_voice_and_the_cache_keeps_languages_apart(
+    tmp_path: Path, google: tuple[FakeGoogleTts, str]
+) -> None:
+    fake, url = google
+    ctx = ctx_for(
+        tmp_path,
+        tts_provider="google",
+        google_api_key=fake.api_key,
+        google_tts_base_url=url,
+        google_tts_voice="en-US-Neural2-F",
+        google_tts_language="en-US",
+    )
+    spanish, english = stage_input(tmp_path / "es", language="es"), stage_input(tmp_path / "en")
+    await speech.synthesize(ctx, spanish, script_for(spanish), out_dir(spanish))
+    await speech.synthesize(ctx, english, script_for(english), out_dir(english))  # same text: not a cache hit
+    voices = [r.body["voice"] for r in fake.requests]
+    assert voices == [{"languageCode": "es-ES"}, {"languageCode": "en-US", "name": "en-US-Neural2-F"}]
+
+
+async def test_openai_is_asked_for_the_language(tmp_path: Path) -> None:
+    fake = FakeOpenAI(narration_words=75)
+    with serve(fake.app) as url:
+        ctx = ctx_for(tmp_path, script_provider="openai", openai_api_key=fake.api_key, openai_base_url=f"{url}/v1")
+        request = VideoRequest("v-es", "corazones de pulpo", "c", "u", duration_seconds=30, language="es")
+        inp = StageInput("script_generation", request, str(tmp_path), str(tmp_path / "outbox"))
+        await scripts.generate_script(ctx, inp, tmp_path / "script.json")
+    prompt = json.dumps(fake.requests[0].body["messages"])
+    assert "Language of every field: es" in prompt
+
+
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [
+        ("es", "Oktopusherzen: lo que nadie te cuenta"),
+        ("pt-BR", "Oktopusherzen: o que ninguém te conta"),
+        ("fr", "Oktopusherzen : ce que personne ne vous dit"),
+        ("de", "Oktopusherzen: was dir niemand erzählt"),
+        ("en-GB", "Oktopusherzen: what nobody tells you"),
+    ],
+)
+async def test_the_template_writer_writes_five_languages(tmp_path: Path, language: str, title: str) -> None:
+    request = VideoRequest("v", "Oktopusherzen", "c", "u", duration_seconds=60, language=language)
+    inp = StageInput("script_generation", request, str(tmp_path), str(tmp_path / "outbox"))
+    outcome = await scripts.generate_script(ctx_for(tmp_path), inp, tmp_path / "script.json")
+    script = json.loads((tmp_path / "script.json").read_text())
+    assert script["title"] == title
+    assert all("Oktopusherzen" in part for part in (script["hook"], script["description"]))
+    assert 130 <= float(outcome.details["words"]) <= 170  # 60 s at about 2.5 words a second, in every language
+    assert script_language_problem(ctx_for(tmp_path).settings, request) is None
+
+
+async def test_the_template_writer_refuses_other_languages_and_the_api_check_says_why(tmp_path: Path) -> None:
+    ctx = ctx_for(tmp_path)
+    request = VideoRequest("v-ja", "タコの心臓", "c", "u", language="ja")
+    inp = StageInput("script_generation", request, str(tmp_path), str(tmp_path / "outbox"))
+    with pytest.raises(ApplicationError) as info:
+        await scripts.generate_script(ctx, inp, tmp_path / "script.json")
+    assert info.value.non_retryable and "YTEMPIRE_SCRIPT_PROVIDER=openai" in str(info.value)
+    assert "writes en, es, pt, fr, de" in str(info.value)
+    assert "YTEMPIRE_SCRIPT_PROVIDER=openai" in (script_language_problem(ctx.settings, request) or "")
+    openai_tiers = Settings(_env_file=None, script_provider_tiers={"simple": "openai"})  # type: ignore[call-arg]
+    assert script_language_problem(openai_tiers, request) is None
+    assert script_language_problem(ctx.settings, VideoRequest("v-en", "octopus", "c", "u", language="en-GB")) is None
+
+
+def test_youtube_metadata_names_the_language(tmp_path: Path) -> None:
+    inp = stage_input(tmp_path)
+    body = youtube_body(Settings(_env_file=None), script_for(inp), [], "pt-BR")  # type: ignore[call-arg]
+    assert body["snippet"]["defaultLanguage"] == "pt-BR" == body["snippet"]["defaultAudioLanguage"]
