@@ -21,7 +21,7 @@ from engines.quality.rules import QualityExpectations, QualityReport, check
 from engines.quality.signal import analyze_signal
 from engines.script.writer import Script
 from engines.speech.timeline import SpeechTimeline
-from ledger.store import Ledger
+from ledger import Ledger
 from providers.context import ProviderContext
 from stages import media, scripts, speech, upload
 from telemetry.worker_metrics import WorkerMetrics

@@ -18,7 +18,7 @@ from engines.render.encoder import choose_encoder
 from engines.render.plan import RenderPlan, plan_stills
 from engines.render.runner import RenderProgress, render
 from engines.speech.timeline import SpeechTimeline
-from ledger.store import Ledger
+from ledger import Ledger
 from telemetry.worker_metrics import WorkerMetrics
 
 CROSSFADE_SECONDS = 0.5

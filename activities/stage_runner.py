@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from core.domain import StageInput, StageResult
 from core.failed_charges import with_failed_charges
 from core.records import CostLine, StageOutcome
-from ledger.store import Ledger
+from ledger import Ledger
 from providers.errors import charge_of
 from telemetry.worker_metrics import WorkerMetrics
 

@@ -9,7 +9,7 @@ from temporalio.client import Client
 
 from api.metrics import ApiMetrics
 from core.settings import Settings
-from ledger.store import Ledger
+from ledger import Ledger
 
 
 def get_settings(request: Request) -> Settings:

@@ -12,8 +12,8 @@ from api.metrics import ApiMetrics
 from api.routes import health, metrics, pipeline, pipeline_metrics, stream
 from api.stream import StatusHub
 from core.settings import Settings
+from ledger import Ledger, create_pool
 from ledger.migrations import apply_migrations
-from ledger.store import Ledger, create_pool
 from workflows.client import connect
 
 

@@ -15,9 +15,10 @@ from temporalio.service import RPCError
 from api.schemas import StageCost, StatusResponse, VideoOutputs
 from core.domain import Progress, VideoResult, workflow_id
 from core.estimates import eta_seconds
+from core.records import VideoRow
 from core.settings import Settings
 from core.stage_table import RENDER_STAGE, STAGES, percent_done
-from ledger.store import Ledger, VideoRow
+from ledger import Ledger
 from workflows.video import VideoWorkflow
 
 log = logging.getLogger(__name__)

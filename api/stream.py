@@ -19,7 +19,7 @@ from temporalio.client import Client
 from api.status import UnknownVideo, video_status
 from core.domain import FINAL_STATUSES
 from core.settings import Settings
-from ledger.store import Ledger
+from ledger import Ledger
 
 log = logging.getLogger(__name__)
 

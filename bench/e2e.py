@@ -18,8 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import run_in_scratch_dir, stack_settings, start_stack, stop_stack  # noqa: E402
 from core.domain import VideoRequest, VideoResult  # noqa: E402
 from core.stage_table import STAGES  # noqa: E402
+from ledger import Ledger, create_pool  # noqa: E402
 from ledger.migrations import apply_migrations  # noqa: E402
-from ledger.store import Ledger, create_pool  # noqa: E402
+from tests.admission import admit  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
 from workflows.client import start_video  # noqa: E402
 
@@ -40,7 +41,7 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
             duration_seconds=args.duration,
             orientation=args.orientation,
         )
-        await ledger.insert_video(request, {})
+        await admit(ledger, request, {})
         async with running(build_workers(env.client, settings, ledger, ("pipeline", "cpu", "gpu"))):
             started = time.monotonic()
             result: VideoResult = await (await start_video(env.client, settings, request)).result()

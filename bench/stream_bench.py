@@ -45,8 +45,8 @@ from bench.harness import free_port, percentile, run_in_scratch_dir, stack_setti
 from core.domain import workflow_id  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.stage_table import STAGES  # noqa: E402
+from ledger import Ledger, create_pool  # noqa: E402
 from ledger.migrations import apply_migrations  # noqa: E402
-from ledger.store import Ledger, create_pool  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
 
 

@@ -1,9 +1,10 @@
-"""Value types the stages hand to the ledger and the ledger hands back: what a stage cost and produced."""
+"""Value types the ledger writes and reads back: what a stage cost and produced, a video's row, GPU readings."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -58,3 +59,31 @@ class GpuSnapshot:
     reason: str
     readings: list[GpuReading] = field(default_factory=list)
     monotonic_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The answer to an admission: the video (new, or the one an idempotency key made earlier)."""
+
+    video_id: str
+    created: bool  # False: an earlier request with the same idempotency key made this video
+    depth: int  # waiting videos after this admission
+
+
+@dataclass(frozen=True)
+class VideoRow:
+    video_id: str
+    channel_id: str
+    status: str
+    stage: str | None
+    priority: int
+    complexity: str
+    actual_cost: float | None
+    created_at: datetime
+    processing_started_at: datetime | None
+    completed_at: datetime | None
+    processing_time_seconds: int | None
+    retry_count: int
+    error_log: list[dict[str, Any]]
+    request_data: dict[str, Any]
+    attempts: int

@@ -1,0 +1,16 @@
+"""The PostgreSQL ledger: a module per table, and `Ledger`, the one object the API and the workers hold."""
+
+from __future__ import annotations
+
+from ledger.costs import CostLedger
+from ledger.events import EventLog
+from ledger.gpu_status import GpuStatusTable
+from ledger.quota import ProviderQuota
+from ledger.tables import create_pool
+from ledger.videos import QueueFull, RetryRefused, VideoQueue
+
+__all__ = ["Ledger", "QueueFull", "RetryRefused", "create_pool"]
+
+
+class Ledger(VideoQueue, CostLedger, EventLog, ProviderQuota, GpuStatusTable):
+    """Every table's queries on one pool."""

@@ -9,7 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from ledger.breakers import load_states
-from ledger.store import WAITING
+from ledger.videos import WAITING
 
 _CHANNEL = "($1::uuid IS NULL OR channel_id = $1::uuid)"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from core.records import CostLine
 from core.settings import Settings
-from ledger.store import Ledger
+from ledger import Ledger
 from providers.cache import ContentCache
 from telemetry.worker_metrics import WorkerMetrics
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from temporalio.exceptions import ApplicationError
 
 from core.settings import Settings
-from ledger.store import Ledger
+from ledger import Ledger
 
 
 @cache

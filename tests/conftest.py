@@ -17,8 +17,8 @@ from core import search_attributes
 from core.domain import TaskQueues
 from devstack.postgres import PostgresServer
 from devstack.temporal_server import dynamic_config_args, temporal_cli, temporal_test_server
+from ledger import Ledger, create_pool
 from ledger.migrations import apply_migrations
-from ledger.store import Ledger, create_pool
 
 
 def free_port() -> int:

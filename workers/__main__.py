@@ -12,8 +12,8 @@ from prometheus_client import start_http_server
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.settings import Settings
+from ledger import Ledger, create_pool
 from ledger.migrations import apply_migrations
-from ledger.store import Ledger, create_pool
 from telemetry.gpu import GpuSampler
 from telemetry.worker_metrics import WorkerMetrics
 from workers.hosting import QUEUE_ROLES, build_workers, running

@@ -17,8 +17,8 @@ from activities.pipeline import PipelineActivities
 from activities.rendering import RenderActivities
 from core.domain import TaskQueues
 from core.settings import Settings
+from ledger import Ledger
 from ledger.breakers import StateWriter
-from ledger.store import Ledger
 from providers.circuit_breaker import BreakerBoard
 from stages.configuration import describe, missing_credentials
 from telemetry.worker_metrics import WorkerMetrics

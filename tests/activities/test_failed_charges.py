@@ -16,8 +16,9 @@ from activities.pipeline import PipelineActivities
 from core.domain import StageInput, VideoRequest
 from core.records import CostLine
 from core.settings import Settings
-from ledger.store import Ledger
+from ledger import Ledger
 from telemetry.worker_metrics import WorkerMetrics
+from tests.admission import admit
 from tests.fakes.openai_api import FakeOpenAI, Scripted
 from tests.fakes.server import serve
 
@@ -29,7 +30,7 @@ async def test_a_rejected_but_billed_script_is_charged_once_and_counted(
     request = VideoRequest(
         str(uuid.uuid4()), "octopus hearts", str(uuid.uuid4()), str(uuid.uuid4()), duration_seconds=30
     )
-    await ledger.insert_video(request, {"topic": request.topic})
+    await admit(ledger, request, {"topic": request.topic})
     inp = StageInput("script_generation", request, str(tmp_path / "video"), str(tmp_path / "outbox"))
     metrics = WorkerMetrics()
     with serve(fake.app) as url:

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.batch_file import BatchFileError, file_key, queue_rows, read_rows
 from core.settings import Settings
-from ledger.store import WAITING
+from ledger.videos import WAITING
 from tests.integration import conftest as integration
 from tests.integration.conftest import api_client
 

@@ -19,8 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.metrics import ApiMetrics
 from core.records import GpuSnapshot
 from core.settings import Settings
+from ledger import Ledger
 from ledger.breakers import save_state
-from ledger.store import Ledger
 from telemetry.gpu import GpuGauges, GpuSampler
 from telemetry.worker_metrics import WorkerMetrics
 from tests.integration import conftest as integration

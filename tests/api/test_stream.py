@@ -24,7 +24,7 @@ from api.stream import StatusHub, StreamMessage, Subscription
 from core.domain import workflow_id
 from core.settings import Settings
 from core.stage_table import STAGES
-from ledger.store import Ledger
+from ledger import Ledger
 from tests.conftest import free_port
 from tests.integration import conftest as integration
 from tests.integration.conftest import running_workers

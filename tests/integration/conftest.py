@@ -15,7 +15,7 @@ from api.main import create_app
 from core.domain import TaskQueues
 from core.settings import Settings
 from devstack.postgres import PostgresServer
-from ledger.store import Ledger
+from ledger import Ledger
 from telemetry.worker_metrics import WorkerMetrics
 from tests.providers.test_webhooks import Receiver, _receiver_server  # noqa: F401 (a fixture)
 from workers.hosting import build_workers, running

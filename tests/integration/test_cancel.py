@@ -14,7 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.domain import VideoRequest
 from core.settings import Settings
-from ledger.store import Ledger
+from ledger import Ledger
+from tests.admission import admit
 from tests.integration.conftest import running_workers
 from tests.integration.test_crash_recovery import children, gone, wait_for_render_heartbeat
 from workflows.client import start_video
@@ -37,7 +38,7 @@ async def test_cancel_during_render_kills_ffmpeg(
         complexity="complex",
         duration_seconds=60,
     )
-    await ledger.insert_video(request, {"topic": request.topic})
+    await admit(ledger, request, {"topic": request.topic})
     async with running_workers(dev_env, settings, ledger):
         handle = await start_video(dev_env.client, settings, request, render_heartbeat_timeout_seconds=2)
         await wait_for_render_heartbeat(handle)

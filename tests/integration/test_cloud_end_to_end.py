@@ -23,7 +23,7 @@ from prometheus_client import generate_latest
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from ledger.store import Ledger
+from ledger import Ledger
 from telemetry.worker_metrics import WorkerMetrics
 from tests.fakes.elevenlabs_api import FakeElevenLabs
 from tests.fakes.google_tts_api import FakeGoogleTts

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from ledger.store import Ledger
+from ledger import Ledger
 from tests.integration.conftest import api_client, running_workers
 from tests.integration.test_end_to_end import wait_final
 from tests.providers.test_webhooks import SECRET, Receiver

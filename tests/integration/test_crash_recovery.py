@@ -18,7 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 from core.domain import VideoRequest, VideoResult
 from core.settings import Settings
 from core.stage_table import STAGES
-from ledger.store import Ledger
+from ledger import Ledger
+from tests.admission import admit
 from tests.integration.conftest import running_workers
 from workflows.client import start_video
 from workflows.video import VideoWorkflow
@@ -77,7 +78,7 @@ async def test_killed_render_worker_resumes_from_render_stage(
         user_id=str(uuid.uuid4()),
         duration_seconds=60,
     )
-    await ledger.insert_video(request, {"topic": request.topic})
+    await admit(ledger, request, {"topic": request.topic})
     first = start_render_worker(settings, tmp_path / "worker1.log")
     second: subprocess.Popen[bytes] | None = None
     try:

@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from core.stage_table import STAGES
-from ledger.store import Ledger
+from ledger import Ledger
 from telemetry.worker_metrics import WorkerMetrics
 from tests.integration.conftest import api_client, running_workers
 

@@ -31,7 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.domain import workflow_id
 from core.settings import Settings
 from devstack.n8n import N8nInstall, N8nServer, free_port, start_n8n
-from ledger.store import Ledger
+from ledger import Ledger
 from providers.webhooks import build_request
 from tests.api.test_stream import serving
 from tests.integration.conftest import running_workers

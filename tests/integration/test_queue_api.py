@@ -14,7 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from core.stage_table import STAGES
-from ledger.store import WAITING, Ledger
+from ledger import Ledger
+from ledger.videos import WAITING
 from tests.integration.conftest import api_client, running_workers
 from tests.integration.test_end_to_end import wait_final
 

@@ -13,9 +13,10 @@ from fastapi import FastAPI
 from api.routes import pipeline_metrics as route
 from core.domain import VideoRequest
 from core.records import CostLine
+from ledger import Ledger
 from ledger.analytics import pipeline_metrics
 from ledger.breakers import save_state
-from ledger.store import Ledger
+from tests.admission import admit
 
 
 async def add_video(
@@ -31,7 +32,7 @@ async def add_video(
     req = VideoRequest(
         video_id=str(uuid.uuid4()), topic="octopus hearts", channel_id=channel_id, user_id=str(uuid.uuid4())
     )
-    await ledger.insert_video(req, {"topic": req.topic})
+    await admit(ledger, req, {"topic": req.topic})
     for i, amount in enumerate(costs):
         await ledger.record_stage_cost(req.video_id, f"stage_{i}", CostLine("compute", "test", amount))
     await pool.execute(

@@ -6,7 +6,8 @@ import uuid
 
 from core.domain import VideoRequest
 from core.records import CostLine
-from ledger.store import Ledger
+from ledger import Ledger
+from tests.admission import admit
 
 
 def _request(priority: int = 5) -> VideoRequest:
@@ -21,7 +22,7 @@ def _request(priority: int = 5) -> VideoRequest:
 
 async def test_cost_row_is_written_once_per_stage(ledger: Ledger) -> None:
     req = _request()
-    await ledger.insert_video(req, {"topic": req.topic})
+    await admit(ledger, req, {"topic": req.topic})
     await ledger.record_stage_cost(req.video_id, "video_rendering", CostLine("cpu_compute", "ffmpeg_render", 0.0123))
     await ledger.record_stage_cost(req.video_id, "video_rendering", CostLine("cpu_compute", "ffmpeg_render", 0.5))
     await ledger.record_stage_cost(req.video_id, "script_generation", CostLine("compute", "template", 0.002))
@@ -36,7 +37,7 @@ async def test_cost_row_is_written_once_per_stage(ledger: Ledger) -> None:
 
 async def test_stage_progress_and_finalize(ledger: Ledger) -> None:
     req = _request()
-    await ledger.insert_video(req, {})
+    await admit(ledger, req, {})
     await ledger.stage_started(req.video_id, "script_generation", 1)
     await ledger.stage_failed(req.video_id, "script_generation", 1, "Boom", "it broke")
     await ledger.stage_started(req.video_id, "script_generation", 2)
@@ -53,14 +54,14 @@ async def test_stage_progress_and_finalize(ledger: Ledger) -> None:
 async def test_queue_position_orders_by_priority_then_age(ledger: Ledger) -> None:
     low, high, high_later = _request(2), _request(9), _request(9)
     for req in (low, high, high_later):
-        await ledger.insert_video(req, {})
+        await admit(ledger, req, {})
     positions = [await ledger.queue_position(r.video_id) for r in (high, high_later, low)]
     assert positions[0] < positions[1] < positions[2]
 
 
 async def test_cost_alert_is_recorded_once_per_video_and_kind(ledger: Ledger) -> None:
     req = _request()
-    await ledger.insert_video(req, {})
+    await admit(ledger, req, {})
     first = await ledger.record_video_alert_once(req.video_id, "cost_warning", "warning", "at $2.50", {})
     again = await ledger.record_video_alert_once(req.video_id, "cost_warning", "warning", "at $2.50", {})
     critical = await ledger.record_video_alert_once(req.video_id, "cost_critical", "critical", "at $2.80", {})

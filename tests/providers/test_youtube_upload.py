@@ -23,7 +23,7 @@ from core.domain import StageInput, VideoRequest
 from core.records import StageOutcome
 from core.settings import Settings
 from engines.script.writer import Script
-from ledger.store import Ledger
+from ledger import Ledger
 from providers.cache import ContentCache
 from providers.context import ProviderContext
 from providers.youtube_quota import INSERT, THUMBNAIL, pacific, quota_day, quota_resets_at

@@ -21,7 +21,8 @@ from core.settings import Settings
 from core.stage_table import STAGES
 from devstack.postgres import PostgresServer
 from devstack.temporal_server import dynamic_config_args, temporal_cli
-from ledger.store import Ledger
+from ledger import Ledger
+from tests.admission import admit
 from tests.conftest import free_port
 from workers.hosting import build_workers, running
 from workflows.client import start_video
@@ -195,7 +196,7 @@ async def test_a_finished_video_is_found_and_read_in_the_temporal_ui(
     wf_id = workflow_id(request.video_id)
     query = f'VideoStatus="completed" AND ChannelId="{request.channel_id}"'
     client = ui_server.env.client
-    await ledger.insert_video(request, {"topic": request.topic})
+    await admit(ledger, request, {"topic": request.topic})
     # The workers stay up while the browser looks: the UI reads current details through a query on a worker.
     async with running(build_workers(client, ui_settings, ledger, ("pipeline", "cpu", "gpu"))):
         started = time.monotonic()

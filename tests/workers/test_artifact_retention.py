@@ -8,7 +8,8 @@ from pathlib import Path
 import asyncpg
 
 from core.domain import VideoRequest
-from ledger.store import Ledger
+from ledger import Ledger
+from tests.admission import admit
 from workers.housekeeping.artifact_retention import ArtifactJanitor, RetentionReport, remove_old_artifacts
 
 DAY = 86400.0
@@ -17,7 +18,7 @@ DAY = 86400.0
 async def finished_video(ledger: Ledger, pg_pool: asyncpg.Pool, root: Path, status: str, days_ago: float) -> Path:
     """A ledger video with `status`, finished `days_ago`, and a directory of working files."""
     request = VideoRequest(str(uuid.uuid4()), "octopus hearts", str(uuid.uuid4()), str(uuid.uuid4()))
-    await ledger.insert_video(request, {"topic": request.topic})
+    await admit(ledger, request, {"topic": request.topic})
     if status != "processing":
         await ledger.finalize(request.video_id, status)
         await pg_pool.execute(

@@ -13,8 +13,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from core.records import GpuReading, GpuSnapshot
+from ledger import Ledger
 from ledger.analytics import GpuStatus, gpu_status
-from ledger.store import Ledger
 from telemetry.gpu import STARTING, GpuGauges, GpuSampler
 from tests.telemetry.fake_nvml import GIB, FakeGpu, FakeNvml, NVMLError_DriverNotLoaded
 from workers.housekeeping.gpu_status import STALE_SAMPLE, GpuStatusPublisher, worker_host_id

@@ -16,7 +16,7 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from ledger.store import Ledger
+from ledger import Ledger
 from providers.cache import ContentCache, cache_key
 from tests.conftest import free_port
 from tests.integration import conftest as integration

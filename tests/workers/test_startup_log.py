@@ -9,7 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from engines.render.encoder import choose_encoder
-from ledger.store import Ledger
+from ledger import Ledger
 from tests.integration import conftest as integration
 from workers.hosting import build_workers
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from core.periodic import Periodic
 from core.settings import Settings
-from ledger.store import Ledger
+from ledger import Ledger
 
 REMOVABLE_STATUSES = ("completed", "cancelled")
 BATCH = 1000  # video ids per ledger query

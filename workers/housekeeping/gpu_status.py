@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from core.periodic import BackgroundTask
 from core.records import GpuSnapshot
-from ledger.store import Ledger
+from ledger import Ledger
 from telemetry.gpu import STARTING
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,52 @@
+"""`pipeline_events`: alerts and notable events, per video or pipeline-wide."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ledger.tables import Table
+
+
+class EventLog(Table):
+    async def record_event(
+        self, kind: str, level: str, message: str, details: dict[str, Any], video_id: str | None = None
+    ) -> None:
+        await self._pool.execute(
+            "INSERT INTO pipeline_events (video_id, kind, level, message, details) VALUES ($1, $2, $3, $4, $5::jsonb)",
+            video_id,
+            kind,
+            level,
+            message,
+            json.dumps(details),
+        )
+
+    async def record_video_alert_once(
+        self, video_id: str, kind: str, level: str, message: str, details: dict[str, Any]
+    ) -> bool:
+        """Record a cost alert unless this video already has one of this kind; True when recorded now."""
+        row = await self._pool.fetchval(
+            """INSERT INTO pipeline_events (video_id, kind, level, message, details)
+               VALUES ($1, $2, $3, $4, $5::jsonb)
+               ON CONFLICT (video_id, kind) WHERE kind IN ('cost_warning', 'cost_critical') DO NOTHING
+               RETURNING id""",
+            video_id,
+            kind,
+            level,
+            message,
+            json.dumps(details),
+        )
+        return row is not None
+
+    async def video_events(self, video_id: str) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(
+            "SELECT kind, level, message, details, created_at FROM pipeline_events WHERE video_id = $1 ORDER BY id",
+            video_id,
+        )
+        return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
+
+    async def events(self, kind: str) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(
+            "SELECT kind, level, message, details, created_at FROM pipeline_events WHERE kind = $1 ORDER BY id", kind
+        )
+        return [{**dict(r), "details": json.loads(r["details"])} for r in rows]

@@ -1,0 +1,264 @@
+"""`video_queue`: one row per video, from admission to its final status; the queue's depth and order."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from core.domain import VideoRequest
+from core.records import Admission, VideoRow
+from ledger.tables import Table
+
+# A video waits (counts against the queue's capacity, has a position) until its render starts: the cheap
+# preparation stages run ahead while it waits for one of the render slots.
+PRE_RENDER_STAGES = ("script_generation", "audio_synthesis", "media_collection")
+
+
+def waiting(table: str = "") -> str:
+    """SQL condition: the row (of `table` alias, if given) is a waiting video."""
+    col = f"{table}." if table else ""
+    stages = ", ".join(f"'{stage}'" for stage in PRE_RENDER_STAGES)
+    return (
+        f"({col}status = 'queued' OR ({col}status = 'processing' AND ({col}stage IS NULL OR {col}stage IN ({stages}))))"
+    )
+
+
+WAITING = waiting()
+_ADMISSION_LOCK = 7_233_002
+
+
+class QueueFull(Exception):
+    """The queue already holds `capacity` waiting videos."""
+
+    def __init__(self, depth: int, capacity: int) -> None:
+        super().__init__(f"the queue is full: {depth} videos waiting (capacity {capacity})")
+        self.depth = depth
+        self.capacity = capacity
+
+
+class RetryRefused(Exception):
+    """A whole-video retry that is not allowed (wrong status, or out of attempts)."""
+
+
+def _video_row(row: asyncpg.Record) -> VideoRow:
+    return VideoRow(
+        video_id=str(row["id"]),
+        channel_id=str(row["channel_id"]),
+        status=row["status"],
+        stage=row["stage"],
+        priority=row["priority"],
+        complexity=row["complexity"],
+        actual_cost=float(row["actual_cost"]) if row["actual_cost"] is not None else None,
+        created_at=row["created_at"],
+        processing_started_at=row["processing_started_at"],
+        completed_at=row["completed_at"],
+        processing_time_seconds=row["processing_time_seconds"],
+        retry_count=row["retry_count"],
+        error_log=json.loads(row["error_log"]) if row["error_log"] else [],
+        request_data=json.loads(row["request_data"]),
+        attempts=row["attempts"],
+    )
+
+
+class VideoQueue(Table):
+    async def admit(
+        self, request: VideoRequest, request_data: dict[str, Any], *, capacity: int, idempotency_key: str | None
+    ) -> Admission:
+        """Insert the video unless the queue is full; a known idempotency key returns the earlier video.
+
+        Admissions are serialised by a transaction-scoped advisory lock, so concurrent requests can never
+        overshoot the capacity.
+        """
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _ADMISSION_LOCK)
+            depth = int(await conn.fetchval(f"SELECT count(*) FROM video_queue WHERE {WAITING}"))
+            if idempotency_key is not None:
+                existing = await conn.fetchval("SELECT id FROM video_queue WHERE idempotency_key = $1", idempotency_key)
+                if existing is not None:
+                    return Admission(str(existing), created=False, depth=depth)
+            if depth >= capacity:
+                raise QueueFull(depth, capacity)
+            await conn.execute(
+                """INSERT INTO video_queue
+                       (id, user_id, channel_id, priority, complexity, request_data, idempotency_key, cost_cap)
+                   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)""",
+                request.video_id,
+                request.user_id,
+                request.channel_id,
+                request.priority,
+                request.complexity,
+                json.dumps(request_data),
+                idempotency_key,
+                request.cost_cap_usd,
+            )
+            return Admission(request.video_id, created=True, depth=depth + 1)
+
+    async def rendering_count(self, complexities: tuple[str, ...]) -> int:
+        return int(
+            await self._pool.fetchval(
+                """SELECT count(*) FROM video_queue
+                   WHERE status = 'processing' AND stage = 'video_rendering' AND complexity = ANY($1::text[])""",
+                list(complexities),
+            )
+        )
+
+    async def waiting_ahead(self, video_id: str, complexities: tuple[str, ...]) -> int:
+        """Waiting videos ahead of this one for the same render queue (priority DESC, created_at ASC)."""
+        return int(
+            await self._pool.fetchval(
+                f"""SELECT count(*) FROM video_queue q, video_queue me
+                    WHERE me.id = $1 AND q.id <> me.id AND {waiting("q")}
+                      AND q.complexity = ANY($2::text[])
+                      AND (q.priority > me.priority OR (q.priority = me.priority AND q.created_at < me.created_at))""",
+                video_id,
+                list(complexities),
+            )
+        )
+
+    async def begin_retry(self, video_id: str, max_attempts: int) -> int:
+        """Mark a failed video queued again for its next attempt; returns that attempt's number."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow("SELECT status, attempts FROM video_queue WHERE id = $1 FOR UPDATE", video_id)
+            if row is None:
+                raise KeyError(video_id)
+            if row["status"] != "failed":
+                raise RetryRefused(f"only a failed video can be retried; this one is {row['status']}")
+            if row["attempts"] >= max_attempts:
+                raise RetryRefused(
+                    f"this video has had {row['attempts']} attempts; at most {max_attempts} are allowed per video"
+                )
+            await conn.execute(
+                """UPDATE video_queue SET status = 'queued', attempts = attempts + 1, completed_at = NULL,
+                          processing_time_seconds = NULL
+                   WHERE id = $1""",
+                video_id,
+            )
+            return int(row["attempts"]) + 1
+
+    async def undo_retry(self, video_id: str) -> None:
+        await self._pool.execute(
+            "UPDATE video_queue SET status = 'failed', attempts = attempts - 1 WHERE id = $1 AND status = 'queued'",
+            video_id,
+        )
+
+    async def set_status(self, video_id: str, status: str) -> None:
+        """A halt (and the resumption after an approval); final states go through `finalize`."""
+        await self._pool.execute(
+            "UPDATE video_queue SET status = $2::varchar WHERE id = $1 AND status IN ('processing', 'halted')",
+            video_id,
+            status,
+        )
+
+    async def delete_video(self, video_id: str) -> None:
+        """Undo an insert whose workflow could not be started (nothing half-created stays behind)."""
+        await self._pool.execute("DELETE FROM video_queue WHERE id = $1 AND status = 'queued'", video_id)
+
+    async def get_video(self, video_id: str) -> VideoRow | None:
+        row = await self._pool.fetchrow("SELECT * FROM video_queue WHERE id = $1", video_id)
+        return _video_row(row) if row is not None else None
+
+    async def list_videos(
+        self,
+        *,
+        channel_id: str | None = None,
+        statuses: list[str] | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[VideoRow]:
+        """Videos newest first, optionally of one channel and in some statuses; `before` is the (created_at, id) of
+        the last video of the previous page."""
+        conditions: list[str] = ["TRUE"]
+        args: list[object] = []
+        if channel_id is not None:
+            args.append(channel_id)
+            conditions.append(f"channel_id = ${len(args)}::uuid")
+        if statuses:
+            args.append(statuses)
+            conditions.append(f"status = ANY(${len(args)}::text[])")
+        if before is not None:
+            args += [before[0], before[1]]
+            conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)}::uuid)")
+        args.append(limit)
+        rows = await self._pool.fetch(
+            f"SELECT * FROM video_queue WHERE {' AND '.join(conditions)} "
+            f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
+            *args,
+        )
+        return [_video_row(row) for row in rows]
+
+    async def queue_position(self, video_id: str) -> int:
+        """1-based rank among waiting videos (priority DESC, created_at ASC); 0 once its render has started."""
+        value = await self._pool.fetchval(
+            f"""SELECT CASE WHEN NOT {waiting("me")} THEN 0 ELSE (
+                   SELECT count(*) FROM video_queue q
+                   WHERE {waiting("q")}
+                     AND (q.priority > me.priority OR (q.priority = me.priority AND q.created_at <= me.created_at))
+               ) END
+               FROM video_queue me WHERE me.id = $1""",
+            video_id,
+        )
+        return int(value or 0)
+
+    async def count_active(self) -> tuple[int, int]:
+        row = await self._pool.fetchrow(
+            "SELECT count(*) FILTER (WHERE status = 'queued') AS queued,"
+            " count(*) FILTER (WHERE status = 'processing') AS processing FROM video_queue"
+        )
+        assert row is not None
+        return int(row["queued"]), int(row["processing"])
+
+    async def stage_started(self, video_id: str, stage: str, attempt: int) -> None:
+        await self._pool.execute(
+            """UPDATE video_queue SET
+                   status = CASE WHEN status IN ('cancelled', 'completed') THEN status ELSE 'processing' END,
+                   stage = $2,
+                   processing_started_at = COALESCE(processing_started_at, NOW()),
+                   retry_count = retry_count + CASE WHEN $3 > 1 THEN 1 ELSE 0 END
+               WHERE id = $1""",
+            video_id,
+            stage,
+            attempt,
+        )
+
+    async def stage_failed(self, video_id: str, stage: str, attempt: int, error_type: str, message: str) -> None:
+        entry = {"stage": stage, "attempt": attempt, "type": error_type, "message": message[:2000]}
+        await self._pool.execute(
+            """UPDATE video_queue SET error_log = COALESCE(error_log, '[]'::jsonb) || jsonb_build_array($2::jsonb)
+               WHERE id = $1""",
+            video_id,
+            json.dumps({**entry, "at": datetime.now().astimezone().isoformat()}),
+        )
+
+    async def finished_before(self, video_ids: list[str], statuses: tuple[str, ...], seconds: float) -> list[str]:
+        """Those of `video_ids` whose status is one of `statuses` and that finished more than `seconds` ago."""
+        rows = await self._pool.fetch(
+            """SELECT id FROM video_queue
+               WHERE id = ANY($1::uuid[]) AND status = ANY($2::text[])
+                 AND completed_at < NOW() - make_interval(secs => $3)""",
+            video_ids,
+            list(statuses),
+            seconds,
+        )
+        return [str(r["id"]) for r in rows]
+
+    async def finalize(
+        self, video_id: str, status: str, error_type: str | None = None, error_message: str | None = None
+    ) -> None:
+        await self._pool.execute(
+            """UPDATE video_queue SET
+                   status = $2::varchar,
+                   stage = CASE WHEN $2::varchar = 'completed' THEN NULL ELSE stage END,
+                   completed_at = NOW(),
+                   processing_time_seconds = CASE WHEN processing_started_at IS NULL THEN NULL
+                       ELSE CEIL(EXTRACT(EPOCH FROM (NOW() - processing_started_at)))::int END,
+                   metadata = metadata || jsonb_strip_nulls(jsonb_build_object(
+                       'final_error_type', $3::text, 'final_error', $4::text))
+               WHERE id = $1""",
+            video_id,
+            status,
+            error_type,
+            error_message,
+        )
