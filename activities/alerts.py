@@ -11,6 +11,8 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core import activity_names
+from core.errors import ErrorType
 from ledger.breakers import SERVICE_MAX_LEN
 from providers.circuit_breaker import BreakerBoard
 from providers.webhooks import deliver, redact_url
@@ -59,7 +61,7 @@ class AlertActivities:
         self._default_url = default_url
         self._timeout = timeout_seconds
 
-    @activity.defn(name="deliver_webhook")
+    @activity.defn(name=activity_names.DELIVER_WEBHOOK)
     async def deliver_webhook(self, delivery: WebhookDelivery) -> int:
         """POST the event to its receiver; returns the HTTP status (2xx) or raises a typed ApplicationError."""
         url = delivery.url or self._default_url
@@ -67,7 +69,7 @@ class AlertActivities:
             raise ApplicationError(
                 f"no webhook URL for event {delivery.event_id} ({delivery.kind}): set YTEMPIRE_ALERT_WEBHOOK_URL "
                 "or give the delivery a url",
-                type="WebhookNotConfigured",
+                type=ErrorType.WEBHOOK_NOT_CONFIGURED,
                 non_retryable=True,
             )
         attempt = activity.info().attempt if activity.in_activity() else 1

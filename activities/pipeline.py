@@ -13,7 +13,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.stage_runner import run_stage
+from core import activity_names
 from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
+from core.errors import ErrorType
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from engines.quality.facts import probe
@@ -39,11 +41,11 @@ def _need(inp: StageInput, key: str) -> Path:
     """An artifact from an earlier stage; a missing one is a bug or lost disk, so say which."""
     if key not in inp.artifacts:
         raise ApplicationError(
-            f"stage {inp.stage} needs artifact '{key}' from an earlier stage", type="MissingArtifact"
+            f"stage {inp.stage} needs artifact '{key}' from an earlier stage", type=ErrorType.MISSING_ARTIFACT
         )
     path = Path(inp.artifacts[key])
     if not path.exists():
-        raise ApplicationError(f"artifact '{key}' is missing on disk: {path}", type="MissingArtifact")
+        raise ApplicationError(f"artifact '{key}' is missing on disk: {path}", type=ErrorType.MISSING_ARTIFACT)
     return path
 
 
@@ -63,14 +65,14 @@ class PipelineActivities:
     def _overhead(self, service: str, operation: str, **metadata: object) -> CostLine:
         return CostLine(service, operation, self._settings.overhead_usd_per_stage, dict(metadata))
 
-    @activity.defn(name="generate_script")
+    @activity.defn(name=activity_names.GENERATE_SCRIPT)
     async def generate_script(self, inp: StageInput) -> StageResult:
         async def body() -> StageOutcome:
             return await scripts.generate_script(self._providers, inp, _artifact_dir(inp) / "script.json")
 
         return await self._run(inp, body)
 
-    @activity.defn(name="synthesize_audio")
+    @activity.defn(name=activity_names.SYNTHESIZE_AUDIO)
     async def synthesize_audio(self, inp: StageInput) -> StageResult:
         async def body() -> StageOutcome:
             script = Script.from_json(json.loads(_need(inp, "script").read_text()))
@@ -78,7 +80,7 @@ class PipelineActivities:
 
         return await self._run(inp, body)
 
-    @activity.defn(name="collect_media")
+    @activity.defn(name=activity_names.COLLECT_MEDIA)
     async def collect_media(self, inp: StageInput) -> StageResult:
         async def body() -> StageOutcome:
             script = Script.from_json(json.loads(_need(inp, "script").read_text()))
@@ -88,7 +90,7 @@ class PipelineActivities:
 
         return await self._run(inp, body)
 
-    @activity.defn(name="validate_quality")
+    @activity.defn(name=activity_names.VALIDATE_QUALITY)
     async def validate_quality(self, inp: StageInput) -> StageResult:
         async def body() -> StageOutcome:
             video = _need(inp, "video")
@@ -104,7 +106,7 @@ class PipelineActivities:
                 raise ApplicationError(
                     "quality check failed: " + "; ".join(issue.message for issue in issues),
                     [{"code": issue.code, "message": issue.message} for issue in issues],
-                    type="QualityCheckFailed",
+                    type=ErrorType.QUALITY_CHECK_FAILED,
                     non_retryable=True,
                 )
             return StageOutcome(
@@ -115,7 +117,7 @@ class PipelineActivities:
 
         return await self._run(inp, body)
 
-    @activity.defn(name="prepare_upload")
+    @activity.defn(name=activity_names.PREPARE_UPLOAD)
     async def prepare_upload(self, inp: StageInput) -> StageResult:
         async def body() -> StageOutcome:
             script = Script.from_json(json.loads(_need(inp, "script").read_text()))
@@ -125,7 +127,7 @@ class PipelineActivities:
 
         return await self._run(inp, body)
 
-    @activity.defn(name="record_cost_alert")
+    @activity.defn(name=activity_names.RECORD_COST_ALERT)
     async def record_cost_alert(self, alert: CostAlert) -> bool:
         """Ledger event, metric and log line for a cost alert; a retry of an alert already recorded does nothing."""
         details = {"spent_usd": alert.spent_usd, "cap_usd": alert.cap_usd, "threshold_usd": alert.threshold_usd}
@@ -137,14 +139,14 @@ class PipelineActivities:
             log.warning("video %s %s: %s", alert.video_id, alert.kind, alert.message)
         return recorded
 
-    @activity.defn(name="set_video_status")
+    @activity.defn(name=activity_names.SET_VIDEO_STATUS)
     async def set_video_status(self, change: VideoStatusChange) -> None:
         """A cost halt, or the resumption after an approval (recorded with who and why)."""
         await self._ledger.set_status(change.video_id, change.status)
         if change.status == "processing" and change.note:  # the halt itself is recorded as its cost_halt alert
             await self._ledger.record_event("budget_approved", "info", change.note, {}, video_id=change.video_id)
 
-    @activity.defn(name="finalize_video")
+    @activity.defn(name=activity_names.FINALIZE_VIDEO)
     async def finalize_video(self, inp: FinalizeInput) -> None:
         """Write the video's final status and processing time; a cancelled video's partial artifacts go away."""
         for path in inp.remove_dirs:

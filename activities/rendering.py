@@ -10,6 +10,7 @@ from pathlib import Path
 from temporalio import activity
 
 from activities.stage_runner import run_stage
+from core import activity_names
 from core.domain import StageInput, StageResult, workflow_id
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
@@ -97,7 +98,7 @@ class RenderActivities:
     def encoder_reason(self) -> str:
         return self._encoder.reason
 
-    @activity.defn(name="render_video")
+    @activity.defn(name=activity_names.RENDER_VIDEO)
     async def render_video(self, inp: StageInput) -> StageResult:
         info = activity.info()
         waited = (info.started_time - info.current_attempt_scheduled_time).total_seconds()

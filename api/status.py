@@ -13,11 +13,11 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 
 from api.schemas import StageCost, StatusResponse, VideoOutputs
-from core.domain import Progress, VideoResult, workflow_id
+from core.domain import Progress, VideoResult, render_role, rendered_alike, workflow_id
 from core.estimates import eta_seconds
 from core.records import VideoRow
 from core.settings import Settings
-from core.stage_table import RENDER_STAGE, STAGES, percent_done
+from core.stage_table import RENDER_STAGE, STAGES, STAGES_BY_NAME, percent_done
 from ledger import Ledger
 from workflows.video import VideoWorkflow
 
@@ -89,8 +89,8 @@ async def position_and_eta(
     if row.status not in ("queued", "processing"):
         return 0, None
     position = await ledger.queue_position(row.video_id)
-    same_queue = ("simple",) if row.complexity == "simple" else ("complex", "premium")
-    slots = settings.cpu_max_concurrent if row.complexity == "simple" else settings.gpu_max_concurrent
+    same_queue = rendered_alike(row.complexity)
+    slots = settings.cpu_max_concurrent if render_role(row.complexity) == "cpu" else settings.gpu_max_concurrent
     rendering_now = current == RENDER_STAGE
     eta = eta_seconds(
         ahead=await ledger.waiting_ahead(row.video_id, same_queue) if not rendering_now else 0,
@@ -141,7 +141,7 @@ async def _render_fraction(client: Client, pending: Any) -> float | None:
     """The render's last heartbeat ({"fraction": 0..1}) from the workflow's pending activities."""
     for act in pending:
         if (
-            act.activity_type.name != "render_video"
+            act.activity_type.name != STAGES_BY_NAME[RENDER_STAGE].activity
             or act.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
         ):
             continue

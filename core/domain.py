@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 from uuid import UUID
 
 Complexity = Literal["simple", "complex", "premium"]
@@ -20,6 +20,20 @@ def workflow_id(video_id: str | UUID) -> str:
 RESOLUTIONS: dict[str, tuple[int, int]] = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
 
 
+RenderRole = Literal["cpu", "gpu"]
+
+
+def render_role(complexity: str) -> RenderRole:
+    """Where a video renders: simple videos on the CPU queue; complex and premium ones on the GPU queue."""
+    return "cpu" if complexity == "simple" else "gpu"
+
+
+def rendered_alike(complexity: str) -> tuple[str, ...]:
+    """The complexities that share this one's render queue (and so its slots and its line)."""
+    role = render_role(complexity)
+    return tuple(c for c in get_args(Complexity) if render_role(c) == role)
+
+
 @dataclass(frozen=True)
 class TaskQueues:
     pipeline: str
@@ -27,8 +41,7 @@ class TaskQueues:
     gpu: str
 
     def render_queue(self, complexity: str) -> str:
-        """Simple videos render on the CPU queue; complex and premium ones on the GPU queue."""
-        return self.cpu if complexity == "simple" else self.gpu
+        return self.cpu if render_role(complexity) == "cpu" else self.gpu
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,8 @@ import math
 
 from core.stage_table import RENDER_STAGE, STAGES
 
-# Used until the ledger has measured runs of a stage (seconds on the 2-core reference machine, 60 s video).
-DEFAULT_STAGE_SECONDS = {
-    "script_generation": 1.0,
-    "audio_synthesis": 1.0,
-    "media_collection": 1.0,
-    "video_rendering": 30.0,
-    "quality_validation": 2.0,
-    "upload_preparation": 1.0,
-}
+# Used until the ledger has measured runs of a stage.
+DEFAULT_STAGE_SECONDS = {spec.name: spec.default_seconds for spec in STAGES}
 
 
 def stage_seconds(medians: dict[str, float], stage: str) -> float:

@@ -6,10 +6,7 @@ from pathlib import Path
 
 from core.domain import StageResult
 from core.records import CostRow
-from core.stage_table import RENDER_STAGE, STAGES
-
-# A rejected render is rejected again by the same checks: retrying QA means rendering again.
-RERUN_BEFORE = {"quality_validation": RENDER_STAGE}
+from core.stage_table import STAGES, STAGES_BY_NAME
 
 
 def resume_plan(costs: list[CostRow], failed_stage: str | None) -> dict[str, StageResult]:
@@ -18,7 +15,8 @@ def resume_plan(costs: list[CostRow], failed_stage: str | None) -> dict[str, Sta
     for row in costs:
         if row.stage not in latest or row.video_attempt >= latest[row.stage].video_attempt:
             latest[row.stage] = row
-    stop_at = RERUN_BEFORE.get(failed_stage or "", failed_stage)
+    failed = STAGES_BY_NAME.get(failed_stage or "")
+    stop_at = (failed.rerun_from or failed.name) if failed is not None else failed_stage
     plan: dict[str, StageResult] = {}
     for spec in STAGES:
         found = latest.get(spec.name)

@@ -1,4 +1,4 @@
-"""The stage table, defined once: the workflow loops over it; docs, tests and progress read it."""
+"""The stage table, defined once: the workflow loops over it; the workers, API, ledger, docs and tests read it."""
 
 from __future__ import annotations
 
@@ -8,78 +8,110 @@ from typing import Literal
 
 from temporalio.common import RetryPolicy
 
-# Error types that retrying cannot fix; activities raise ApplicationError with one of these types.
-NON_RETRYABLE_ERRORS = ("InvalidRequest", "QualityCheckFailed", "CostLimitExceeded", "ConfigurationError")
+from core import activity_names
+from core.errors import NON_RETRYABLE_ERRORS
 
 
 @dataclass(frozen=True)
 class StageSpec:
+    """Every fact about one stage; the workflow, the workers, the API's status and ETA, and the README read it."""
+
     name: str
-    activity: str
-    timeout: timedelta
+    activity: str  # the activity's name (core/activity_names.py)
+    timeout: timedelta  # start_to_close of one attempt
     max_attempts: int  # 1 + the spec's retries
     base_cost_usd: float  # the spec's budget for this stage
-    queue: Literal["pipeline", "render"]
+    queue: Literal["pipeline", "render"]  # render: the cpu or gpu queue, by the video's complexity
     weight: float  # share of a typical video's wall time, for progress percentages
+    default_seconds: float  # ETA basis until the ledger has measured runs (2-core reference machine, 60 s video)
+    estimate: Literal["provider", "render_seconds", "overhead"]  # how its upper-bound cost estimate is made
     label: str
+    # Resume rule: a whole-video retry after this stage failed reruns from that stage (a render that QA rejected
+    # is rejected again by the same checks). None: from this stage itself.
+    rerun_from: str | None = None
 
 
 STAGES: tuple[StageSpec, ...] = (
     StageSpec(
-        "script_generation",
-        "generate_script",
-        timedelta(seconds=60),
-        3,
-        0.40,
-        "pipeline",
-        0.05,
-        "writing script",
+        name="script_generation",
+        activity=activity_names.GENERATE_SCRIPT,
+        timeout=timedelta(seconds=60),
+        max_attempts=3,
+        base_cost_usd=0.40,
+        queue="pipeline",
+        weight=0.05,
+        default_seconds=1.0,
+        estimate="provider",
+        label="writing script",
     ),
     StageSpec(
-        "audio_synthesis",
-        "synthesize_audio",
-        timedelta(seconds=120),
-        3,
-        0.20,
-        "pipeline",
-        0.05,
-        "synthesizing speech",
+        name="audio_synthesis",
+        activity=activity_names.SYNTHESIZE_AUDIO,
+        timeout=timedelta(seconds=120),
+        max_attempts=3,
+        base_cost_usd=0.20,
+        queue="pipeline",
+        weight=0.05,
+        default_seconds=1.0,
+        estimate="provider",
+        label="synthesizing speech",
     ),
     StageSpec(
-        "media_collection",
-        "collect_media",
-        timedelta(seconds=180),
-        4,
-        0.10,
-        "pipeline",
-        0.10,
-        "collecting media",
-    ),
-    StageSpec("video_rendering", "render_video", timedelta(seconds=300), 2, 0.30, "render", 0.60, "rendering"),
-    StageSpec(
-        "quality_validation",
-        "validate_quality",
-        timedelta(seconds=30),
-        2,
-        0.05,
-        "pipeline",
-        0.15,
-        "validating quality",
+        name="media_collection",
+        activity=activity_names.COLLECT_MEDIA,
+        timeout=timedelta(seconds=180),
+        max_attempts=4,
+        base_cost_usd=0.10,
+        queue="pipeline",
+        weight=0.10,
+        default_seconds=1.0,
+        estimate="provider",
+        label="collecting media",
     ),
     StageSpec(
-        "upload_preparation",
-        "prepare_upload",
-        timedelta(seconds=120),
-        3,
-        0.10,
-        "pipeline",
-        0.05,
-        "preparing upload",
+        name="video_rendering",
+        activity=activity_names.RENDER_VIDEO,
+        timeout=timedelta(seconds=300),
+        max_attempts=2,
+        base_cost_usd=0.30,
+        queue="render",
+        weight=0.60,
+        default_seconds=30.0,
+        estimate="render_seconds",
+        label="rendering",
+    ),
+    StageSpec(
+        name="quality_validation",
+        activity=activity_names.VALIDATE_QUALITY,
+        timeout=timedelta(seconds=30),
+        max_attempts=2,
+        base_cost_usd=0.05,
+        queue="pipeline",
+        weight=0.15,
+        default_seconds=2.0,
+        estimate="overhead",
+        label="validating quality",
+        rerun_from="video_rendering",
+    ),
+    StageSpec(
+        name="upload_preparation",
+        activity=activity_names.PREPARE_UPLOAD,
+        timeout=timedelta(seconds=120),
+        max_attempts=3,
+        base_cost_usd=0.10,
+        queue="pipeline",
+        weight=0.05,
+        default_seconds=1.0,
+        estimate="provider",
+        label="preparing upload",
     ),
 )
 
 STAGES_BY_NAME = {spec.name: spec for spec in STAGES}
-RENDER_STAGE = "video_rendering"
+RENDER_STAGE = next(spec.name for spec in STAGES if spec.queue == "render")
+# A video waits (counts against the queue's capacity, has a position) until its render starts: the cheap
+# preparation stages run ahead while it waits for one of the render slots.
+PRE_RENDER_STAGES = tuple(spec.name for spec in STAGES[: STAGES.index(STAGES_BY_NAME[RENDER_STAGE])])
 # The render activity reports its progress to the video's workflow by this signal (a name: activities never import
 # a workflow).
 RENDER_PROGRESS_SIGNAL = "render_progress"

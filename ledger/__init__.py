@@ -7,9 +7,9 @@ from ledger.events import EventLog
 from ledger.gpu_status import GpuStatusTable
 from ledger.quota import ProviderQuota
 from ledger.tables import create_pool
-from ledger.videos import QueueFull, RetryRefused, VideoQueue
+from ledger.videos import VideoQueue
 
-__all__ = ["Ledger", "QueueFull", "RetryRefused", "create_pool"]
+__all__ = ["Ledger", "create_pool"]
 
 
 class Ledger(VideoQueue, CostLedger, EventLog, ProviderQuota, GpuStatusTable):

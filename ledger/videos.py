@@ -9,12 +9,10 @@ from typing import Any
 import asyncpg
 
 from core.domain import VideoRequest
+from core.errors import QueueFull, RetryRefused
 from core.records import Admission, VideoRow
+from core.stage_table import PRE_RENDER_STAGES, RENDER_STAGE
 from ledger.tables import Table
-
-# A video waits (counts against the queue's capacity, has a position) until its render starts: the cheap
-# preparation stages run ahead while it waits for one of the render slots.
-PRE_RENDER_STAGES = ("script_generation", "audio_synthesis", "media_collection")
 
 
 def waiting(table: str = "") -> str:
@@ -28,19 +26,6 @@ def waiting(table: str = "") -> str:
 
 WAITING = waiting()
 _ADMISSION_LOCK = 7_233_002
-
-
-class QueueFull(Exception):
-    """The queue already holds `capacity` waiting videos."""
-
-    def __init__(self, depth: int, capacity: int) -> None:
-        super().__init__(f"the queue is full: {depth} videos waiting (capacity {capacity})")
-        self.depth = depth
-        self.capacity = capacity
-
-
-class RetryRefused(Exception):
-    """A whole-video retry that is not allowed (wrong status, or out of attempts)."""
 
 
 def _video_row(row: asyncpg.Record) -> VideoRow:
@@ -100,8 +85,9 @@ class VideoQueue(Table):
         return int(
             await self._pool.fetchval(
                 """SELECT count(*) FROM video_queue
-                   WHERE status = 'processing' AND stage = 'video_rendering' AND complexity = ANY($1::text[])""",
+                   WHERE status = 'processing' AND stage = $2 AND complexity = ANY($1::text[])""",
                 list(complexities),
+                RENDER_STAGE,
             )
         )
 

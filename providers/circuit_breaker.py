@@ -20,6 +20,8 @@ from typing import ParamSpec, TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from temporalio.exceptions import ApplicationError
 
+from core.errors import ErrorType
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -43,7 +45,7 @@ class CircuitOpenError(ApplicationError):
     propagate has Temporal retry it once the cool-down is over rather than on the policy's own schedule.
     """
 
-    error_type = "CircuitOpen"
+    error_type = ErrorType.CIRCUIT_OPEN
 
     def __init__(self, service: str, retry_in_seconds: float) -> None:
         retry_in = max(0.0, retry_in_seconds)

@@ -30,6 +30,7 @@ from elevenlabs.types import VoiceSettings
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.errors import ErrorType
 from core.records import CostLine
 from core.settings import Settings
 from engines.speech.cloud_audio import (
@@ -79,7 +80,7 @@ async def synthesize_elevenlabs(
     except ValueError as err:
         raise ApplicationError(
             f"{SERVICE}: {err} ({MAX_CHARS_PER_REQUEST} characters); shorten the script's segments",
-            type="ProviderRequestInvalid",
+            type=ErrorType.PROVIDER_REQUEST_INVALID,
             non_retryable=True,
         ) from None
     chunks: list[SpokenChunk] = []

@@ -20,6 +20,7 @@ from datetime import timedelta
 from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 
+from core.errors import ErrorType
 from core.records import CostLine
 
 MAX_RETRY_AFTER_SECONDS = 300.0
@@ -75,26 +76,26 @@ def http_error(
         return ApplicationError(
             f"{service} rate-limited the request (HTTP 429){detail}",
             {"service": service, "status": status, "retry_after_seconds": delay},
-            type="ProviderRateLimited",
+            type=ErrorType.PROVIDER_RATE_LIMITED,
             next_retry_delay=timedelta(seconds=delay) if delay is not None else None,
         )
     if status in (401, 403):
         return ApplicationError(
             f"{service} refused the credentials (HTTP {status}): check {setting}{detail}",
             {"service": service, "status": status, "setting": setting},
-            type="ProviderAuthFailed",
+            type=ErrorType.PROVIDER_AUTH_FAILED,
             non_retryable=True,
         )
     if status >= 500 or status in (408, 409, 425):
         return ApplicationError(
             f"{service} is unavailable (HTTP {status}){detail}",
             {"service": service, "status": status},
-            type="ProviderUnavailable",
+            type=ErrorType.PROVIDER_UNAVAILABLE,
         )
     return ApplicationError(
         f"{service} rejected the request (HTTP {status}){detail}",
         {"service": service, "status": status},
-        type="ProviderRequestInvalid",
+        type=ErrorType.PROVIDER_REQUEST_INVALID,
         non_retryable=True,
     )
 
@@ -104,13 +105,15 @@ def unavailable(service: str, err: BaseException, secrets: Iterable[SecretStr | 
     return ApplicationError(
         f"{service} could not be reached: {redact(f'{type(err).__name__}: {err}', secrets)}",
         {"service": service},
-        type="ProviderUnavailable",
+        type=ErrorType.PROVIDER_UNAVAILABLE,
     )
 
 
 def invalid_response(service: str, why: str) -> ApplicationError:
     return ApplicationError(
-        f"{service} returned a malformed response: {why}", {"service": service}, type="ProviderResponseInvalid"
+        f"{service} returned a malformed response: {why}",
+        {"service": service},
+        type=ErrorType.PROVIDER_RESPONSE_INVALID,
     )
 
 
@@ -118,7 +121,7 @@ def missing_credential(service: str, setting: str) -> ApplicationError:
     return ApplicationError(
         f"{service} is selected but no credential is configured: set {setting}",
         {"service": service, "setting": setting},
-        type="ProviderAuthFailed",
+        type=ErrorType.PROVIDER_AUTH_FAILED,
         non_retryable=True,
     )
 

@@ -30,6 +30,7 @@ from googleapiclient.errors import HttpError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.errors import ErrorType
 from core.languages import DEFAULT_LANGUAGE, google_voice
 from core.records import CostLine
 from core.settings import Settings
@@ -98,7 +99,7 @@ async def synthesize_google(
     except ValueError as err:
         raise ApplicationError(
             f"{SERVICE}: {err} ({MAX_SSML_BYTES} bytes of SSML); shorten the script's segments",
-            type="ProviderRequestInvalid",
+            type=ErrorType.PROVIDER_REQUEST_INVALID,
             non_retryable=True,
         ) from None
     service = await asyncio.to_thread(_service, settings)
@@ -181,7 +182,7 @@ def _http_failure(err: HttpError, key: str) -> ApplicationError:
         return ApplicationError(
             f"{SERVICE} refused the credentials (HTTP 400 API_KEY_INVALID): check {SETTING}",
             {"service": SERVICE, "status": status, "setting": SETTING},
-            type="ProviderAuthFailed",
+            type=ErrorType.PROVIDER_AUTH_FAILED,
             non_retryable=True,
         )
     return http_error(SERVICE, status, setting=SETTING, headers=dict(err.resp), body=content, secrets=[key])

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from core.domain import Complexity, VideoRequest
+from core.errors import ErrorType
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from engines.files import link_or_copy
@@ -191,7 +192,7 @@ def prices_per_million(settings: Settings, model: str, *, warn: bool = True) -> 
         raise ApplicationError(
             "no OpenAI prices are configured, so the call could not be charged: set "
             "YTEMPIRE_OPENAI_PRICES_PER_MILLION_TOKENS, e.g. '{\"gpt-4o-mini\": [0.15, 0.60]}'",
-            type="InvalidConfiguration",
+            type=ErrorType.INVALID_CONFIGURATION,
             non_retryable=True,
         )
     highest = (max(p[0] for p in table.values()), max(p[1] for p in table.values()))
@@ -238,7 +239,9 @@ async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> S
     model = settings.openai_model
     brief = ScriptBrief.from_request(request)
     if not brief.topic:
-        raise ApplicationError("topic is empty: give the video a topic", type="InvalidRequest", non_retryable=True)
+        raise ApplicationError(
+            "topic is empty: give the video a topic", type=ErrorType.INVALID_REQUEST, non_retryable=True
+        )
     # Another server (a gateway, Ollama, vLLM) may answer to the same model name with another model.
     variant = f"{model}@{settings.openai_base_url.rstrip('/')}" if settings.openai_base_url else model
     key = cache_key("script", PROVIDER, variant, brief.cache_payload())
@@ -372,7 +375,7 @@ def _content(completion: ChatCompletion, brief: ScriptBrief) -> str:
         raise ApplicationError(
             f"{SERVICE} declined to write a script about {brief.topic!r}: {why}; rephrase the topic",
             {"service": SERVICE, "finish_reason": str(finish_reason)},
-            type="ScriptRefused",
+            type=ErrorType.SCRIPT_REFUSED,
             non_retryable=True,
         )
     if finish_reason == "length":
@@ -402,7 +405,7 @@ def parse_script(content: str, brief: ScriptBrief) -> Script:
         raise ApplicationError(
             f"{SERVICE}'s script does not fit the request: {err}",
             {"service": SERVICE, "target_words": brief.target_words},
-            type="ScriptContentInvalid",
+            type=ErrorType.SCRIPT_CONTENT_INVALID,
         ) from None
 
 

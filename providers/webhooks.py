@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from temporalio.exceptions import ApplicationError
 
+from core.errors import ErrorType
 from providers.circuit_breaker import CircuitBreaker
 
 log = logging.getLogger(__name__)
@@ -153,12 +154,12 @@ async def deliver(
             # `from None`: httpx's own message may quote the full URL, credentials included.
             raise ApplicationError(
                 f"webhook {safe_url} did not answer within {timeout:g} s ({type(err).__name__}); will retry",
-                type="WebhookUnavailable",
+                type=ErrorType.WEBHOOK_UNAVAILABLE,
             ) from None
         except httpx.HTTPError as err:
             raise ApplicationError(
                 f"webhook {safe_url} could not be reached ({type(err).__name__}); will retry",
-                type="WebhookUnavailable",
+                type=ErrorType.WEBHOOK_UNAVAILABLE,
             ) from None
         status = response.status_code
         if 200 <= status < 300:
@@ -171,13 +172,13 @@ async def deliver(
             raise ApplicationError(
                 f"webhook {safe_url} answered HTTP {status} {reason}"
                 + (f"; retrying after {delay:g} s as it asked" if delay is not None else "; will retry"),
-                type="WebhookRateLimited" if status == 429 else "WebhookUnavailable",
+                type=ErrorType.WEBHOOK_RATE_LIMITED if status == 429 else ErrorType.WEBHOOK_UNAVAILABLE,
                 next_retry_delay=timedelta(seconds=delay) if delay is not None else None,
             )
         log.warning("webhook %s rejected event %s: HTTP %d %s", safe_url, event_id, status, reason)
         raise ApplicationError(
             f"webhook {safe_url} rejected event {event_id} with HTTP {status} {reason}; not retrying — "
             "check the receiver's URL, its signing secret and what it accepts",
-            type="WebhookRejected",
+            type=ErrorType.WEBHOOK_REJECTED,
             non_retryable=True,
         )

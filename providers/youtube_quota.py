@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from temporalio.exceptions import ApplicationError
 
+from core.errors import ErrorType
 from core.settings import Settings
 from ledger import Ledger
 
@@ -30,7 +31,7 @@ def pacific() -> ZoneInfo:
     except ZoneInfoNotFoundError:
         raise ApplicationError(
             "the YouTube quota day needs the America/Los_Angeles time zone: install tzdata (OS or pip)",
-            type="InvalidConfiguration",
+            type=ErrorType.INVALID_CONFIGURATION,
             non_retryable=True,
         ) from None
 
@@ -67,7 +68,7 @@ def quota_exhausted(cost: QuotaCost, now: datetime, detail: str) -> ApplicationE
         f"{resets.isoformat()} (in {hours:.1f} h). Retry the video after that, or raise {env} if Google "
         "granted this project more quota.",
         {"method": cost.method, "bucket": cost.bucket, "resets_at": resets.isoformat(), "setting": env},
-        type="YouTubeQuotaExhausted",
+        type=ErrorType.YOUTUBE_QUOTA_EXHAUSTED,
         non_retryable=True,
     )
 

@@ -32,6 +32,7 @@ from googleapiclient.http import HttpRequest, MediaFileUpload, build_http
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.errors import ErrorType
 from core.settings import Settings
 from providers.context import ProviderContext
 from providers.errors import http_error, invalid_response, missing_credential, redact, retry_after_seconds, unavailable
@@ -108,7 +109,7 @@ async def upload_from_outbox(ctx: ProviderContext, outbox: Path) -> UploadResult
     if ctx.ledger is None:
         raise ApplicationError(
             "the YouTube quota guard needs the ledger: build the ProviderContext with one",
-            type="InvalidConfiguration",
+            type=ErrorType.INVALID_CONFIGURATION,
             non_retryable=True,
         )
     guard = QuotaGuard(ctx.ledger, ctx.settings)
@@ -158,7 +159,7 @@ def load_credentials(settings: Settings) -> Credentials:
             f"set {CREDENTIALS_SETTING} to an authorized-user JSON with client_id, client_secret, refresh_token "
             "and token_uri",
             {"service": SERVICE, "setting": CREDENTIALS_SETTING},
-            type="ProviderAuthFailed",
+            type=ErrorType.PROVIDER_AUTH_FAILED,
             non_retryable=True,
         ) from None
     return credentials
@@ -312,7 +313,7 @@ def _http_failure(err: HttpError, cost: QuotaCost, secrets: list[str | None]) ->
         return ApplicationError(
             f"{SERVICE} rate-limited the request (HTTP 403 {reason})",
             {"service": SERVICE, "status": status, "retry_after_seconds": delay},
-            type="ProviderRateLimited",
+            type=ErrorType.PROVIDER_RATE_LIMITED,
             next_retry_delay=timedelta(seconds=delay) if delay is not None else None,
         )
     if status < 300:  # a session start without a Location header (ResumableUploadError)
@@ -328,7 +329,7 @@ def _refresh_failure(err: RefreshError, secrets: list[str | None]) -> Applicatio
         f"{SERVICE} refused the OAuth refresh token ({detail}): authorize again and update the file named by "
         f"{CREDENTIALS_SETTING}",
         {"service": SERVICE, "setting": CREDENTIALS_SETTING},
-        type="ProviderAuthFailed",
+        type=ErrorType.PROVIDER_AUTH_FAILED,
         non_retryable=True,
     )
 
@@ -352,7 +353,7 @@ def _video_id(response: Any) -> str:
         raise ApplicationError(
             f"{SERVICE} {upload_status} the upload ({reason}); see the video {response['id']} in YouTube Studio",
             {"service": SERVICE, "youtube_video_id": response["id"], "reason": reason},
-            type="YouTubeUploadRejected",
+            type=ErrorType.YOUTUBE_UPLOAD_REJECTED,
             non_retryable=True,
         )
     return str(response["id"])

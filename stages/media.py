@@ -10,6 +10,7 @@ from pathlib import Path
 from temporalio.exceptions import ApplicationError
 
 from core.domain import StageInput, VideoRequest
+from core.errors import ErrorType
 from core.records import StageOutcome
 from core.settings import Settings
 from engines.media.library import MediaSet, collect_media
@@ -30,7 +31,9 @@ async def collect(ctx: ProviderContext, inp: StageInput, script: Script, media_d
         stock = await stock_media.collect_stock(ctx, provider, inp, script, media_dir)
         media, cost, details = stock.media, stock.cost, stock.details
     else:
-        raise ApplicationError(f"unknown media provider {provider!r}", type="InvalidConfiguration", non_retryable=True)
+        raise ApplicationError(
+            f"unknown media provider {provider!r}", type=ErrorType.INVALID_CONFIGURATION, non_retryable=True
+        )
     manifest = media_dir / "media.json"
     manifest.write_text(json.dumps(media.to_json(), indent=2))
     artifacts = {"media": str(manifest), "title_card": str(media.items[0].path)}

@@ -7,6 +7,7 @@ from pathlib import Path
 from temporalio.exceptions import ApplicationError
 
 from core.domain import StageInput, VideoRequest
+from core.errors import ErrorType
 from core.languages import primary
 from core.records import StageOutcome
 from core.settings import Settings
@@ -38,16 +39,18 @@ async def generate_script(ctx: ProviderContext, inp: StageInput, path: Path) -> 
         return _template(ctx, inp, path)
     if provider == "openai":
         return await openai_script.generate(ctx, inp.request, path)
-    raise ApplicationError(f"unknown script provider {provider!r}", type="InvalidConfiguration", non_retryable=True)
+    raise ApplicationError(
+        f"unknown script provider {provider!r}", type=ErrorType.INVALID_CONFIGURATION, non_retryable=True
+    )
 
 
 def _template(ctx: ProviderContext, inp: StageInput, path: Path) -> StageOutcome:
     if problem := script_language_problem(ctx.settings, inp.request):
-        raise ApplicationError(problem, type="InvalidRequest", non_retryable=True)
+        raise ApplicationError(problem, type=ErrorType.INVALID_REQUEST, non_retryable=True)
     try:
         script = write_script(inp.request.topic, inp.request.duration_seconds, inp.request.language)
     except ScriptError as err:
-        raise ApplicationError(str(err), type="InvalidRequest", non_retryable=True) from err
+        raise ApplicationError(str(err), type=ErrorType.INVALID_REQUEST, non_retryable=True) from err
     script.save(path)
     return StageOutcome(
         {"script": str(path)},

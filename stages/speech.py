@@ -15,6 +15,7 @@ from pathlib import Path
 from temporalio.exceptions import ApplicationError
 
 from core.domain import StageInput, VideoRequest
+from core.errors import ErrorType
 from core.languages import espeak_voice
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
@@ -53,7 +54,9 @@ async def synthesize(ctx: ProviderContext, inp: StageInput, script: Script, out_
         cost = ctx.overhead("tts_local", "espeak_ng", seconds=timeline.duration)
         return _outcome(inp, out_dir, wav, timeline, cost, {"provider": "espeak-ng"})
     if provider not in _CLOUD:
-        raise ApplicationError(f"unknown TTS provider {provider!r}", type="InvalidConfiguration", non_retryable=True)
+        raise ApplicationError(
+            f"unknown TTS provider {provider!r}", type=ErrorType.INVALID_CONFIGURATION, non_retryable=True
+        )
     return await _cloud(ctx, inp, provider, script, out_dir)
 
 
@@ -63,7 +66,7 @@ async def _cloud(ctx: ProviderContext, inp: StageInput, provider: str, script: S
         texts = normalize_segments(script.narration())
     except ValueError as err:
         raise ApplicationError(
-            f"the script cannot be spoken: {err}", type="InvalidRequest", non_retryable=True
+            f"the script cannot be spoken: {err}", type=ErrorType.INVALID_REQUEST, non_retryable=True
         ) from None
     characters, budget = len(" ".join(texts)), max_narration_chars(inp.request)
     if characters > budget:
@@ -71,7 +74,7 @@ async def _cloud(ctx: ProviderContext, inp: StageInput, provider: str, script: S
             f"the narration has {characters} characters, more than the {budget} that a "
             f"{inp.request.duration_seconds}-second video may send to {provider} (its cost estimate): "
             "shorten the script",
-            type="NarrationTooLong",
+            type=ErrorType.NARRATION_TOO_LONG,
             non_retryable=True,
         )
     wav = out_dir / "voice.wav"

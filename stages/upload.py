@@ -11,6 +11,7 @@ from typing import Any
 from temporalio.exceptions import ApplicationError
 
 from core.domain import StageInput, VideoRequest
+from core.errors import ErrorType
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from engines.files import link_or_copy
@@ -66,7 +67,9 @@ async def prepare_upload(
         }
         cost = CostLine("youtube", "videos.insert", cost.amount_usd, {**cost.metadata, **usage})
     elif provider != "local":
-        raise ApplicationError(f"unknown upload provider {provider!r}", type="InvalidConfiguration", non_retryable=True)
+        raise ApplicationError(
+            f"unknown upload provider {provider!r}", type=ErrorType.INVALID_CONFIGURATION, non_retryable=True
+        )
     return StageOutcome(artifacts, cost, details)
 
 

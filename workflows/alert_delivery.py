@@ -12,6 +12,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.alerts import AlertActivities, WebhookDelivery
+    from core.errors import ErrorType
 
 # ~2 h of attempts at most: 2, 4, 8, ... s, then every 5 min (a receiver's Retry-After overrides the interval).
 DELIVERY_RETRY = RetryPolicy(
@@ -19,7 +20,7 @@ DELIVERY_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=300),
     maximum_attempts=12,
-    non_retryable_error_types=["WebhookRejected", "WebhookNotConfigured"],
+    non_retryable_error_types=[ErrorType.WEBHOOK_REJECTED, ErrorType.WEBHOOK_NOT_CONFIGURED],
 )
 DELIVERY_TIMEOUT = timedelta(seconds=30)
 

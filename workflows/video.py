@@ -14,6 +14,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.alerts import WebhookDelivery
+    from activities.pipeline import PipelineActivities
     from core.domain import (
         BudgetApproval,
         CostAlert,
@@ -27,13 +28,13 @@ with workflow.unsafe.imports_passed_through():
         VideoStatusChange,
         VideoWorkflowInput,
     )
+    from core.errors import ErrorType
     from core.failed_charges import failed_charges_of
     from core.search_attributes import CHANNEL_ID, VIDEO_STAGE, VIDEO_STATUS
     from core.stage_table import RENDER_PROGRESS_SIGNAL, RENDER_STAGE, STAGES, StageSpec, percent_done, retry_policy
     from workflows.alert_delivery import AlertDeliveryWorkflow
 
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-COST_LIMIT_EXCEEDED = "CostLimitExceeded"
 
 
 @workflow.defn(name="VideoWorkflow")
@@ -84,8 +85,8 @@ class VideoWorkflow:
                 self._status = "cancelled"
                 self._show()
                 # The cancellation was delivered once; activities started from here on run normally.
-                await self._finalize(inp, "cancelled", "Cancelled", None, remove_partials=True)
-                await self._notify(inp, "cancelled", error_type="Cancelled")
+                await self._finalize(inp, "cancelled", ErrorType.CANCELLED, None, remove_partials=True)
+                await self._notify(inp, "cancelled", error_type=ErrorType.CANCELLED)
                 raise
             assert isinstance(err, ActivityError)
             if (charged := failed_charges_of(err.cause)) and self._stage is not None:
@@ -130,7 +131,7 @@ class VideoWorkflow:
             self._show()
             await self._set_status(inp, "halted", self._halted_reason)
             await self._alert(inp, "cost_halt", "critical", f"video halted: {self._halted_reason}", self._cap)
-            await self._notify(inp, "halted", error_type="CostHalt", error=self._halted_reason)
+            await self._notify(inp, "halted", error_type=ErrorType.COST_HALT, error=self._halted_reason)
             try:
                 await workflow.wait_condition(
                     functools.partial(self._budget_allows, needed),
@@ -138,8 +139,12 @@ class VideoWorkflow:
                 )
             except TimeoutError:  # wait_condition's timeout
                 waited = timedelta(seconds=inp.budget.halt_timeout_seconds)
-                await self._fail(inp, COST_LIMIT_EXCEEDED, f"no budget approval within {waited}: {self._halted_reason}")
-                raise ApplicationError(self._error or "", type=COST_LIMIT_EXCEEDED, non_retryable=True) from None
+                await self._fail(
+                    inp, ErrorType.COST_LIMIT_EXCEEDED, f"no budget approval within {waited}: {self._halted_reason}"
+                )
+                raise ApplicationError(
+                    self._error or "", type=ErrorType.COST_LIMIT_EXCEEDED, non_retryable=True
+                ) from None
             approval = self._approvals[-1]
             self._status, self._halted_reason = "processing", None
             self._show()
@@ -166,13 +171,12 @@ class VideoWorkflow:
         """Ledger event, metric and log line now; the webhook from an abandoned child, so it never holds the video."""
         self._alerted.add(kind)
         alert = CostAlert(self._video_id, kind, level, message, self._cost, self._cap, threshold)
-        recorded = await workflow.execute_activity(
-            "record_cost_alert",
+        recorded = await workflow.execute_activity_method(
+            PipelineActivities.record_cost_alert,
             alert,
             task_queue=inp.queues.pipeline,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=LEDGER_RETRY,
-            result_type=bool,
             summary=f"alert: {kind}",
         )
         if recorded and inp.budget.webhooks:
@@ -235,8 +239,8 @@ class VideoWorkflow:
         )
 
     async def _set_status(self, inp: VideoWorkflowInput, status: VideoStatus, note: str | None) -> None:
-        await workflow.execute_activity(
-            "set_video_status",
+        await workflow.execute_activity_method(
+            PipelineActivities.set_video_status,
             VideoStatusChange(self._video_id, status, note),
             task_queue=inp.queues.pipeline,
             start_to_close_timeout=timedelta(seconds=30),
@@ -254,11 +258,11 @@ class VideoWorkflow:
         self._stage = spec.name
         self._render_fraction = 0.0
         self._show()
-        render = spec.name == RENDER_STAGE
+        render = spec.queue == "render"
         queue = inp.queues.render_queue(inp.request.complexity) if render else inp.queues.pipeline
         running = asyncio.ensure_future(
             workflow.execute_activity(
-                spec.activity,
+                spec.activity,  # the stage table's name for it: the workflow loops over the table
                 StageInput(
                     stage=spec.name,
                     request=inp.request,
@@ -299,8 +303,8 @@ class VideoWorkflow:
         remove_partials: bool = False,
     ) -> None:
         outbox = f"{inp.outbox_dir}/{inp.request.video_id}"
-        await workflow.execute_activity(
-            "finalize_video",
+        await workflow.execute_activity_method(
+            PipelineActivities.finalize_video,
             FinalizeInput(
                 inp.request.video_id, status, error_type, message, [inp.artifact_dir, outbox] if remove_partials else []
             ),
@@ -394,5 +398,5 @@ def _describe(err: ActivityError) -> tuple[str, str]:
     if isinstance(cause, ApplicationError):
         return cause.type or "ApplicationError", cause.message
     if isinstance(cause, StageTimeout):
-        return "StageTimeout", f"timed out ({cause.type.name if cause.type else 'timeout'})"
+        return ErrorType.STAGE_TIMEOUT, f"timed out ({cause.type.name if cause.type else 'timeout'})"
     return type(cause).__name__ if cause else "ActivityError", str(cause or err)

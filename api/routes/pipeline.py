@@ -32,12 +32,13 @@ from api.schemas import (
 )
 from api.status import UnknownVideo, position_and_eta, video_status
 from core.domain import FINAL_STATUSES, BudgetApproval, VideoRequest, VideoStatus, workflow_id
+from core.errors import QueueFull, RetryRefused
 from core.estimates import depth_alerts
 from core.records import VideoRow
 from core.resume import resume_plan
 from core.settings import Settings
 from core.stage_table import STAGES
-from ledger import Ledger, QueueFull, RetryRefused
+from ledger import Ledger
 from stages.scripts import script_language_problem
 from workflows.client import start_video
 from workflows.video import VideoWorkflow

@@ -1,0 +1,59 @@
+"""Error types, written once: every raise site, the retry policy and scripts matching `ApplicationError.type` use
+these names; plus the domain errors the ledger raises and the API maps to HTTP."""
+
+from __future__ import annotations
+
+
+class ErrorType:
+    """The `type` of an `ApplicationError`: what a script (or `temporal workflow list`) matches on."""
+
+    # The request itself can never succeed: retrying cannot fix these.
+    INVALID_REQUEST = "InvalidRequest"
+    INVALID_CONFIGURATION = "InvalidConfiguration"
+    QUALITY_CHECK_FAILED = "QualityCheckFailed"
+    COST_LIMIT_EXCEEDED = "CostLimitExceeded"
+    # A video's end states and halts, as the workflow reports them.
+    CANCELLED = "Cancelled"
+    COST_HALT = "CostHalt"
+    STAGE_TIMEOUT = "StageTimeout"
+    # A stage's own failures.
+    MISSING_ARTIFACT = "MissingArtifact"
+    NARRATION_TOO_LONG = "NarrationTooLong"
+    SCRIPT_REFUSED = "ScriptRefused"
+    SCRIPT_CONTENT_INVALID = "ScriptContentInvalid"
+    # A provider's answers.
+    PROVIDER_AUTH_FAILED = "ProviderAuthFailed"
+    PROVIDER_RATE_LIMITED = "ProviderRateLimited"
+    PROVIDER_REQUEST_INVALID = "ProviderRequestInvalid"
+    PROVIDER_RESPONSE_INVALID = "ProviderResponseInvalid"
+    PROVIDER_UNAVAILABLE = "ProviderUnavailable"
+    CIRCUIT_OPEN = "CircuitOpen"
+    YOUTUBE_QUOTA_EXHAUSTED = "YouTubeQuotaExhausted"
+    YOUTUBE_UPLOAD_REJECTED = "YouTubeUploadRejected"
+    # Outbound webhooks and callbacks.
+    WEBHOOK_NOT_CONFIGURED = "WebhookNotConfigured"
+    WEBHOOK_RATE_LIMITED = "WebhookRateLimited"
+    WEBHOOK_REJECTED = "WebhookRejected"
+    WEBHOOK_UNAVAILABLE = "WebhookUnavailable"
+
+
+# What every stage's retry policy refuses to retry (raise sites of these also mark themselves non-retryable).
+NON_RETRYABLE_ERRORS: tuple[str, ...] = (
+    ErrorType.INVALID_REQUEST,
+    ErrorType.QUALITY_CHECK_FAILED,
+    ErrorType.COST_LIMIT_EXCEEDED,
+    ErrorType.INVALID_CONFIGURATION,
+)
+
+
+class QueueFull(Exception):
+    """The queue already holds `capacity` waiting videos."""
+
+    def __init__(self, depth: int, capacity: int) -> None:
+        super().__init__(f"the queue is full: {depth} videos waiting (capacity {capacity})")
+        self.depth = depth
+        self.capacity = capacity
+
+
+class RetryRefused(Exception):
+    """A whole-video retry that is not allowed (wrong status, or out of attempts)."""
