@@ -13,10 +13,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.stage_runner import run_stage
-from core import activity_names
+from core import activity_names, cost_policy
 from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
 from core.errors import ErrorType
-from core.records import CostLine, StageOutcome
+from core.records import StageOutcome
 from core.settings import Settings
 from engines.quality.facts import probe
 from engines.quality.rules import QualityExpectations, QualityReport, check
@@ -59,11 +59,9 @@ class PipelineActivities:
         self._providers = ProviderContext.for_worker(settings, metrics, ledger)
 
     async def _run(self, inp: StageInput, body: Callable[[], Awaitable[StageOutcome]]) -> StageResult:
-        fixed_price = self._settings.stage_price_overrides.get(inp.stage)
-        return await run_stage(self._ledger, inp, body, self._metrics, fixed_price)
-
-    def _overhead(self, service: str, operation: str, **metadata: object) -> CostLine:
-        return CostLine(service, operation, self._settings.overhead_usd_per_stage, dict(metadata))
+        return await run_stage(
+            self._ledger, inp, body, self._metrics, cost_policy.fixed_price(self._settings, inp.stage)
+        )
 
     @activity.defn(name=activity_names.GENERATE_SCRIPT)
     async def generate_script(self, inp: StageInput) -> StageResult:
@@ -111,7 +109,7 @@ class PipelineActivities:
                 )
             return StageOutcome(
                 {"qa_report": str(report_path)},
-                self._overhead("compute", "qa_probe"),
+                cost_policy.overhead(self._settings, "compute", "qa_probe"),
                 {"duration": round(facts.duration, 3), "lufs": signal.integrated_lufs or 0.0},
             )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from temporalio import activity
 
 from activities.stage_runner import run_stage
-from core import activity_names
+from core import activity_names, cost_policy
 from core.domain import StageInput, StageResult, workflow_id
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
@@ -119,7 +119,7 @@ class RenderActivities:
             cost = CostLine(
                 self._service,
                 "ffmpeg_render",
-                result.seconds_wall * self._settings.compute_usd_per_render_second,
+                cost_policy.render_usd(self._settings, result.seconds_wall),
                 {"encoder": result.encoder, "render_seconds": round(result.seconds_wall, 3)},
             )
             return StageOutcome(
@@ -135,5 +135,5 @@ class RenderActivities:
             )
 
         return await run_stage(
-            self._ledger, inp, body, self._metrics, self._settings.stage_price_overrides.get(inp.stage)
+            self._ledger, inp, body, self._metrics, cost_policy.fixed_price(self._settings, inp.stage)
         )

@@ -13,6 +13,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 
 from api.schemas import StageCost, StatusResponse, VideoOutputs
+from core import cost_policy
 from core.domain import Progress, VideoResult, render_role, rendered_alike, workflow_id
 from core.estimates import eta_seconds
 from core.records import VideoRow
@@ -36,7 +37,7 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
     handle = temporal.get_workflow_handle(workflow_id(video_id), result_type=VideoResult)
     live = await _live_progress(temporal, handle, row.status)
     position, eta = await position_and_eta(ledger, settings, row, live.fraction, row.stage, live.completed)
-    requested_cap = row.request_data.get("cost_cap_usd") or settings.cost_cap_default_usd
+    requested_cap = cost_policy.cap_usd(settings, row.request_data.get("cost_cap_usd"))
     costs = await ledger.stage_costs(str(video_id))
     failed = await ledger.failed_charges(str(video_id))
     return StatusResponse(

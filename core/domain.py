@@ -72,7 +72,7 @@ class StageResult:
 
 
 @dataclass(frozen=True)
-class CostPolicy:
+class VideoBudget:
     """A video's budget: never crossed without an operator's approval (a `halted` video waits for one)."""
 
     cap_usd: float = 3.00
@@ -128,7 +128,7 @@ class VideoWorkflowInput:
     # A whole-video retry resumes here: stages that already succeeded (outputs on disk, cost in the ledger).
     resume: dict[str, StageResult] = field(default_factory=dict)
     attempt: int = 1
-    budget: CostPolicy = field(default_factory=CostPolicy)
+    budget: VideoBudget = field(default_factory=VideoBudget)
 
 
 @dataclass(frozen=True)

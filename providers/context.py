@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core import cost_policy
 from core.records import CostLine
 from core.settings import Settings
 from ledger import Ledger
@@ -28,4 +29,4 @@ class ProviderContext:
 
     def overhead(self, service: str, operation: str, **metadata: object) -> CostLine:
         """The flat per-stage charge of work that pays no API fee (local providers, cache hits)."""
-        return CostLine(service, operation, self.settings.overhead_usd_per_stage, dict(metadata))
+        return cost_policy.overhead(self.settings, service, operation, **metadata)

@@ -30,6 +30,7 @@ from elevenlabs.types import VoiceSettings
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core import cost_policy
 from core.errors import ErrorType
 from core.records import CostLine
 from core.settings import Settings
@@ -59,10 +60,6 @@ def variant(settings: Settings, language: str = "en") -> str:
     return (
         f"{settings.elevenlabs_voice_id}/{settings.elevenlabs_model}/speed={settings.elevenlabs_speed}/{OUTPUT_FORMAT}"
     )
-
-
-def usd_for(settings: Settings, characters: int) -> float:
-    return characters * settings.elevenlabs_usd_per_1k_chars / 1000
 
 
 async def synthesize_elevenlabs(
@@ -109,9 +106,11 @@ async def synthesize_elevenlabs(
             earlier = charge_of(err)  # a rejected last answer, billed too
             billed = characters + int(earlier.metadata.get("characters", 0)) if earlier else characters
             spent = {"characters": billed, "requests": len(chunks) + (1 if earlier else 0)}
-            attach_charge(err, CostLine(PROVIDER, "text_to_speech_partial", usd_for(settings, billed), spent))
+            attach_charge(
+                err, CostLine(PROVIDER, "text_to_speech_partial", cost_policy.elevenlabs_usd(settings, billed), spent)
+            )
         raise
-    return CloudSpeech(timeline, characters, len(groups), usd_for(settings, characters))
+    return CloudSpeech(timeline, characters, len(groups), cost_policy.elevenlabs_usd(settings, characters))
 
 
 async def _convert(
@@ -147,7 +146,12 @@ async def _convert(
         try:
             pcm, alignment = _parse(response.data)
         except ApplicationError as err:  # a 200 that is billed even though its body is unusable
-            spent = CostLine(PROVIDER, "text_to_speech_rejected", usd_for(settings, billed), {"characters": billed})
+            spent = CostLine(
+                PROVIDER,
+                "text_to_speech_rejected",
+                cost_policy.elevenlabs_usd(settings, billed),
+                {"characters": billed},
+            )
             raise attach_charge(err, spent) from None
         return pcm, alignment, billed
     except ApplicationError as err:

@@ -30,6 +30,7 @@ from googleapiclient.errors import HttpError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core import cost_policy
 from core.errors import ErrorType
 from core.languages import DEFAULT_LANGUAGE, google_voice
 from core.records import CostLine
@@ -62,10 +63,6 @@ def variant(settings: Settings, language: str = DEFAULT_LANGUAGE) -> str:
     """Everything besides the text that changes the audio (the cache key's variant)."""
     spoken = voice(settings, language)
     return f"{spoken.get('name', '')}/{spoken['languageCode']}/rate={settings.google_tts_speaking_rate}"
-
-
-def usd_for(settings: Settings, characters: int) -> float:
-    return characters * settings.google_tts_usd_per_1m_chars / 1_000_000
 
 
 def ssml(texts: Sequence[str], group: Sequence[int]) -> str:
@@ -116,9 +113,12 @@ async def synthesize_google(
     except Exception as err:
         if characters:  # requests that were answered (and billed) before this one failed
             spent = {"characters": characters, "requests": len(chunks)}
-            attach_charge(err, CostLine(PROVIDER, "text_to_speech_partial", usd_for(settings, characters), spent))
+            attach_charge(
+                err,
+                CostLine(PROVIDER, "text_to_speech_partial", cost_policy.google_tts_usd(settings, characters), spent),
+            )
         raise
-    return CloudSpeech(timeline, characters, len(groups), usd_for(settings, characters))
+    return CloudSpeech(timeline, characters, len(groups), cost_policy.google_tts_usd(settings, characters))
 
 
 def _service(settings: Settings) -> Any:

@@ -31,12 +31,14 @@ from openai.types.shared_params.response_format_json_schema import JSONSchema
 from pydantic import BaseModel, ConfigDict, ValidationError
 from temporalio.exceptions import ApplicationError
 
+from core import cost_policy
+from core.cost_policy import WORDS_PER_SECOND
 from core.domain import Complexity, VideoRequest
 from core.errors import ErrorType
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from engines.files import link_or_copy
-from engines.script.writer import WORDS_PER_SECOND, Script
+from engines.script.writer import Script
 from providers.cache import cache_key
 from providers.context import ProviderContext
 from providers.errors import attach_charge, http_error, invalid_response, missing_credential, redact, unavailable
@@ -49,7 +51,6 @@ KEY_SETTING = "OPENAI_API_KEY (or YTEMPIRE_OPENAI_API_KEY)"
 PROMPT_VERSION = 1  # part of the cache key: a new prompt must not be answered from old scripts
 DEFAULT_LANGUAGE = "en"
 MIN_WORDS_RATIO = 0.65
-MAX_WORDS_RATIO = 1.30  # = cost_model's allowance for narration beyond the target
 MAX_SEGMENTS = 12
 TITLE_MAX_CHARS = 100  # YouTube's limits
 DESCRIPTION_MAX_CHARS = 5000
@@ -120,7 +121,7 @@ class ScriptBrief:
 
     @property
     def target_words(self) -> int:
-        return round(self.duration_seconds * WORDS_PER_SECOND)
+        return cost_policy.target_words(self.duration_seconds)
 
     @property
     def min_words(self) -> int:
@@ -128,7 +129,7 @@ class ScriptBrief:
 
     @property
     def max_words(self) -> int:
-        return math.ceil(self.target_words * MAX_WORDS_RATIO)
+        return cost_policy.max_narration_words(self.target_words)
 
     @property
     def suggested_segments(self) -> int:
@@ -208,8 +209,7 @@ def prices_per_million(settings: Settings, model: str, *, warn: bool = True) -> 
 
 
 def charge_usd(settings: Settings, model: str, usage: Usage) -> float:
-    price_in, price_out = prices_per_million(settings, model)
-    return (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1_000_000
+    return cost_policy.openai_usd(usage.prompt_tokens, usage.completion_tokens, prices_per_million(settings, model))
 
 
 def prompt_tokens_bound(brief: ScriptBrief) -> int:

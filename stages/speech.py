@@ -8,12 +8,12 @@ the exact narration: a repeat materialises voice.wav and timeline.json and calls
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from temporalio.exceptions import ApplicationError
 
+from core import cost_policy
 from core.domain import StageInput, VideoRequest
 from core.errors import ErrorType
 from core.languages import espeak_voice
@@ -33,12 +33,9 @@ from stages.selection import provider_for
 CloudSynthesis = Callable[[ProviderContext, Sequence[str], Path, str], Awaitable[CloudSpeech]]
 # provider -> (synthesis, cache variant for a language, USD for N characters)
 _CLOUD: dict[str, tuple[CloudSynthesis, Callable[[Settings, str], str], Callable[[Settings, int], float]]] = {
-    "elevenlabs": (elevenlabs_tts.synthesize_elevenlabs, elevenlabs_tts.variant, elevenlabs_tts.usd_for),
-    "google": (google_tts.synthesize_google, google_tts.variant, google_tts.usd_for),
+    "elevenlabs": (elevenlabs_tts.synthesize_elevenlabs, elevenlabs_tts.variant, cost_policy.elevenlabs_usd),
+    "google": (google_tts.synthesize_google, google_tts.variant, cost_policy.google_tts_usd),
 }
-# A generous bound on the narration of a video of N seconds: 1.3 x N seconds at 2.5 words/s of ~7.7 characters.
-# The cost guard's estimate is this many characters, and no longer narration is sent, so no charge exceeds it.
-MAX_CHARS_PER_SECOND = 25
 
 
 async def synthesize(ctx: ProviderContext, inp: StageInput, script: Script, out_dir: Path) -> StageOutcome:
@@ -68,7 +65,7 @@ async def _cloud(ctx: ProviderContext, inp: StageInput, provider: str, script: S
         raise ApplicationError(
             f"the script cannot be spoken: {err}", type=ErrorType.INVALID_REQUEST, non_retryable=True
         ) from None
-    characters, budget = len(" ".join(texts)), max_narration_chars(inp.request)
+    characters, budget = len(" ".join(texts)), cost_policy.max_narration_chars(inp.request.duration_seconds)
     if characters > budget:
         raise ApplicationError(
             f"the narration has {characters} characters, more than the {budget} that a "
@@ -104,11 +101,6 @@ async def _cloud(ctx: ProviderContext, inp: StageInput, provider: str, script: S
     return _outcome(inp, out_dir, wav, speech.timeline, cost, details)
 
 
-def max_narration_chars(request: VideoRequest) -> int:
-    """The most narration characters a cloud provider is sent for `request` (what its estimate is priced on)."""
-    return math.ceil(request.duration_seconds * MAX_CHARS_PER_SECOND)
-
-
 def _outcome(
     inp: StageInput,
     out_dir: Path,
@@ -139,5 +131,8 @@ def estimate_usd(settings: Settings, request: VideoRequest) -> float:
     provider = provider_for(settings, "tts", request.complexity)
     if provider in _CLOUD:
         _, _, usd_for = _CLOUD[provider]
-        return max(usd_for(settings, max_narration_chars(request)), settings.overhead_usd_per_stage)
+        return max(
+            usd_for(settings, cost_policy.max_narration_chars(request.duration_seconds)),
+            settings.overhead_usd_per_stage,
+        )
     return settings.overhead_usd_per_stage

@@ -35,6 +35,7 @@ from pydantic import SecretStr
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core import cost_policy
 from core.domain import StageInput
 from core.records import CostLine
 from core.settings import Settings
@@ -160,7 +161,7 @@ def interleave(results: Sequence[Sequence[StockCandidate]]) -> list[StockCandida
 def estimate_usd(settings: Settings) -> float:
     """Upper bound: the overhead plus storage of every allowed download at the largest allowed size."""
     worst_bytes = MAX_DOWNLOADS_PER_VIDEO * settings.media_max_download_bytes
-    return settings.overhead_usd_per_stage + worst_bytes / 1e9 * settings.storage_usd_per_gb
+    return settings.overhead_usd_per_stage + cost_policy.storage_usd(settings, worst_bytes)
 
 
 class _Collector:
@@ -362,7 +363,7 @@ def _normalise(picked: list[_Image], media_dir: Path, width: int, height: int) -
 
 
 def _cost(settings: Settings, provider: _Provider, tally: _Tally, stock: int, fallback: int) -> CostLine:
-    storage = tally.bytes_downloaded / 1e9 * settings.storage_usd_per_gb
+    storage = cost_policy.storage_usd(settings, tally.bytes_downloaded)
     return CostLine(
         provider.name,
         "stock_photos",

@@ -10,6 +10,7 @@ from typing import Any
 
 from temporalio.exceptions import ApplicationError
 
+from core import cost_policy
 from core.domain import StageInput, VideoRequest
 from core.errors import ErrorType
 from core.records import CostLine, StageOutcome
@@ -21,7 +22,6 @@ from providers.context import ProviderContext
 from providers.youtube_upload import upload_from_outbox
 from stages.selection import provider_for
 
-STORAGE_GB_PER_VIDEO_SECOND = 0.002
 DESCRIPTION_MAX_CHARS = 5000
 
 
@@ -48,7 +48,7 @@ async def prepare_upload(
     cost = CostLine(
         "storage",
         "outbox",
-        ctx.settings.overhead_usd_per_stage + size / 1e9 * ctx.settings.storage_usd_per_gb,
+        ctx.settings.overhead_usd_per_stage + cost_policy.storage_usd(ctx.settings, size),
         {"bytes": size},
     )
     artifacts = {"outbox_video": str(final), "thumbnail": str(thumbnail), "metadata": str(metadata_path)}
@@ -121,6 +121,4 @@ def estimate_usd(settings: Settings, request: VideoRequest) -> float:
 
     The YouTube upload adds no dollars (the Data API charges quota units, guarded per day instead).
     """
-    seconds = request.duration_seconds * 1.3
-    storage = seconds * STORAGE_GB_PER_VIDEO_SECOND * settings.storage_usd_per_gb
-    return round(settings.overhead_usd_per_stage + storage, 4)
+    return round(cost_policy.outbox_estimate_usd(settings, request), 4)

@@ -12,7 +12,7 @@ from temporalio.runtime import Runtime
 from core import search_attributes
 from core.domain import StageResult, VideoRequest, VideoResult, VideoWorkflowInput, workflow_id
 from core.settings import Settings
-from stages.cost_model import cost_policy
+from stages.cost_model import video_budget
 from workflows.video import VideoWorkflow
 
 TOP_PRIORITY = 10
@@ -47,7 +47,7 @@ def workflow_input(
         ),
         resume=resume or {},
         attempt=attempt,
-        budget=cost_policy(settings, request),
+        budget=video_budget(settings, request),
     )
 
 

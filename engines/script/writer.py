@@ -9,9 +9,8 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from core import cost_policy
 from engines.script.templates import BY_LANGUAGE, Templates
-
-WORDS_PER_SECOND = 2.5  # ~150 words for 60 s of narration
 
 
 class ScriptError(ValueError):
@@ -66,7 +65,7 @@ def write_script(topic: str, duration_seconds: int, language: str = "en") -> Scr
     topic = _clean_topic(topic)
     seed = int.from_bytes(hashlib.sha256(topic.lower().encode()).digest()[:8], "big")
     rng = random.Random(seed)
-    target_words = round(duration_seconds * WORDS_PER_SECOND)
+    target_words = cost_policy.target_words(duration_seconds)
 
     hook = rng.choice(templates.hooks).format(topic=topic)
     cta = rng.choice(templates.ctas).format(topic=topic)

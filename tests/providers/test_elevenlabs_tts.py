@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from core import cost_policy
 from core.settings import Settings
 from engines.speech.timeline import SpeechTimeline
 from providers import elevenlabs_tts
@@ -308,7 +309,7 @@ async def test_a_tier_can_pick_elevenlabs_and_the_cost_guard_sees_its_price(
     premium = stage_input(tmp_path, complexity="premium", duration_seconds=60)
     simple = stage_input(tmp_path, complexity="simple", duration_seconds=60)
     assert stage_estimates(ctx.settings, premium.request)["audio_synthesis"] == pytest.approx(
-        speech.max_narration_chars(premium.request) * 0.30 / 1000, abs=1e-4
+        cost_policy.max_narration_chars(premium.request.duration_seconds) * 0.30 / 1000, abs=1e-4
     )
     assert stage_estimates(ctx.settings, simple.request)["audio_synthesis"] == ctx.settings.overhead_usd_per_stage
     outcome = await speech.synthesize(ctx, premium, script_for(premium), out_dir(premium))

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from core import cost_policy
 from core.settings import Settings
 from engines.speech.timeline import SpeechTimeline
 from providers import google_tts
@@ -291,4 +292,4 @@ async def test_the_estimate_bounds_the_charge(tmp_path: Path, fake: FakeGoogleTt
     outcome = await speech.synthesize(ctx, inp, script_for(inp), out_dir(inp))
     estimate = speech.estimate_usd(ctx.settings, inp.request)
     assert outcome.cost.amount_usd <= estimate
-    assert estimate == pytest.approx(speech.max_narration_chars(inp.request) * 16.0 / 1_000_000)
+    assert estimate == pytest.approx(cost_policy.max_narration_chars(inp.request.duration_seconds) * 16.0 / 1_000_000)

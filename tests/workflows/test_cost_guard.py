@@ -12,7 +12,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, Wor
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 
-from core.domain import BudgetApproval, CostPolicy, TaskQueues, VideoResult, VideoWorkflowInput
+from core.domain import BudgetApproval, TaskQueues, VideoBudget, VideoResult, VideoWorkflowInput
 from core.stage_table import STAGES
 from tests.workflows.fakes import FakeStages
 from tests.workflows.test_video import make_input, workers
@@ -22,7 +22,7 @@ NAMES = [s.name for s in STAGES]
 
 
 def with_budget(queues: TaskQueues, costs: dict[str, float], **policy: float) -> VideoWorkflowInput:
-    budget = CostPolicy(estimates_usd=dict(costs), **policy)  # type: ignore[arg-type]
+    budget = VideoBudget(estimates_usd=dict(costs), **policy)  # type: ignore[arg-type]
     return dataclasses.replace(make_input(queues), budget=budget)
 
 
@@ -185,7 +185,7 @@ async def test_property_no_video_is_charged_past_its_cap(dev_env: WorkflowEnviro
         cap = round(rng.uniform(0.5, 3.0), 2)
         fakes = FakeStages(costs=costs)
         inp = dataclasses.replace(
-            make_input(queues), budget=CostPolicy(cap_usd=cap, estimates_usd=estimates, halt_timeout_seconds=0.5)
+            make_input(queues), budget=VideoBudget(cap_usd=cap, estimates_usd=estimates, halt_timeout_seconds=0.5)
         )
         async with workers(dev_env, queues, fakes):
             handle = await dev_env.client.start_workflow(
