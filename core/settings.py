@@ -194,3 +194,17 @@ class Settings(BaseSettings):
     @property
     def task_queues(self) -> TaskQueues:
         return TaskQueues(pipeline=self.task_queue_pipeline, cpu=self.task_queue_cpu, gpu=self.task_queue_gpu)
+
+
+def environment_variables() -> set[str]:
+    """Every environment variable `Settings` reads: each field's `YTEMPIRE_*` name, the provider libraries' own
+    names it also accepts (OPENAI_API_KEY, DATABASE_URL, ...) and YTEMPIRE_SECRETS_DIR."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    names = {"YTEMPIRE_SECRETS_DIR"}
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(choice for choice in alias.choices if isinstance(choice, str))
+        else:
+            names.add(f"{prefix}{name}".upper())
+    return names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import tempfile
@@ -15,10 +16,20 @@ from temporalio.testing import WorkflowEnvironment
 
 from core import search_attributes
 from core.domain import TaskQueues
+from core.settings import Settings, environment_variables
 from devstack.postgres import PostgresServer
 from devstack.temporal_server import dynamic_config_args, temporal_cli, temporal_test_server
 from ledger import Ledger, create_pool
 from ledger.migrations import apply_migrations
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests build their own settings: nothing the caller's shell exports (YTEMPIRE_API_KEY, DATABASE_URL, ...) and
+    no `.env` in the checkout may change what they test, nor leak into the workers and servers they start."""
+    read = environment_variables()
+    for name in [name for name in os.environ if name.upper() in read]:  # pydantic-settings ignores the case
+        del os.environ[name]
+    Settings.model_config["env_file"] = None
 
 
 def free_port() -> int:
