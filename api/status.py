@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 
@@ -18,7 +17,7 @@ from core.domain import Progress, VideoResult, render_role, rendered_alike, work
 from core.estimates import eta_seconds
 from core.records import VideoRow
 from core.settings import Settings
-from core.stage_table import RENDER_STAGE, STAGES, STAGES_BY_NAME, percent_done
+from core.stage_table import RENDER_STAGE, STAGES
 from ledger import Ledger
 from workflows.video import VideoWorkflow
 
@@ -35,7 +34,7 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
     if row is None:
         raise UnknownVideo(f"no video with id {video_id}")
     handle = temporal.get_workflow_handle(workflow_id(video_id), result_type=VideoResult)
-    live = await _live_progress(temporal, handle, row.status)
+    live = await _live_progress(handle, row.status)
     position, eta = await position_and_eta(ledger, settings, row, live.fraction, row.stage, live.completed)
     requested_cap = cost_policy.cap_usd(settings, row.request_data.get("cost_cap_usd"))
     costs = await ledger.stage_costs(str(video_id))
@@ -114,7 +113,7 @@ class _Live:
     progress: Progress | None = None
 
 
-async def _live_progress(client: Client, handle: WorkflowHandle[Any, VideoResult], ledger_status: str) -> _Live:
+async def _live_progress(handle: WorkflowHandle[Any, VideoResult], ledger_status: str) -> _Live:
     """Progress, outputs and the workflow's own view (cap, halt reason) from the workflow itself."""
     if ledger_status == "queued":
         return _Live()
@@ -127,28 +126,9 @@ async def _live_progress(client: Client, handle: WorkflowHandle[Any, VideoResult
                 mp4_path=result.mp4_path, metadata_path=result.metadata_path, thumbnail_path=result.thumbnail_path
             )
             return _Live(100.0, 1.0, [s.name for s in STAGES], outputs)
+        # The workflow's own view, render progress included (the render signals it as ffmpeg goes).
         progress = await handle.query(VideoWorkflow.progress)
-        fraction = await _render_fraction(client, desc.raw_description.pending_activities)
-        if progress.stage == RENDER_STAGE and fraction is not None:
-            percent = percent_done(progress.completed_stages, progress.stage, fraction)
-            return _Live(percent, fraction, progress.completed_stages, None, progress)
-        return _Live(progress.percent, 0.0, progress.completed_stages, None, progress)
+        return _Live(progress.percent, progress.stage_fraction, progress.completed_stages, None, progress)
     except (RPCError, TimeoutError):
         log.warning("workflow %s not readable; falling back to the ledger", handle.id, exc_info=True)
         return _Live()
-
-
-async def _render_fraction(client: Client, pending: Any) -> float | None:
-    """The render's last heartbeat ({"fraction": 0..1}) from the workflow's pending activities."""
-    for act in pending:
-        if (
-            act.activity_type.name != STAGES_BY_NAME[RENDER_STAGE].activity
-            or act.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
-        ):
-            continue
-        if not act.heartbeat_details.payloads:
-            return 0.0
-        details = await client.data_converter.decode(act.heartbeat_details.payloads)
-        if details and isinstance(details[0], dict):
-            return float(details[0].get("fraction", 0.0))
-    return None

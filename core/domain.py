@@ -174,3 +174,4 @@ class Progress:
     eta_seconds: int | None = None
     cap_usd: float | None = None
     halted_reason: str | None = None
+    stage_fraction: float = 0.0  # how far the current stage is (the render reports it; other stages 0)

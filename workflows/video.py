@@ -375,6 +375,7 @@ class VideoWorkflow:
             eta_seconds=eta,
             cap_usd=self._cap,
             halted_reason=self._halted_reason,
+            stage_fraction=self._render_fraction if self._stage == RENDER_STAGE else 0.0,
         )
 
     @workflow.query
