@@ -14,6 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engines.files import link_or_copy
 from engines.media.backgrounds import generate_backgrounds
+from engines.proc import run_blocking
 from engines.render.plan import CLIP_SUFFIXES, is_clip
 
 log = logging.getLogger(__name__)
@@ -112,14 +113,14 @@ def _is_readable_image(path: Path) -> bool:
 def _is_playable_clip(path: Path) -> bool:
     """ffmpeg decodes its first second of video (a header alone can lie) and it lasts at least half a second."""
     try:
-        probe = subprocess.run(
+        probe = run_blocking(
             ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "format=duration",
              "-of", "default=nw=1:nk=1", str(path)],
-            capture_output=True, text=True, timeout=30, check=False,
+            timeout=30,
         )  # fmt: skip
-        decode = subprocess.run(
+        decode = run_blocking(
             ["ffmpeg", "-v", "error", "-xerror", "-t", "1", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"],
-            capture_output=True, text=True, timeout=60, check=False,
+            timeout=60,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as e:
         log.warning("skipping library clip %s: %s", path, e)

@@ -8,6 +8,8 @@ import re
 import subprocess
 from dataclasses import dataclass
 
+from engines.proc import run_blocking
+
 log = logging.getLogger(__name__)
 
 GPU_ENCODER = "h264_nvenc"
@@ -25,12 +27,14 @@ class EncoderChoice:
 def ffmpeg_encoders(ffmpeg_bin: str = "ffmpeg") -> frozenset[str]:
     """Encoder names that `ffmpeg -encoders` lists (cached per process; empty if ffmpeg cannot run)."""
     try:
-        out = subprocess.run(
-            [ffmpeg_bin, "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=30, check=True
-        ).stdout
+        listed = run_blocking([ffmpeg_bin, "-hide_banner", "-encoders"], timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
         log.warning("could not list ffmpeg encoders with %s: %s", ffmpeg_bin, exc)
         return frozenset()
+    if listed.returncode != 0:
+        log.warning("could not list ffmpeg encoders with %s: exit status %d", ffmpeg_bin, listed.returncode)
+        return frozenset()
+    out = listed.stdout
     names = set()
     listing = False
     for line in out.splitlines():
@@ -78,7 +82,7 @@ def nvenc_probe(ffmpeg_bin: str = "ffmpeg") -> str:
     """
     argv = [ffmpeg_bin, *_PROBE_ARGS, "-c:v", GPU_ENCODER, "-f", "null", "-"]
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        proc = run_blocking(argv, timeout=60)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"the {GPU_ENCODER} probe could not run ({exc})"
     if proc.returncode == 0:

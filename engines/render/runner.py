@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import dataclasses
 import logging
 import os
 import shlex
-import signal
-import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from engines.proc import spawn, stop
 from engines.render.graph import build_argv
 from engines.render.plan import RenderPlan
 
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_BYTES = 4096
-TERM_GRACE_S = 2.0
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -63,16 +59,10 @@ async def run_ffmpeg(
 ) -> None:
     """Run one ffmpeg command built with `-progress pipe:1`; raise FFmpegError on failure.
 
-    Cancelling the awaiting task terminates ffmpeg (SIGTERM, then SIGKILL) before CancelledError propagates.
+    Cancelling the awaiting task stops ffmpeg (SIGTERM, then SIGKILL) before CancelledError propagates.
     """
     log.debug("ffmpeg: %s", shlex.join(argv))
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        preexec_fn=_die_with_parent_hook(),
-    )
+    proc = await spawn(argv)
     assert proc.stdout is not None and proc.stderr is not None
     stderr_task = asyncio.create_task(_tail(proc.stderr, STDERR_TAIL_BYTES))
     try:
@@ -81,7 +71,7 @@ async def run_ffmpeg(
         stderr_tail = await stderr_task
     except BaseException:
         # Cancellation, or on_progress raised: ffmpeg must not outlive the render call.
-        await _stop(proc)
+        await stop(proc)
         stderr_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await stderr_task
@@ -160,44 +150,6 @@ async def _tail(stream: asyncio.StreamReader, limit: int) -> str:
         buf += chunk
         del buf[:-limit]
     return buf.decode("utf-8", "replace")
-
-
-async def _stop(proc: asyncio.subprocess.Process) -> None:
-    """SIGTERM (ffmpeg stops cleanly), SIGKILL after a grace period; always reaps."""
-    if proc.returncode is not None:
-        return
-    try:
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), TERM_GRACE_S)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-    finally:
-        if proc.returncode is None:  # a second cancel cut the grace period short
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-
-
-def _die_with_parent_hook() -> Callable[[], None] | None:
-    """preexec_fn making the kernel SIGKILL ffmpeg if the worker dies without cleaning up (Linux only).
-
-    The signal follows the forking *thread*; asyncio forks on the event-loop thread, which lives as long as
-    the worker does.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before fork: no dlopen in the child
-    parent = os.getpid()
-
-    def hook() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # parent died before prctl took effect
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return hook
 
 
 def _to_float(text: str | None) -> float | None:

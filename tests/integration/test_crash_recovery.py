@@ -1,8 +1,9 @@
-"""SIGKILL the render worker mid-render: a fresh worker finishes the same video from the render stage."""
+"""SIGKILL a worker mid-stage: its ffmpeg dies with it, and a fresh worker finishes the same video from that stage."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -27,23 +28,41 @@ from workflows.video import VideoWorkflow
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_render_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(settings: Settings, log: Path, queues: str) -> subprocess.Popen[bytes]:
+    """`python -m workers --queues <queues>` on the test's own task queues, as a process of its own."""
     env = dict(
         os.environ,
         YTEMPIRE_DATABASE_URL=settings.database_url,
         YTEMPIRE_TEMPORAL_ADDRESS=settings.temporal_address,
+        YTEMPIRE_TASK_QUEUE_PIPELINE=settings.task_queue_pipeline,
         YTEMPIRE_TASK_QUEUE_CPU=settings.task_queue_cpu,
+        YTEMPIRE_TASK_QUEUE_GPU=settings.task_queue_gpu,
         YTEMPIRE_DATA_DIR=str(settings.data_dir),
     )
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "workers", "--queues", "cpu"], cwd=REPO, env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "workers", "--queues", queues], cwd=REPO, env=env, stdout=out, stderr=out
         )
+
+
+def start_render_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    return start_worker(settings, log, "cpu")
 
 
 def children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def ffmpeg_children(pid: int, *, reading: str = "") -> list[int]:
+    """The ffmpeg processes `pid` started (those whose command line mentions `reading`)."""
+    found = []
+    for child in children(pid):
+        with contextlib.suppress(FileNotFoundError):
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            if argv and argv[0].endswith(b"ffmpeg") and reading.encode() in b" ".join(argv):
+                found.append(child)
+    return found
 
 
 def gone(pid: int) -> bool:
@@ -122,3 +141,43 @@ async def test_killed_render_worker_resumes_from_render_stage(
     row = await ledger.get_video(video_id)
     assert row is not None and row.status == "completed" and row.retry_count == 1
     assert not list((settings.artifacts_dir / video_id).glob("*partial*")), "no partial render may remain"
+
+
+async def test_killed_pipeline_worker_takes_its_quality_check_ffmpeg_with_it(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, tmp_path: Path
+) -> None:
+    """The QA decode (ffmpeg over the whole render) runs on the pipeline worker; SIGKILL that worker mid-check."""
+    request = VideoRequest(
+        video_id=str(uuid.uuid4()),
+        topic="the history of tea",
+        channel_id=str(uuid.uuid4()),
+        user_id=str(uuid.uuid4()),
+        duration_seconds=60,
+    )
+    await admit(ledger, request, {"topic": request.topic})
+    first = start_worker(settings, tmp_path / "worker1.log", "pipeline")
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        async with running_workers(dev_env, settings, ledger, roles=("cpu", "gpu")):
+            handle = await start_video(dev_env.client, settings, request)
+            deadline = time.monotonic() + 180
+            decoding: list[int] = []
+            while not decoding and time.monotonic() < deadline:
+                row = await ledger.get_video(request.video_id)
+                if row is not None and row.stage == "quality_validation":
+                    decoding = ffmpeg_children(first.pid, reading="final.mp4")
+                await asyncio.sleep(0.05)
+            assert decoding, "the pipeline worker should be decoding the render for its quality check"
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+            await asyncio.sleep(0.5)
+            assert all(gone(pid) for pid in decoding), "the quality check's ffmpeg must die with its worker"
+
+            second = start_worker(settings, tmp_path / "worker2.log", "pipeline")
+            result = await asyncio.wait_for(handle.result(), timeout=180)
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(15)
+    assert result.status == "completed"
