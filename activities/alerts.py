@@ -15,7 +15,8 @@ from core import activity_names
 from core.errors import ErrorType
 from ledger.breakers import SERVICE_MAX_LEN
 from providers.circuit_breaker import BreakerBoard
-from providers.webhooks import deliver, redact_url
+from providers.redaction import redact_url
+from providers.webhooks import deliver
 
 log = logging.getLogger(__name__)
 

@@ -12,51 +12,42 @@ Messages go through `redact()` so that no key, token or signed URL reaches logs,
 from __future__ import annotations
 
 import email.utils
-import re
-import time
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 
 from core.errors import ErrorType
 from core.records import CostLine
+from providers.redaction import redact
 
-MAX_RETRY_AFTER_SECONDS = 300.0
+MAX_RETRY_AFTER_SECONDS = 300.0  # a provider's Retry-After is honoured up to this; past it, the retry policy backs off
 _BODY_EXCERPT = 300
-# Query parameters that carry credentials in some APIs (Pixabay's key=, Google's key=, signed URLs).
-_SECRET_QUERY = re.compile(r"(?i)\b(key|api_key|apikey|access_token|token|signature|sig)=[^&\s\"']+")
-_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
 
 
-def redact(text: str, secrets: Iterable[SecretStr | str | None] = ()) -> str:
-    """`text` without the given secret values, credential query parameters or bearer tokens."""
-    for secret in secrets:
-        value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-        if value and len(value) >= 4:
-            text = text.replace(value, "***")
-    text = _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=***", text)
-    return _BEARER.sub(lambda m: f"{m.group(1)} ***", text)
+def header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    """A header's value, whatever the case of its name (plain dicts of response headers keep the server's case)."""
+    return next((v for k, v in (headers or {}).items() if k.lower() == name.lower()), None)
 
 
-def retry_after_seconds(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
-    """Seconds from a `Retry-After` header (delta-seconds or HTTP date), capped; None when absent or unreadable."""
-    if not headers:
-        return None
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if value is None:
+def retry_after_seconds(value: str | None, *, cap_seconds: float, now: datetime | None = None) -> float | None:
+    """Seconds from a `Retry-After` value (delta-seconds or an HTTP date), at most `cap_seconds`; None when absent
+    or unreadable."""
+    if not value:
         return None
     value = value.strip()
-    try:
+    if value.isdigit():
         seconds = float(value)
-    except ValueError:
+    else:
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), cap_seconds)
 
 
 def http_error(
@@ -72,7 +63,7 @@ def http_error(
     excerpt = redact(body.strip().replace("\n", " ")[:_BODY_EXCERPT], secrets)
     detail = f": {excerpt}" if excerpt else ""
     if status == 429:
-        delay = retry_after_seconds(headers)
+        delay = retry_after_seconds(header(headers, "Retry-After"), cap_seconds=MAX_RETRY_AFTER_SECONDS)
         return ApplicationError(
             f"{service} rate-limited the request (HTTP 429){detail}",
             {"service": service, "status": status, "retry_after_seconds": delay},

@@ -41,7 +41,8 @@ from engines.files import link_or_copy
 from engines.script.writer import Script
 from providers.cache import cache_key
 from providers.context import ProviderContext
-from providers.errors import attach_charge, http_error, invalid_response, missing_credential, redact, unavailable
+from providers.errors import attach_charge, http_error, invalid_response, missing_credential, unavailable
+from providers.redaction import redact
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,12 @@ a filter on the `httpx` logger installed here.
 
 from __future__ import annotations
 
-import logging
-
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from engines.media.library import Attribution
-from providers.errors import http_error, invalid_response, redact, unavailable
+from providers.errors import http_error, invalid_response, unavailable
 from providers.stock_photo import SearchQuery, SizeVariant, StockCandidate, fit_within
 
 SERVICE = "Pixabay"
@@ -23,28 +21,6 @@ LICENCE = "Pixabay Content License"
 LICENCE_URL = "https://pixabay.com/service/license-summary/"
 MAX_QUERY_CHARS = 100
 _ORIENTATION = {"landscape": "horizontal", "portrait": "vertical", "square": "all"}
-
-
-class _RedactUrls(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            # URLs stay httpx.URL, so other filters on this logger (providers.webhooks strips userinfo) still apply.
-            record.args = tuple(
-                httpx.URL(redact(str(a))) if isinstance(a, httpx.URL) else redact(a) if isinstance(a, str) else a
-                for a in record.args
-            )
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        return True
-
-
-def _install_log_filter() -> None:
-    httpx_log = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactUrls) for f in httpx_log.filters):
-        httpx_log.addFilter(_RedactUrls())
-
-
-_install_log_filter()
 
 
 class _Hit(BaseModel):

@@ -19,7 +19,8 @@ import httpx
 from PIL import Image, UnidentifiedImageError
 from pydantic import SecretStr
 
-from providers.errors import http_error, redact, unavailable
+from providers.errors import http_error, unavailable
+from providers.redaction import redact
 from providers.stock_photo import MAX_UPSCALE, upscale_needed
 
 CONTENT_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}

@@ -7,21 +7,21 @@ and de-duplicates on `Idempotency-Key` (the event id: every retry of one event c
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import hashlib
 import hmac
 import json
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from temporalio.exceptions import ApplicationError
 
 from core.errors import ErrorType
 from providers.circuit_breaker import CircuitBreaker
+from providers.errors import retry_after_seconds
+from providers.redaction import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -61,37 +61,6 @@ def verify(
     return hmac.compare_digest(sign(body, secret, ts).encode(), signature.encode())
 
 
-def redact_url(url: str) -> str:
-    """The URL without userinfo, query or fragment (any of which may carry credentials), safe to log."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:  # IPv6 literal
-            host = f"[{host}]"
-        netloc = f"{host}:{parts.port}" if parts.port else host
-    except ValueError:
-        return "<unparseable webhook URL>"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-class _RedactHttpxUrls(logging.Filter):
-    """httpx logs every request's full URL at INFO; a webhook URL may carry credentials in its userinfo or query."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(arg, httpx.URL) for arg in record.args):
-            record.args = tuple(redact_url(str(arg)) if isinstance(arg, httpx.URL) else arg for arg in record.args)
-        return True
-
-
-def _install_httpx_filter() -> None:
-    httpx_log = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactHttpxUrls) for f in httpx_log.filters):
-        httpx_log.addFilter(_RedactHttpxUrls())
-
-
-_install_httpx_filter()
-
-
 def build_request(
     event: dict[str, Any], *, event_id: str, kind: str, secret: str | None, timestamp: int
 ) -> tuple[bytes, dict[str, str]]:
@@ -106,24 +75,6 @@ def build_request(
     if secret:
         headers[SIGNATURE_HEADER] = sign(body, secret, timestamp)
     return body, headers
-
-
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        seconds = float(value)
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 async def deliver(
@@ -167,7 +118,7 @@ async def deliver(
             return status
         reason = response.reason_phrase or "no reason given"
         if status >= 500 or status in RETRYABLE_STATUSES:
-            delay = retry_after_seconds(response.headers.get("Retry-After"))
+            delay = retry_after_seconds(response.headers.get("Retry-After"), cap_seconds=MAX_RETRY_AFTER_SECONDS)
             log.warning("webhook %s event %s: HTTP %d %s, will retry", safe_url, event_id, status, reason)
             raise ApplicationError(
                 f"webhook {safe_url} answered HTTP {status} {reason}"

@@ -35,7 +35,16 @@ from temporalio.exceptions import ApplicationError
 from core.errors import ErrorType
 from core.settings import Settings
 from providers.context import ProviderContext
-from providers.errors import http_error, invalid_response, missing_credential, redact, retry_after_seconds, unavailable
+from providers.errors import (
+    MAX_RETRY_AFTER_SECONDS,
+    header,
+    http_error,
+    invalid_response,
+    missing_credential,
+    retry_after_seconds,
+    unavailable,
+)
+from providers.redaction import redact
 from providers.youtube_quota import INSERT, THUMBNAIL, QuotaCost, QuotaGuard, quota_exhausted
 
 SERVICE = "YouTube"
@@ -309,7 +318,7 @@ def _http_failure(err: HttpError, cost: QuotaCost, secrets: list[str | None]) ->
     if reason in QUOTA_REASONS:
         return quota_exhausted(cost, datetime.now(UTC), f"YouTube answered HTTP {status} {reason}")
     if status == 403 and reason in RATE_REASONS:
-        delay = retry_after_seconds(dict(err.resp))
+        delay = retry_after_seconds(header(dict(err.resp), "Retry-After"), cap_seconds=MAX_RETRY_AFTER_SECONDS)
         return ApplicationError(
             f"{SERVICE} rate-limited the request (HTTP 403 {reason})",
             {"service": SERVICE, "status": status, "retry_after_seconds": delay},

@@ -1,19 +1,22 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
-from providers.errors import http_error, redact, retry_after_seconds
+from providers.errors import MAX_RETRY_AFTER_SECONDS, header, http_error, retry_after_seconds
+from providers.redaction import redact
 
 
 def test_429_honours_retry_after_seconds_and_dates() -> None:
     err = http_error("OpenAI", 429, setting="OPENAI_API_KEY", headers={"Retry-After": "7"})
     assert err.type == "ProviderRateLimited" and not err.non_retryable
     assert err.next_retry_delay == timedelta(seconds=7)
-    assert retry_after_seconds({"retry-after": "Wed, 25 Nov 2026 12:00:30 GMT"}, now=1795608000.0) == 30.0
-    assert retry_after_seconds({"Retry-After": "soon"}) is None
-    assert retry_after_seconds({"Retry-After": "99999"}) == 300.0
+    now = datetime.fromtimestamp(1795608000.0, UTC)
+    date = header({"retry-after": "Wed, 25 Nov 2026 12:00:30 GMT"}, "Retry-After")
+    assert retry_after_seconds(date, cap_seconds=MAX_RETRY_AFTER_SECONDS, now=now) == 30.0
+    assert retry_after_seconds("soon", cap_seconds=MAX_RETRY_AFTER_SECONDS) is None
+    assert retry_after_seconds("99999", cap_seconds=MAX_RETRY_AFTER_SECONDS) == 300.0
 
 
 def test_auth_failures_are_final_and_name_the_setting() -> None:

@@ -25,14 +25,15 @@ from temporalio.worker import Worker
 
 from activities.alerts import AlertActivities, WebhookDelivery, breaker_service
 from providers.circuit_breaker import BreakerBoard, CircuitOpenError
+from providers.errors import retry_after_seconds
+from providers.redaction import redact_url
 from providers.webhooks import (
     EVENT_HEADER,
     IDEMPOTENCY_HEADER,
+    MAX_RETRY_AFTER_SECONDS,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     deliver,
-    redact_url,
-    retry_after_seconds,
     sign,
     verify,
 )
@@ -159,11 +160,12 @@ def test_retry_after_parsing() -> None:
     from datetime import UTC, datetime
 
     now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
-    assert retry_after_seconds("7") == 7
-    assert retry_after_seconds("Wed, 01 Jan 2025 12:01:30 GMT", now=now) == 90
-    assert retry_after_seconds("Wed, 01 Jan 2025 11:00:00 GMT", now=now) == 0
-    assert retry_after_seconds("999999") == 3600  # capped
-    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+    cap = MAX_RETRY_AFTER_SECONDS
+    assert retry_after_seconds("7", cap_seconds=cap) == 7
+    assert retry_after_seconds("Wed, 01 Jan 2025 12:01:30 GMT", cap_seconds=cap, now=now) == 90
+    assert retry_after_seconds("Wed, 01 Jan 2025 11:00:00 GMT", cap_seconds=cap, now=now) == 0
+    assert retry_after_seconds("999999", cap_seconds=cap) == 3600  # capped
+    assert retry_after_seconds("soon", cap_seconds=cap) is None and retry_after_seconds(None, cap_seconds=cap) is None
 
 
 # --- one delivery attempt -----------------------------------------------------------------------------------------
