@@ -17,9 +17,8 @@ from ledger.migrations import apply_migrations
 from telemetry.gpu import GpuSampler
 from telemetry.worker_metrics import WorkerMetrics
 from workers.hosting import QUEUE_ROLES, build_workers, running
-from workers.housekeeping.artifact_retention import ArtifactJanitor
-from workers.housekeeping.cache_pruning import CacheJanitor
 from workers.housekeeping.gpu_status import GpuStatusPublisher, worker_host_id
+from workers.housekeeping.janitor import Janitor
 from workflows.client import connect
 
 log = logging.getLogger("workers")
@@ -50,19 +49,7 @@ async def serve(roles: list[str]) -> None:
         if gpu_sampler is not None
         else None
     )
-    # Pipeline workers write the provider cache, so they keep it within YTEMPIRE_CACHE_MAX_GB / _MAX_AGE_DAYS.
-    janitor = (
-        CacheJanitor.for_settings(
-            settings, on_report=lambda r: metrics.record_cache_prune(r.bytes_by_kind, r.removed_entries)
-        )
-        if "pipeline" in roles and settings.cache_enabled
-        else None
-    )
-    retention = (
-        ArtifactJanitor.for_settings(ledger, settings, on_removed=metrics.artifacts_removed.inc)
-        if "pipeline" in roles and settings.artifact_retention_days > 0
-        else None
-    )
+    janitor = Janitor.for_worker(settings, ledger, metrics) if "pipeline" in roles else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -75,14 +62,10 @@ async def serve(roles: list[str]) -> None:
             gpu_publisher.start()
         if janitor is not None:
             janitor.start()
-        if retention is not None:
-            retention.start()
         async with running(workers):
             await stop.wait()
             log.info("shutting down: finishing in-flight activities")
     finally:
-        if retention is not None:
-            await retention.aclose()
         if janitor is not None:
             await janitor.aclose()
         if gpu_publisher is not None:

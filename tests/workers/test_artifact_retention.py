@@ -10,7 +10,7 @@ import asyncpg
 from core.domain import VideoRequest
 from ledger import Ledger
 from tests.admission import admit
-from workers.housekeeping.artifact_retention import ArtifactJanitor, RetentionReport, remove_old_artifacts
+from workers.housekeeping.artifact_retention import ArtifactRetention, RetentionReport, remove_old_artifacts
 
 DAY = 86400.0
 
@@ -63,8 +63,8 @@ async def test_the_janitor_reports_removals_and_survives_a_missing_root(
     root = tmp_path / "videos"
     await finished_video(ledger, pg_pool, root, "completed", days_ago=3)
     counted: list[int] = []
-    janitor = ArtifactJanitor(ledger, root, retention_days=2, interval_seconds=3600, on_removed=counted.append)
-    report = await janitor.run_once()
+    retention = ArtifactRetention(ledger, root, retention_days=2, on_removed=counted.append)
+    report = await retention.run()
     assert report is not None and len(report.removed) == 1 and counted == [1]
-    gone = ArtifactJanitor(ledger, tmp_path / "never-created", retention_days=2, interval_seconds=3600)
-    assert (await gone.run_once()) == RetentionReport(examined=0, removed=[])
+    gone = ArtifactRetention(ledger, tmp_path / "never-created", retention_days=2)
+    assert (await gone.run()) == RetentionReport(examined=0, removed=[])

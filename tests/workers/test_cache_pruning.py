@@ -14,7 +14,8 @@ import pytest
 
 from providers.cache import ContentCache, cache_key
 from telemetry.worker_metrics import WorkerMetrics
-from workers.housekeeping.cache_pruning import CacheJanitor, PruneReport, prune_cache, scan
+from workers.housekeeping.cache_pruning import CachePruning, PruneReport, prune_cache, scan
+from workers.housekeeping.janitor import Janitor
 
 DAY = 86400.0
 NOW = time.time()  # entries are dated relative to the real clock: the janitor prunes by it
@@ -130,7 +131,8 @@ async def test_the_janitor_prunes_at_start_and_reports_to_the_metrics(root: Path
         reports.append(report)
         metrics.record_cache_prune(report.bytes_by_kind, report.removed_entries)
 
-    janitor = CacheJanitor(root, max_bytes=0, max_age_seconds=DAY, interval_seconds=0.05, on_report=on_report)
+    pruning = CachePruning(root, max_bytes=0, max_age_seconds=DAY, on_report=on_report)
+    janitor = Janitor([pruning], interval_seconds=0.05)
     janitor.start()
     try:
         for _ in range(100):

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.periodic import Periodic
-from core.settings import Settings
+from engines.files import remove_tree
 from ledger import Ledger
 
 REMOVABLE_STATUSES = ("completed", "cancelled")
@@ -46,16 +44,6 @@ def _video_dirs(root: Path) -> list[str]:
     return sorted(names)
 
 
-def _remove(directory: Path) -> bool:
-    aside = directory.with_name(f".removing.{directory.name}")
-    try:
-        directory.rename(aside)
-    except FileNotFoundError:
-        return False  # another worker removed it first
-    shutil.rmtree(aside, ignore_errors=True)
-    return True
-
-
 async def remove_old_artifacts(ledger: Ledger, root: Path, *, retention_seconds: float) -> RetentionReport:
     """Remove the directories of videos completed or cancelled more than `retention_seconds` ago."""
     names = await asyncio.to_thread(_video_dirs, root)
@@ -63,47 +51,31 @@ async def remove_old_artifacts(ledger: Ledger, root: Path, *, retention_seconds:
     for start in range(0, len(names), BATCH):
         expired = await ledger.finished_before(names[start : start + BATCH], REMOVABLE_STATUSES, retention_seconds)
         for video_id in expired:
-            if await asyncio.to_thread(_remove, root / video_id):
+            if await asyncio.to_thread(remove_tree, root / video_id):
                 removed.append(video_id)
     return RetentionReport(len(names), removed)
 
 
-class ArtifactJanitor:
-    """Applies the retention at start and then every `interval_seconds` (errors are logged, and tried again)."""
+class ArtifactRetention:
+    """The janitor's chore that applies the retention (workers/housekeeping/janitor.py runs it now and then)."""
 
     def __init__(
-        self,
-        ledger: Ledger,
-        root: Path,
-        *,
-        retention_days: float,
-        interval_seconds: float,
-        on_removed: Callable[[int], None] | None = None,
+        self, ledger: Ledger, root: Path, *, retention_days: float, on_removed: Callable[[int], None] | None = None
     ) -> None:
         self.ledger = ledger
         self.root = root
         self.retention_days = retention_days
         self._on_removed = on_removed
-        self._periodic = Periodic("artifact-janitor", interval_seconds, self.run_once)
 
-    @classmethod
-    def for_settings(
-        cls, ledger: Ledger, settings: Settings, on_removed: Callable[[int], None] | None = None
-    ) -> ArtifactJanitor:
-        return cls(
-            ledger,
-            settings.artifacts_dir,
-            retention_days=settings.artifact_retention_days,
-            interval_seconds=settings.cache_prune_interval_seconds,
-            on_removed=on_removed,
+    @property
+    def description(self) -> str:
+        return (
+            f"working files of videos completed or cancelled more than {self.retention_days:g} days ago "
+            f"are removed from {self.root}"
         )
 
-    async def run_once(self) -> RetentionReport | None:
-        try:
-            report = await remove_old_artifacts(self.ledger, self.root, retention_seconds=self.retention_days * 86400)
-        except Exception:
-            log.warning("could not apply the artifact retention under %s; will try again", self.root, exc_info=True)
-            return None
+    async def run(self) -> RetentionReport:
+        report = await remove_old_artifacts(self.ledger, self.root, retention_seconds=self.retention_days * 86400)
         if report.removed:
             log.info(
                 "removed the working files of %d finished videos older than %g days (%d video directories looked at)",
@@ -114,14 +86,3 @@ class ArtifactJanitor:
         if self._on_removed is not None:
             self._on_removed(len(report.removed))
         return report
-
-    def start(self) -> asyncio.Task[None]:
-        log.info(
-            "working files of videos completed or cancelled more than %g days ago are removed from %s",
-            self.retention_days,
-            self.root,
-        )
-        return self._periodic.start()
-
-    async def aclose(self) -> None:
-        await self._periodic.aclose()

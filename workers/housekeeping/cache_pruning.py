@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import shutil
 import sys
 import time
@@ -22,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.periodic import Periodic
 from core.settings import Settings
+from engines.files import remove_tree
 
 KINDS = ("script", "speech", "media")
 LEFTOVER_SECONDS = 86400.0
@@ -102,7 +101,7 @@ def prune_cache(
         too_big = max_bytes > 0 and remaining > max_bytes
         if not (too_old or too_big):
             break
-        if dry_run or _remove(entry.path):
+        if dry_run or remove_tree(entry.path):
             removed.append(entry)
             remaining -= entry.size_bytes
     gone = {e.path for e in removed}
@@ -123,19 +122,9 @@ def _sweep_leftovers(root: Path, now: float, *, older_than_seconds: float) -> No
             continue
 
 
-def _remove(entry: Path) -> bool:
-    aside = entry.with_name(f".removing.{entry.name}.{os.getpid()}")
-    try:
-        entry.rename(aside)
-    except FileNotFoundError:
-        return False  # another process removed it first
-    shutil.rmtree(aside, ignore_errors=True)
-    return True
-
-
-class CacheJanitor:
-    """Prunes the cache at start and then every `interval_seconds`, in a thread (it walks the disk); reports the
-    sizes left per kind and the removals to `on_report` (the worker's metrics)."""
+class CachePruning:
+    """The janitor's chore that keeps the cache within its limits, in a thread (it walks the disk); reports the sizes
+    left per kind and the removals to `on_report` (the worker's metrics)."""
 
     def __init__(
         self,
@@ -143,52 +132,37 @@ class CacheJanitor:
         *,
         max_bytes: int,
         max_age_seconds: float,
-        interval_seconds: float,
         on_report: Callable[[PruneReport], None] | None = None,
     ) -> None:
         self.root = root
         self.max_bytes = max_bytes
         self.max_age_seconds = max_age_seconds
-        self.interval_seconds = interval_seconds
         self._on_report = on_report
-        self._periodic = Periodic("provider-cache-janitor", interval_seconds, self.prune_once)
 
     @classmethod
-    def for_settings(cls, settings: Settings, on_report: Callable[[PruneReport], None] | None = None) -> CacheJanitor:
+    def for_settings(cls, settings: Settings, on_report: Callable[[PruneReport], None] | None = None) -> CachePruning:
         return cls(
             settings.provider_cache_dir,
             max_bytes=int(settings.cache_max_gb * 1e9),
             max_age_seconds=settings.cache_max_age_days * 86400,
-            interval_seconds=settings.cache_prune_interval_seconds,
             on_report=on_report,
         )
 
-    async def prune_once(self) -> PruneReport | None:
-        try:
-            report = await asyncio.to_thread(
-                prune_cache, self.root, max_bytes=self.max_bytes, max_age_seconds=self.max_age_seconds
-            )
-        except Exception:
-            log.warning("could not prune the provider cache at %s; will try again", self.root, exc_info=True)
-            return None
+    @property
+    def description(self) -> str:
+        limit = f"{self.max_bytes / 1e9:g} GB" if self.max_bytes > 0 else "no size limit"
+        days = self.max_age_seconds / 86400
+        return f"provider cache {self.root} kept under {limit}, entries unused for {days:g} days removed"
+
+    async def run(self) -> PruneReport:
+        report = await asyncio.to_thread(
+            prune_cache, self.root, max_bytes=self.max_bytes, max_age_seconds=self.max_age_seconds
+        )
         if report.removed_entries:
             log.info("%s", report.summary())
         if self._on_report is not None:
             self._on_report(report)
         return report
-
-    def start(self) -> asyncio.Task[None]:
-        log.info(
-            "provider cache %s kept under %s, entries unused for %g days removed, checked every %g s",
-            self.root,
-            f"{self.max_bytes / 1e9:g} GB" if self.max_bytes > 0 else "no size limit",
-            self.max_age_seconds / 86400,
-            self.interval_seconds,
-        )
-        return self._periodic.start()
-
-    async def aclose(self) -> None:
-        await self._periodic.aclose()
 
 
 def main(argv: list[str] | None = None) -> int:
