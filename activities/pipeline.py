@@ -18,9 +18,8 @@ from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, Video
 from core.errors import ErrorType
 from core.records import StageOutcome
 from core.settings import Settings
-from engines.quality.facts import probe
-from engines.quality.rules import QualityExpectations, QualityReport, check
-from engines.quality.signal import analyze_signal
+from engines.quality.rules import QualityExpectations
+from engines.quality.validate import validate_media
 from engines.script.writer import Script
 from engines.speech.timeline import SpeechTimeline
 from ledger import Ledger
@@ -94,9 +93,11 @@ class PipelineActivities:
             video = _need(inp, "video")
             timeline = SpeechTimeline.from_json(json.loads(_need(inp, "timeline").read_text()))
             width, height = inp.request.resolution
-            facts, signal = await asyncio.gather(probe(video), analyze_signal(video))
-            issues = check(facts, signal, QualityExpectations(duration=timeline.duration, width=width, height=height))
-            report = QualityReport(passed=not issues, issues=issues, facts=facts, signal=signal)
+            report = await validate_media(
+                video, QualityExpectations(duration=timeline.duration, width=width, height=height)
+            )
+            facts, signal, issues = report.facts, report.signal, report.issues
+            assert facts is not None and signal is not None  # validate_media always measures both
             report_path = _artifact_dir(inp) / "qa.json"
             report_path.write_text(json.dumps(report.to_json(), indent=2))
             if issues:

@@ -180,38 +180,28 @@ class VideoWorkflow:
             summary=f"alert: {kind}",
         )
         if recorded and inp.budget.webhooks:
-            event_id = f"{self._video_id}:{kind}:{inp.attempt}:{workflow.uuid4().hex[:8]}"
-            await workflow.start_child_workflow(
-                AlertDeliveryWorkflow.run,
-                WebhookDelivery(
-                    event_id=event_id,
-                    kind=kind,
-                    url="",  # the worker's configured URL: it may carry credentials, so it stays out of history
-                    payload={
-                        "event_id": event_id,
-                        "kind": kind,
-                        "level": level,
-                        "message": message,
-                        "video_id": self._video_id,
-                        "channel_id": inp.request.channel_id,
-                        "spent_usd": self._cost,
-                        "cap_usd": self._cap,
-                        "threshold_usd": threshold,
-                        "at": workflow.now().isoformat(),
-                    },
-                    task_queue=inp.queues.pipeline,
-                ),
-                id=f"alert-{event_id.replace(':', '-')}",
-                task_queue=inp.queues.pipeline,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                static_summary=f"webhook: {kind} for video {self._video_id}",
-            )
+            event_id = self._event_id(inp, kind)
+            payload: dict[str, object] = {
+                "event_id": event_id,
+                "kind": kind,
+                "level": level,
+                "message": message,
+                "video_id": self._video_id,
+                "channel_id": inp.request.channel_id,
+                "spent_usd": self._cost,
+                "cap_usd": self._cap,
+                "threshold_usd": threshold,
+                "at": workflow.now().isoformat(),
+            }
+            # url "": the worker's configured URL; it may carry credentials, so it stays out of history.
+            delivery = WebhookDelivery(event_id, kind, "", payload, inp.queues.pipeline)
+            await self._deliver(inp, delivery, "alert", f"webhook: {kind} for video {self._video_id}")
 
     async def _notify(self, inp: VideoWorkflowInput, status: VideoStatus, **extra: object) -> None:
         """Tell the caller's callback_url (signed, retried, from an abandoned child: it never holds the video)."""
         if not inp.request.callback_url:
             return
-        event_id = f"{self._video_id}:{status}:{inp.attempt}:{workflow.uuid4().hex[:8]}"
+        event_id = self._event_id(inp, status)
         payload: dict[str, object] = {
             "event_id": event_id,
             "video_id": self._video_id,
@@ -223,19 +213,23 @@ class VideoWorkflow:
             "at": workflow.now().isoformat(),
             **extra,
         }
+        delivery = WebhookDelivery(event_id, f"video_{status}", inp.request.callback_url, payload, inp.queues.pipeline)
+        await self._deliver(inp, delivery, "callback", f"callback: video {status}")
+
+    def _event_id(self, inp: VideoWorkflowInput, what: str) -> str:
+        """Unique per delivery; a receiver de-duplicates its retries on it (the Idempotency-Key)."""
+        return f"{self._video_id}:{what}:{inp.attempt}:{workflow.uuid4().hex[:8]}"
+
+    async def _deliver(self, inp: VideoWorkflowInput, delivery: WebhookDelivery, id_prefix: str, summary: str) -> None:
+        """Every outbound webhook (cost alerts, the caller's callbacks) goes out from an abandoned child workflow:
+        signed and retried there, it never holds the video."""
         await workflow.start_child_workflow(
             AlertDeliveryWorkflow.run,
-            WebhookDelivery(
-                event_id=event_id,
-                kind=f"video_{status}",
-                url=inp.request.callback_url,
-                payload=payload,
-                task_queue=inp.queues.pipeline,
-            ),
-            id=f"callback-{event_id.replace(':', '-')}",
+            delivery,
+            id=f"{id_prefix}-{delivery.event_id.replace(':', '-')}",
             task_queue=inp.queues.pipeline,
             parent_close_policy=ParentClosePolicy.ABANDON,
-            static_summary=f"callback: video {status}",
+            static_summary=summary,
         )
 
     async def _set_status(self, inp: VideoWorkflowInput, status: VideoStatus, note: str | None) -> None:
