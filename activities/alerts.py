@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,8 +16,6 @@ from ledger.breakers import SERVICE_MAX_LEN
 from providers.circuit_breaker import BreakerBoard
 from providers.redaction import redact_url
 from providers.webhooks import deliver
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -73,10 +70,7 @@ class AlertActivities:
                 type=ErrorType.WEBHOOK_NOT_CONFIGURED,
                 non_retryable=True,
             )
-        attempt = activity.info().attempt if activity.in_activity() else 1
-        log.debug(
-            "delivering %s event %s to %s, attempt %d", delivery.kind, delivery.event_id, redact_url(url), attempt
-        )
+        activity.logger.debug("delivering %s event %s to %s", delivery.kind, delivery.event_id, redact_url(url))
         event = {"id": delivery.event_id, "kind": delivery.kind, "payload": delivery.payload}
         return await deliver(
             self._client,

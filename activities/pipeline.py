@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,8 +25,6 @@ from ledger import Ledger
 from providers.context import ProviderContext
 from stages import media, scripts, speech, upload
 from telemetry.worker_metrics import WorkerMetrics
-
-log = logging.getLogger(__name__)
 
 
 def _artifact_dir(inp: StageInput) -> Path:
@@ -135,7 +132,7 @@ class PipelineActivities:
         )
         if recorded:
             self._metrics.cost_alerts.labels(alert.kind).inc()
-            log.warning("video %s %s: %s", alert.video_id, alert.kind, alert.message)
+            activity.logger.warning("%s: %s", alert.kind, alert.message)
         return recorded
 
     @activity.defn(name=activity_names.SET_VIDEO_STATUS)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from pathlib import Path
 
 from temporalio import activity
@@ -23,7 +22,6 @@ from ledger import Ledger
 from telemetry.worker_metrics import WorkerMetrics
 
 CROSSFADE_SECONDS = 0.5
-log = logging.getLogger(__name__)
 
 
 def build_plan(inp: StageInput, *, encoder: str, preset: str) -> RenderPlan:
@@ -78,7 +76,7 @@ class _ProgressReporter:
         try:
             await self._handle.signal(RENDER_PROGRESS_SIGNAL, fraction)
         except Exception:  # progress is best effort; the render itself must not fail for it
-            log.debug("render progress signal failed", exc_info=True)
+            activity.logger.debug("render progress signal failed", exc_info=True)
 
     async def drain(self) -> None:
         await asyncio.gather(*self._pending, return_exceptions=True)

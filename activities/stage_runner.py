@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -16,8 +15,6 @@ from core.records import CostLine, StageOutcome
 from ledger import Ledger
 from providers.errors import charge_of
 from telemetry.worker_metrics import WorkerMetrics
-
-log = logging.getLogger(__name__)
 
 
 def as_application_error(err: BaseException) -> ApplicationError:
@@ -47,7 +44,7 @@ async def run_stage(
         raise
     except Exception as err:
         app_err = as_application_error(err)
-        log.warning("video %s stage %s attempt %d failed: %s", video_id, inp.stage, info.attempt, app_err)
+        activity.logger.warning("stage %s failed: %s", inp.stage, app_err)
         metrics.stage_failures.labels(inp.stage, app_err.type or "Error").inc()
         charge = charge_of(err) if fixed_price_usd is None else None
         if charge is not None:
@@ -74,7 +71,7 @@ async def run_stage(
     metrics.record_cost(inp.stage, cost.service, cost.amount_usd)
     failed_usd = await ledger.failed_charges_usd(video_id, inp.stage, inp.video_attempt) if info.attempt > 1 else 0.0
     metrics.stage_seconds.labels(inp.stage).observe(seconds)
-    log.info("video %s stage %s done in %.2f s ($%.4f)", video_id, inp.stage, seconds, cost.amount_usd)
+    activity.logger.info("stage %s done in %.2f s ($%.4f)", inp.stage, seconds, cost.amount_usd)
     return StageResult(
         stage=inp.stage,
         artifacts=outcome.artifacts,

@@ -15,7 +15,7 @@ from api.schemas import StageCost, StatusResponse, VideoOutputs
 from core import cost_policy
 from core.domain import Progress, VideoResult, render_role, rendered_alike, workflow_id
 from core.estimates import eta_seconds
-from core.records import VideoRow
+from core.records import CostRow, VideoRow
 from core.settings import Settings
 from core.stage_table import RENDER_STAGE, STAGES
 from ledger import Ledger
@@ -48,27 +48,7 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
         position=position,
         attempts=row.attempts,
         cost_usd=round(sum(c.amount_usd for c in costs + failed), 4),
-        costs=[
-            StageCost(
-                stage=c.stage,
-                service=c.service,
-                operation=c.operation,
-                amount_usd=c.amount_usd,
-                attempt=c.video_attempt,
-            )
-            for c in costs
-        ]
-        + [
-            StageCost(
-                stage=c.stage,
-                service=c.service,
-                operation=c.operation,
-                amount_usd=c.amount_usd,
-                attempt=c.video_attempt,
-                failed_attempt=True,
-            )
-            for c in failed
-        ],
+        costs=[_stage_cost(c) for c in costs] + [_stage_cost(c, failed_attempt=True) for c in failed],
         retry_count=row.retry_count,
         errors=row.error_log,
         created_at=row.created_at,
@@ -80,6 +60,17 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
         outputs=live.outputs,
         cost_cap_usd=live.progress.cap_usd if live.progress and live.progress.cap_usd else requested_cap,
         halted_reason=live.progress.halted_reason if live.progress else None,
+    )
+
+
+def _stage_cost(row: CostRow, *, failed_attempt: bool = False) -> StageCost:
+    return StageCost(
+        stage=row.stage,
+        service=row.service,
+        operation=row.operation,
+        amount_usd=row.amount_usd,
+        attempt=row.video_attempt,
+        failed_attempt=failed_attempt,
     )
 
 

@@ -14,6 +14,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from core.settings import Settings
 from ledger import Ledger, create_pool
 from ledger.migrations import apply_migrations
+from telemetry import log_context
 from telemetry.gpu import GpuSampler
 from telemetry.worker_metrics import WorkerMetrics
 from workers.hosting import QUEUE_ROLES, build_workers, running
@@ -80,6 +81,8 @@ def main() -> None:
     parser.add_argument("--queues", default=",".join(QUEUE_ROLES), help="comma list of pipeline,cpu,gpu")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        log_context.install(handler)  # engines' lines inside an activity name its video, stage and attempt
     roles = [r.strip() for r in args.queues.split(",") if r.strip()]
     code = 0
     try:

@@ -83,6 +83,7 @@ class VideoWorkflow:
         except (ActivityError, asyncio.CancelledError) as err:
             if is_cancelled_exception(err):
                 self._status = "cancelled"
+                workflow.logger.info("cancelled during %s", self._stage)
                 self._show()
                 # The cancellation was delivered once; activities started from here on run normally.
                 await self._finalize(inp, "cancelled", ErrorType.CANCELLED, None, remove_partials=True)
@@ -99,6 +100,7 @@ class VideoWorkflow:
             raise ApplicationError(self._error or message, type=error_type, non_retryable=True) from err
 
         self._status, self._stage = "completed", None
+        workflow.logger.info("completed for $%.4f", self._cost)
         self._show()
         await self._finalize(inp, "completed", None, None)
         video = VideoResult(
@@ -129,6 +131,7 @@ class VideoWorkflow:
                 f"{spec.name} may cost ${estimate:.2f}: ${needed:.2f} in all would cross the cap ${self._cap:.2f}"
             )
             self._show()
+            workflow.logger.warning("halted before %s: %s", spec.name, self._halted_reason)
             await self._set_status(inp, "halted", self._halted_reason)
             await self._alert(inp, "cost_halt", "critical", f"video halted: {self._halted_reason}", self._cap)
             await self._notify(inp, "halted", error_type=ErrorType.COST_HALT, error=self._halted_reason)
@@ -146,6 +149,7 @@ class VideoWorkflow:
                     self._error or "", type=ErrorType.COST_LIMIT_EXCEEDED, non_retryable=True
                 ) from None
             approval = self._approvals[-1]
+            workflow.logger.info("cap raised to $%.2f by %s: continuing", approval.new_cap_usd, approval.approved_by)
             self._status, self._halted_reason = "processing", None
             self._show()
             await self._set_status(
@@ -243,6 +247,7 @@ class VideoWorkflow:
         )
 
     async def _fail(self, inp: VideoWorkflowInput, error_type: str, message: str) -> None:
+        workflow.logger.warning("failed (%s): %s", error_type, message)
         self._status, self._error = "failed", message
         self._show()
         await self._finalize(inp, "failed", error_type, message)
