@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from api import errors
 from api.auth import require_api_key, require_api_key_ws
 from api.metrics import ApiMetrics
 from api.routes import health, metrics, pipeline, pipeline_metrics, stream
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Queue videos, follow their progress, fetch the results. Each video is a Temporal workflow.",
         lifespan=lifespan,
     )
+    errors.install(app)
     # /pipeline needs YTEMPIRE_API_KEY when one is set; /healthz and the Prometheus /metrics stay open.
     app.include_router(pipeline.router, dependencies=[Depends(require_api_key)])
     app.include_router(pipeline_metrics.router, dependencies=[Depends(require_api_key)])

@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from api.schemas import StageCost, StatusResponse, VideoOutputs
 from core import cost_policy
 from core.domain import Progress, VideoResult, render_role, rendered_alike, workflow_id
+from core.errors import UnknownVideo
 from core.estimates import eta_seconds
 from core.records import CostRow, VideoRow
 from core.settings import Settings
@@ -24,15 +25,11 @@ from workflows.video import VideoWorkflow
 log = logging.getLogger(__name__)
 
 
-class UnknownVideo(LookupError):
-    pass
-
-
 async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, temporal: Client) -> StatusResponse:
     """Where a video stands now; raises UnknownVideo for an id the ledger does not know."""
     row = await ledger.get_video(str(video_id))
     if row is None:
-        raise UnknownVideo(f"no video with id {video_id}")
+        raise UnknownVideo(video_id)
     handle = temporal.get_workflow_handle(workflow_id(video_id), result_type=VideoResult)
     live = await _live_progress(handle, row.status)
     position, eta = await position_and_eta(ledger, settings, row, live.fraction, row.stage, live.completed)

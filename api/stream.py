@@ -16,8 +16,9 @@ from uuid import UUID
 
 from temporalio.client import Client
 
-from api.status import UnknownVideo, video_status
+from api.status import video_status
 from core.domain import FINAL_STATUSES
+from core.errors import UnknownVideo
 from core.settings import Settings
 from ledger import Ledger
 

@@ -1,5 +1,5 @@
 """Error types, written once: every raise site, the retry policy and scripts matching `ApplicationError.type` use
-these names; plus the domain errors the ledger raises and the API maps to HTTP."""
+these names; plus the domain errors the ledger and the API's services raise and its routes map to HTTP."""
 
 from __future__ import annotations
 
@@ -44,6 +44,39 @@ NON_RETRYABLE_ERRORS: tuple[str, ...] = (
     ErrorType.COST_LIMIT_EXCEEDED,
     ErrorType.INVALID_CONFIGURATION,
 )
+
+
+class UnknownVideo(LookupError):
+    """No video with this id in the ledger."""
+
+    def __init__(self, video_id: object) -> None:
+        super().__init__(f"no video with id {video_id}")
+
+
+class VideoFinished(Exception):
+    """The video is already completed, failed or cancelled: it can no longer be changed."""
+
+    def __init__(self, video_id: object, status: str) -> None:
+        super().__init__(f"video {video_id} is already {status}")
+        self.status = status
+
+
+class InvalidVideoRequest(ValueError):
+    """A request the schema accepts but this deployment cannot serve; `loc` is where in the request the fault is
+    (("body", "cost_cap_usd"), ("query", "cursor")), if one part is at fault."""
+
+    def __init__(self, message: str, *, loc: tuple[str, ...] = (), kind: str = "value_error") -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.kind = kind
+
+
+class ApprovalRefused(ValueError):
+    """The workflow refused a budget approval (not above the current cap, above the ceiling, no reason given)."""
+
+
+class WorkflowUnavailable(RuntimeError):
+    """Temporal did not start the video's workflow; nothing was left half-created."""
 
 
 class QueueFull(Exception):

@@ -11,8 +11,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from api.status import UnknownVideo
 from api.stream import HubClosed, StatusHub, Subscription
+from core.errors import UnknownVideo
 
 router = APIRouter(prefix="/pipeline", tags=["pipeline"])
 log = logging.getLogger(__name__)

@@ -1,0 +1,66 @@
+"""Domain errors as HTTP answers, in one table: the services raise them, FastAPI turns them into responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from api.admission import queue_full_message
+from api.schemas import QueueFullResponse
+from core.errors import (
+    ApprovalRefused,
+    InvalidVideoRequest,
+    QueueFull,
+    RetryRefused,
+    UnknownVideo,
+    VideoFinished,
+    WorkflowUnavailable,
+)
+from core.settings import Settings
+
+STATUS_OF: dict[type[Exception], int] = {
+    UnknownVideo: status.HTTP_404_NOT_FOUND,
+    VideoFinished: status.HTTP_409_CONFLICT,
+    RetryRefused: status.HTTP_409_CONFLICT,
+    ApprovalRefused: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    WorkflowUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+def _detail(code: int) -> Callable[[Request, Exception], JSONResponse]:
+    def handler(_request: Request, err: Exception) -> JSONResponse:
+        return JSONResponse(status_code=code, content={"detail": str(err)})
+
+    return handler
+
+
+def _invalid(_request: Request, err: Exception) -> JSONResponse:
+    """FastAPI's own shape for a field at fault (a list of {loc, type, msg}), a plain message otherwise."""
+    assert isinstance(err, InvalidVideoRequest)
+    detail: object = [{"loc": list(err.loc), "type": err.kind, "msg": str(err)}] if err.loc else str(err)
+    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})
+
+
+def _queue_full(request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, QueueFull)
+    settings: Settings = request.app.state.settings
+    body = QueueFullResponse(
+        message=queue_full_message(err, settings),
+        depth=err.depth,
+        capacity=err.capacity,
+        retry_after_seconds=settings.queue_retry_after_seconds,
+    )
+    return JSONResponse(
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        headers={"Retry-After": str(settings.queue_retry_after_seconds)},
+        content=body.model_dump(),
+    )
+
+
+def install(app: FastAPI) -> None:
+    for error, code in STATUS_OF.items():
+        app.add_exception_handler(error, _detail(code))
+    app.add_exception_handler(InvalidVideoRequest, _invalid)
+    app.add_exception_handler(QueueFull, _queue_full)

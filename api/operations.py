@@ -1,0 +1,135 @@
+"""What an operator does to a video: list, approve a budget, cancel, retry. Each raises a domain error (unknown
+video, already finished, approval refused, retry refused, workflow unavailable); the routes map them to HTTP."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from datetime import datetime
+from uuid import UUID
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from api.schemas import ApproveRequest, ApproveResponse, RetryResponse, VideoListResponse, VideoSummary
+from core.domain import FINAL_STATUSES, BudgetApproval, VideoRequest, VideoStatus, workflow_id
+from core.errors import ApprovalRefused, InvalidVideoRequest, UnknownVideo, VideoFinished, WorkflowUnavailable
+from core.records import VideoRow
+from core.resume import resume_plan
+from core.settings import Settings
+from core.stage_table import STAGES
+from ledger import Ledger
+from workflows.client import start_video
+from workflows.video import VideoWorkflow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Operations:
+    settings: Settings
+    ledger: Ledger
+    temporal: Client
+
+    async def list_videos(
+        self,
+        *,
+        channel_id: UUID | None,
+        statuses: list[VideoStatus] | None,
+        limit: int,
+        cursor: str | None,
+    ) -> VideoListResponse:
+        """Videos newest first, by channel and status, a page at a time; `cursor` is the previous page's."""
+        rows = await self.ledger.list_videos(
+            channel_id=str(channel_id) if channel_id else None,
+            statuses=list(statuses) if statuses else None,
+            before=_parse_cursor(cursor) if cursor else None,
+            limit=limit + 1,  # one more tells whether there is a next page
+        )
+        page = rows[:limit]
+        more = len(rows) > limit
+        return VideoListResponse(
+            videos=[_summary(row) for row in page],
+            next_cursor=f"{page[-1].created_at.isoformat()}|{page[-1].video_id}" if more else None,
+        )
+
+    async def approve(self, video_id: UUID, body: ApproveRequest) -> ApproveResponse:
+        """Raise the video's cap (who and why are recorded); a halted video continues."""
+        await self._unfinished(video_id)
+        handle = self.temporal.get_workflow_handle_for(VideoWorkflow.run, workflow_id(video_id))
+        try:
+            progress = await handle.execute_update(
+                VideoWorkflow.approve_budget, BudgetApproval(body.new_cap_usd, body.approved_by, body.reason)
+            )
+        except WorkflowUpdateFailedError as failed:
+            cause = failed.cause
+            raise ApprovalRefused(
+                cause.message if isinstance(cause, ApplicationError) else str(cause or failed)
+            ) from failed
+        return ApproveResponse(
+            video_id=video_id,
+            status=progress.status,
+            cap_usd=progress.cap_usd or body.new_cap_usd,
+            cost_usd=progress.cost_usd,
+        )
+
+    async def cancel(self, video_id: UUID) -> None:
+        """Ask the video's workflow to cancel: its render's ffmpeg is killed, costs so far stay, partial files go."""
+        await self._unfinished(video_id)
+        await self.temporal.get_workflow_handle(workflow_id(video_id)).cancel()
+
+    async def retry(self, video_id: UUID) -> RetryResponse:
+        """Retry a failed video from its failed stage; stages that succeeded are neither repeated nor paid again.
+        Raises RetryRefused (not failed, out of attempts) besides UnknownVideo and WorkflowUnavailable."""
+        row = await self._video(video_id)
+        attempt = await self.ledger.begin_retry(str(video_id), self.settings.max_video_attempts)
+        resume = resume_plan(await self.ledger.stage_costs(str(video_id)), row.stage)
+        known = {f.name for f in fields(VideoRequest)}
+        request = VideoRequest(**{k: v for k, v in row.request_data.items() if k in known})
+        try:
+            await start_video(self.temporal, self.settings, request, resume=resume, attempt=attempt)
+        except Exception as err:
+            await self.ledger.undo_retry(str(video_id))
+            log.exception("could not start the retry of video %s", video_id)
+            raise WorkflowUnavailable(f"could not start the retry: {err}") from err
+        resume_from = next((spec.name for spec in STAGES if spec.name not in resume), None)
+        return RetryResponse(video_id=video_id, attempt=attempt, resume_from=resume_from, reused_stages=list(resume))
+
+    async def _video(self, video_id: UUID) -> VideoRow:
+        row = await self.ledger.get_video(str(video_id))
+        if row is None:
+            raise UnknownVideo(video_id)
+        return row
+
+    async def _unfinished(self, video_id: UUID) -> VideoRow:
+        row = await self._video(video_id)
+        if row.status in FINAL_STATUSES:
+            raise VideoFinished(video_id, row.status)
+        return row
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, video_id = cursor.rsplit("|", 1)
+        return datetime.fromisoformat(created), str(UUID(video_id))
+    except ValueError as err:
+        raise InvalidVideoRequest("not a cursor from a previous page", loc=("query", "cursor")) from err
+
+
+def _summary(row: VideoRow) -> VideoSummary:
+    data = row.request_data
+    return VideoSummary(
+        video_id=UUID(row.video_id),
+        channel_id=UUID(row.channel_id),
+        topic=str(data.get("topic", "")),
+        language=str(data.get("language", "en")),
+        status=row.status,
+        stage=row.stage,
+        priority=row.priority,
+        complexity=row.complexity,
+        cost_usd=row.actual_cost or 0.0,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        last_error_type=str(row.error_log[-1].get("type")) if row.error_log else None,
+        status_url=f"/pipeline/status/{row.video_id}",
+    )

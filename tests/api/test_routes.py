@@ -1,0 +1,61 @@
+"""The routes are thin: the services' domain errors come back as the HTTP answers api/errors.py maps them to,
+through the real app (ASGI transport, its real PostgreSQL pool and Temporal client)."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+from temporalio.testing import WorkflowEnvironment
+
+from core.settings import Settings
+from ledger.videos import WAITING
+from tests.integration import conftest as integration
+from tests.integration.conftest import api_client
+
+settings = integration.settings  # the real-stack Settings fixture: tmp data dir, the dev server, fresh task queues
+
+
+def video(**overrides: object) -> dict[str, object]:
+    return {"topic": "octopus hearts", "channel_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4()), **overrides}
+
+
+async def test_an_unknown_video_is_404_on_every_route(settings: Settings, dev_env: WorkflowEnvironment) -> None:
+    missing = uuid.uuid4()
+    async with api_client(settings) as http:
+        answers = [
+            await http.get(f"/pipeline/status/{missing}"),
+            await http.post(f"/pipeline/cancel/{missing}"),
+            await http.post(f"/pipeline/retry/{missing}"),
+            await http.post(
+                f"/pipeline/approve/{missing}", json={"new_cap_usd": 5, "approved_by": "ops", "reason": "test"}
+            ),
+        ]
+    assert [a.status_code for a in answers] == [404, 404, 404, 404]
+    assert {a.json()["detail"] for a in answers} == {f"no video with id {missing}"}
+
+
+async def test_what_this_deployment_refuses_is_422_with_where(settings: Settings, dev_env: WorkflowEnvironment) -> None:
+    async with api_client(settings) as http:
+        rich = await http.post("/pipeline/queue", json=video(cost_cap_usd=settings.cost_cap_max_usd + 1))
+        cursor = await http.get("/pipeline/videos", params={"cursor": "not-a-cursor"})
+        japanese = await http.post("/pipeline/queue", json=video(language="ja"))
+    assert rich.status_code == 422 and rich.json()["detail"][0]["loc"] == ["body", "cost_cap_usd"]
+    assert cursor.status_code == 422 and cursor.json()["detail"][0]["loc"] == ["query", "cursor"]
+    assert japanese.status_code == 422 and isinstance(japanese.json()["detail"], str)
+
+
+async def test_a_full_queue_is_429_with_retry_after_alone_and_in_a_batch(
+    settings: Settings, dev_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
+) -> None:
+    waiting = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {WAITING}"))
+    full = settings.model_copy(update={"queue_capacity": max(waiting, 1)})
+    async with api_client(full) as http:
+        if waiting == 0:  # fill the one place first
+            assert (await http.post("/pipeline/queue", json=video())).status_code == 201
+        refused = await http.post("/pipeline/queue", json=video())
+        batch = await http.post("/pipeline/queue/batch", json={"videos": [video()]})
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == str(settings.queue_retry_after_seconds)
+    assert refused.json()["capacity"] == full.queue_capacity
+    assert batch.status_code == 200 and batch.headers["Retry-After"] == str(settings.queue_retry_after_seconds)
+    assert batch.json()["results"][0]["error"] == "queue_full"
