@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from api.metrics import ApiMetrics
 from core.domain import render_role, rendered_alike
+from core.settings import environment_variables
 from core.stage_table import STAGES
+from providers.circuit_breaker import BreakerBoard
+from telemetry.worker_metrics import WorkerMetrics
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,3 +47,57 @@ def test_readme_stage_table_is_the_stage_table() -> None:
         )
         for spec in STAGES
     ]
+
+
+DOC_PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+SETTINGS_PAGES = [REPO / "docs" / "configuration.md", REPO / "docs" / "providers.md"]
+
+
+def quoted(pattern: str, pages: list[Path]) -> dict[str, str]:
+    """Every match of `pattern` on the pages, with the page it is first quoted on."""
+    found: dict[str, str] = {}
+    for page in pages:
+        for name in re.findall(pattern, page.read_text()):
+            found.setdefault(name, page.name)
+    return found
+
+
+def variables_read_outside_settings() -> set[str]:
+    """YTEMPIRE_* names the code reads itself (the embedded stack, n8n, the CLI scripts), not through Settings."""
+    names: set[str] = set()
+    for folder in ("devstack", "api", "temporal-dev", "integrations"):
+        for path in (REPO / folder).rglob("*"):
+            if path.suffix in {".py", ".sh", ".json"}:
+                names.update(re.findall(r"YTEMPIRE_[A-Z0-9_]*[A-Z0-9]", path.read_text()))
+    return names
+
+
+def test_every_documented_variable_is_read_by_the_code() -> None:
+    known = environment_variables() | variables_read_outside_settings()
+    documented = quoted(r"\bYTEMPIRE_[A-Z0-9_]*[A-Z0-9]\b", DOC_PAGES)
+    assert {name: page for name, page in documented.items() if name not in known} == {}
+
+
+def test_every_setting_is_documented() -> None:
+    documented = quoted(r"\bYTEMPIRE_[A-Z0-9_]*[A-Z0-9]\b", SETTINGS_PAGES)
+    settings = {name for name in environment_variables() if name.startswith("YTEMPIRE_")}
+    assert sorted(settings - set(documented)) == []
+
+
+def exported_metric_names() -> set[str]:
+    """Every series the API and a worker export (a worker's breaker board registers its own)."""
+    registries = [ApiMetrics().registry, WorkerMetrics().registry]
+    BreakerBoard(5, 60.0, registries[1])
+    names: set[str] = set()
+    for registry in registries:
+        for family in registry.collect():
+            # A labelled family has no samples until a label is used: its names come from its type.
+            suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}.get(family.type, [])
+            names.update([family.name, *(family.name + suffix for suffix in suffixes)])
+    return names
+
+
+def test_every_documented_metric_is_exported() -> None:
+    exported = exported_metric_names()
+    documented = quoted(r"\bytempire_[a-z0-9_]*[a-z0-9]\b", DOC_PAGES)
+    assert {name: page for name, page in documented.items() if name not in exported} == {}
