@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.alerts import AlertActivities
+from activities.catalogue import stage_activities
 from activities.pipeline import PipelineActivities
 from activities.rendering import RenderActivities
 from core.domain import TaskQueues
@@ -70,11 +71,7 @@ def build_workers(
                 task_queue=queues.pipeline,
                 workflows=[VideoWorkflow, AlertDeliveryWorkflow],
                 activities=[
-                    stages.generate_script,
-                    stages.synthesize_audio,
-                    stages.collect_media,
-                    stages.validate_quality,
-                    stages.prepare_upload,
+                    *stage_activities(stages, "pipeline"),
                     stages.finalize_video,
                     stages.record_cost_alert,
                     stages.set_video_status,
@@ -95,7 +92,7 @@ def build_workers(
             Worker(
                 client,
                 task_queue=getattr(queues, role),
-                activities=[render.render_video],
+                activities=stage_activities(render, "render"),
                 max_concurrent_activities=limit,
                 # Heartbeats carry render progress and bring cancellation: send them about once a second.
                 max_heartbeat_throttle_interval=timedelta(seconds=1),

@@ -14,6 +14,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.alerts import WebhookDelivery
+    from activities.catalogue import STAGE_ACTIVITIES
     from activities.pipeline import PipelineActivities
     from core.domain import (
         BudgetApproval,
@@ -260,8 +261,8 @@ class VideoWorkflow:
         render = spec.queue == "render"
         queue = inp.queues.render_queue(inp.request.complexity) if render else inp.queues.pipeline
         running = asyncio.ensure_future(
-            workflow.execute_activity(
-                spec.activity,  # the stage table's name for it: the workflow loops over the table
+            workflow.execute_activity_method(
+                STAGE_ACTIVITIES[spec.activity],
                 StageInput(
                     stage=spec.name,
                     request=inp.request,
@@ -271,7 +272,6 @@ class VideoWorkflow:
                     video_attempt=inp.attempt,
                 ),
                 task_queue=queue,
-                result_type=StageResult,
                 start_to_close_timeout=spec.timeout,
                 heartbeat_timeout=timedelta(seconds=inp.render_heartbeat_timeout_seconds) if render else None,
                 retry_policy=retry_policy(spec),
