@@ -10,6 +10,18 @@ Complexity = Literal["simple", "complex", "premium"]
 Orientation = Literal["portrait", "landscape"]
 VideoStatus = Literal["queued", "processing", "completed", "failed", "cancelled", "halted"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})  # halted can still continue
+# The only moves a video's status makes, by target: where it may come from. The ledger writes each through one
+# gate (ledger/videos.py), so no late or repeated write can take a video back (a completed one to processing, say).
+# Admission inserts a video as queued.
+_ANY_STATUS: frozenset[VideoStatus] = frozenset(get_args(VideoStatus))
+STATUS_REACHABLE_FROM: dict[VideoStatus, frozenset[VideoStatus]] = {
+    "queued": frozenset({"failed"}),  # a whole-video retry
+    "processing": frozenset({"queued", "processing", "halted"}),  # a stage starts; an approval resumes a halt
+    "halted": frozenset({"queued", "processing", "halted"}),  # the budget stops the next stage
+    "completed": _ANY_STATUS,
+    "failed": _ANY_STATUS,
+    "cancelled": _ANY_STATUS,
+}
 
 
 def workflow_id(video_id: str | UUID) -> str:

@@ -8,11 +8,17 @@ from typing import Any
 
 import asyncpg
 
-from core.domain import VideoRequest
+from core.domain import STATUS_REACHABLE_FROM, VideoRequest, VideoStatus
 from core.errors import QueueFull, RetryRefused
 from core.records import Admission, VideoRow
 from core.stage_table import PRE_RENDER_STAGES, RENDER_STAGE
 from ledger.tables import Table
+
+
+def reachable_from(status: VideoStatus) -> list[str]:
+    """The statuses a video may move to `status` from (core.domain.STATUS_REACHABLE_FROM): every status write of
+    the ledger is guarded by it."""
+    return sorted(STATUS_REACHABLE_FROM[status])
 
 
 def waiting(table: str = "") -> str:
@@ -119,23 +125,26 @@ class VideoQueue(Table):
             await conn.execute(
                 """UPDATE video_queue SET status = 'queued', attempts = attempts + 1, completed_at = NULL,
                           processing_time_seconds = NULL
-                   WHERE id = $1""",
+                   WHERE id = $1 AND status = ANY($2::text[])""",
                 video_id,
+                reachable_from("queued"),
             )
             return int(row["attempts"]) + 1
 
     async def undo_retry(self, video_id: str) -> None:
         await self._pool.execute(
+            # Undoes begin_retry's own move (queued -> failed is allowed from anywhere); nothing else.
             "UPDATE video_queue SET status = 'failed', attempts = attempts - 1 WHERE id = $1 AND status = 'queued'",
             video_id,
         )
 
-    async def set_status(self, video_id: str, status: str) -> None:
+    async def set_status(self, video_id: str, status: VideoStatus) -> None:
         """A halt (and the resumption after an approval); final states go through `finalize`."""
         await self._pool.execute(
-            "UPDATE video_queue SET status = $2::varchar WHERE id = $1 AND status IN ('processing', 'halted')",
+            "UPDATE video_queue SET status = $2::varchar WHERE id = $1 AND status = ANY($3::text[])",
             video_id,
             status,
+            reachable_from(status),
         )
 
     async def delete_video(self, video_id: str) -> None:
@@ -199,14 +208,15 @@ class VideoQueue(Table):
     async def stage_started(self, video_id: str, stage: str, attempt: int) -> None:
         await self._pool.execute(
             """UPDATE video_queue SET
-                   status = CASE WHEN status IN ('cancelled', 'completed') THEN status ELSE 'processing' END,
-                   stage = $2,
+                   status = CASE WHEN status = ANY($4::text[]) THEN 'processing' ELSE status END,
+                   stage = CASE WHEN status = ANY($4::text[]) THEN $2 ELSE stage END,
                    processing_started_at = COALESCE(processing_started_at, NOW()),
                    retry_count = retry_count + CASE WHEN $3 > 1 THEN 1 ELSE 0 END
                WHERE id = $1""",
             video_id,
             stage,
             attempt,
+            reachable_from("processing"),
         )
 
     async def stage_failed(self, video_id: str, stage: str, attempt: int, error_type: str, message: str) -> None:
@@ -231,11 +241,11 @@ class VideoQueue(Table):
         return [str(r["id"]) for r in rows]
 
     async def finalize(
-        self, video_id: str, status: str, error_type: str | None = None, error_message: str | None = None
+        self, video_id: str, status: VideoStatus, error_type: str | None = None, error_message: str | None = None
     ) -> None:
         await self._pool.execute(
             """UPDATE video_queue SET
-                   status = $2::varchar,
+                   status = CASE WHEN status = ANY($5::text[]) THEN $2::varchar ELSE status END,
                    stage = CASE WHEN $2::varchar = 'completed' THEN NULL ELSE stage END,
                    completed_at = NOW(),
                    processing_time_seconds = CASE WHEN processing_started_at IS NULL THEN NULL
@@ -247,4 +257,5 @@ class VideoQueue(Table):
             status,
             error_type,
             error_message,
+            reachable_from(status),
         )

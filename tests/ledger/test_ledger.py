@@ -67,3 +67,29 @@ async def test_cost_alert_is_recorded_once_per_video_and_kind(ledger: Ledger) ->
     critical = await ledger.record_video_alert_once(req.video_id, "cost_critical", "critical", "at $2.80", {})
     assert (first, again, critical) == (True, False, True)
     assert [e["kind"] for e in await ledger.video_events(req.video_id)] == ["cost_warning", "cost_critical"]
+
+
+async def test_a_status_moves_only_along_the_table(ledger: Ledger) -> None:
+    """Late or repeated writes (a stage start after the end, a halt of a finished video) change nothing."""
+    req = _request()
+    await admit(ledger, req)
+    await ledger.set_status(req.video_id, "halted")  # halted before its first stage: the ledger says so too
+    assert (await status_of(ledger, req)) == "halted"
+    await ledger.stage_started(req.video_id, "script_generation", 1)
+    assert (await status_of(ledger, req)) == "processing"
+    await ledger.finalize(req.video_id, "completed")
+    await ledger.stage_started(req.video_id, "upload_preparation", 2)
+    await ledger.set_status(req.video_id, "halted")
+    row = await ledger.get_video(req.video_id)
+    assert row is not None and row.status == "completed" and row.stage is None
+    failed = _request()
+    await admit(ledger, failed)
+    await ledger.finalize(failed.video_id, "failed", "Boom", "it broke")
+    await ledger.stage_started(failed.video_id, "script_generation", 2)  # only a retry brings a failed video back
+    assert (await status_of(ledger, failed)) == "failed"
+
+
+async def status_of(ledger: Ledger, request: VideoRequest) -> str:
+    row = await ledger.get_video(request.video_id)
+    assert row is not None
+    return row.status
