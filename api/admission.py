@@ -23,8 +23,7 @@ from core.errors import InvalidVideoRequest, QueueFull, WorkflowUnavailable
 from core.estimates import depth_alerts
 from core.settings import Settings
 from ledger import Ledger
-from stages.scripts import script_language_problem
-from workflows.client import start_video
+from workflows.client import request_problem, start_video
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +134,7 @@ class Admitter:
             callback_url=str(body.callback_url) if body.callback_url else None,
             language=body.language,
         )
-        if problem := script_language_problem(settings, request):
+        if problem := request_problem(settings, request):
             raise InvalidVideoRequest(problem)
         return request
 

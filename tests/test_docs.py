@@ -101,3 +101,20 @@ def test_every_documented_metric_is_exported() -> None:
     exported = exported_metric_names()
     documented = quoted(r"\bytempire_[a-z0-9_]*[a-z0-9]\b", DOC_PAGES)
     assert {name: page for name, page in documented.items() if name not in exported} == {}
+
+
+LAYERS = ["core", "engines", "providers", "stages", "ledger", "telemetry", "activities", "workflows", "workers", "api"]
+
+
+def test_the_readme_describes_each_package_and_names_only_modules_that_exist() -> None:
+    text = (REPO / "README.md").read_text()
+    diagram = text[text.index("Each top-level package is one layer") : text.index("### The packages")]
+    assert all(re.search(rf"^ .*\b{layer}\b", diagram, re.M) for layer in LAYERS + ["devstack"])
+    packages = text[text.index("### The packages") : text.index("### The stages")]
+    for layer in LAYERS:
+        paragraph = next(p for p in packages.split("\n\n") if p.startswith(f"**`{layer}/`**"))
+        for module in re.findall(r"`([\w/]+\.py)`", paragraph):
+            matches = list((REPO / layer).rglob(module.rsplit("/", 1)[-1]))
+            assert any(str(m).endswith(module) for m in matches), f"{layer}/ has no {module}"
+        folders = re.findall(r"`([\w]+)/`", paragraph)
+        assert all((REPO / layer / f).is_dir() or (REPO / f).is_dir() for f in folders), (layer, folders)

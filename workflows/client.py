@@ -13,6 +13,7 @@ from core import search_attributes
 from core.domain import StageResult, VideoRequest, VideoResult, VideoWorkflowInput, workflow_id
 from core.settings import Settings
 from stages.cost_model import video_budget
+from stages.scripts import script_language_problem
 from workflows.video import VideoWorkflow
 
 TOP_PRIORITY = 10
@@ -26,6 +27,11 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
 def task_priority(request: VideoRequest) -> Priority:
     """Request priority 10 (most urgent) → priority_key 1 (runs first); one fairness bucket per channel."""
     return Priority(priority_key=TOP_PRIORITY + 1 - request.priority, fairness_key=request.channel_id)
+
+
+def request_problem(settings: Settings, request: VideoRequest) -> str | None:
+    """Why this deployment's providers cannot make `request` (a language its script writers do not write), or None."""
+    return script_language_problem(settings, request)
 
 
 def workflow_input(
