@@ -45,6 +45,14 @@ def start_worker(settings: Settings, log: Path, queues: str) -> subprocess.Popen
         )
 
 
+def stop_workers(*procs: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM what is still running (a graceful worker shutdown) and wait for it."""
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(15)
+
+
 def start_render_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     return start_worker(settings, log, "cpu")
 
@@ -114,10 +122,7 @@ async def test_killed_render_worker_resumes_from_render_stage(
             second = start_render_worker(settings, tmp_path / "worker2.log")
             result = await asyncio.wait_for(handle.result(), timeout=180)
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(15)
+        stop_workers(first, second)
 
     assert result.status == "completed" and Path(result.mp4_path).exists()
     history = await handle.fetch_history()
@@ -176,8 +181,5 @@ async def test_killed_pipeline_worker_takes_its_quality_check_ffmpeg_with_it(
             second = start_worker(settings, tmp_path / "worker2.log", "pipeline")
             result = await asyncio.wait_for(handle.result(), timeout=180)
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(15)
+        stop_workers(first, second)
     assert result.status == "completed"
