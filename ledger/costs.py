@@ -36,41 +36,45 @@ class CostLedger(Table):
 
     async def record_stage_cost(self, video_id: str, stage: str, cost: CostLine, video_attempt: int = 1) -> None:
         """Write the stage's cost row once (a retry after a crash is a no-op) and refresh the video's totals."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                """INSERT INTO pipeline_costs (video_id, stage, service, operation, amount, metadata, video_attempt)
-                   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
-                   ON CONFLICT (video_id, stage, video_attempt) DO NOTHING""",
-                video_id,
-                stage,
-                cost.service,
-                cost.operation,
-                round(cost.amount_usd, 4),
-                json.dumps(cost.metadata),
-                video_attempt,
-            )
-            await conn.execute(_REFRESH_TOTALS_SQL, video_id)
+        await self._insert_once(
+            """INSERT INTO pipeline_costs (video_id, stage, service, operation, amount, metadata, video_attempt)
+               VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+               ON CONFLICT (video_id, stage, video_attempt) DO NOTHING
+               RETURNING id""",
+            video_id,
+            stage,
+            cost.service,
+            cost.operation,
+            round(cost.amount_usd, 4),
+            json.dumps(cost.metadata),
+            video_attempt,
+        )
 
     async def record_failed_charge(
         self, video_id: str, stage: str, video_attempt: int, activity_attempt: int, cost: CostLine
     ) -> bool:
         """Record what a failed attempt was billed, once per activity attempt; False when it was already recorded."""
+        return await self._insert_once(
+            """INSERT INTO pipeline_failed_charges
+                   (video_id, stage, video_attempt, activity_attempt, service, operation, amount, metadata)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+               ON CONFLICT (video_id, stage, video_attempt, activity_attempt) DO NOTHING
+               RETURNING id""",
+            video_id,
+            stage,
+            video_attempt,
+            activity_attempt,
+            cost.service,
+            cost.operation,
+            round(cost.amount_usd, 4),
+            json.dumps(cost.metadata),
+        )
+
+    async def _insert_once(self, insert_sql: str, video_id: str, *args: object) -> bool:
+        """Run an `INSERT ... ON CONFLICT DO NOTHING RETURNING id` for `video_id` and refresh the video's totals,
+        in one transaction; False when the row was there already (a retried activity)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            inserted = await conn.fetchval(
-                """INSERT INTO pipeline_failed_charges
-                       (video_id, stage, video_attempt, activity_attempt, service, operation, amount, metadata)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
-                   ON CONFLICT (video_id, stage, video_attempt, activity_attempt) DO NOTHING
-                   RETURNING id""",
-                video_id,
-                stage,
-                video_attempt,
-                activity_attempt,
-                cost.service,
-                cost.operation,
-                round(cost.amount_usd, 4),
-                json.dumps(cost.metadata),
-            )
+            inserted = await conn.fetchval(insert_sql, video_id, *args)
             await conn.execute(_REFRESH_TOTALS_SQL, video_id)
         return inserted is not None
 

@@ -338,8 +338,7 @@ async def collect_stock(
     tally = collector.tally
     if missing:
         log.warning(
-            "video %s: %d of %d slides had no usable %s photo; filled from the local provider",
-            inp.request.video_id,
+            "%d of %d slides had no usable %s photo; filled from the local provider",
             missing,
             stock_slots,
             provider.service,
