@@ -4,13 +4,22 @@ ledger (for provider quotas shared by every worker, e.g. YouTube's daily units).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
 
 from core import cost_policy
 from core.records import CostLine
 from core.settings import Settings
-from ledger import Ledger
 from providers.cache import ContentCache
 from telemetry.worker_metrics import WorkerMetrics
+
+
+class QuotaStore(Protocol):
+    """Where quota use is counted for every worker: the ledger's `provider_quota` table (ledger/quota.py)."""
+
+    async def reserve_quota(self, service: str, day: date, units: int, limit: int) -> bool: ...
+
+    async def quota_used(self, service: str, day: date) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -18,10 +27,12 @@ class ProviderContext:
     settings: Settings
     cache: ContentCache
     metrics: WorkerMetrics
-    ledger: Ledger | None = None
+    ledger: QuotaStore | None = None
 
     @classmethod
-    def for_worker(cls, settings: Settings, metrics: WorkerMetrics, ledger: Ledger | None = None) -> ProviderContext:
+    def for_worker(
+        cls, settings: Settings, metrics: WorkerMetrics, ledger: QuotaStore | None = None
+    ) -> ProviderContext:
         cache = ContentCache(
             settings.provider_cache_dir, enabled=settings.cache_enabled, on_lookup=metrics.record_cache_lookup
         )

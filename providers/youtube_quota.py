@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from core.errors import ErrorType
 from core.settings import Settings
-from ledger import Ledger
+from providers.context import QuotaStore
 
 
 @cache
@@ -76,7 +76,7 @@ def quota_exhausted(cost: QuotaCost, now: datetime, detail: str) -> ApplicationE
 class QuotaGuard:
     """Reserves a call's quota before it is made; refuses with `YouTubeQuotaExhausted` past the daily limit."""
 
-    def __init__(self, ledger: Ledger, settings: Settings) -> None:
+    def __init__(self, ledger: QuotaStore, settings: Settings) -> None:
         self._ledger = ledger
         self._settings = settings
 
