@@ -20,7 +20,7 @@ class StageSpec:
     activity: str  # the activity's name (core/activity_names.py)
     timeout: timedelta  # start_to_close of one attempt
     max_attempts: int  # 1 + the spec's retries
-    base_cost_usd: float  # the spec's budget for this stage
+    base_cost_usd: float  # the spec's budget for this stage (the README shows it; estimates are per provider)
     queue: Literal["pipeline", "render"]  # render: the cpu or gpu queue, by the video's complexity
     weight: float  # share of a typical video's wall time, for progress percentages
     default_seconds: float  # ETA basis until the ledger has measured runs (2-core reference machine, 60 s video)

@@ -37,13 +37,15 @@ def render_queue_text() -> str:
 
 def test_readme_stage_table_is_the_stage_table() -> None:
     rows = markdown_table(REPO / "README.md", "### The stages")
-    assert [(row["stage"], row["activity"], row["timeout"], row["attempts"], row["queue"]) for row in rows] == [
+    columns = ("stage", "activity", "timeout", "attempts", "queue", "spec budget")
+    assert [tuple(row[c] for c in columns) for row in rows] == [
         (
             spec.name,
             spec.activity,
             f"{spec.timeout.total_seconds():g} s",
             str(spec.max_attempts),
             render_queue_text() if spec.queue == "render" else spec.queue,
+            f"${spec.base_cost_usd:.2f}",
         )
         for spec in STAGES
     ]
