@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, description="when set, /pipeline requests must send it as X-API-Key")
 
     render_heartbeat_timeout_seconds: float = Field(15.0, gt=0)
+    # On SIGTERM a worker stops taking tasks and lets the ones it runs finish for this long (just over the longest
+    # stage timeout, 300 s), so a deploy or `make down` costs no stage an attempt; what is still running then is
+    # cancelled.
+    worker_shutdown_grace_seconds: float = Field(310.0, ge=0)
     worker_metrics_port: int = Field(9464, ge=0, description="Prometheus port of a worker process (0: off)")
     worker_sdk_metrics_port: int = Field(9465, ge=0, description="Temporal SDK metrics of a worker process (0: off)")
     render_preset: str = "veryfast"

@@ -88,7 +88,12 @@ class Stack:
 
     def down(self, say: callable = print) -> None:  # type: ignore[valid-type]
         for proc in reversed(self.processes):
-            proc.stop()
+            if proc.name == "workers" and proc.alive():
+                grace = self.settings.worker_shutdown_grace_seconds
+                say(f"workers    finishing their in-flight stages (up to {grace:g} s)")
+                proc.stop(timeout=grace + 10)  # the workers' own grace, then a margin to exit
+            else:
+                proc.stop()
         self.postgres.stop()
         say("stack is down")
 

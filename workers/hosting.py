@@ -78,6 +78,7 @@ def build_workers(
                     alerts.deliver_webhook,
                 ],
                 max_concurrent_activities=settings.pipeline_max_concurrent,
+                graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
             )
         )
     for role, limit, prefer_gpu in (
@@ -94,6 +95,7 @@ def build_workers(
                 task_queue=getattr(queues, role),
                 activities=stage_activities(render, "render"),
                 max_concurrent_activities=limit,
+                graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
                 # Heartbeats carry render progress and bring cancellation: send them about once a second.
                 max_heartbeat_throttle_interval=timedelta(seconds=1),
                 default_heartbeat_throttle_interval=timedelta(seconds=1),
@@ -132,7 +134,8 @@ def _alert_activities(
 
 @asynccontextmanager
 async def running(worker_set: WorkerSet) -> AsyncIterator[None]:
-    """Run a process's workers together; on exit each shuts down gracefully (in-flight activities finish)."""
+    """Run a process's workers together; on exit each shuts down gracefully: it takes no new task, and its in-flight
+    activities get YTEMPIRE_WORKER_SHUTDOWN_GRACE_SECONDS to finish before they are cancelled."""
     async with AsyncExitStack() as stack:
         for close in reversed(worker_set.closers):
             stack.push_async_callback(close)
