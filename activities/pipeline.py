@@ -138,7 +138,7 @@ class PipelineActivities:
     @activity.defn(name=activity_names.SET_VIDEO_STATUS)
     async def set_video_status(self, change: VideoStatusChange) -> None:
         """A cost halt, or the resumption after an approval (recorded with who and why)."""
-        await self._ledger.set_status(change.video_id, change.status)
+        await self._ledger.set_status(change.video_id, change.status, change.stage)
         if change.status == "processing" and change.note:  # the halt itself is recorded as its cost_halt alert
             await self._ledger.record_event("budget_approved", "info", change.note, {}, video_id=change.video_id)
 

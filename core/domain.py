@@ -119,6 +119,7 @@ class VideoStatusChange:
     video_id: str
     status: VideoStatus
     note: str | None = None
+    stage: str | None = None  # a halt: the stage it stops before (a retry resumes there)
 
 
 @dataclass(frozen=True)

@@ -138,13 +138,15 @@ class VideoQueue(Table):
             video_id,
         )
 
-    async def set_status(self, video_id: str, status: VideoStatus) -> None:
-        """A halt (and the resumption after an approval); final states go through `finalize`."""
+    async def set_status(self, video_id: str, status: VideoStatus, stage: str | None = None) -> None:
+        """A halt before `stage` (and the resumption after an approval); final states go through `finalize`."""
         await self._pool.execute(
-            "UPDATE video_queue SET status = $2::varchar WHERE id = $1 AND status = ANY($3::text[])",
+            """UPDATE video_queue SET status = $2::varchar, stage = COALESCE($4, stage)
+               WHERE id = $1 AND status = ANY($3::text[])""",
             video_id,
             status,
             reachable_from(status),
+            stage,
         )
 
     async def delete_video(self, video_id: str) -> None:

@@ -240,7 +240,7 @@ class VideoWorkflow:
     async def _set_status(self, inp: VideoWorkflowInput, status: VideoStatus, note: str | None) -> None:
         await workflow.execute_activity_method(
             PipelineActivities.set_video_status,
-            VideoStatusChange(self._video_id, status, note),
+            VideoStatusChange(self._video_id, status, note, self._stage),
             task_queue=inp.queues.pipeline,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=LEDGER_RETRY,

@@ -39,6 +39,7 @@ async def test_halt_approve_complete_over_http(
                 break
             await asyncio.sleep(0.1)
         assert state["status"] == "halted", state
+        assert state["stage"] == "video_rendering", "the stage it halted before, where a retry resumes"
         assert state["cost_usd"] == 3.0 and [c["stage"] for c in state["costs"]] == list(PRICES)[:3]
         assert state["cost_cap_usd"] == 3.0 and "would cross the cap $3.00" in state["halted_reason"]
         query = f'WorkflowId = "video-{video_id}" AND VideoStatus = "halted"'
