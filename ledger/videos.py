@@ -253,7 +253,15 @@ class VideoQueue(Table):
                    processing_time_seconds = CASE WHEN processing_started_at IS NULL THEN NULL
                        ELSE CEIL(EXTRACT(EPOCH FROM (NOW() - processing_started_at)))::int END,
                    metadata = metadata || jsonb_strip_nulls(jsonb_build_object(
-                       'final_error_type', $3::text, 'final_error', $4::text))
+                       'final_error_type', $3::text, 'final_error', $4::text)),
+                   -- A failure no activity raised (a worker lost: a timeout) is in the error log too, once.
+                   error_log = CASE
+                       WHEN $2::varchar = 'failed' AND $3::text IS NOT NULL
+                            AND COALESCE(error_log -> -1 ->> 'type', '') <> $3::text
+                       THEN COALESCE(error_log, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+                           'stage', stage, 'type', $3::text, 'message', left($4::text, 2000), 'final', true,
+                           'at', NOW()))
+                       ELSE error_log END
                WHERE id = $1""",
             video_id,
             status,

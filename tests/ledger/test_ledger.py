@@ -93,3 +93,20 @@ async def status_of(ledger: Ledger, request: VideoRequest) -> str:
     row = await ledger.get_video(request.video_id)
     assert row is not None
     return row.status
+
+
+async def test_a_failure_no_activity_raised_is_in_the_error_log_once(ledger: Ledger) -> None:
+    """A render lost with its worker ends in a timeout the workflow saw and no activity raised."""
+    lost = _request()
+    await admit(ledger, lost)
+    await ledger.stage_started(lost.video_id, "video_rendering", 1)
+    await ledger.finalize(lost.video_id, "failed", "StageTimeout", "video_rendering: timed out (HEARTBEAT)")
+    row = await ledger.get_video(lost.video_id)
+    assert row is not None and [(e["stage"], e["type"]) for e in row.error_log] == [("video_rendering", "StageTimeout")]
+    raised = _request()
+    await admit(ledger, raised)
+    await ledger.stage_started(raised.video_id, "quality_validation", 1)
+    await ledger.stage_failed(raised.video_id, "quality_validation", 1, "QualityCheckFailed", "too short")
+    await ledger.finalize(raised.video_id, "failed", "QualityCheckFailed", "quality_validation: too short")
+    row = await ledger.get_video(raised.video_id)
+    assert row is not None and [e["type"] for e in row.error_log] == ["QualityCheckFailed"]
