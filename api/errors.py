@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.admission import queue_full_message
@@ -19,6 +21,7 @@ from core.errors import (
     WorkflowUnavailable,
 )
 from core.settings import Settings
+from core.text import storable_json
 
 STATUS_OF: dict[type[Exception], int] = {
     UnknownVideo: status.HTTP_404_NOT_FOUND,
@@ -59,7 +62,16 @@ def _queue_full(request: Request, err: Exception) -> JSONResponse:
     )
 
 
+def _validation_failed(_request: Request, err: Exception) -> JSONResponse:
+    """FastAPI's own 422, but it echoes the input it refused: text JSON cannot carry (a lone surrogate) is replaced,
+    so the answer is a 422, never a 500 while encoding it."""
+    assert isinstance(err, RequestValidationError)
+    detail = storable_json(jsonable_encoder(err.errors()))
+    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_failed)
     for error, code in STATUS_OF.items():
         app.add_exception_handler(error, _detail(code))
     app.add_exception_handler(InvalidVideoRequest, _invalid)

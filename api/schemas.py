@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 from core.languages import LANGUAGE_PATTERN
+from core.text import text_problem
+
+
+def _plain(value: str) -> str:
+    if problem := text_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+# Free text that is stored and shown: a NUL or a lone surrogate is a 422 here, never a failed write later.
+PlainText = Annotated[str, AfterValidator(_plain)]
 
 
 class EnqueueRequest(BaseModel):
@@ -27,7 +38,7 @@ class EnqueueRequest(BaseModel):
         },
     )
 
-    topic: str = Field(min_length=3, max_length=200, description="What the video is about.")
+    topic: PlainText = Field(min_length=3, max_length=200, description="What the video is about.")
     channel_id: UUID
     user_id: UUID
     priority: int = Field(5, ge=1, le=10, description="1..10, 10 most urgent.")
@@ -51,7 +62,7 @@ class EnqueueRequest(BaseModel):
         description="Receives a signed JSON event (X-Ytempire-Signature, HMAC-SHA256) when the video completes, "
         "fails, is cancelled or halts; e.g. an n8n Wait node's $execution.resumeUrl.",
     )
-    request_id: str | None = Field(
+    request_id: PlainText | None = Field(
         None,
         min_length=1,
         max_length=200,
@@ -126,8 +137,8 @@ class ApproveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     new_cap_usd: float = Field(gt=0, description="The new budget; above the current cap, at most the ceiling.")
-    approved_by: str = Field(min_length=1, max_length=100)
-    reason: str = Field(min_length=1, max_length=500)
+    approved_by: PlainText = Field(min_length=1, max_length=100)
+    reason: PlainText = Field(min_length=1, max_length=500)
 
 
 class ApproveResponse(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from core.text import storable, storable_json
 from ledger.tables import Table
 
 
@@ -17,8 +18,8 @@ class EventLog(Table):
             video_id,
             kind,
             level,
-            message,
-            json.dumps(details),
+            storable(message),
+            json.dumps(storable_json(details)),
         )
 
     async def record_video_alert_once(
@@ -33,8 +34,8 @@ class EventLog(Table):
             video_id,
             kind,
             level,
-            message,
-            json.dumps(details),
+            storable(message),
+            json.dumps(storable_json(details)),
         )
         return row is not None
 

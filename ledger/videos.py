@@ -12,6 +12,7 @@ from core.domain import STATUS_REACHABLE_FROM, VideoRequest, VideoStatus
 from core.errors import QueueFull, RetryRefused
 from core.records import Admission, VideoRow
 from core.stage_table import PRE_RENDER_STAGES, RENDER_STAGE
+from core.text import storable, storable_json
 from ledger.tables import Table
 
 
@@ -81,7 +82,7 @@ class VideoQueue(Table):
                 request.channel_id,
                 request.priority,
                 request.complexity,
-                json.dumps(request_data),
+                json.dumps(storable_json(request_data)),
                 idempotency_key,
                 request.cost_cap_usd,
             )
@@ -222,7 +223,7 @@ class VideoQueue(Table):
         )
 
     async def stage_failed(self, video_id: str, stage: str, attempt: int, error_type: str, message: str) -> None:
-        entry = {"stage": stage, "attempt": attempt, "type": error_type, "message": message[:2000]}
+        entry = {"stage": stage, "attempt": attempt, "type": error_type, "message": storable(message[:2000])}
         await self._pool.execute(
             """UPDATE video_queue SET error_log = COALESCE(error_log, '[]'::jsonb) || jsonb_build_array($2::jsonb)
                WHERE id = $1""",
@@ -266,6 +267,6 @@ class VideoQueue(Table):
             video_id,
             status,
             error_type,
-            error_message,
+            storable(error_message) if error_message is not None else None,
             reachable_from(status),
         )

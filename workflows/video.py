@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from core.failed_charges import failed_charges_of
     from core.search_attributes import CHANNEL_ID, VIDEO_STAGE, VIDEO_STATUS
     from core.stage_table import RENDER_PROGRESS_SIGNAL, RENDER_STAGE, STAGES, StageSpec, percent_done, retry_policy
+    from core.text import text_problem
     from workflows.alert_delivery import AlertDeliveryWorkflow
 
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -348,6 +349,9 @@ class VideoWorkflow:
     def _check_approval(self, approval: BudgetApproval) -> None:
         if not approval.approved_by.strip() or not approval.reason.strip():
             raise ValueError("an approval needs approved_by and reason")
+        for name, value in (("approved_by", approval.approved_by), ("reason", approval.reason)):
+            if problem := text_problem(value):  # it goes to the ledger: a value PostgreSQL refuses never gets in
+                raise ValueError(f"{name} {problem}")
         if approval.new_cap_usd <= self._cap:
             raise ValueError(f"the new cap ${approval.new_cap_usd:.2f} must be above the current cap ${self._cap:.2f}")
         if approval.new_cap_usd > self._ceiling:

@@ -59,3 +59,20 @@ async def test_a_full_queue_is_429_with_retry_after_alone_and_in_a_batch(
     assert refused.json()["capacity"] == full.queue_capacity
     assert batch.status_code == 200 and batch.headers["Retry-After"] == str(settings.queue_retry_after_seconds)
     assert batch.json()["results"][0]["error"] == "queue_full"
+
+
+async def test_text_postgresql_would_refuse_is_a_422(settings: Settings, dev_env: WorkflowEnvironment) -> None:
+    async with api_client(settings) as http:
+        nul = await http.post("/pipeline/queue", json=video(topic="octopus\x00hearts"))
+        surrogate = await http.post(
+            "/pipeline/queue",
+            content=b'{"topic": "octopus \\ud800", "channel_id": "%s", "user_id": "%s"}'
+            % (str(uuid.uuid4()).encode(), str(uuid.uuid4()).encode()),
+            headers={"content-type": "application/json"},
+        )
+        approval = await http.post(
+            f"/pipeline/approve/{uuid.uuid4()}", json={"new_cap_usd": 4, "approved_by": "ops\x00", "reason": "x"}
+        )
+    assert nul.status_code == 422 and nul.json()["detail"][0]["loc"] == ["body", "topic"]
+    assert surrogate.status_code == 422 and surrogate.json()["detail"][0]["loc"] == ["body", "topic"]
+    assert approval.status_code == 422 and approval.json()["detail"][0]["loc"] == ["body", "approved_by"]

@@ -110,3 +110,14 @@ async def test_a_failure_no_activity_raised_is_in_the_error_log_once(ledger: Led
     await ledger.finalize(raised.video_id, "failed", "QualityCheckFailed", "quality_validation: too short")
     row = await ledger.get_video(raised.video_id)
     assert row is not None and [e["type"] for e in row.error_log] == ["QualityCheckFailed"]
+
+
+async def test_text_postgresql_refuses_is_stored_replaced_not_retried_forever(ledger: Ledger) -> None:
+    req = _request()
+    await admit(ledger, req)
+    await ledger.record_event("budget_approved", "info", "by ma\x00ria", {"why\x00": "flag\ud800ship"}, req.video_id)
+    await ledger.stage_failed(req.video_id, "script_generation", 1, "ScriptRefused", "the model said \x00")
+    [event] = await ledger.video_events(req.video_id)
+    assert event["message"] == "by ma\ufffdria" and event["details"] == {"why\ufffd": "flag\ufffdship"}
+    row = await ledger.get_video(req.video_id)
+    assert row is not None and row.error_log[0]["message"] == "the model said \ufffd"

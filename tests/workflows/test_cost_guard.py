@@ -54,6 +54,10 @@ async def test_halt_then_approve_then_complete(dev_env: WorkflowEnvironment, que
             await handle.execute_update(VideoWorkflow.approve_budget, BudgetApproval(50.0, "ops", "way over"))
         with pytest.raises(WorkflowUpdateFailedError):
             await handle.execute_update(VideoWorkflow.approve_budget, BudgetApproval(4.0, " ", "nobody"))
+        for poison in (BudgetApproval(4.0, "ma\x00ria", "flagship"), BudgetApproval(4.0, "maria", "flag\ud800ship")):
+            # The CLI or UI can send what the API refuses; it must not reach (and wedge) a ledger write.
+            with pytest.raises(WorkflowUpdateFailedError):
+                await handle.execute_update(VideoWorkflow.approve_budget, poison)
         approved = await handle.execute_update(
             VideoWorkflow.approve_budget, BudgetApproval(4.0, "maria", "flagship video")
         )
