@@ -125,10 +125,11 @@ class PipelineActivities:
 
     @activity.defn(name=activity_names.RECORD_COST_ALERT)
     async def record_cost_alert(self, alert: CostAlert) -> bool:
-        """Ledger event, metric and log line for a cost alert; a retry of an alert already recorded does nothing."""
+        """Ledger event, metric and log line for a cost alert, once per video and kind; True (deliver it) for the
+        run that recorded it, retries of this activity included."""
         details = {"spent_usd": alert.spent_usd, "cap_usd": alert.cap_usd, "threshold_usd": alert.threshold_usd}
         recorded = await self._ledger.record_video_alert_once(
-            alert.video_id, alert.kind, alert.level, alert.message, details
+            alert.video_id, alert.kind, alert.level, alert.message, details, activity.info().workflow_run_id
         )
         if recorded:
             self._metrics.cost_alerts.labels(alert.kind).inc()

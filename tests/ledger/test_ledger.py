@@ -121,3 +121,14 @@ async def test_text_postgresql_refuses_is_stored_replaced_not_retried_forever(le
     assert event["message"] == "by ma\ufffdria" and event["details"] == {"why\ufffd": "flag\ufffdship"}
     row = await ledger.get_video(req.video_id)
     assert row is not None and row.error_log[0]["message"] == "the model said \ufffd"
+
+
+async def test_a_retried_alert_record_is_still_this_runs_alert(ledger: Ledger) -> None:
+    """The first attempt committed, then its worker died: the retry must answer True, or the webhook never goes."""
+    req = _request()
+    await admit(ledger, req)
+    first = await ledger.record_video_alert_once(req.video_id, "cost_warning", "warning", "at $2.50", {}, "run-1")
+    retry = await ledger.record_video_alert_once(req.video_id, "cost_warning", "warning", "at $2.50", {}, "run-1")
+    next_attempt = await ledger.record_video_alert_once(req.video_id, "cost_warning", "warning", "again", {}, "run-2")
+    assert (first, retry, next_attempt) == (True, True, False)
+    assert [e["kind"] for e in await ledger.video_events(req.video_id)] == ["cost_warning"]
