@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -36,6 +37,10 @@ async def run_stage(
     """Mark the stage started, run it, then record its cost once or its error, in the ledger."""
     info = activity.info()
     video_id = inp.request.video_id
+    if (done := await _already_recorded(ledger, inp)) is not None:
+        # An earlier attempt succeeded and was booked, then its worker died before Temporal heard: its result stands.
+        activity.logger.info("stage %s was already done and booked: not run (nor charged) again", inp.stage)
+        return done
     await ledger.stage_started(video_id, inp.stage, info.attempt)
     started = time.monotonic()
     try:
@@ -67,7 +72,10 @@ async def run_stage(
         outcome.cost.amount_usd if fixed_price_usd is None else fixed_price_usd,
         {**outcome.cost.metadata, "seconds": seconds, "artifacts": outcome.artifacts, "details": outcome.details},
     )
-    await ledger.record_stage_cost(video_id, inp.stage, cost, inp.video_attempt)
+    if not await ledger.record_stage_cost(video_id, inp.stage, cost, inp.video_attempt):
+        # Another attempt of this stage booked first (its reply lost): the ledger's row is what the video paid.
+        if (booked := await _already_recorded(ledger, inp)) is not None:
+            return booked
     metrics.record_cost(inp.stage, cost.service, cost.amount_usd)
     failed_usd = await ledger.failed_charges_usd(video_id, inp.stage, inp.video_attempt) if info.attempt > 1 else 0.0
     metrics.stage_seconds.labels(inp.stage).observe(seconds)
@@ -81,6 +89,29 @@ async def run_stage(
             **outcome.details,
             "seconds": seconds,
             "service": cost.service,
+            **({"failed_attempts_usd": round(failed_usd, 4)} if failed_usd else {}),
+        },
+    )
+
+
+async def _already_recorded(ledger: Ledger, inp: StageInput) -> StageResult | None:
+    """The stage's result as the ledger booked it in this whole-video attempt, when its artifacts are still there."""
+    row = await ledger.recorded_stage(inp.request.video_id, inp.stage, inp.video_attempt)
+    if row is None:
+        return None
+    artifacts = row.metadata.get("artifacts")
+    if not isinstance(artifacts, dict) or not all(Path(str(p)).exists() for p in artifacts.values()):
+        return None
+    failed_usd = await ledger.failed_charges_usd(inp.request.video_id, inp.stage, inp.video_attempt)
+    return StageResult(
+        stage=inp.stage,
+        artifacts={str(k): str(v) for k, v in artifacts.items()},
+        cost_usd=round(row.amount_usd + failed_usd, 4),
+        details={
+            **row.metadata.get("details", {}),
+            "seconds": float(row.metadata.get("seconds", 0.0)),
+            "service": row.service,
+            "booked_earlier": 1.0,
             **({"failed_attempts_usd": round(failed_usd, 4)} if failed_usd else {}),
         },
     )

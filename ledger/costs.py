@@ -34,9 +34,9 @@ class CostLedger(Table):
         )
         return {r["stage"]: float(r["median"]) for r in rows}
 
-    async def record_stage_cost(self, video_id: str, stage: str, cost: CostLine, video_attempt: int = 1) -> None:
+    async def record_stage_cost(self, video_id: str, stage: str, cost: CostLine, video_attempt: int = 1) -> bool:
         """Write the stage's cost row once (a retry after a crash is a no-op) and refresh the video's totals."""
-        await self._insert_once(
+        return await self._insert_once(
             """INSERT INTO pipeline_costs (video_id, stage, service, operation, amount, metadata, video_attempt)
                VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
                ON CONFLICT (video_id, stage, video_attempt) DO NOTHING
@@ -96,8 +96,19 @@ class CostLedger(Table):
             video_id,
         )
 
-    async def _cost_rows(self, query: str, video_id: str) -> list[CostRow]:
-        rows = await self._pool.fetch(query, video_id)
+    async def recorded_stage(self, video_id: str, stage: str, video_attempt: int) -> CostRow | None:
+        """The cost row this stage already has in this whole-video attempt (a success whose reply was lost)."""
+        rows = await self._cost_rows(
+            """SELECT stage, service, operation, amount, video_attempt, metadata
+               FROM pipeline_costs WHERE video_id = $1 AND stage = $2 AND video_attempt = $3""",
+            video_id,
+            stage,
+            video_attempt,
+        )
+        return rows[0] if rows else None
+
+    async def _cost_rows(self, query: str, video_id: str, *args: object) -> list[CostRow]:
+        rows = await self._pool.fetch(query, video_id, *args)
         return [
             CostRow(
                 r["stage"],
