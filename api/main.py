@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from api import errors
 from api.auth import require_api_key, require_api_key_ws
+from api.body_limit import BodyLimit
 from api.metrics import ApiMetrics
 from api.routes import health, metrics, pipeline, pipeline_metrics, stream
 from api.stream import StatusHub
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(BodyLimit)
     # /pipeline needs YTEMPIRE_API_KEY when one is set; /healthz and the Prometheus /metrics stay open.
     app.include_router(pipeline.router, dependencies=[Depends(require_api_key)])
     app.include_router(pipeline_metrics.router, dependencies=[Depends(require_api_key)])

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.schemas import ApproveRequest, ApproveResponse, RetryResponse, VideoListResponse, VideoSummary
 from core.domain import FINAL_STATUSES, BudgetApproval, VideoRequest, VideoStatus, workflow_id
@@ -23,6 +24,7 @@ from workflows.client import start_video
 from workflows.video import VideoWorkflow
 
 log = logging.getLogger(__name__)
+CLOSED_IN_TEMPORAL = "closed in Temporal (terminated, timed out or reset)"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class Operations:
             progress = await handle.execute_update(
                 VideoWorkflow.approve_budget, BudgetApproval(body.new_cap_usd, body.approved_by, body.reason)
             )
+        except RPCError as err:
+            raise _closed(video_id, err) from err
         except WorkflowUpdateFailedError as failed:
             cause = failed.cause
             raise ApprovalRefused(
@@ -76,7 +80,14 @@ class Operations:
     async def cancel(self, video_id: UUID) -> None:
         """Ask the video's workflow to cancel: its render's ffmpeg is killed, costs so far stay, partial files go."""
         await self._unfinished(video_id)
-        await self.temporal.get_workflow_handle(workflow_id(video_id)).cancel()
+        handle = self.temporal.get_workflow_handle(workflow_id(video_id))
+        try:
+            # Temporal accepts a cancel of a closed execution and does nothing: ask first, so the caller knows.
+            if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                raise VideoFinished(video_id, CLOSED_IN_TEMPORAL)
+            await handle.cancel()
+        except RPCError as err:
+            raise _closed(video_id, err) from err
 
     async def retry(self, video_id: UUID) -> RetryResponse:
         """Retry a failed video from its failed stage; stages that succeeded are neither repeated nor paid again.
@@ -108,11 +119,22 @@ class Operations:
         return row
 
 
+def _closed(video_id: UUID, err: RPCError) -> Exception:
+    """The ledger says the video runs, Temporal that its execution is closed (terminated or reset from the CLI or
+    the UI): a conflict the caller can act on, not a 500. Any other RPC failure passes through."""
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return VideoFinished(video_id, CLOSED_IN_TEMPORAL)
+    return err
+
+
 def _parse_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         created, video_id = cursor.rsplit("|", 1)
-        return datetime.fromisoformat(created), str(UUID(video_id))
-    except ValueError as err:
+        when = datetime.fromisoformat(created)
+        # A cursor we wrote is UTC; another one must still fit PostgreSQL's timestamp range once in UTC.
+        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+        return when, str(UUID(video_id))
+    except (ValueError, OverflowError) as err:
         raise InvalidVideoRequest("not a cursor from a previous page", loc=("query", "cursor")) from err
 
 

@@ -4,10 +4,14 @@ through the real app (ASGI transport, its real PostgreSQL pool and Temporal clie
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
+import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from api.body_limit import MAX_BODY_BYTES
+from api.main import create_app
 from core.settings import Settings
 from ledger.videos import WAITING
 from tests.integration import conftest as integration
@@ -76,3 +80,44 @@ async def test_text_postgresql_would_refuse_is_a_422(settings: Settings, dev_env
     assert nul.status_code == 422 and nul.json()["detail"][0]["loc"] == ["body", "topic"]
     assert surrogate.status_code == 422 and surrogate.json()["detail"][0]["loc"] == ["body", "topic"]
     assert approval.status_code == 422 and approval.json()["detail"][0]["loc"] == ["body", "approved_by"]
+
+
+async def test_bad_input_and_closed_executions_are_never_a_500(
+    settings: Settings, dev_env: WorkflowEnvironment
+) -> None:
+    async with api_client(settings) as http:
+        overflow = await http.get("/pipeline/videos", params={"cursor": f"9999-12-31T23:59:59-23:59|{uuid.uuid4()}"})
+        queued = await http.post("/pipeline/queue", json=video())  # no worker polls: it stays queued
+        video_id = queued.json()["video_id"]
+        await dev_env.client.get_workflow_handle(f"video-{video_id}").terminate("an operator, from the CLI")
+        cancel = await http.post(f"/pipeline/cancel/{video_id}")
+        approve = await http.post(
+            f"/pipeline/approve/{video_id}", json={"new_cap_usd": 4, "approved_by": "ops", "reason": "late"}
+        )
+        huge = b'{"videos": [' + b" " * (MAX_BODY_BYTES + 1) + b"]}"
+        declared = await http.post("/pipeline/queue/batch", content=huge, headers={"content-type": "application/json"})
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(20):
+                yield b" " * 65536
+
+        streamed = await http.post(
+            "/pipeline/queue/batch", content=chunks(), headers={"content-type": "application/json"}
+        )
+    assert overflow.status_code == 422 and overflow.json()["detail"][0]["loc"] == ["query", "cursor"]
+    assert cancel.status_code == 409 and "closed in Temporal" in cancel.json()["detail"]
+    assert approve.status_code == 409 and "closed in Temporal" in approve.json()["detail"]
+    assert declared.status_code == 413 and streamed.status_code == 413
+
+
+async def test_healthz_says_503_and_what_is_down(settings: Settings, dev_env: WorkflowEnvironment) -> None:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
+            up = await http.get("/healthz")
+            await app.state.pool.close()  # PostgreSQL gone, as far as the API can tell
+            down = await http.get("/healthz")
+    assert up.status_code == 200 and up.json() == {"status": "ok", "postgres": "ok", "temporal": "ok"}
+    assert down.status_code == 503 and down.json()["postgres"].startswith("unavailable")
+    assert down.json()["temporal"] == "ok"
