@@ -91,9 +91,12 @@ class Operations:
 
     async def retry(self, video_id: UUID) -> RetryResponse:
         """Retry a failed video from its failed stage; stages that succeeded are neither repeated nor paid again.
-        Raises RetryRefused (not failed, out of attempts) besides UnknownVideo and WorkflowUnavailable."""
+        Raises RetryRefused (not failed, out of attempts) and QueueFull besides UnknownVideo and
+        WorkflowUnavailable."""
         row = await self._video(video_id)
-        attempt = await self.ledger.begin_retry(str(video_id), self.settings.max_video_attempts)
+        attempt = await self.ledger.begin_retry(
+            str(video_id), self.settings.max_video_attempts, capacity=self.settings.queue_capacity
+        )
         resume = resume_plan(await self.ledger.stage_costs(str(video_id)), row.stage)
         known = {f.name for f in fields(VideoRequest)}
         request = VideoRequest(**{k: v for k, v in row.request_data.items() if k in known})

@@ -32,6 +32,9 @@ def waiting(table: str = "") -> str:
 
 
 WAITING = waiting()
+# What counts against the queue's capacity: waiting videos, and halted ones, which wait for an approval and hold their
+# place (tiny caps cannot park workflows past the capacity).
+HOLDS_CAPACITY = f"({WAITING} OR status = 'halted')"
 _ADMISSION_LOCK = 7_233_002
 
 
@@ -67,12 +70,13 @@ class VideoQueue(Table):
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _ADMISSION_LOCK)
             depth = int(await conn.fetchval(f"SELECT count(*) FROM video_queue WHERE {WAITING}"))
+            held = int(await conn.fetchval(f"SELECT count(*) FROM video_queue WHERE {HOLDS_CAPACITY}"))
             if idempotency_key is not None:
                 existing = await conn.fetchval("SELECT id FROM video_queue WHERE idempotency_key = $1", idempotency_key)
                 if existing is not None:
                     return Admission(str(existing), created=False, depth=depth)
-            if depth >= capacity:
-                raise QueueFull(depth, capacity)
+            if held >= capacity:
+                raise QueueFull(held, capacity)
             await conn.execute(
                 """INSERT INTO video_queue
                        (id, user_id, channel_id, priority, complexity, request_data, idempotency_key, cost_cap)
@@ -111,9 +115,11 @@ class VideoQueue(Table):
             )
         )
 
-    async def begin_retry(self, video_id: str, max_attempts: int) -> int:
-        """Mark a failed video queued again for its next attempt; returns that attempt's number."""
+    async def begin_retry(self, video_id: str, max_attempts: int, *, capacity: int | None = None) -> int:
+        """Mark a failed video queued again for its next attempt; returns that attempt's number. A retry takes a
+        place in the queue like an admission: QueueFull when `capacity` places are held."""
         async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _ADMISSION_LOCK)
             row = await conn.fetchrow("SELECT status, attempts FROM video_queue WHERE id = $1 FOR UPDATE", video_id)
             if row is None:
                 raise KeyError(video_id)
@@ -123,6 +129,10 @@ class VideoQueue(Table):
                 raise RetryRefused(
                     f"this video has had {row['attempts']} attempts; at most {max_attempts} are allowed per video"
                 )
+            if capacity is not None:
+                held = int(await conn.fetchval(f"SELECT count(*) FROM video_queue WHERE {HOLDS_CAPACITY}"))
+                if held >= capacity:
+                    raise QueueFull(held, capacity)
             await conn.execute(
                 """UPDATE video_queue SET status = 'queued', attempts = attempts + 1, completed_at = NULL,
                           processing_time_seconds = NULL

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.batch_file import BatchFileError, file_key, queue_rows, read_rows
 from core.settings import Settings
-from ledger.videos import WAITING
+from ledger.videos import HOLDS_CAPACITY
 from tests.integration import conftest as integration
 from tests.integration.conftest import api_client
 
@@ -72,7 +72,7 @@ async def test_a_file_queued_twice_queues_each_video_once(
     channel = str(uuid.uuid4())
     rows = [f"video {i} about octopus hearts,{{channel}},{{user}},{1 + i % 10},," for i in range(105)]
     path = csv_file(tmp_path, channel, rows)
-    depth = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {WAITING}"))
+    depth = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {HOLDS_CAPACITY}"))
     try:
         async with api_client(settings.model_copy(update={"queue_capacity": depth + 103})) as api:
             first, first_rejected = await queue_rows(api, read_rows(path), file_key(path))

@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.body_limit import MAX_BODY_BYTES
 from api.main import create_app
 from core.settings import Settings
-from ledger.videos import WAITING
+from ledger.videos import HOLDS_CAPACITY
 from tests.integration import conftest as integration
 from tests.integration.conftest import api_client
 
@@ -52,7 +52,7 @@ async def test_what_this_deployment_refuses_is_422_with_where(settings: Settings
 async def test_a_full_queue_is_429_with_retry_after_alone_and_in_a_batch(
     settings: Settings, dev_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
 ) -> None:
-    waiting = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {WAITING}"))
+    waiting = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {HOLDS_CAPACITY}"))
     full = settings.model_copy(update={"queue_capacity": max(waiting, 1)})
     async with api_client(full) as http:
         if waiting == 0:  # fill the one place first

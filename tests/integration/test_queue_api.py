@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.settings import Settings
 from core.stage_table import STAGES
 from ledger import Ledger
-from ledger.videos import WAITING
+from ledger.videos import HOLDS_CAPACITY, WAITING
 from tests.integration.conftest import api_client, running_workers
 from tests.integration.test_end_to_end import wait_final
 
@@ -39,7 +39,7 @@ async def channel(pg_pool: asyncpg.Pool, dev_env: WorkflowEnvironment) -> AsyncI
 
 async def fill_queue(pg_pool: asyncpg.Pool, channel_id: str, depth: int) -> None:
     """Top the queue up to `depth` waiting videos with ledger rows of `channel_id` (no workflows needed)."""
-    current = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {WAITING}"))
+    current = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {HOLDS_CAPACITY}"))
     assert current <= depth, f"{current} videos already wait in the shared test database"
     await pg_pool.executemany(
         "INSERT INTO video_queue (id, user_id, channel_id, request_data) VALUES ($1, $2, $3, '{}'::jsonb)",
@@ -87,8 +87,9 @@ async def test_depth_alerts_fire_once_each(
     dev_env: WorkflowEnvironment, settings: Settings, pg_pool: asyncpg.Pool, ledger: Ledger, channel: str
 ) -> None:
     depth = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {WAITING}"))
+    held = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {HOLDS_CAPACITY}"))  # + halted
     tight = settings.model_copy(
-        update={"queue_depth_warning": depth + 2, "queue_depth_critical": depth + 4, "queue_capacity": depth + 5}
+        update={"queue_depth_warning": depth + 2, "queue_depth_critical": depth + 4, "queue_capacity": held + 5}
     )
     async with api_client(tight) as api:
         codes = [(await api.post("/pipeline/queue", json=body(channel))).status_code for _ in range(7)]
@@ -214,7 +215,7 @@ async def test_at_most_three_attempts(
 async def test_batch_enqueue_answers_for_each_video_and_is_safe_to_resend(
     dev_env: WorkflowEnvironment, settings: Settings, pg_pool: asyncpg.Pool, channel: str
 ) -> None:
-    depth = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {WAITING}"))
+    depth = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {HOLDS_CAPACITY}"))
     tight = settings.model_copy(update={"queue_capacity": depth + 3})
     videos = [body(channel, priority=p) for p in (3, 9, 5, 7, 1)]
     videos[1]["language"] = "ja"  # no Japanese templates offline: invalid here, not a 422 for the whole batch

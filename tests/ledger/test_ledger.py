@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
+import pytest
+
 from core.domain import VideoRequest
+from core.errors import QueueFull
 from core.records import CostLine
 from ledger import Ledger
+from ledger.videos import HOLDS_CAPACITY
 from tests.admission import admit
 
 
@@ -132,3 +137,27 @@ async def test_a_retried_alert_record_is_still_this_runs_alert(ledger: Ledger) -
     next_attempt = await ledger.record_video_alert_once(req.video_id, "cost_warning", "warning", "again", {}, "run-2")
     assert (first, retry, next_attempt) == (True, True, False)
     assert [e["kind"] for e in await ledger.video_events(req.video_id)] == ["cost_warning"]
+
+
+async def test_a_halted_video_holds_its_place_in_the_capacity(ledger: Ledger, pg_pool: asyncpg.Pool) -> None:
+    held = f"SELECT count(*) FROM video_queue WHERE {HOLDS_CAPACITY}"
+    before = int(await pg_pool.fetchval(held))
+    req = _request()
+    await admit(ledger, req)
+    await ledger.stage_started(req.video_id, "script_generation", 1)
+    await ledger.set_status(req.video_id, "halted", "video_rendering")  # waits for an approval, before its render
+    after = int(await pg_pool.fetchval(held))
+    assert after == before + 1
+    with pytest.raises(QueueFull):
+        await ledger.admit(_request(), {}, capacity=after, idempotency_key=None)
+    await ledger.finalize(req.video_id, "cancelled")  # leave no halted video to later tests
+
+
+async def test_a_retry_takes_a_place_in_the_queue(ledger: Ledger, pg_pool: asyncpg.Pool) -> None:
+    req = _request()
+    await admit(ledger, req)
+    await ledger.finalize(req.video_id, "failed", "Boom", "it broke")
+    held = int(await pg_pool.fetchval(f"SELECT count(*) FROM video_queue WHERE {HOLDS_CAPACITY}"))
+    with pytest.raises(QueueFull):
+        await ledger.begin_retry(req.video_id, 3, capacity=held)
+    assert await ledger.begin_retry(req.video_id, 3, capacity=held + 1) == 2
