@@ -135,7 +135,7 @@ class Admitter:
             language=body.language,
         )
         if problem := request_problem(settings, request):
-            raise InvalidVideoRequest(problem)
+            raise InvalidVideoRequest(problem, loc=("body", "language"))
         return request
 
     async def _depth_alerts(self, depth: int) -> None:

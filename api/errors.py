@@ -27,7 +27,6 @@ STATUS_OF: dict[type[Exception], int] = {
     UnknownVideo: status.HTTP_404_NOT_FOUND,
     VideoFinished: status.HTTP_409_CONFLICT,
     RetryRefused: status.HTTP_409_CONFLICT,
-    ApprovalRefused: status.HTTP_422_UNPROCESSABLE_CONTENT,
     WorkflowUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
@@ -39,11 +38,19 @@ def _detail(code: int) -> Callable[[Request, Exception], JSONResponse]:
     return handler
 
 
-def _invalid(_request: Request, err: Exception) -> JSONResponse:
-    """FastAPI's own shape for a field at fault (a list of {loc, type, msg}), a plain message otherwise."""
-    assert isinstance(err, InvalidVideoRequest)
-    detail: object = [{"loc": list(err.loc), "type": err.kind, "msg": str(err)}] if err.loc else str(err)
+def _unprocessable(loc: list[str], kind: str, message: str) -> JSONResponse:
+    """A 422 in FastAPI's own shape (a list of {loc, msg, type}), the one the OpenAPI document gives every route."""
+    detail = [{"loc": loc, "msg": message, "type": kind}]
     return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})
+
+
+def _invalid(_request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, InvalidVideoRequest)
+    return _unprocessable(list(err.loc), err.kind, str(err))
+
+
+def _approval_refused(_request: Request, err: Exception) -> JSONResponse:
+    return _unprocessable(["body"], "value_error", str(err))
 
 
 def _queue_full(request: Request, err: Exception) -> JSONResponse:
@@ -75,4 +82,5 @@ def install(app: FastAPI) -> None:
     for error, code in STATUS_OF.items():
         app.add_exception_handler(error, _detail(code))
     app.add_exception_handler(InvalidVideoRequest, _invalid)
+    app.add_exception_handler(ApprovalRefused, _approval_refused)
     app.add_exception_handler(QueueFull, _queue_full)

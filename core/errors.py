@@ -63,9 +63,9 @@ class VideoFinished(Exception):
 
 class InvalidVideoRequest(ValueError):
     """A request the schema accepts but this deployment cannot serve; `loc` is where in the request the fault is
-    (("body", "cost_cap_usd"), ("query", "cursor")), if one part is at fault."""
+    (("body", "cost_cap_usd"), ("query", "cursor"); the whole body when no one part is)."""
 
-    def __init__(self, message: str, *, loc: tuple[str, ...] = (), kind: str = "value_error") -> None:
+    def __init__(self, message: str, *, loc: tuple[str, ...] = ("body",), kind: str = "value_error") -> None:
         super().__init__(message)
         self.loc = loc
         self.kind = kind

@@ -46,7 +46,7 @@ async def test_what_this_deployment_refuses_is_422_with_where(settings: Settings
         japanese = await http.post("/pipeline/queue", json=video(language="ja"))
     assert rich.status_code == 422 and rich.json()["detail"][0]["loc"] == ["body", "cost_cap_usd"]
     assert cursor.status_code == 422 and cursor.json()["detail"][0]["loc"] == ["query", "cursor"]
-    assert japanese.status_code == 422 and isinstance(japanese.json()["detail"], str)
+    assert japanese.status_code == 422 and japanese.json()["detail"][0]["loc"] == ["body", "language"]
 
 
 async def test_a_full_queue_is_429_with_retry_after_alone_and_in_a_batch(

@@ -56,6 +56,7 @@ async def test_halt_approve_complete_over_http(
             f"/pipeline/approve/{video_id}", json={"new_cap_usd": 2.0, "approved_by": "ops", "reason": "no"}
         )
         assert lower.status_code == 422 and "must be above the current cap" in lower.text
+        assert set(lower.json()["detail"][0]) == {"loc", "msg", "type"}  # the 422 shape the OpenAPI document gives
         approved = await api.post(
             f"/pipeline/approve/{video_id}",
             json={"new_cap_usd": 4.0, "approved_by": "maria", "reason": "flagship video"},
