@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from typing import Any
 
 from core.domain import VideoRequest
@@ -12,3 +13,16 @@ from ledger import Ledger
 async def admit(ledger: Ledger, request: VideoRequest, request_data: dict[str, Any] | None = None) -> None:
     """No capacity limit: the tests share one database, so another test's waiting videos must not refuse this one."""
     await ledger.admit(request, request_data or {}, capacity=sys.maxsize, idempotency_key=None)
+
+
+async def admitted_video(ledger: Ledger, topic: str, *, duration_seconds: int = 60) -> VideoRequest:
+    """A new video of its own channel and user, admitted; its workflow is the test's to start."""
+    request = VideoRequest(
+        video_id=str(uuid.uuid4()),
+        topic=topic,
+        channel_id=str(uuid.uuid4()),
+        user_id=str(uuid.uuid4()),
+        duration_seconds=duration_seconds,
+    )
+    await admit(ledger, request, {"topic": topic})
+    return request

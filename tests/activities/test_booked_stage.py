@@ -4,7 +4,6 @@ returns what the ledger recorded (artifacts and cost), and the provider is not b
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -12,11 +11,11 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.pipeline import PipelineActivities
-from core.domain import StageInput, VideoRequest
+from core.domain import StageInput
 from core.settings import Settings
 from ledger import Ledger
 from telemetry.worker_metrics import WorkerMetrics
-from tests.admission import admit
+from tests.admission import admitted_video
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.server import serve
 
@@ -25,10 +24,7 @@ async def test_a_booked_stage_retried_after_a_crash_returns_the_ledgers_result(
     tmp_path: Path, ledger: Ledger, pg_pool: asyncpg.Pool
 ) -> None:
     fake = FakeOpenAI(narration_words=75)
-    request = VideoRequest(
-        str(uuid.uuid4()), "octopus hearts", str(uuid.uuid4()), str(uuid.uuid4()), duration_seconds=30
-    )
-    await admit(ledger, request, {"topic": request.topic})
+    request = await admitted_video(ledger, "octopus hearts", duration_seconds=30)
     inp = StageInput("script_generation", request, str(tmp_path / "video"), str(tmp_path / "outbox"))
     with serve(fake.app) as url:
         settings = Settings(

@@ -4,7 +4,6 @@ checks) is paid by the video: one ledger row per activity attempt, in the video'
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -13,12 +12,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.pipeline import PipelineActivities
-from core.domain import StageInput, VideoRequest
+from core.domain import StageInput
 from core.records import CostLine
 from core.settings import Settings
 from ledger import Ledger
 from telemetry.worker_metrics import WorkerMetrics
-from tests.admission import admit
+from tests.admission import admitted_video
 from tests.fakes.openai_api import FakeOpenAI, Scripted
 from tests.fakes.server import serve
 
@@ -27,10 +26,7 @@ async def test_a_rejected_but_billed_script_is_charged_once_and_counted(
     tmp_path: Path, ledger: Ledger, pg_pool: asyncpg.Pool
 ) -> None:
     fake = FakeOpenAI(narration_words=75)
-    request = VideoRequest(
-        str(uuid.uuid4()), "octopus hearts", str(uuid.uuid4()), str(uuid.uuid4()), duration_seconds=30
-    )
-    await admit(ledger, request, {"topic": request.topic})
+    request = await admitted_video(ledger, "octopus hearts", duration_seconds=30)
     inp = StageInput("script_generation", request, str(tmp_path / "video"), str(tmp_path / "outbox"))
     metrics = WorkerMetrics()
     with serve(fake.app) as url:

@@ -9,18 +9,17 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from core.domain import VideoRequest, VideoResult
+from core.domain import VideoResult
 from core.settings import Settings
 from core.stage_table import STAGES
 from ledger import Ledger
-from tests.admission import admit
+from tests.admission import admitted_video
 from tests.integration.conftest import running_workers
 from workflows.client import start_video
 from workflows.video import VideoWorkflow
@@ -97,15 +96,8 @@ async def wait_for_render_heartbeat(handle: WorkflowHandle[VideoWorkflow, VideoR
 async def test_killed_render_worker_resumes_from_render_stage(
     dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, tmp_path: Path
 ) -> None:
-    video_id = str(uuid.uuid4())
-    request = VideoRequest(
-        video_id=video_id,
-        topic="the history of coffee",
-        channel_id=str(uuid.uuid4()),
-        user_id=str(uuid.uuid4()),
-        duration_seconds=60,
-    )
-    await admit(ledger, request, {"topic": request.topic})
+    request = await admitted_video(ledger, "the history of coffee")
+    video_id = request.video_id
     first = start_render_worker(settings, tmp_path / "worker1.log")
     second: subprocess.Popen[bytes] | None = None
     try:
@@ -152,14 +144,7 @@ async def test_killed_pipeline_worker_takes_its_quality_check_ffmpeg_with_it(
     dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, tmp_path: Path
 ) -> None:
     """The QA decode (ffmpeg over the whole render) runs on the pipeline worker; SIGKILL that worker mid-check."""
-    request = VideoRequest(
-        video_id=str(uuid.uuid4()),
-        topic="the history of tea",
-        channel_id=str(uuid.uuid4()),
-        user_id=str(uuid.uuid4()),
-        duration_seconds=60,
-    )
-    await admit(ledger, request, {"topic": request.topic})
+    request = await admitted_video(ledger, "the history of tea")
     first = start_worker(settings, tmp_path / "worker1.log", "pipeline")
     second: subprocess.Popen[bytes] | None = None
     try:

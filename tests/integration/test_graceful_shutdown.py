@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import uuid
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from core.domain import VideoRequest
 from core.settings import Settings
 from ledger import Ledger
-from tests.admission import admit
+from tests.admission import admitted_video
 from tests.integration.conftest import running_workers
 from tests.integration.test_crash_recovery import start_render_worker, stop_workers, wait_for_render_heartbeat
 from workflows.client import start_video
@@ -23,14 +21,7 @@ from workflows.client import start_video
 async def test_a_terminated_render_worker_finishes_its_render_first(
     dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, tmp_path: Path
 ) -> None:
-    request = VideoRequest(
-        video_id=str(uuid.uuid4()),
-        topic="the history of glass",
-        channel_id=str(uuid.uuid4()),
-        user_id=str(uuid.uuid4()),
-        duration_seconds=60,
-    )
-    await admit(ledger, request, {"topic": request.topic})
+    request = await admitted_video(ledger, "the history of glass")
     worker = start_render_worker(settings, tmp_path / "worker.log")
     try:
         async with running_workers(dev_env, settings, ledger, roles=("pipeline",)):
