@@ -19,11 +19,11 @@ from api.metrics import ApiMetrics
 from api.schemas import BatchEnqueueRequest, BatchEnqueueResponse, BatchItemResult, EnqueueRequest, EnqueueResponse
 from api.status import position_and_eta
 from core.domain import VideoRequest, workflow_id
-from core.errors import InvalidVideoRequest, QueueFull, WorkflowUnavailable
+from core.errors import InvalidVideoRequest, QueueFull
 from core.estimates import depth_alerts
 from core.settings import Settings
 from ledger import Ledger
-from workflows.client import request_problem, start_video
+from workflows.client import request_problem, start_recorded, start_recorded_attempt
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,9 @@ class Admitter:
     metrics: ApiMetrics
 
     async def enqueue(self, body: EnqueueRequest, idempotency_key: str | None) -> tuple[EnqueueResponse, bool]:
-        """Admit one video and start its workflow: (the answer, whether it is new). Raises QueueFull,
-        InvalidVideoRequest or WorkflowUnavailable."""
+        """Admit one video and start its workflow: (the answer, whether it is new). Raises QueueFull or
+        InvalidVideoRequest. The ledger's row is written first and never undone: should Temporal not answer the
+        start, the answer says `started: false`, and a resend or the reconciler starts it, once."""
         started = time.perf_counter()
         request = self._video_request(body)
         try:
@@ -55,20 +56,19 @@ class Admitter:
             self.metrics.enqueued.labels("rejected_full").inc()
             self.metrics.queue_depth.set(full.depth)
             raise
+        row = await self.ledger.get_video(admission.video_id)
+        assert row is not None
         if admission.created:
-            try:
-                await start_video(self.temporal, self.settings, request)
-            except Exception as err:
-                await self.ledger.delete_video(request.video_id)  # nothing half-created stays behind
-                log.exception("could not start workflow for video %s", request.video_id)
-                raise WorkflowUnavailable(f"could not start the video's workflow: {err}") from err
+            started = await start_recorded(self.temporal, self.settings, request)
             await self._depth_alerts(admission.depth)
             self.metrics.enqueued.labels("accepted").inc()
         else:
+            # A resend after an unanswered start (or a crash before it) starts the video if its run is missing.
+            started = row.status != "queued" or await start_recorded_attempt(
+                self.temporal, self.settings, self.ledger, row
+            )
             self.metrics.enqueued.labels("repeated").inc()
         self.metrics.queue_depth.set(admission.depth)
-        row = await self.ledger.get_video(admission.video_id)
-        assert row is not None
         position, eta = await position_and_eta(self.ledger, self.settings, row, 0.0, None, [])
         self.metrics.enqueue_seconds.observe(time.perf_counter() - started)
         answer = EnqueueResponse(
@@ -77,6 +77,7 @@ class Admitter:
             eta=eta or 0,
             workflow_id=workflow_id(admission.video_id),
             status_url=f"/pipeline/status/{admission.video_id}",
+            started=started,
         )
         return answer, admission.created
 
@@ -92,8 +93,6 @@ class Admitter:
                 error, message = "queue_full", queue_full_message(full, self.settings)
             except InvalidVideoRequest as invalid:
                 error, message = "invalid", str(invalid)
-            except WorkflowUnavailable as unavailable:
-                error, message = "unavailable", str(unavailable)
             else:
                 outcome: Literal["created", "repeated"] = "created" if created else "repeated"
                 results.append(

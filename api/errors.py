@@ -18,7 +18,6 @@ from core.errors import (
     RetryRefused,
     UnknownVideo,
     VideoFinished,
-    WorkflowUnavailable,
 )
 from core.settings import Settings
 from core.text import storable_json
@@ -27,7 +26,6 @@ STATUS_OF: dict[type[Exception], int] = {
     UnknownVideo: status.HTTP_404_NOT_FOUND,
     VideoFinished: status.HTTP_409_CONFLICT,
     RetryRefused: status.HTTP_409_CONFLICT,
-    WorkflowUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 

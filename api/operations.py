@@ -1,10 +1,10 @@
 """What an operator does to a video: list, approve a budget, cancel, retry. Each raises a domain error (unknown
-video, already finished, approval refused, retry refused, workflow unavailable); the routes map them to HTTP."""
+video, already finished, approval refused, retry refused); the routes map them to HTTP."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -13,14 +13,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.schemas import ApproveRequest, ApproveResponse, RetryResponse, VideoListResponse, VideoSummary
-from core.domain import FINAL_STATUSES, BudgetApproval, VideoRequest, VideoStatus, workflow_id
-from core.errors import ApprovalRefused, InvalidVideoRequest, UnknownVideo, VideoFinished, WorkflowUnavailable
+from core.domain import FINAL_STATUSES, BudgetApproval, VideoStatus, workflow_id
+from core.errors import ApprovalRefused, InvalidVideoRequest, UnknownVideo, VideoFinished
 from core.records import VideoRow
 from core.resume import resume_plan
 from core.settings import Settings
 from core.stage_table import STAGES
 from ledger import Ledger
-from workflows.client import start_video
+from workflows.client import start_recorded
 from workflows.video import VideoWorkflow
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Operations:
     async def approve(self, video_id: UUID, body: ApproveRequest) -> ApproveResponse:
         """Raise the video's cap (who and why are recorded); a halted video continues."""
         await self._unfinished(video_id)
-        handle = self.temporal.get_workflow_handle_for(VideoWorkflow.run, workflow_id(video_id))
+        handle = self.temporal.get_workflow_handle(workflow_id(video_id))
         try:
             progress = await handle.execute_update(
                 VideoWorkflow.approve_budget, BudgetApproval(body.new_cap_usd, body.approved_by, body.reason)
@@ -91,23 +91,18 @@ class Operations:
 
     async def retry(self, video_id: UUID) -> RetryResponse:
         """Retry a failed video from its failed stage; stages that succeeded are neither repeated nor paid again.
-        Raises RetryRefused (not failed, out of attempts) and QueueFull besides UnknownVideo and
-        WorkflowUnavailable."""
+        Raises RetryRefused (not failed, out of attempts) and QueueFull besides UnknownVideo. The attempt is recorded
+        before it starts: should Temporal not answer, the answer says `started: false` and the reconciler starts it."""
         row = await self._video(video_id)
         attempt = await self.ledger.begin_retry(
             str(video_id), self.settings.max_video_attempts, capacity=self.settings.queue_capacity
         )
         resume = resume_plan(await self.ledger.stage_costs(str(video_id)), row.stage)
-        known = {f.name for f in fields(VideoRequest)}
-        request = VideoRequest(**{k: v for k, v in row.request_data.items() if k in known})
-        try:
-            await start_video(self.temporal, self.settings, request, resume=resume, attempt=attempt)
-        except Exception as err:
-            await self.ledger.undo_retry(str(video_id))
-            log.exception("could not start the retry of video %s", video_id)
-            raise WorkflowUnavailable(f"could not start the retry: {err}") from err
+        started = await start_recorded(self.temporal, self.settings, row.request, resume=resume, attempt=attempt)
         resume_from = next((spec.name for spec in STAGES if spec.name not in resume), None)
-        return RetryResponse(video_id=video_id, attempt=attempt, resume_from=resume_from, reused_stages=list(resume))
+        return RetryResponse(
+            video_id=video_id, attempt=attempt, resume_from=resume_from, reused_stages=list(resume), started=started
+        )
 
     async def _video(self, video_id: UUID) -> VideoRow:
         row = await self.ledger.get_video(str(video_id))

@@ -84,6 +84,11 @@ class EnqueueResponse(BaseModel):
     eta: int = Field(description="Estimated seconds until the video is done.")
     workflow_id: str
     status_url: str
+    started: bool = Field(
+        True,
+        description="False when Temporal did not answer the start: the video is recorded all the same, and the "
+        "reconciler starts it (once) within YTEMPIRE_RECONCILE_INTERVAL_SECONDS",
+    )
 
 
 class BatchEnqueueRequest(BaseModel):
@@ -99,10 +104,10 @@ class BatchItemResult(BaseModel):
     request_id: str | None
     outcome: Literal["created", "repeated", "rejected"]
     video: EnqueueResponse | None = Field(None, description="Set unless rejected.")
-    error: Literal["queue_full", "invalid", "unavailable"] | None = Field(
+    error: Literal["queue_full", "invalid"] | None = Field(
         None,
-        description="Why it was rejected: the queue is full (retry later), the request cannot be made here "
-        "(e.g. a language the configured script writer cannot write), or the workflow could not be started.",
+        description="Why it was rejected: the queue is full (retry later), or the request cannot be made here "
+        "(e.g. a language the configured script writer cannot write).",
     )
     message: str | None = None
 
@@ -158,6 +163,11 @@ class RetryResponse(BaseModel):
     attempt: int = Field(description="1 for the first run; a video gets at most YTEMPIRE_MAX_VIDEO_ATTEMPTS")
     resume_from: str | None = Field(description="the first stage this attempt runs")
     reused_stages: list[str] = Field(description="stages that succeeded before and are not run or paid again")
+    started: bool = Field(
+        True,
+        description="False when Temporal did not answer the start: the video is recorded all the same, and the "
+        "reconciler starts it (once) within YTEMPIRE_RECONCILE_INTERVAL_SECONDS",
+    )
 
 
 class VideoSummary(BaseModel):

@@ -29,6 +29,17 @@ def workflow_id(video_id: str | UUID) -> str:
     return f"video-{video_id}"
 
 
+def video_id_of_workflow(wf_id: str) -> str | None:
+    """The video a `video-<uuid>` workflow id names, or None for any other workflow id."""
+    prefix, _, rest = wf_id.partition("-")
+    if prefix != "video":
+        return None
+    try:
+        return str(UUID(rest))
+    except ValueError:
+        return None
+
+
 RESOLUTIONS: dict[str, tuple[int, int]] = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
 
 

@@ -16,6 +16,9 @@ class ErrorType:
     CANCELLED = "Cancelled"
     COST_HALT = "CostHalt"
     STAGE_TIMEOUT = "StageTimeout"
+    # Ends decided outside the workflow (the CLI, the UI, a run timeout), as the reconciler records them.
+    WORKFLOW_TERMINATED = "WorkflowTerminated"
+    WORKFLOW_TIMED_OUT = "WorkflowTimedOut"
     # A stage's own failures.
     MISSING_ARTIFACT = "MissingArtifact"
     NARRATION_TOO_LONG = "NarrationTooLong"
@@ -73,10 +76,6 @@ class InvalidVideoRequest(ValueError):
 
 class ApprovalRefused(ValueError):
     """The workflow refused a budget approval (not above the current cap, above the ceiling, no reason given)."""
-
-
-class WorkflowUnavailable(RuntimeError):
-    """Temporal did not start the video's workflow; nothing was left half-created."""
 
 
 class QueueFull(Exception):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
+
+from core.domain import VideoRequest
 
 
 @dataclass(frozen=True)
@@ -87,3 +89,9 @@ class VideoRow:
     error_log: list[dict[str, Any]]
     request_data: dict[str, Any]
     attempts: int
+
+    @property
+    def request(self) -> VideoRequest:
+        """The request the video was admitted with (request_data also keeps the client's request_id)."""
+        known = {f.name for f in fields(VideoRequest)}
+        return VideoRequest(**{k: v for k, v in self.request_data.items() if k in known})

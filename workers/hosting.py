@@ -15,8 +15,10 @@ from temporalio.worker import Worker
 from activities.alerts import AlertActivities
 from activities.catalogue import stage_activities
 from activities.pipeline import PipelineActivities
+from activities.reconciliation import ReconcileActivities
 from activities.rendering import RenderActivities
 from core.domain import TaskQueues
+from core.records import VideoRow
 from core.settings import Settings
 from ledger import Ledger
 from ledger.breakers import StateWriter
@@ -24,6 +26,8 @@ from providers.circuit_breaker import BreakerBoard
 from stages.configuration import describe, missing_credentials
 from telemetry.worker_metrics import WorkerMetrics
 from workflows.alert_delivery import AlertDeliveryWorkflow
+from workflows.client import start_recorded_attempt
+from workflows.reconciliation import ReconcileWorkflow
 from workflows.video import VideoWorkflow
 
 QUEUE_ROLES = ("pipeline", "cpu", "gpu")
@@ -65,17 +69,30 @@ def build_workers(
             log.warning("providers: %s", problem)
         alerts, alert_closers = _alert_activities(settings, ledger, metrics)
         closers += alert_closers
+
+        async def start_row(row: VideoRow) -> bool:
+            return await start_recorded_attempt(client, settings, ledger, row)
+
+        reconciler = ReconcileActivities(
+            ledger,
+            client,
+            start_row,
+            metrics,
+            task_queue=queues.pipeline,
+            grace_seconds=settings.reconcile_grace_seconds,
+        )
         workers.append(
             Worker(
                 client,
                 task_queue=queues.pipeline,
-                workflows=[VideoWorkflow, AlertDeliveryWorkflow],
+                workflows=[VideoWorkflow, AlertDeliveryWorkflow, ReconcileWorkflow],
                 activities=[
                     *stage_activities(stages, "pipeline"),
                     stages.finalize_video,
                     stages.record_cost_alert,
                     stages.set_video_status,
                     alerts.deliver_webhook,
+                    reconciler.reconcile_videos,
                 ],
                 max_concurrent_activities=settings.pipeline_max_concurrent,
                 graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),

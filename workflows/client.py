@@ -3,20 +3,42 @@ for the API, scripts, tests and benchmarks."""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import Priority, WorkflowIDReusePolicy
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+    WorkflowHandle,
+)
+from temporalio.common import Priority, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.runtime import Runtime
+from temporalio.service import RPCError
 
 from core import search_attributes
 from core.domain import StageResult, VideoRequest, VideoResult, VideoWorkflowInput, workflow_id
+from core.reconciliation import ATTEMPT_MEMO_KEY
+from core.records import VideoRow
+from core.resume import resume_plan
 from core.settings import Settings
+from ledger import Ledger
 from stages.cost_model import video_budget
 from stages.scripts import script_language_problem
+from workflows.reconciliation import ReconcileWorkflow
 from workflows.video import VideoWorkflow
 
 TOP_PRIORITY = 10
+log = logging.getLogger(__name__)
 
 
 async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
@@ -65,7 +87,9 @@ async def start_video(
     with_search_attributes: bool = True,
     **input_options: Any,
 ) -> WorkflowHandle[Any, VideoResult]:
-    """Start `video-<id>` with its priority, fairness key, search attributes and UI summary."""
+    """Start `video-<id>` with its priority, fairness key, search attributes and UI summary. Idempotent: while a run
+    is open, starting again returns it (a start whose reply was lost can be sent again)."""
+    attempt = int(input_options.get("attempt", 1))
     return await client.start_workflow(
         VideoWorkflow.run,
         workflow_input(settings, request, **input_options),
@@ -74,6 +98,7 @@ async def start_video(
         priority=task_priority(request),
         # A failed video may be retried as a whole (a new run, same id); anything else keeps its single run.
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=(
             search_attributes.at_start(
                 channel_id=request.channel_id, priority=request.priority, complexity=request.complexity
@@ -86,5 +111,67 @@ async def start_video(
             f"channel `{request.channel_id}` · priority {request.priority} · {request.orientation} · "
             f"{request.duration_seconds} s target"
         ),
-        memo={"topic": request.topic, "channel_id": request.channel_id},
+        # The reconciler reads which whole-video attempt a run is (a retry recorded but never started is restarted).
+        memo={"topic": request.topic, "channel_id": request.channel_id, ATTEMPT_MEMO_KEY: attempt},
     )
+
+
+async def start_recorded(
+    client: Client,
+    settings: Settings,
+    request: VideoRequest,
+    *,
+    resume: dict[str, StageResult] | None = None,
+    attempt: int = 1,
+) -> bool:
+    """Start a video (or whole-video attempt) the ledger has recorded: whether Temporal confirmed a run. Never raises
+    for an unanswered start: the server may have started it all the same (its reply lost), so the ledger's row stays
+    and the reconciler starts it if it is not running (start_video is idempotent)."""
+    try:
+        await start_video(client, settings, request, resume=resume or {}, attempt=attempt)
+    except WorkflowAlreadyStartedError:
+        return True  # a run of this id has closed without failing: nothing to start
+    except (RPCError, TimeoutError) as err:
+        log.warning("video %s attempt %d: Temporal did not confirm the start (%s)", request.video_id, attempt, err)
+        return False
+    return True
+
+
+async def start_recorded_attempt(client: Client, settings: Settings, ledger: Ledger, row: VideoRow) -> bool:
+    """start_recorded for the attempt a ledger row is at: a retry resumes after the stages that succeeded."""
+    resume = resume_plan(await ledger.stage_costs(row.video_id), row.stage) if row.attempts > 1 else {}
+    return await start_recorded(client, settings, row.request, resume=resume, attempt=row.attempts)
+
+
+RECONCILE_SCHEDULE_ID = "ytempire-reconciler"
+
+
+def reconcile_schedule(settings: Settings) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            ReconcileWorkflow.run,
+            id="ytempire-reconcile",
+            task_queue=settings.task_queue_pipeline,
+            execution_timeout=timedelta(minutes=10),
+        ),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.reconcile_interval_seconds))]
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_reconcile_schedule(
+    client: Client, settings: Settings, schedule_id: str = RECONCILE_SCHEDULE_ID
+) -> None:
+    """Create the reconciler's Schedule, or bring an existing one to these settings (every pipeline worker calls
+    this at start; the Schedule is one for the namespace)."""
+    schedule = reconcile_schedule(settings)
+    try:
+        await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+
+        def updated(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(schedule_id).update(updated)

@@ -48,6 +48,11 @@ OperationsDep = Annotated[Operations, Depends(operations)]
     response_model=EnqueueResponse,
     responses={
         200: {"model": EnqueueResponse, "description": "a repeated request (same idempotency key)"},
+        202: {
+            "model": EnqueueResponse,
+            "description": "recorded, but Temporal did not confirm the start (`started: false`): the reconciler "
+            "starts it, and a resend with the same idempotency key tries at once",
+        },
         429: {"model": QueueFullResponse, "description": "the queue is full"},
     },
 )
@@ -61,6 +66,8 @@ async def enqueue_video(
     enqueued, created = await admit.enqueue(body, idempotency_key)
     if not created:
         response.status_code = status.HTTP_200_OK
+    elif not enqueued.started:
+        response.status_code = status.HTTP_202_ACCEPTED
     return enqueued
 
 

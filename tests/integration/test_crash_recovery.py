@@ -37,6 +37,8 @@ def start_worker(settings: Settings, log: Path, queues: str) -> subprocess.Popen
         YTEMPIRE_TASK_QUEUE_CPU=settings.task_queue_cpu,
         YTEMPIRE_TASK_QUEUE_GPU=settings.task_queue_gpu,
         YTEMPIRE_DATA_DIR=str(settings.data_dir),
+        # The tests share one database: a reconciler here would start other tests' unstarted videos.
+        YTEMPIRE_RECONCILE_INTERVAL_SECONDS="0",
     )
     with log.open("ab") as out:
         return subprocess.Popen(

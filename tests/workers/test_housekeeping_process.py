@@ -69,6 +69,7 @@ async def test_pipeline_worker_prunes_the_cache_and_old_working_files(
         YTEMPIRE_CACHE_MAX_AGE_DAYS="30",
         YTEMPIRE_CACHE_MAX_GB="0.000004",  # 4000 bytes: the week-old entry must go too
         YTEMPIRE_ARTIFACT_RETENTION_DAYS="7",
+        YTEMPIRE_RECONCILE_INTERVAL_SECONDS="0",  # the tests share one database (see test_reconciliation.py)
     )
     log = tmp_path / "worker.log"
     worker = start_pipeline_worker(env, log)
