@@ -133,5 +133,10 @@ class RenderActivities:
             )
 
         return await run_stage(
-            self._ledger, inp, body, self._metrics, cost_policy.fixed_price(self._settings, inp.stage)
+            self._ledger,
+            inp,
+            body,
+            self._metrics,
+            cost_policy.fixed_price(self._settings, inp.stage),
+            liveness=False,  # its progress heartbeats (once a second) keep it alive
         )

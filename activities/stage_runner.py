@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from core.domain import StageInput, StageResult
 from core.failed_charges import with_failed_charges
 from core.records import CostLine, StageOutcome
+from core.stage_table import STAGES_BY_NAME
 from ledger import Ledger
 from providers.errors import charge_of
 from telemetry.worker_metrics import WorkerMetrics
@@ -27,14 +28,37 @@ def as_application_error(err: BaseException) -> ApplicationError:
     return ApplicationError(str(err) or error_type, type=error_type, non_retryable=non_retryable)
 
 
+def final(err: ApplicationError) -> ApplicationError:
+    """`err` made non-retryable: the stage's own attempts are spent (what is left is for infrastructure faults)."""
+    return ApplicationError(
+        err.message,
+        *err.details,
+        type=err.type,
+        non_retryable=True,
+        category=err.category,
+    )
+
+
+async def keep_alive(stage: str, interval_seconds: float = 1.0) -> None:
+    """Heartbeat while a stage runs: a lost worker is noticed within the heartbeat timeout, not the stage's
+    timeout, and a cancel reaches the stage at its next heartbeat (the worker sends one a second)."""
+    started = time.monotonic()
+    while True:
+        activity.heartbeat({"stage": stage, "running_seconds": round(time.monotonic() - started)})
+        await asyncio.sleep(interval_seconds)
+
+
 async def run_stage(
     ledger: Ledger,
     inp: StageInput,
     body: Callable[[], Awaitable[StageOutcome]],
     metrics: WorkerMetrics,
     fixed_price_usd: float | None = None,
+    *,
+    liveness: bool = True,
 ) -> StageResult:
-    """Mark the stage started, run it, then record its cost once or its error, in the ledger."""
+    """Mark the stage started, run it, then record its cost once or its error, in the ledger. `liveness`: heartbeat
+    while the body runs (off for a body that heartbeats its own progress)."""
     info = activity.info()
     video_id = inp.request.video_id
     if (done := await _already_recorded(ledger, inp)) is not None:
@@ -43,6 +67,7 @@ async def run_stage(
         return done
     await ledger.stage_started(video_id, inp.stage, info.attempt)
     started = time.monotonic()
+    heartbeat = asyncio.create_task(keep_alive(inp.stage)) if liveness else None
     try:
         outcome = await body()
     except asyncio.CancelledError:
@@ -56,7 +81,15 @@ async def run_stage(
             # The provider billed this attempt although it failed: the money is spent, so the video pays it.
             if await ledger.record_failed_charge(video_id, inp.stage, inp.video_attempt, info.attempt, charge):
                 metrics.record_cost(inp.stage, charge.service, charge.amount_usd)
-        await ledger.stage_failed(video_id, inp.stage, info.attempt, app_err.type or "Error", str(app_err))
+        await ledger.stage_failed(
+            video_id, inp.stage, info.attempt, app_err.type or "Error", str(app_err), inp.video_attempt
+        )
+        own_attempts = STAGES_BY_NAME[inp.stage].max_attempts
+        if not app_err.non_retryable and (
+            await ledger.stage_failure_count(video_id, inp.stage, inp.video_attempt) >= own_attempts
+        ):
+            activity.logger.warning("stage %s failed its %d own attempts: final", inp.stage, own_attempts)
+            app_err = final(app_err)
         if fixed_price_usd is None and (charge is not None or info.attempt > 1):
             # Should this be the stage's last attempt, the workflow adds what its failed attempts cost to the total.
             if charged := await ledger.failed_charges_usd(video_id, inp.stage, inp.video_attempt):
@@ -64,6 +97,9 @@ async def run_stage(
         if app_err is err:
             raise
         raise app_err from err
+    finally:
+        if heartbeat is not None:
+            heartbeat.cancel()
     seconds = round(time.monotonic() - started, 3)
     # The cost row also keeps what a whole-video retry needs to resume after this stage, and its duration for ETAs.
     cost = CostLine(

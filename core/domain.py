@@ -149,6 +149,7 @@ class VideoWorkflowInput:
     artifact_dir: str
     outbox_dir: str
     render_heartbeat_timeout_seconds: float = 15.0
+    stage_heartbeat_timeout_seconds: float = 15.0
     # A whole-video retry resumes here: stages that already succeeded (outputs on disk, cost in the ledger).
     resume: dict[str, StageResult] = field(default_factory=dict)
     attempt: int = 1

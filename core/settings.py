@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, description="when set, /pipeline requests must send it as X-API-Key")
 
     render_heartbeat_timeout_seconds: float = Field(15.0, gt=0)
+    stage_heartbeat_timeout_seconds: float = Field(
+        15.0, gt=0, description="the other stages heartbeat every second; one silent this long has lost its worker"
+    )
     # On SIGTERM a worker stops taking tasks and lets the ones it runs finish for this long (just over the longest
     # stage timeout, 300 s), so a deploy or `make down` costs no stage an attempt; what is still running then is
     # cancelled.

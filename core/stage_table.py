@@ -117,13 +117,22 @@ PRE_RENDER_STAGES = tuple(spec.name for spec in STAGES[: STAGES.index(STAGES_BY_
 RENDER_PROGRESS_SIGNAL = "render_progress"
 
 
-def retry_policy(spec: StageSpec) -> RetryPolicy:
-    """Exponential backoff (x2 from 1 s, capped at the spec's 300 s max_delay)."""
+# Attempts a stage gets on top of its own (the spec's) for faults of the machine under it. A worker lost (killed,
+# OOM, a deploy past its grace) raises nothing: Temporal notices a missed heartbeat or the start-to-close timeout and
+# retries from this budget, while the stage's own failures, each recorded in the ledger by the attempt that raised it,
+# spend the spec's (activities/stage_runner.py makes the error of the last own attempt final). Bounded, so an input
+# that crashes its worker every time ends as a StageTimeout instead of looping.
+INFRASTRUCTURE_ATTEMPTS = 4
+
+
+def retry_policy(spec: StageSpec, *, infrastructure_budget: bool = True) -> RetryPolicy:
+    """Exponential backoff (x2 from 1 s, capped at the spec's 300 s max_delay), over the spec's attempts and, unless
+    `infrastructure_budget` is off (workflows started before it existed), INFRASTRUCTURE_ATTEMPTS more."""
     return RetryPolicy(
         initial_interval=timedelta(seconds=1),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(seconds=300),
-        maximum_attempts=spec.max_attempts,
+        maximum_attempts=spec.max_attempts + (INFRASTRUCTURE_ATTEMPTS if infrastructure_budget else 0),
         non_retryable_error_types=list(NON_RETRYABLE_ERRORS),
     )
 

@@ -238,13 +238,36 @@ class VideoQueue(Table):
             reachable_from("processing"),
         )
 
-    async def stage_failed(self, video_id: str, stage: str, attempt: int, error_type: str, message: str) -> None:
-        entry = {"stage": stage, "attempt": attempt, "type": error_type, "message": storable(message[:2000])}
+    async def stage_failed(
+        self, video_id: str, stage: str, attempt: int, error_type: str, message: str, video_attempt: int = 1
+    ) -> None:
+        entry = {
+            "stage": stage,
+            "attempt": attempt,
+            "video_attempt": video_attempt,
+            "type": error_type,
+            "message": storable(message[:2000]),
+        }
         await self._pool.execute(
             """UPDATE video_queue SET error_log = COALESCE(error_log, '[]'::jsonb) || jsonb_build_array($2::jsonb)
                WHERE id = $1""",
             video_id,
             json.dumps({**entry, "at": datetime.now().astimezone().isoformat()}),
+        )
+
+    async def stage_failure_count(self, video_id: str, stage: str, video_attempt: int) -> int:
+        """How many attempts of `stage` in whole-video attempt `video_attempt` failed by their own error (each
+        recorded once by stage_failed; attempts lost with their worker recorded nothing)."""
+        return int(
+            await self._pool.fetchval(
+                """SELECT count(DISTINCT e ->> 'attempt') FROM video_queue,
+                          jsonb_array_elements(COALESCE(error_log, '[]'::jsonb)) AS e
+                   WHERE id = $1 AND e ->> 'stage' = $2 AND e ->> 'final' IS NULL
+                     AND COALESCE((e ->> 'video_attempt')::int, 1) = $3""",
+                video_id,
+                stage,
+                video_attempt,
+            )
         )
 
     async def finished_before(self, video_ids: list[str], statuses: tuple[str, ...], seconds: float) -> list[str]:

@@ -96,6 +96,10 @@ def build_workers(
                 ],
                 max_concurrent_activities=settings.pipeline_max_concurrent,
                 graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+                # Stages heartbeat once a second (stage_runner.keep_alive): sent at that pace, a cancel arrives
+                # within about a second.
+                max_heartbeat_throttle_interval=timedelta(seconds=1),
+                default_heartbeat_throttle_interval=timedelta(seconds=1),
             )
         )
     for role, limit, prefer_gpu in (

@@ -73,6 +73,9 @@ def workflow_input(
         render_heartbeat_timeout_seconds=overrides.get(
             "render_heartbeat_timeout_seconds", settings.render_heartbeat_timeout_seconds
         ),
+        stage_heartbeat_timeout_seconds=overrides.get(
+            "stage_heartbeat_timeout_seconds", settings.stage_heartbeat_timeout_seconds
+        ),
         resume=resume or {},
         attempt=attempt,
         budget=video_budget(settings, request),

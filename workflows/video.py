@@ -36,6 +36,10 @@ with workflow.unsafe.imports_passed_through():
     from core.text import text_problem
     from workflows.alert_delivery import AlertDeliveryWorkflow
 
+# Versions of this workflow's commands (workflow.patched): a run that started before a change replays as it ran.
+# Stages heartbeat (every stage has a heartbeat timeout) and get INFRASTRUCTURE_ATTEMPTS beyond the spec's retries.
+STAGE_LIVENESS_PATCH = "stage-liveness-and-infrastructure-retries"
+
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
 
@@ -261,6 +265,12 @@ class VideoWorkflow:
         self._show()
         render = spec.queue == "render"
         queue = inp.queues.render_queue(inp.request.complexity) if render else inp.queues.pipeline
+        liveness = workflow.patched(STAGE_LIVENESS_PATCH)
+        heartbeat_timeout: timedelta | None = None
+        if render:
+            heartbeat_timeout = timedelta(seconds=inp.render_heartbeat_timeout_seconds)
+        elif liveness:
+            heartbeat_timeout = timedelta(seconds=inp.stage_heartbeat_timeout_seconds)
         running = asyncio.ensure_future(
             workflow.execute_activity_method(
                 STAGE_ACTIVITIES[spec.activity],
@@ -274,8 +284,8 @@ class VideoWorkflow:
                 ),
                 task_queue=queue,
                 start_to_close_timeout=spec.timeout,
-                heartbeat_timeout=timedelta(seconds=inp.render_heartbeat_timeout_seconds) if render else None,
-                retry_policy=retry_policy(spec),
+                heartbeat_timeout=heartbeat_timeout,
+                retry_policy=retry_policy(spec, infrastructure_budget=liveness),
                 cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                 summary=f"{spec.label} on {queue}",
             )

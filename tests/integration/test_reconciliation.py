@@ -5,6 +5,7 @@ each, once, with a metric and an event; admission never deletes a row on a faile
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict
@@ -12,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from temporalio.client import Client, ScheduleActionExecutionStartWorkflow, WorkflowExecutionStatus
+from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -82,7 +84,17 @@ async def run_status(client: Client, video_id: str) -> WorkflowExecutionStatus |
 async def terminate_all(client: Client, settings: Settings) -> None:
     query = f"ExecutionStatus = 'Running' AND TaskQueue = '{settings.task_queue_pipeline}'"
     async for execution in client.list_workflows(query):
-        await client.get_workflow_handle(execution.id, run_id=execution.run_id).terminate("test over")
+        with contextlib.suppress(RPCError):  # visibility lags: it may have closed already
+            await client.get_workflow_handle(execution.id, run_id=execution.run_id).terminate("test over")
+
+
+async def listed_running(client: Client, wf_id: str) -> None:
+    """Wait until visibility (which the reconciler's list reads, and which lags a moment) shows the run."""
+    for _ in range(100):
+        if [e async for e in client.list_workflows(f"WorkflowId = '{wf_id}' AND ExecutionStatus = 'Running'")]:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{wf_id} never listed as running")
 
 
 async def test_a_recorded_video_without_a_workflow_is_started_once(
@@ -150,6 +162,7 @@ async def test_a_video_workflow_without_a_row_is_terminated(
     """It would bill every provider and book nothing (the cost rows need the video's row)."""
     orphan = new_request("a row deleted by an old API's failed start")
     handle = await start_video(dev_env.client, settings, orphan)
+    await listed_running(dev_env.client, handle.id)
     reconciler.activities.grace_seconds = 0
     report = await reconciler.round()
     assert report.repairs == {"terminated": 1}

@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.alerts import WebhookDelivery
 from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
+from core.stage_table import STAGES_BY_NAME
 
 
 @dataclass
@@ -30,14 +31,27 @@ class FakeStages:
     halted: asyncio.Event = field(default_factory=asyncio.Event)
     webhooks: list[WebhookDelivery] = field(default_factory=list)
     webhook_down: bool = False  # the receiver answers 503 forever
+    # The worker under this stage is lost for its first `hang_times` attempts: the attempt never heartbeats nor
+    # answers (what a SIGKILLed or OOM-killed worker looks like to Temporal).
+    hang_stage: str | None = None
+    hang_times: int = 0
+    hangs: Counter[str] = field(default_factory=Counter)
+
+    async def _hang_if_lost(self, inp: StageInput) -> None:
+        if inp.stage == self.hang_stage and self.hangs[inp.stage] < self.hang_times:
+            self.hangs[inp.stage] += 1
+            await asyncio.sleep(24 * 3600)  # until the test's worker shuts down
 
     def _result(self, inp: StageInput, **artifacts: str) -> StageResult:
         self.calls[inp.stage] += 1
         if inp.stage == self.fail_stage and self.calls[inp.stage] <= self.fail_times:
+            # As activities/stage_runner.py does: the error of the stage's last own attempt is final (the retry
+            # policy's further attempts are for infrastructure faults).
+            own_attempts_spent = self.calls[inp.stage] >= STAGES_BY_NAME[inp.stage].max_attempts
             raise ApplicationError(
                 f"fake {inp.stage} failure #{self.calls[inp.stage]}",
                 type="InvalidRequest" if self.non_retryable else "FakeFlake",
-                non_retryable=self.non_retryable,
+                non_retryable=self.non_retryable or own_attempts_spent,
             )
         cost = self.costs.get(inp.stage, 0.01)
         return StageResult(stage=inp.stage, artifacts=artifacts, cost_usd=cost, details={"service": "fake"})
@@ -48,10 +62,12 @@ class FakeStages:
 
     @activity.defn(name="generate_script")
     async def generate_script(self, inp: StageInput) -> StageResult:
+        await self._hang_if_lost(inp)
         return self._result(inp, script="/fake/script.json")
 
     @activity.defn(name="synthesize_audio")
     async def synthesize_audio(self, inp: StageInput) -> StageResult:
+        await self._hang_if_lost(inp)
         assert "script" in inp.artifacts
         if inp.stage == self.slow_stage:
             self.slow_started.set()
@@ -60,20 +76,24 @@ class FakeStages:
 
     @activity.defn(name="collect_media")
     async def collect_media(self, inp: StageInput) -> StageResult:
+        await self._hang_if_lost(inp)
         return self._result(inp, media="/fake/media.json", title_card="/fake/title.png")
 
     @activity.defn(name="render_video")
     async def render_video(self, inp: StageInput) -> StageResult:
+        await self._hang_if_lost(inp)
         self.render_queues.append(activity.info().task_queue)
         assert {"voice", "media", "timeline"} <= inp.artifacts.keys()
         return self._result(inp, video="/fake/final.mp4")
 
     @activity.defn(name="validate_quality")
     async def validate_quality(self, inp: StageInput) -> StageResult:
+        await self._hang_if_lost(inp)
         return self._result(inp, qa_report="/fake/qa.json")
 
     @activity.defn(name="prepare_upload")
     async def prepare_upload(self, inp: StageInput) -> StageResult:
+        await self._hang_if_lost(inp)
         return self._result(
             inp,
             outbox_video="/fake/out/video.mp4",

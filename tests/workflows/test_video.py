@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from core.domain import TaskQueues, VideoRequest, VideoResult, VideoWorkflowInput
-from core.stage_table import STAGES
+from core.stage_table import INFRASTRUCTURE_ATTEMPTS, STAGES, STAGES_BY_NAME, StageSpec
 from tests.workflows.fakes import FakeStages
 from workflows.alert_delivery import AlertDeliveryWorkflow
 from workflows.video import VideoWorkflow
@@ -37,6 +37,12 @@ def make_input(queues: TaskQueues, complexity: str = "simple") -> VideoWorkflowI
         artifact_dir=f"/fake/videos/{video_id}",
         outbox_dir="/fake/outbox",
     )
+
+
+def quick_to_notice(inp: VideoWorkflowInput) -> VideoWorkflowInput:
+    """Heartbeat timeouts of a second: the test server skips no time while an activity runs, so a lost attempt
+    costs its heartbeat timeout in real time."""
+    return dataclasses.replace(inp, stage_heartbeat_timeout_seconds=1.0, render_heartbeat_timeout_seconds=1.0)
 
 
 @asynccontextmanager
@@ -97,6 +103,51 @@ async def test_failing_stage_is_retried_exactly_as_the_table_says(
     assert [(f.status, f.error_type) for f in fakes.finalized] == [("failed", "FakeFlake")]
     later = [s.name for s in STAGES][[s.name for s in STAGES].index(spec.name) + 1 :]
     assert all(fakes.calls[name] == 0 for name in later)
+
+
+@pytest.mark.parametrize("spec", STAGES, ids=[s.name for s in STAGES])
+async def test_a_lost_worker_does_not_spend_the_stages_own_attempts(
+    time_env: WorkflowEnvironment, queues: TaskQueues, spec: object
+) -> None:
+    """Each attempt lost with its worker (no heartbeat, no answer) is retried from the infrastructure budget: a
+    stage that also fails by its own error as often as the spec allows, less one, still completes."""
+    assert isinstance(spec, StageSpec)
+    fakes = FakeStages(
+        hang_stage=spec.name,
+        hang_times=INFRASTRUCTURE_ATTEMPTS,
+        fail_stage=spec.name,
+        fail_times=spec.max_attempts - 1,
+    )
+    async with workers(time_env, queues, fakes):
+        result = await time_env.client.execute_workflow(
+            VideoWorkflow.run,
+            quick_to_notice(make_input(queues)),
+            id=f"video-{uuid.uuid4()}",
+            task_queue=queues.pipeline,
+        )
+    assert result.status == "completed"
+    assert fakes.hangs[spec.name] == INFRASTRUCTURE_ATTEMPTS and fakes.calls[spec.name] == spec.max_attempts
+
+
+async def test_a_stage_that_always_loses_its_worker_ends_as_a_stage_timeout(
+    time_env: WorkflowEnvironment, queues: TaskQueues
+) -> None:
+    """An input that kills its worker every time fails, typed, after the bounded budget: it does not loop."""
+    spec = STAGES_BY_NAME["media_collection"]
+    fakes = FakeStages(hang_stage=spec.name, hang_times=1000)
+    async with workers(time_env, queues, fakes):
+        with pytest.raises(WorkflowFailureError) as failure:
+            await time_env.client.execute_workflow(
+                VideoWorkflow.run,
+                quick_to_notice(make_input(queues)),
+                id=f"video-{uuid.uuid4()}",
+                task_queue=queues.pipeline,
+            )
+    assert fakes.hangs[spec.name] == spec.max_attempts + INFRASTRUCTURE_ATTEMPTS
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "StageTimeout"
+    assert "HEARTBEAT" in cause.message and spec.name in cause.message
+    assert [(f.status, f.error_type) for f in fakes.finalized] == [("failed", "StageTimeout")]
 
 
 async def test_a_flaky_stage_recovers_within_its_attempts(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
