@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.stage_runner import run_stage
 from core import activity_names, cost_policy
-from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
+from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoRetry, VideoStatusChange
 from core.errors import ErrorType
 from core.records import StageOutcome
 from core.settings import Settings
@@ -142,6 +142,20 @@ class PipelineActivities:
         await self._ledger.set_status(change.video_id, change.status, change.stage)
         if change.status == "processing" and change.note:  # the halt itself is recorded as its cost_halt alert
             await self._ledger.record_event("budget_approved", "info", change.note, {}, video_id=change.video_id)
+
+    @activity.defn(name=activity_names.SCHEDULE_VIDEO_RETRY)
+    async def schedule_video_retry(self, retry: VideoRetry) -> None:
+        """The ledger's side of an automatic whole-video retry: queued for the next attempt, the failure logged."""
+        if await self._ledger.begin_automatic_retry(retry):
+            self._metrics.video_retries.labels(retry.error_type).inc()
+            activity.logger.warning(
+                "video %s: attempt %d in %g s (%s failed: %s)",
+                retry.video_id,
+                retry.attempt,
+                retry.delay_seconds,
+                retry.stage,
+                retry.error_type,
+            )
 
     @activity.defn(name=activity_names.FINALIZE_VIDEO)
     async def finalize_video(self, inp: FinalizeInput) -> None:

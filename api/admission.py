@@ -64,8 +64,9 @@ class Admitter:
             self.metrics.enqueued.labels("accepted").inc()
         else:
             # A resend after an unanswered start (or a crash before it) starts the video if its run is missing.
-            started = row.status != "queued" or await start_recorded_attempt(
-                self.temporal, self.settings, self.ledger, row
+            started = (
+                row.status != "queued"
+                or (await start_recorded_attempt(self.temporal, self.settings, self.ledger, row)).started
             )
             self.metrics.enqueued.labels("repeated").inc()
         self.metrics.queue_depth.set(admission.depth)

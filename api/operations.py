@@ -16,11 +16,10 @@ from api.schemas import ApproveRequest, ApproveResponse, RetryResponse, VideoLis
 from core.domain import FINAL_STATUSES, BudgetApproval, VideoStatus, workflow_id
 from core.errors import ApprovalRefused, InvalidVideoRequest, UnknownVideo, VideoFinished
 from core.records import VideoRow
-from core.resume import resume_plan
 from core.settings import Settings
 from core.stage_table import STAGES
 from ledger import Ledger
-from workflows.client import start_recorded
+from workflows.client import start_recorded_attempt
 from workflows.video import VideoWorkflow
 
 log = logging.getLogger(__name__)
@@ -93,15 +92,18 @@ class Operations:
         """Retry a failed video from its failed stage; stages that succeeded are neither repeated nor paid again.
         Raises RetryRefused (not failed, out of attempts) and QueueFull besides UnknownVideo. The attempt is recorded
         before it starts: should Temporal not answer, the answer says `started: false` and the reconciler starts it."""
-        row = await self._video(video_id)
+        await self._video(video_id)
         attempt = await self.ledger.begin_retry(
             str(video_id), self.settings.max_video_attempts, capacity=self.settings.queue_capacity
         )
-        resume = resume_plan(await self.ledger.stage_costs(str(video_id)), row.stage)
-        started = await start_recorded(self.temporal, self.settings, row.request, resume=resume, attempt=attempt)
-        resume_from = next((spec.name for spec in STAGES if spec.name not in resume), None)
+        begun = await start_recorded_attempt(self.temporal, self.settings, self.ledger, await self._video(video_id))
+        resume_from = next((spec.name for spec in STAGES if spec.name not in begun.resume), None)
         return RetryResponse(
-            video_id=video_id, attempt=attempt, resume_from=resume_from, reused_stages=list(resume), started=started
+            video_id=video_id,
+            attempt=attempt,
+            resume_from=resume_from,
+            reused_stages=list(begun.resume),
+            started=begun.started,
         )
 
     async def _video(self, video_id: UUID) -> VideoRow:

@@ -15,7 +15,7 @@ FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 # Admission inserts a video as queued.
 _ANY_STATUS: frozenset[VideoStatus] = frozenset(get_args(VideoStatus))
 STATUS_REACHABLE_FROM: dict[VideoStatus, frozenset[VideoStatus]] = {
-    "queued": frozenset({"failed"}),  # a whole-video retry
+    "queued": frozenset({"failed", "processing"}),  # a whole-video retry (by the API; by the workflow itself)
     "processing": frozenset({"queued", "processing", "halted"}),  # a stage starts; an approval resumes a halt
     "halted": frozenset({"queued", "processing", "halted"}),  # the budget stops the next stage
     "completed": _ANY_STATUS,
@@ -143,6 +143,29 @@ class CostBreakdown:
 
 
 @dataclass(frozen=True)
+class CarriedBudget:
+    """A whole-video retry's inheritance: every dollar earlier attempts were billed (resumed stages included), the
+    cap as operators raised it, their approvals, and the alerts already sent."""
+
+    spent_usd: float
+    cap_usd: float
+    approvals: list[BudgetApproval] = field(default_factory=list)
+    alerted: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VideoRetry:
+    """The workflow retries its video as a whole: the ledger records the failure and the coming attempt."""
+
+    video_id: str
+    attempt: int  # the attempt about to start
+    stage: str  # where it failed (it resumes there, or at the stage's rerun_from)
+    error_type: str
+    message: str
+    delay_seconds: float
+
+
+@dataclass(frozen=True)
 class VideoWorkflowInput:
     request: VideoRequest
     queues: TaskQueues
@@ -150,6 +173,13 @@ class VideoWorkflowInput:
     outbox_dir: str
     render_heartbeat_timeout_seconds: float = 15.0
     stage_heartbeat_timeout_seconds: float = 15.0
+    # Whole-video attempts this video may have in all (1: no automatic retry); the workflow retries a video that
+    # failed for a reason worth retrying (core.errors.retry_worthwhile) itself, after retry_backoff_seconds, doubling,
+    # at most 300 s.
+    video_attempts: int = 1
+    retry_backoff_seconds: float = 30.0
+    # What earlier attempts spent and were approved: the budget is the whole video's, not one attempt's.
+    carried: CarriedBudget | None = None
     # A whole-video retry resumes here: stages that already succeeded (outputs on disk, cost in the ledger).
     resume: dict[str, StageResult] = field(default_factory=dict)
     attempt: int = 1

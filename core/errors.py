@@ -49,6 +49,27 @@ NON_RETRYABLE_ERRORS: tuple[str, ...] = (
 )
 
 
+# Failures a whole-video retry cannot fix: the request, the configuration or a person decided. Anything else (a stage
+# that timed out or lost its worker, a provider that stayed down through the stage's own attempts) is worth one.
+RETRY_NOT_WORTHWHILE: frozenset[str] = frozenset(
+    {
+        *NON_RETRYABLE_ERRORS,
+        ErrorType.CANCELLED,
+        ErrorType.COST_HALT,
+        ErrorType.PROVIDER_AUTH_FAILED,
+        ErrorType.PROVIDER_REQUEST_INVALID,
+        ErrorType.SCRIPT_REFUSED,
+        ErrorType.YOUTUBE_UPLOAD_REJECTED,
+        ErrorType.WORKFLOW_TERMINATED,
+    }
+)
+
+
+def retry_worthwhile(error_type: str | None) -> bool:
+    """Whether retrying a video that failed with `error_type` can succeed where it failed."""
+    return error_type is not None and error_type not in RETRY_NOT_WORTHWHILE
+
+
 class UnknownVideo(LookupError):
     """No video with this id in the ledger."""
 

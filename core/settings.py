@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     queue_depth_critical: int = 95
     queue_retry_after_seconds: int = Field(30, ge=1, description="Retry-After sent with a 429")
     max_video_attempts: int = Field(3, ge=1, description="whole-video attempts (the first plus retries)")
+    video_retry_backoff_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="a video that failed for a reason worth retrying is retried as a whole after this, doubling per "
+        "attempt, at most 300 s",
+    )
 
     cost_cap_default_usd: float = Field(3.00, gt=0, description="a video's budget when the request sets none")
     cost_cap_max_usd: float = Field(3.00, gt=0, description="the highest budget a request may ask for")

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from core.domain import FINAL_STATUSES, STATUS_REACHABLE_FROM, VideoRequest, VideoStatus
+from core.domain import FINAL_STATUSES, STATUS_REACHABLE_FROM, VideoRequest, VideoRetry, VideoStatus
 from core.errors import QueueFull, RetryRefused
 from core.records import Admission, VideoRow
 from core.stage_table import PRE_RENDER_STAGES, RENDER_STAGE
@@ -141,6 +141,61 @@ class VideoQueue(Table):
                 reachable_from("queued"),
             )
             return int(row["attempts"]) + 1
+
+    async def begin_automatic_retry(self, retry: VideoRetry) -> bool:
+        """The workflow retries its video itself: queued again for `retry.attempt`, the failure in the error log and
+        an event. Idempotent (a retried activity finds the attempt recorded and returns False)."""
+        entry = {
+            "stage": retry.stage,
+            "video_attempt": retry.attempt - 1,
+            "type": retry.error_type,
+            "message": storable(retry.message[:2000]),
+            "final": False,
+            "retried": True,
+        }
+        async with self._pool.acquire() as conn, conn.transaction():
+            updated = await conn.fetchval(
+                """UPDATE video_queue SET status = 'queued', stage = $3, attempts = $2,
+                          error_log = COALESCE(error_log, '[]'::jsonb) || jsonb_build_array($4::jsonb)
+                   WHERE id = $1 AND attempts < $2 AND status = ANY($5::text[])
+                   RETURNING id""",
+                retry.video_id,
+                retry.attempt,
+                retry.stage,
+                json.dumps({**entry, "at": datetime.now().astimezone().isoformat()}),
+                reachable_from("queued"),
+            )
+            if updated is None:
+                return False
+            await conn.execute(
+                "INSERT INTO pipeline_events (video_id, kind, level, message, details) "
+                "VALUES ($1, 'retry_scheduled', 'warning', $2, $3::jsonb)",
+                retry.video_id,
+                storable(
+                    f"attempt {retry.attempt} in {retry.delay_seconds:g} s: {retry.stage} failed "
+                    f"({retry.error_type}: {retry.message[:500]})"
+                ),
+                json.dumps(
+                    storable_json(
+                        {
+                            "attempt": retry.attempt,
+                            "stage": retry.stage,
+                            "error_type": retry.error_type,
+                            "delay_seconds": retry.delay_seconds,
+                        }
+                    )
+                ),
+            )
+            return True
+
+    async def spent_usd(self, video_id: str) -> float:
+        """Everything the video was billed, every attempt: stage costs and failed attempts' charges."""
+        value = await self._pool.fetchval(
+            """SELECT COALESCE((SELECT sum(amount) FROM pipeline_costs WHERE video_id = $1), 0)
+                    + COALESCE((SELECT sum(amount) FROM pipeline_failed_charges WHERE video_id = $1), 0)""",
+            video_id,
+        )
+        return round(float(value or 0), 4)
 
     async def set_status(self, video_id: str, status: VideoStatus, stage: str | None = None) -> None:
         """A halt before `stage` (and the resumption after an approval); final states go through `finalize`."""

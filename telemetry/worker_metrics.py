@@ -32,6 +32,12 @@ class WorkerMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.video_retries = Counter(
+            "ytempire_video_retries",
+            "Automatic whole-video retries the workflows scheduled, by the failure's error type",
+            ["error_type"],
+            registry=self.registry,
+        )
         self.reconciler_repairs = Counter(
             "ytempire_reconciler_repairs",
             "Disagreements between the ledger and Temporal the reconciler repaired, by kind (started: a recorded "

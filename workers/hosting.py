@@ -71,7 +71,7 @@ def build_workers(
         closers += alert_closers
 
         async def start_row(row: VideoRow) -> bool:
-            return await start_recorded_attempt(client, settings, ledger, row)
+            return (await start_recorded_attempt(client, settings, ledger, row)).started
 
         reconciler = ReconcileActivities(
             ledger,
@@ -89,6 +89,7 @@ def build_workers(
                 activities=[
                     *stage_activities(stages, "pipeline"),
                     stages.finalize_video,
+                    stages.schedule_video_retry,
                     stages.record_cost_alert,
                     stages.set_video_status,
                     alerts.deliver_webhook,

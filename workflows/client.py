@@ -4,6 +4,7 @@ for the API, scripts, tests and benchmarks."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
     WorkflowHandle,
+    WorkflowQueryFailedError,
 )
 from temporalio.common import Priority, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -26,7 +28,7 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
 from core import search_attributes
-from core.domain import StageResult, VideoRequest, VideoResult, VideoWorkflowInput, workflow_id
+from core.domain import CarriedBudget, StageResult, VideoRequest, VideoResult, VideoWorkflowInput, workflow_id
 from core.reconciliation import ATTEMPT_MEMO_KEY
 from core.records import VideoRow
 from core.resume import resume_plan
@@ -62,6 +64,7 @@ def workflow_input(
     *,
     resume: dict[str, StageResult] | None = None,
     attempt: int = 1,
+    carried: CarriedBudget | None = None,
     **overrides: float,
 ) -> VideoWorkflowInput:
     """The workflow input for `request`: its queues, artifact and outbox folders and heartbeat from settings."""
@@ -79,6 +82,9 @@ def workflow_input(
         resume=resume or {},
         attempt=attempt,
         budget=video_budget(settings, request),
+        video_attempts=settings.max_video_attempts,
+        retry_backoff_seconds=overrides.get("retry_backoff_seconds", settings.video_retry_backoff_seconds),
+        carried=carried,
     )
 
 
@@ -126,12 +132,13 @@ async def start_recorded(
     *,
     resume: dict[str, StageResult] | None = None,
     attempt: int = 1,
+    carried: CarriedBudget | None = None,
 ) -> bool:
     """Start a video (or whole-video attempt) the ledger has recorded: whether Temporal confirmed a run. Never raises
     for an unanswered start: the server may have started it all the same (its reply lost), so the ledger's row stays
     and the reconciler starts it if it is not running (start_video is idempotent)."""
     try:
-        await start_video(client, settings, request, resume=resume or {}, attempt=attempt)
+        await start_video(client, settings, request, resume=resume or {}, attempt=attempt, carried=carried)
     except WorkflowAlreadyStartedError:
         return True  # a run of this id has closed without failing: nothing to start
     except (RPCError, TimeoutError) as err:
@@ -140,10 +147,41 @@ async def start_recorded(
     return True
 
 
-async def start_recorded_attempt(client: Client, settings: Settings, ledger: Ledger, row: VideoRow) -> bool:
-    """start_recorded for the attempt a ledger row is at: a retry resumes after the stages that succeeded."""
-    resume = resume_plan(await ledger.stage_costs(row.video_id), row.stage) if row.attempts > 1 else {}
-    return await start_recorded(client, settings, row.request, resume=resume, attempt=row.attempts)
+@dataclass(frozen=True)
+class StartedAttempt:
+    started: bool  # Temporal confirmed the run
+    resume: dict[str, StageResult]  # the stages it reuses
+
+
+async def start_recorded_attempt(client: Client, settings: Settings, ledger: Ledger, row: VideoRow) -> StartedAttempt:
+    """start_recorded for the attempt a ledger row is at. A retry resumes after the stages that succeeded and
+    inherits the whole video's budget: what every earlier attempt was billed (the ledger's sum) and the cap as
+    operators raised it, with their approvals (asked of the last run; the configured cap if it cannot answer)."""
+    if row.attempts == 1:
+        return StartedAttempt(await start_recorded(client, settings, row.request), {})
+    resume = resume_plan(await ledger.stage_costs(row.video_id), row.stage)
+    carried = await carried_budget(client, settings, ledger, row)
+    started = await start_recorded(client, settings, row.request, resume=resume, attempt=row.attempts, carried=carried)
+    return StartedAttempt(started, resume)
+
+
+async def carried_budget(client: Client, settings: Settings, ledger: Ledger, row: VideoRow) -> CarriedBudget:
+    spent = await ledger.spent_usd(row.video_id)
+    cap = video_budget(settings, row.request).cap_usd
+    try:
+        costs = await client.get_workflow_handle(workflow_id(row.video_id)).query(
+            VideoWorkflow.costs, rpc_timeout=timedelta(seconds=10)
+        )
+    except (RPCError, WorkflowQueryFailedError, TimeoutError) as err:
+        log.warning(
+            "video %s: the last run's cap is unknown (%s); attempt %d starts at $%.2f",
+            row.video_id,
+            err,
+            row.attempts,
+            cap,
+        )
+        return CarriedBudget(spent, cap)
+    return CarriedBudget(spent, max(cap, costs.cap_usd), list(costs.approvals))
 
 
 RECONCILE_SCHEDULE_ID = "ytempire-reconciler"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.pipeline import PipelineActivities
     from core.domain import (
         BudgetApproval,
+        CarriedBudget,
         CostAlert,
         CostBreakdown,
         FinalizeInput,
@@ -25,20 +27,33 @@ with workflow.unsafe.imports_passed_through():
         StageInput,
         StageResult,
         VideoResult,
+        VideoRetry,
         VideoStatus,
         VideoStatusChange,
         VideoWorkflowInput,
     )
-    from core.errors import ErrorType
+    from core.errors import ErrorType, retry_worthwhile
     from core.failed_charges import failed_charges_of
+    from core.reconciliation import ATTEMPT_MEMO_KEY
     from core.search_attributes import CHANNEL_ID, VIDEO_STAGE, VIDEO_STATUS
-    from core.stage_table import RENDER_PROGRESS_SIGNAL, RENDER_STAGE, STAGES, StageSpec, percent_done, retry_policy
+    from core.stage_table import (
+        RENDER_PROGRESS_SIGNAL,
+        RENDER_STAGE,
+        STAGES,
+        STAGES_BY_NAME,
+        StageSpec,
+        percent_done,
+        retry_policy,
+    )
     from core.text import text_problem
     from workflows.alert_delivery import AlertDeliveryWorkflow
 
 # Versions of this workflow's commands (workflow.patched): a run that started before a change replays as it ran.
 # Stages heartbeat (every stage has a heartbeat timeout) and get INFRASTRUCTURE_ATTEMPTS beyond the spec's retries.
 STAGE_LIVENESS_PATCH = "stage-liveness-and-infrastructure-retries"
+# A video that failed for a reason worth retrying is retried as a whole by its own workflow (continue-as-new).
+AUTOMATIC_RETRY_PATCH = "automatic-whole-video-retry"
+MAX_RETRY_BACKOFF_SECONDS = 300.0
 
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
@@ -64,6 +79,12 @@ class VideoWorkflow:
         self._error: str | None = None
         self._indexed = False
         self._upserted: tuple[str, str] | None = None
+        self._results: dict[str, StageResult] = {}
+        if inp.carried is not None:  # a whole-video retry: the budget is the video's, across its attempts
+            self._cost = inp.carried.spent_usd
+            self._cap = inp.carried.cap_usd
+            self._approvals = list(inp.carried.approvals)
+            self._alerted = set(inp.carried.alerted)
 
     @workflow.run
     async def run(self, inp: VideoWorkflowInput) -> VideoResult:
@@ -74,15 +95,18 @@ class VideoWorkflow:
         self._status = "processing"
         try:
             for spec in STAGES:
-                if spec.name in inp.resume:  # succeeded in an earlier run: not repeated, not paid again
+                resumed = spec.name in inp.resume
+                if resumed:  # succeeded in an earlier run: not repeated, not paid again
                     result = inp.resume[spec.name]
                 else:
                     await self._stay_within_budget(inp, spec)
                     result = await self._run_stage(inp, spec, artifacts)
                 artifacts.update(result.artifacts)
                 details[spec.name] = result.details
+                self._results[spec.name] = result
                 self._completed.append(spec.name)
-                self._cost = round(self._cost + result.cost_usd, 4)
+                if not (resumed and inp.carried is not None):  # a carried total already holds what it cost
+                    self._cost = round(self._cost + result.cost_usd, 4)
                 self._cost_by_stage[spec.name] = result.cost_usd
                 self._service_by_stage[spec.name] = str(result.details.get("service", "unknown"))
                 await self._cost_alerts(inp)
@@ -102,6 +126,8 @@ class VideoWorkflow:
                 self._cost_by_stage[self._stage] = charged
                 self._service_by_stage[self._stage] = "failed_attempts"
             error_type, message = _describe(err)
+            if self._stage is not None and self._may_retry(inp, error_type):
+                await self._retry_as_a_whole(inp, self._stage, error_type, message)  # continues as new
             await self._fail(inp, error_type, f"{self._stage}: {message}")
             raise ApplicationError(self._error or message, type=error_type, non_retryable=True) from err
 
@@ -126,6 +152,51 @@ class VideoWorkflow:
             thumbnail_path=video.thumbnail_path,
         )
         return video
+
+    def _may_retry(self, inp: VideoWorkflowInput, error_type: str) -> bool:
+        return (
+            inp.attempt < inp.video_attempts
+            and retry_worthwhile(error_type)
+            and workflow.patched(AUTOMATIC_RETRY_PATCH)
+        )
+
+    async def _retry_as_a_whole(self, inp: VideoWorkflowInput, failed: str, error_type: str, message: str) -> None:
+        """Record the failure, wait (30 s, doubling, at most 300 s), and continue as the next attempt: resuming after
+        the stages that succeeded, with the whole video's spending, cap and approvals. A cancel while it waits
+        cancels the video."""
+        attempt = inp.attempt + 1
+        delay = min(inp.retry_backoff_seconds * 2 ** (inp.attempt - 1), MAX_RETRY_BACKOFF_SECONDS)
+        workflow.logger.warning("%s failed (%s): attempt %d in %g s", failed, error_type, attempt, delay)
+        self._status = "queued"
+        self._error = f"{failed}: {message} (attempt {attempt} of {inp.video_attempts} in {delay:g} s)"
+        self._show()
+        await workflow.execute_activity_method(
+            PipelineActivities.schedule_video_retry,
+            VideoRetry(self._video_id, attempt, failed, error_type, message, delay),
+            task_queue=inp.queues.pipeline,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=LEDGER_RETRY,
+            summary=f"ledger: retry as attempt {attempt}",
+        )
+        try:
+            await workflow.sleep(timedelta(seconds=delay), summary=f"attempt {attempt} in {delay:g} s")
+        except asyncio.CancelledError:
+            self._status = "cancelled"
+            self._show()
+            await self._finalize(inp, "cancelled", ErrorType.CANCELLED, None, remove_partials=True)
+            await self._notify(inp, "cancelled", error_type=ErrorType.CANCELLED)
+            raise
+        rerun_from = STAGES_BY_NAME[failed].rerun_from or failed
+        resume: dict[str, StageResult] = {}
+        for spec in STAGES:
+            if spec.name == rerun_from or spec.name not in self._results:
+                break
+            resume[spec.name] = self._results[spec.name]
+        carried = CarriedBudget(self._cost, self._cap, list(self._approvals), sorted(self._alerted))
+        workflow.continue_as_new(
+            dataclasses.replace(inp, attempt=attempt, resume=resume, carried=carried),
+            memo={"topic": inp.request.topic, "channel_id": inp.request.channel_id, ATTEMPT_MEMO_KEY: attempt},
+        )
 
     async def _stay_within_budget(self, inp: VideoWorkflowInput, spec: StageSpec) -> None:
         """Never start a stage whose estimated cost would cross the cap: halt and wait for an operator instead."""
@@ -257,7 +328,9 @@ class VideoWorkflow:
         self._status, self._error = "failed", message
         self._show()
         await self._finalize(inp, "failed", error_type, message)
-        await self._notify(inp, "failed", error_type=error_type, error=message)
+        await self._notify(
+            inp, "failed", error_type=error_type, error=message, retry_worthwhile=retry_worthwhile(error_type)
+        )
 
     async def _run_stage(self, inp: VideoWorkflowInput, spec: StageSpec, artifacts: dict[str, str]) -> StageResult:
         self._stage = spec.name

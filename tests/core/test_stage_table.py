@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from core.domain import TaskQueues
 from core.estimates import DEFAULT_STAGE_SECONDS, depth_alerts, eta_seconds
-from core.stage_table import STAGES, percent_done, retry_policy
+from core.stage_table import INFRASTRUCTURE_ATTEMPTS, STAGES, percent_done, retry_policy
 
 
 def test_table_matches_the_spec() -> None:
@@ -23,7 +23,10 @@ def test_table_matches_the_spec() -> None:
 
 def test_retry_policy_is_exponential_and_capped() -> None:
     policy = retry_policy(STAGES[2])
-    assert policy.maximum_attempts == 4
+    # The spec's 4 attempts of media_collection, and the budget for infrastructure faults on top (only the stage's
+    # own errors spend the spec's: tests/activities/test_stage_attempts.py).
+    assert policy.maximum_attempts == 4 + INFRASTRUCTURE_ATTEMPTS
+    assert retry_policy(STAGES[2], infrastructure_budget=False).maximum_attempts == 4
     assert (policy.initial_interval, policy.backoff_coefficient, policy.maximum_interval) == (
         timedelta(seconds=1),
         2.0,

@@ -59,7 +59,7 @@ class Reconciler:
 
         async def start(row: VideoRow) -> bool:
             self.started.append(row.video_id)
-            return await start_recorded_attempt(client, settings, ledger, row)
+            return (await start_recorded_attempt(client, settings, ledger, row)).started
 
         self.activities = ReconcileActivities(
             ledger, client, start, self.metrics, task_queue=settings.task_queue_pipeline, grace_seconds=60

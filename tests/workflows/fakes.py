@@ -10,7 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.alerts import WebhookDelivery
-from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
+from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoRetry, VideoStatusChange
 from core.stage_table import STAGES_BY_NAME
 
 
@@ -36,6 +36,8 @@ class FakeStages:
     hang_stage: str | None = None
     hang_times: int = 0
     hangs: Counter[str] = field(default_factory=Counter)
+    calls_by_attempt: Counter[tuple[str, int]] = field(default_factory=Counter)  # (stage, whole-video attempt)
+    retries: list[VideoRetry] = field(default_factory=list)
 
     async def _hang_if_lost(self, inp: StageInput) -> None:
         if inp.stage == self.hang_stage and self.hangs[inp.stage] < self.hang_times:
@@ -44,10 +46,12 @@ class FakeStages:
 
     def _result(self, inp: StageInput, **artifacts: str) -> StageResult:
         self.calls[inp.stage] += 1
+        self.calls_by_attempt[inp.stage, inp.video_attempt] += 1
         if inp.stage == self.fail_stage and self.calls[inp.stage] <= self.fail_times:
-            # As activities/stage_runner.py does: the error of the stage's last own attempt is final (the retry
-            # policy's further attempts are for infrastructure faults).
-            own_attempts_spent = self.calls[inp.stage] >= STAGES_BY_NAME[inp.stage].max_attempts
+            # As activities/stage_runner.py does: the error of the stage's last own attempt (in this whole-video
+            # attempt) is final; the retry policy's further attempts are for infrastructure faults.
+            spent = self.calls_by_attempt[inp.stage, inp.video_attempt]
+            own_attempts_spent = spent >= STAGES_BY_NAME[inp.stage].max_attempts
             raise ApplicationError(
                 f"fake {inp.stage} failure #{self.calls[inp.stage]}",
                 type="InvalidRequest" if self.non_retryable else "FakeFlake",
@@ -122,6 +126,10 @@ class FakeStages:
             raise ApplicationError("receiver answered 503", type="WebhookUnavailable")
         return 200
 
+    @activity.defn(name="schedule_video_retry")
+    async def schedule_video_retry(self, retry: VideoRetry) -> None:
+        self.retries.append(retry)
+
     @activity.defn(name="finalize_video")
     async def finalize_video(self, inp: FinalizeInput) -> None:
         self.finalized.append(inp)
@@ -134,6 +142,7 @@ class FakeStages:
             self.validate_quality,
             self.prepare_upload,
             self.finalize_video,
+            self.schedule_video_retry,
             self.record_cost_alert,
             self.set_video_status,
             self.deliver_webhook,

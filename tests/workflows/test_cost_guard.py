@@ -73,6 +73,29 @@ async def test_halt_then_approve_then_complete(dev_env: WorkflowEnvironment, que
     assert kinds == ["cost_warning", "cost_critical", "cost_halt"]
 
 
+async def test_the_whole_video_keeps_its_budget_across_a_retry(
+    dev_env: WorkflowEnvironment, queues: TaskQueues
+) -> None:
+    """Halted, approved to $4.00, then the render fails all its attempts and the video is retried as a whole: the
+    retry inherits the $3.00 already spent and the approval, so it neither halts again nor resets the cap, and
+    the alerts already sent are not sent again."""
+    fakes = FakeStages(costs=COSTS, fail_stage="video_rendering", fail_times=2)
+    inp = dataclasses.replace(with_budget(queues, COSTS), video_attempts=3, retry_backoff_seconds=0.2)
+    async with workers(dev_env, queues, fakes):
+        handle = await dev_env.client.start_workflow(
+            VideoWorkflow.run, inp, id=f"video-{uuid.uuid4()}", task_queue=queues.pipeline, result_type=VideoResult
+        )
+        await asyncio.wait_for(fakes.halted.wait(), timeout=20)
+        await handle.execute_update(VideoWorkflow.approve_budget, BudgetApproval(4.0, "maria", "flagship video"))
+        result = await handle.result()
+        costs = await handle.query(VideoWorkflow.costs)
+    assert [r.attempt for r in fakes.retries] == [2]
+    assert result.status == "completed" and result.cost_usd == pytest.approx(3.52)
+    assert costs.cap_usd == 4.0 and costs.approvals == [BudgetApproval(4.0, "maria", "flagship video")]
+    assert [s.status for s in fakes.statuses] == ["halted", "processing"]
+    assert [a.kind for a in fakes.alerts] == ["cost_warning", "cost_critical", "cost_halt"]
+
+
 async def test_halt_times_out_as_cost_limit_exceeded(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
     fakes = FakeStages(costs=COSTS)
     async with workers(time_env, queues, fakes):

@@ -241,3 +241,56 @@ async def test_callback_url_hears_of_completion_and_failure(time_env: WorkflowEn
         else:
             assert callback.kind == "video_completed" and callback.payload["mp4_path"] == "/fake/out/video.mp4"
         assert callback.payload["video_id"] == inp.request.video_id
+
+
+def retrying(inp: VideoWorkflowInput, attempts: int = 3) -> VideoWorkflowInput:
+    """What workflow_input gives a video today: three whole-video attempts, 30 s apart, doubling."""
+    return dataclasses.replace(inp, video_attempts=attempts, retry_backoff_seconds=30.0)
+
+
+async def test_a_video_whose_stage_stays_down_is_retried_as_a_whole(
+    time_env: WorkflowEnvironment, queues: TaskQueues
+) -> None:
+    """media_collection fails all its own attempts (a provider down for minutes): the video is not failed but
+    retried as a whole after 30 s, resuming there; stages that succeeded are not run nor paid again."""
+    spec = STAGES_BY_NAME["media_collection"]
+    fakes = FakeStages(fail_stage=spec.name, fail_times=spec.max_attempts)
+    async with workers(time_env, queues, fakes):
+        handle = await time_env.client.start_workflow(
+            VideoWorkflow.run, retrying(make_input(queues)), id=f"video-{uuid.uuid4()}", task_queue=queues.pipeline
+        )
+        result = await handle.result()
+        costs = await handle.query(VideoWorkflow.costs)
+    assert result.status == "completed"
+    assert [(r.attempt, r.stage, r.error_type, r.delay_seconds) for r in fakes.retries] == [
+        (2, spec.name, "FakeFlake", 30.0)
+    ]
+    assert fakes.calls["script_generation"] == fakes.calls["audio_synthesis"] == 1
+    assert fakes.calls_by_attempt[spec.name, 1] == spec.max_attempts and fakes.calls_by_attempt[spec.name, 2] == 1
+    assert result.cost_usd == costs.total_usd == pytest.approx(0.01 * len(STAGES))  # each stage paid once
+    assert [f.status for f in fakes.finalized] == ["completed"]
+
+
+async def test_retries_as_a_whole_are_bounded_and_back_off(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
+    fakes = FakeStages(fail_stage="audio_synthesis", fail_times=1000)
+    async with workers(time_env, queues, fakes):
+        with pytest.raises(WorkflowFailureError) as failure:
+            await time_env.client.execute_workflow(
+                VideoWorkflow.run, retrying(make_input(queues)), id=f"video-{uuid.uuid4()}", task_queue=queues.pipeline
+            )
+    assert [(r.attempt, r.delay_seconds) for r in fakes.retries] == [(2, 30.0), (3, 60.0)]
+    assert [fakes.calls_by_attempt["audio_synthesis", n] for n in (1, 2, 3)] == [3, 3, 3]
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "FakeFlake"
+    assert [(f.status, f.error_type) for f in fakes.finalized] == [("failed", "FakeFlake")]
+
+
+async def test_a_failure_no_retry_can_fix_fails_at_once(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
+    fakes = FakeStages(fail_stage="script_generation", fail_times=1000, non_retryable=True)  # InvalidRequest
+    async with workers(time_env, queues, fakes):
+        with pytest.raises(WorkflowFailureError):
+            await time_env.client.execute_workflow(
+                VideoWorkflow.run, retrying(make_input(queues)), id=f"video-{uuid.uuid4()}", task_queue=queues.pipeline
+            )
+    assert fakes.retries == [] and fakes.calls["script_generation"] == 1
+    assert [(f.status, f.error_type) for f in fakes.finalized] == [("failed", "InvalidRequest")]
