@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.stage_runner import run_stage
+from activities.stage_runner import billed_so_far, run_stage
 from core import activity_names, cost_policy
 from core.domain import StageInput, StageResult, workflow_id
+from core.errors import ErrorType
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from core.stage_table import RENDER_PROGRESS_SIGNAL
@@ -19,6 +22,7 @@ from engines.render.plan import RenderPlan, plan_stills
 from engines.render.runner import RenderProgress, render
 from engines.speech.timeline import SpeechTimeline
 from ledger import Ledger
+from providers.errors import attach_charge
 from telemetry.worker_metrics import WorkerMetrics
 
 CROSSFADE_SECONDS = 0.5
@@ -102,6 +106,8 @@ class RenderActivities:
         waited = (info.started_time - info.current_attempt_scheduled_time).total_seconds()
         self._metrics.render_schedule_to_start.labels(info.task_queue).observe(max(waited, 0.0))
 
+        fixed_price = cost_policy.fixed_price(self._settings, inp.stage)
+
         async def body() -> StageOutcome:
             plan = build_plan(inp, encoder=self._encoder.name, preset=self._settings.render_preset)
             output = Path(plan.output_path)
@@ -110,8 +116,23 @@ class RenderActivities:
 
             reporter = _ProgressReporter(activity.info().workflow_id or workflow_id(inp.request.video_id))
             activity.heartbeat({"fraction": 0.0, "speed": 0.0})
+            # The render is billed by its wall time, which a loaded machine stretches past any estimate: it may
+            # run only as long as the budget the cap leaves pays for, then it stops and the video halts.
+            affordable = await self._affordable_seconds(inp, fixed_price)
+            started = time.monotonic()
             try:
-                result = await render(plan, reporter.report)
+                result = await asyncio.wait_for(render(plan, reporter.report), affordable)
+            except TimeoutError:
+                spent = cost_policy.render_usd(self._settings, time.monotonic() - started)
+                raise attach_charge(
+                    ApplicationError(
+                        f"the render ran {affordable:.0f} s, all the ${inp.budget_usd:.2f} left under the cap pays "
+                        "for, and was stopped",
+                        type=ErrorType.STAGE_BUDGET_EXHAUSTED,
+                        non_retryable=True,
+                    ),
+                    CostLine(self._service, "ffmpeg_render", spent, {"stopped_at_budget": True}),
+                ) from None
             finally:
                 await reporter.drain()
             cost = CostLine(
@@ -137,6 +158,14 @@ class RenderActivities:
             inp,
             body,
             self._metrics,
-            cost_policy.fixed_price(self._settings, inp.stage),
+            fixed_price,
             liveness=False,  # its progress heartbeats (once a second) keep it alive
         )
+
+    async def _affordable_seconds(self, inp: StageInput, fixed_price: float | None) -> float | None:
+        """How long a render may run before its compute charge, with what this execution's failed attempts were
+        billed, would cross the budget (None: no limit)."""
+        if inp.budget_usd is None or fixed_price is not None or self._settings.compute_usd_per_render_second <= 0:
+            return None
+        left = inp.budget_usd - await billed_so_far(self._ledger, inp)
+        return max(left, 0.0) / self._settings.compute_usd_per_render_second

@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.domain import StageInput, StageResult
+from core.errors import ErrorType
 from core.failed_charges import with_failed_charges
 from core.records import CostLine, StageOutcome
 from core.stage_table import STAGES_BY_NAME
@@ -65,6 +66,17 @@ async def run_stage(
         # An earlier attempt succeeded and was booked, then its worker died before Temporal heard: its result stands.
         activity.logger.info("stage %s was already done and booked: not run (nor charged) again", inp.stage)
         return done
+    if inp.budget_usd is not None and fixed_price_usd is None:
+        billed = await billed_so_far(ledger, inp)
+        if round(billed + inp.estimate_usd, 4) > inp.budget_usd:
+            refusal = ApplicationError(
+                f"{inp.stage}: its failed attempts were billed ${billed:.2f}; another may cost "
+                f"${inp.estimate_usd:.2f}, past the ${inp.budget_usd:.2f} the cap leaves",
+                type=ErrorType.STAGE_BUDGET_EXHAUSTED,
+                non_retryable=True,
+            )
+            activity.logger.warning("%s", refusal.message)
+            raise with_failed_charges(refusal, billed)
     await ledger.stage_started(video_id, inp.stage, info.attempt)
     started = time.monotonic()
     heartbeat = asyncio.create_task(keep_alive(inp.stage)) if liveness else None
@@ -79,7 +91,8 @@ async def run_stage(
         charge = charge_of(err) if fixed_price_usd is None else None
         if charge is not None:
             # The provider billed this attempt although it failed: the money is spent, so the video pays it.
-            if await ledger.record_failed_charge(video_id, inp.stage, inp.video_attempt, info.attempt, charge):
+            key = inp.attempt_key(info.attempt)
+            if await ledger.record_failed_charge(video_id, inp.stage, inp.video_attempt, key, charge):
                 metrics.record_cost(inp.stage, charge.service, charge.amount_usd)
         await ledger.stage_failed(
             video_id, inp.stage, info.attempt, app_err.type or "Error", str(app_err), inp.video_attempt
@@ -92,7 +105,7 @@ async def run_stage(
             app_err = final(app_err)
         if fixed_price_usd is None and (charge is not None or info.attempt > 1):
             # Should this be the stage's last attempt, the workflow adds what its failed attempts cost to the total.
-            if charged := await ledger.failed_charges_usd(video_id, inp.stage, inp.video_attempt):
+            if charged := await billed_so_far(ledger, inp):
                 raise with_failed_charges(app_err, charged) from err
         if app_err is err:
             raise
@@ -113,7 +126,7 @@ async def run_stage(
         if (booked := await _already_recorded(ledger, inp)) is not None:
             return booked
     metrics.record_cost(inp.stage, cost.service, cost.amount_usd)
-    failed_usd = await ledger.failed_charges_usd(video_id, inp.stage, inp.video_attempt) if info.attempt > 1 else 0.0
+    failed_usd = await billed_so_far(ledger, inp) if info.attempt > 1 else 0.0
     metrics.stage_seconds.labels(inp.stage).observe(seconds)
     activity.logger.info("stage %s done in %.2f s ($%.4f)", inp.stage, seconds, cost.amount_usd)
     return StageResult(
@@ -130,6 +143,11 @@ async def run_stage(
     )
 
 
+async def billed_so_far(ledger: Ledger, inp: StageInput) -> float:
+    """What this execution's failed attempts of the stage were billed."""
+    return await ledger.failed_charges_usd(inp.request.video_id, inp.stage, inp.video_attempt, inp.attempt_floor)
+
+
 async def _already_recorded(ledger: Ledger, inp: StageInput) -> StageResult | None:
     """The stage's result as the ledger booked it in this whole-video attempt, when its artifacts are still there."""
     row = await ledger.recorded_stage(inp.request.video_id, inp.stage, inp.video_attempt)
@@ -138,7 +156,7 @@ async def _already_recorded(ledger: Ledger, inp: StageInput) -> StageResult | No
     artifacts = row.metadata.get("artifacts")
     if not isinstance(artifacts, dict) or not all(Path(str(p)).exists() for p in artifacts.values()):
         return None
-    failed_usd = await ledger.failed_charges_usd(inp.request.video_id, inp.stage, inp.video_attempt)
+    failed_usd = await billed_so_far(ledger, inp)
     return StageResult(
         stage=inp.stage,
         artifacts={str(k): str(v) for k, v in artifacts.items()},

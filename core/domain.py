@@ -186,6 +186,9 @@ class VideoWorkflowInput:
     budget: VideoBudget = field(default_factory=VideoBudget)
 
 
+ATTEMPT_KEYS_PER_EXECUTION = 1000
+
+
 @dataclass(frozen=True)
 class StageInput:
     """One input object for every stage activity, so fields can be added without breaking history."""
@@ -196,6 +199,20 @@ class StageInput:
     outbox_dir: str
     artifacts: dict[str, str] = field(default_factory=dict)
     video_attempt: int = 1  # which whole-video attempt this stage run belongs to (cost rows are per attempt)
+    # The most this stage may still be billed, all its attempts together: the cap less what the video had spent
+    # when the stage was scheduled (None: no limit is passed, as for workflows started before it was). An attempt
+    # that could cross it is refused (StageBudgetExhausted) and the video halts for an approval instead.
+    budget_usd: float | None = None
+    estimate_usd: float = 0.0  # the upper bound of one attempt's charge
+    execution: int = 1  # the stage's run in this whole-video attempt (it runs again after such a halt)
+
+    @property
+    def attempt_floor(self) -> int:
+        """Failed-attempt charges of this execution are keyed above this (activity attempts restart at 1)."""
+        return (self.execution - 1) * ATTEMPT_KEYS_PER_EXECUTION
+
+    def attempt_key(self, activity_attempt: int) -> int:
+        return self.attempt_floor + activity_attempt
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ class ErrorType:
     CANCELLED = "Cancelled"
     COST_HALT = "CostHalt"
     STAGE_TIMEOUT = "StageTimeout"
+    # A stage refused an attempt that could cross the cap (its failed attempts were billed, a render ran long): the
+    # workflow halts for an approval and then runs the stage again.
+    STAGE_BUDGET_EXHAUSTED = "StageBudgetExhausted"
     # Ends decided outside the workflow (the CLI, the UI, a run timeout), as the reconciler records them.
     WORKFLOW_TERMINATED = "WorkflowTerminated"
     WORKFLOW_TIMED_OUT = "WorkflowTimedOut"
@@ -46,6 +49,7 @@ NON_RETRYABLE_ERRORS: tuple[str, ...] = (
     ErrorType.QUALITY_CHECK_FAILED,
     ErrorType.COST_LIMIT_EXCEEDED,
     ErrorType.INVALID_CONFIGURATION,
+    ErrorType.STAGE_BUDGET_EXHAUSTED,
 )
 
 
@@ -59,6 +63,9 @@ RETRY_NOT_WORTHWHILE: frozenset[str] = frozenset(
         ErrorType.PROVIDER_AUTH_FAILED,
         ErrorType.PROVIDER_REQUEST_INVALID,
         ErrorType.SCRIPT_REFUSED,
+        # The writer got the length or the content wrong on every attempt: the topic or prompt, not luck.
+        ErrorType.SCRIPT_CONTENT_INVALID,
+        ErrorType.NARRATION_TOO_LONG,
         ErrorType.YOUTUBE_UPLOAD_REJECTED,
         ErrorType.WORKFLOW_TERMINATED,
     }

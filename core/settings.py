@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     queue_depth_critical: int = 95
     queue_retry_after_seconds: int = Field(30, ge=1, description="Retry-After sent with a 429")
     max_video_attempts: int = Field(3, ge=1, description="whole-video attempts (the first plus retries)")
+    automatic_video_retries: bool = Field(
+        True, description="False: a failed video waits for POST /pipeline/retry instead of retrying itself"
+    )
     video_retry_backoff_seconds: float = Field(
         30.0,
         ge=0,

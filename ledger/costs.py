@@ -78,14 +78,16 @@ class CostLedger(Table):
             await conn.execute(_REFRESH_TOTALS_SQL, video_id)
         return inserted is not None
 
-    async def failed_charges_usd(self, video_id: str, stage: str, video_attempt: int) -> float:
-        """What the failed attempts of this stage (in this whole-video attempt) were billed."""
+    async def failed_charges_usd(self, video_id: str, stage: str, video_attempt: int, above_attempt: int = 0) -> float:
+        """What the failed attempts of this stage (in this whole-video attempt, keyed above `above_attempt`: one
+        execution of it) were billed."""
         total = await self._pool.fetchval(
             """SELECT COALESCE(sum(amount), 0) FROM pipeline_failed_charges
-               WHERE video_id = $1 AND stage = $2 AND video_attempt = $3""",
+               WHERE video_id = $1 AND stage = $2 AND video_attempt = $3 AND activity_attempt > $4""",
             video_id,
             stage,
             video_attempt,
+            above_attempt,
         )
         return float(total)
 

@@ -82,7 +82,7 @@ def workflow_input(
         resume=resume or {},
         attempt=attempt,
         budget=video_budget(settings, request),
-        video_attempts=settings.max_video_attempts,
+        video_attempts=settings.max_video_attempts if settings.automatic_video_retries else 1,
         retry_backoff_seconds=overrides.get("retry_backoff_seconds", settings.video_retry_backoff_seconds),
         carried=carried,
     )

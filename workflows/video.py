@@ -53,6 +53,8 @@ with workflow.unsafe.imports_passed_through():
 STAGE_LIVENESS_PATCH = "stage-liveness-and-infrastructure-retries"
 # A video that failed for a reason worth retrying is retried as a whole by its own workflow (continue-as-new).
 AUTOMATIC_RETRY_PATCH = "automatic-whole-video-retry"
+# A stage is told what the cap leaves it and refuses an attempt that could cross it (StageBudgetExhausted).
+STAGE_BUDGET_PATCH = "stage-knows-its-budget"
 MAX_RETRY_BACKOFF_SECONDS = 300.0
 
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -80,6 +82,7 @@ class VideoWorkflow:
         self._indexed = False
         self._upserted: tuple[str, str] | None = None
         self._results: dict[str, StageResult] = {}
+        self._halt_note: str | None = None
         if inp.carried is not None:  # a whole-video retry: the budget is the video's, across its attempts
             self._cost = inp.carried.spent_usd
             self._cap = inp.carried.cap_usd
@@ -99,8 +102,7 @@ class VideoWorkflow:
                 if resumed:  # succeeded in an earlier run: not repeated, not paid again
                     result = inp.resume[spec.name]
                 else:
-                    await self._stay_within_budget(inp, spec)
-                    result = await self._run_stage(inp, spec, artifacts)
+                    result = await self._run_within_budget(inp, spec, artifacts)
                 artifacts.update(result.artifacts)
                 details[spec.name] = result.details
                 self._results[spec.name] = result
@@ -207,6 +209,8 @@ class VideoWorkflow:
             self._halted_reason = (
                 f"{spec.name} may cost ${estimate:.2f}: ${needed:.2f} in all would cross the cap ${self._cap:.2f}"
             )
+            if self._halt_note:  # the stage stopped itself at the cap
+                self._halted_reason = f"{self._halt_note}; {self._halted_reason}"
             self._show()
             workflow.logger.warning("halted before %s: %s", spec.name, self._halted_reason)
             await self._set_status(inp, "halted", self._halted_reason)
@@ -332,7 +336,36 @@ class VideoWorkflow:
             inp, "failed", error_type=error_type, error=message, retry_worthwhile=retry_worthwhile(error_type)
         )
 
-    async def _run_stage(self, inp: VideoWorkflowInput, spec: StageSpec, artifacts: dict[str, str]) -> StageResult:
+    async def _run_within_budget(
+        self, inp: VideoWorkflowInput, spec: StageSpec, artifacts: dict[str, str]
+    ) -> StageResult:
+        """Run the stage once the budget allows its estimate. The stage is told what the cap leaves it, all its
+        attempts together: should its billed failures or a long render use that up, it stops, refusing the attempt
+        that could cross the cap, and the video halts for an approval before the stage runs again."""
+        limited = workflow.patched(STAGE_BUDGET_PATCH)
+        execution = 0
+        while True:
+            await self._stay_within_budget(inp, spec)
+            execution += 1
+            try:
+                result = await self._run_stage(inp, spec, artifacts, execution if limited else None)
+                self._halt_note = None
+                return result
+            except ActivityError as err:
+                cause = err.cause
+                if not (isinstance(cause, ApplicationError) and cause.type == ErrorType.STAGE_BUDGET_EXHAUSTED):
+                    raise
+                charged = failed_charges_of(cause)
+                self._cost = round(self._cost + charged, 4)
+                self._cost_by_stage[spec.name] = round(self._cost_by_stage.get(spec.name, 0.0) + charged, 4)
+                self._service_by_stage.setdefault(spec.name, "failed_attempts")
+                workflow.logger.warning("%s stopped at the cap: %s", spec.name, cause.message)
+                self._halt_note = cause.message
+
+    async def _run_stage(
+        self, inp: VideoWorkflowInput, spec: StageSpec, artifacts: dict[str, str], execution: int | None
+    ) -> StageResult:
+        """One execution of the stage's activity (`execution` None: no budget passed, as before STAGE_BUDGET_PATCH)."""
         self._stage = spec.name
         self._render_fraction = 0.0
         self._show()
@@ -354,6 +387,9 @@ class VideoWorkflow:
                     outbox_dir=inp.outbox_dir,
                     artifacts=dict(artifacts),
                     video_attempt=inp.attempt,
+                    budget_usd=round(self._cap - self._cost, 4) if execution is not None else None,
+                    estimate_usd=inp.budget.estimates_usd.get(spec.name, 0.0),
+                    execution=execution or 1,
                 ),
                 task_queue=queue,
                 start_to_close_timeout=spec.timeout,

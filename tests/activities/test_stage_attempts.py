@@ -17,9 +17,11 @@ from temporalio.testing import ActivityEnvironment
 from activities.stage_runner import run_stage
 from core.domain import StageInput
 from core.errors import ErrorType
-from core.records import StageOutcome
+from core.failed_charges import failed_charges_of
+from core.records import CostLine, StageOutcome
 from core.stage_table import STAGES_BY_NAME
 from ledger import Ledger
+from providers.errors import attach_charge
 from telemetry.worker_metrics import WorkerMetrics
 from tests.admission import admitted_video
 
@@ -66,3 +68,46 @@ async def test_a_running_stage_heartbeats_and_hears_a_cancel(tmp_path: Path, led
     with pytest.raises(asyncio.CancelledError):
         await task
     assert time.monotonic() - asked < 1.0
+
+
+async def test_an_attempt_that_could_cross_the_cap_is_refused(tmp_path: Path, ledger: Ledger) -> None:
+    """Billed failures (ElevenLabs and OpenAI charge failed requests) eat the stage's budget: once another attempt
+    could cross the cap, the stage refuses it, non-retryably, without calling the provider, and says what its
+    failed attempts were billed (the workflow adds that and halts for an approval)."""
+    request = await admitted_video(ledger, "octopus hearts")
+    calls: list[int] = []
+
+    async def billed_failure() -> StageOutcome:
+        calls.append(1)
+        raise attach_charge(
+            ApplicationError("ElevenLabs answered 500 after billing", type=ErrorType.PROVIDER_UNAVAILABLE),
+            CostLine("elevenlabs", "tts_failed", 0.04),
+        )
+
+    inp = StageInput(
+        "audio_synthesis",
+        request,
+        str(tmp_path / "video"),
+        str(tmp_path / "outbox"),
+        budget_usd=0.10,
+        estimate_usd=0.04,
+    )
+    env = ActivityEnvironment()
+    outcomes: list[tuple[str | None, bool, float]] = []
+    for attempt in (1, 2, 3):
+        env.info = dataclasses.replace(env.info, attempt=attempt)
+        with pytest.raises(ApplicationError) as err:
+            await env.run(run_stage, ledger, inp, billed_failure, WorkerMetrics())
+        outcomes.append((err.value.type, err.value.non_retryable, failed_charges_of(err.value)))
+    assert outcomes[0] == (ErrorType.PROVIDER_UNAVAILABLE, False, pytest.approx(0.04))
+    assert outcomes[1] == (ErrorType.PROVIDER_UNAVAILABLE, False, pytest.approx(0.08))
+    assert outcomes[2] == (ErrorType.STAGE_BUDGET_EXHAUSTED, True, pytest.approx(0.08))  # 0.08 + 0.04 > 0.10
+    assert len(calls) == 2, "the refused attempt never reached the provider"
+    # After an approval the stage runs again (execution 2): its own failed attempts start from zero, and the
+    # first execution's charges, counted by the workflow already, are not counted twice.
+    again = dataclasses.replace(inp, budget_usd=0.50, execution=2)
+    env.info = dataclasses.replace(env.info, attempt=1)
+    with pytest.raises(ApplicationError) as err:
+        await env.run(run_stage, ledger, again, billed_failure, WorkerMetrics())
+    assert err.value.type == ErrorType.PROVIDER_UNAVAILABLE and len(calls) == 3
+    assert await ledger.spent_usd(request.video_id) == pytest.approx(0.12)

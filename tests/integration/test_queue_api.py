@@ -163,7 +163,8 @@ async def test_whole_video_retry_resumes_from_the_failed_stage(
     dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, channel: str
 ) -> None:
     broken = settings.model_copy(update={"render_preset": "no-such-preset"})  # ffmpeg rejects it: render fails
-    async with running_workers(dev_env, broken, ledger), api_client(settings) as api:
+    manual = settings.model_copy(update={"automatic_video_retries": False})  # the operator retries
+    async with running_workers(dev_env, broken, ledger), api_client(manual) as api:
         video_id = (await api.post("/pipeline/queue", json=body(channel, duration_seconds=30))).json()["video_id"]
         failed = await wait_final(api, video_id)
     assert failed["status"] == "failed" and failed["stage"] == "video_rendering"
@@ -196,11 +197,44 @@ async def test_whole_video_retry_resumes_from_the_failed_stage(
     assert scheduled == [s.activity for s in STAGES[3:]] + ["finalize_video"]
 
 
+async def test_a_failed_video_retries_itself_once_the_machine_is_fixed(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, channel: str
+) -> None:
+    """The render fails both its attempts (a broken render host); nobody intervenes: the video waits its backoff,
+    the host is fixed meanwhile, and attempt 2 resumes at the render and completes, each stage paid once."""
+    broken = settings.model_copy(update={"render_preset": "no-such-preset"})
+    quick = settings.model_copy(update={"video_retry_backoff_seconds": 3.0})
+    async with api_client(quick) as api:
+        async with running_workers(dev_env, broken, ledger):
+            video_id = (await api.post("/pipeline/queue", json=body(channel, duration_seconds=30))).json()["video_id"]
+            for _ in range(600):
+                row = await ledger.get_video(video_id)
+                if row is not None and row.attempts == 2:
+                    break
+                await asyncio.sleep(0.1)
+        waiting = (await api.get(f"/pipeline/status/{video_id}")).json()
+        assert waiting["status"] == "queued" and waiting["attempts"] == 2
+        async with running_workers(dev_env, settings, ledger):
+            done = await wait_final(api, video_id)
+    assert done["status"] == "completed" and done["attempts"] == 2
+    assert [(c["stage"], c["attempt"]) for c in done["costs"] if not c["failed_attempt"]] == [
+        ("script_generation", 1),
+        ("audio_synthesis", 1),
+        ("media_collection", 1),
+        ("video_rendering", 2),
+        ("quality_validation", 2),
+        ("upload_preparation", 2),
+    ]
+    events = [e["kind"] for e in await ledger.video_events(video_id)]
+    assert events.count("retry_scheduled") == 1
+
+
 async def test_at_most_three_attempts(
     dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, channel: str
 ) -> None:
     broken = settings.model_copy(update={"render_preset": "no-such-preset"})
-    async with running_workers(dev_env, broken, ledger), api_client(settings) as api:
+    manual = settings.model_copy(update={"automatic_video_retries": False})
+    async with running_workers(dev_env, broken, ledger), api_client(manual) as api:
         video_id = (await api.post("/pipeline/queue", json=body(channel, duration_seconds=30))).json()["video_id"]
         for attempt in (2, 3):
             assert (await wait_final(api, video_id))["status"] == "failed"

@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.alerts import WebhookDelivery
 from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoRetry, VideoStatusChange
+from core.failed_charges import with_failed_charges
 from core.stage_table import STAGES_BY_NAME
 
 
@@ -38,6 +39,11 @@ class FakeStages:
     hangs: Counter[str] = field(default_factory=Counter)
     calls_by_attempt: Counter[tuple[str, int]] = field(default_factory=Counter)  # (stage, whole-video attempt)
     retries: list[VideoRetry] = field(default_factory=list)
+    # This stage's first execution uses up its budget (billed failures, a long render): it refuses, having been
+    # billed `refused_charge`, as activities/stage_runner.py does.
+    refuse_stage: str | None = None
+    refused_charge: float = 0.0
+    budgets: list[tuple[str, int, float | None]] = field(default_factory=list)  # (stage, execution, budget_usd)
 
     async def _hang_if_lost(self, inp: StageInput) -> None:
         if inp.stage == self.hang_stage and self.hangs[inp.stage] < self.hang_times:
@@ -45,6 +51,14 @@ class FakeStages:
             await asyncio.sleep(24 * 3600)  # until the test's worker shuts down
 
     def _result(self, inp: StageInput, **artifacts: str) -> StageResult:
+        self.budgets.append((inp.stage, inp.execution, inp.budget_usd))
+        if inp.stage == self.refuse_stage and inp.execution == 1:
+            raise with_failed_charges(
+                ApplicationError(
+                    "fake: another attempt could cross the cap", type="StageBudgetExhausted", non_retryable=True
+                ),
+                self.refused_charge,
+            )
         self.calls[inp.stage] += 1
         self.calls_by_attempt[inp.stage, inp.video_attempt] += 1
         if inp.stage == self.fail_stage and self.calls[inp.stage] <= self.fail_times:

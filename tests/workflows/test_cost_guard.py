@@ -96,6 +96,35 @@ async def test_the_whole_video_keeps_its_budget_across_a_retry(
     assert [a.kind for a in fakes.alerts] == ["cost_warning", "cost_critical", "cost_halt"]
 
 
+async def test_a_stage_that_uses_up_its_budget_halts_the_video(
+    dev_env: WorkflowEnvironment, queues: TaskQueues
+) -> None:
+    """The render's estimate fits ($2.70 + $0.30 = $3.00), but its billed failures take $0.25 of it and it refuses
+    to go on: the video halts with that reason, and after an approval the render runs again and the video
+    completes with every billed dollar in its total."""
+    costs = {"script_generation": 1.0, "audio_synthesis": 1.0, "media_collection": 0.7, "video_rendering": 0.3}
+    fakes = FakeStages(costs=costs, refuse_stage="video_rendering", refused_charge=0.25)
+    async with workers(dev_env, queues, fakes):
+        handle = await dev_env.client.start_workflow(
+            VideoWorkflow.run,
+            with_budget(queues, costs),
+            id=f"video-{uuid.uuid4()}",
+            task_queue=queues.pipeline,
+            result_type=VideoResult,
+        )
+        await asyncio.wait_for(fakes.halted.wait(), timeout=20)
+        halted = await handle.query(VideoWorkflow.progress)
+        assert halted.status == "halted" and halted.cost_usd == pytest.approx(2.95)
+        assert "could cross the cap" in (halted.halted_reason or "")
+        await handle.execute_update(VideoWorkflow.approve_budget, BudgetApproval(4.0, "maria", "re-render"))
+        result = await handle.result()
+    assert [b for b in fakes.budgets if b[0] == "video_rendering"] == [
+        ("video_rendering", 1, pytest.approx(0.3)),
+        ("video_rendering", 2, pytest.approx(1.05)),  # $4.00 less the $2.95 spent by then
+    ]
+    assert result.cost_usd == pytest.approx(2.7 + 0.25 + 0.3 + 0.02)
+
+
 async def test_halt_times_out_as_cost_limit_exceeded(time_env: WorkflowEnvironment, queues: TaskQueues) -> None:
     fakes = FakeStages(costs=COSTS)
     async with workers(time_env, queues, fakes):
