@@ -1,16 +1,22 @@
 """Replaying saved histories of VideoWorkflow proves workflow changes stay deterministic.
 
-Add a history whenever the workflow's shape changes (guard the change with `workflow.patched`):
+Add a history whenever the workflow's shape changes (guard the change with `workflow.patched`), recorded before the
+change: `python -m tests.workflows.record_histories` (fake stages, every scenario: cancel, resumed attempt, render
+retry, automatic whole-video retry, halt timeout, halt and approval, a stage stopped at the cap), or from a real run,
 `temporal workflow show -w video-<id> --output json > tests/workflows/histories/<name>.json`.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
 
+from core.domain import VideoResult, VideoWorkflowInput
 from workflows.video import VideoWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -24,3 +30,34 @@ async def test_saved_histories_replay_without_nondeterminism() -> None:
         history = WorkflowHistory.from_json(path.stem, path.read_text())
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
         assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+
+
+@workflow.defn(name="VideoWorkflow", sandboxed=False)
+class UnguardedChange(VideoWorkflow):
+    """A new command (a timer before the first stage) shipped without `workflow.patched`."""
+
+    @workflow.run
+    async def run(self, inp: VideoWorkflowInput) -> VideoResult:
+        await workflow.sleep(timedelta(seconds=1))
+        return await super().run(inp)
+
+
+@workflow.defn(name="VideoWorkflow", sandboxed=False)
+class GuardedChange(VideoWorkflow):
+    """The same timer, guarded: runs started before it replay as they ran."""
+
+    @workflow.run
+    async def run(self, inp: VideoWorkflowInput) -> VideoResult:
+        if workflow.patched("a-timer-before-the-first-stage"):
+            await workflow.sleep(timedelta(seconds=1))
+        return await super().run(inp)
+
+
+async def test_the_replay_check_catches_an_unguarded_command_change() -> None:
+    files = sorted(HISTORIES.glob("*.json"))
+    for path in files:
+        history = WorkflowHistory.from_json(path.stem, path.read_text())
+        unguarded = await Replayer(workflows=[UnguardedChange]).replay_workflow(history, raise_on_replay_failure=False)
+        assert isinstance(unguarded.replay_failure, NondeterminismError), path.name
+        guarded = await Replayer(workflows=[GuardedChange]).replay_workflow(history, raise_on_replay_failure=False)
+        assert guarded.replay_failure is None, f"{path.name}: {guarded.replay_failure}"
