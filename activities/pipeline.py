@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from activities.stage_runner import run_stage
 from core import activity_names, cost_policy
 from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoRetry, VideoStatusChange
-from core.errors import ErrorType
+from core.errors import ErrorType, retry_worthwhile
 from core.records import StageOutcome
 from core.settings import Settings
 from engines.quality.rules import QualityExpectations
@@ -163,3 +163,7 @@ class PipelineActivities:
         for path in inp.remove_dirs:
             await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
         await self._ledger.finalize(inp.video_id, inp.status, inp.error_type, inp.error_message)
+        if inp.status == "failed":
+            error_type = inp.error_type or "Error"
+            worthwhile = "true" if retry_worthwhile(error_type) else "false"
+            self._metrics.videos_failed.labels(error_type, inp.stage or "", worthwhile).inc()

@@ -12,7 +12,14 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFai
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.schemas import ApproveRequest, ApproveResponse, RetryResponse, VideoListResponse, VideoSummary
+from api.schemas import (
+    ApproveRequest,
+    ApproveResponse,
+    FailureInfo,
+    RetryResponse,
+    VideoListResponse,
+    VideoSummary,
+)
 from core.domain import FINAL_STATUSES, BudgetApproval, VideoStatus, workflow_id
 from core.errors import ApprovalRefused, InvalidVideoRequest, UnknownVideo, VideoFinished
 from core.records import VideoRow
@@ -153,5 +160,6 @@ def _summary(row: VideoRow) -> VideoSummary:
         created_at=row.created_at,
         completed_at=row.completed_at,
         last_error_type=str(row.error_log[-1].get("type")) if row.error_log else None,
+        failure=FailureInfo.of(row),
         status_url=f"/pipeline/status/{row.video_id}",
     )

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 from core.languages import LANGUAGE_PATTERN
+from core.records import VideoRow
 from core.text import text_problem
 
 
@@ -170,6 +171,27 @@ class RetryResponse(BaseModel):
     )
 
 
+class FailureInfo(BaseModel):
+    """Why a video failed."""
+
+    type: str = Field(description="the error type scripts match on (StageTimeout, ProviderUnavailable, ...)")
+    stage: str | None = Field(description="the stage it failed in")
+    message: str
+    retry_worthwhile: bool = Field(
+        description="whether POST /pipeline/retry can succeed where it failed (false for a refused request, a "
+        "failed QA, a cost limit, bad credentials)"
+    )
+
+    @classmethod
+    def of(cls, row: VideoRow) -> FailureInfo | None:
+        failure = row.failure
+        if failure is None:
+            return None
+        return cls(
+            type=failure.type, stage=failure.stage, message=failure.message, retry_worthwhile=failure.retry_worthwhile
+        )
+
+
 class VideoSummary(BaseModel):
     video_id: UUID
     channel_id: UUID
@@ -183,6 +205,7 @@ class VideoSummary(BaseModel):
     created_at: datetime
     completed_at: datetime | None
     last_error_type: str | None = Field(None, description="the type of the latest stage error, if any")
+    failure: FailureInfo | None = Field(None, description="why it failed (failed videos only)")
     status_url: str
 
 
@@ -220,3 +243,4 @@ class StatusResponse(BaseModel):
     outputs: VideoOutputs | None = None
     cost_cap_usd: float = Field(description="the video's budget (raised by approvals)")
     halted_reason: str | None = Field(None, description="why a halted video waits for a budget approval")
+    failure: FailureInfo | None = Field(None, description="why it failed (failed videos only)")

@@ -11,7 +11,7 @@ from uuid import UUID
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 
-from api.schemas import StageCost, StatusResponse, VideoOutputs
+from api.schemas import FailureInfo, StageCost, StatusResponse, VideoOutputs
 from core import cost_policy
 from core.domain import Progress, VideoResult, render_role, rendered_alike, workflow_id
 from core.errors import UnknownVideo
@@ -57,6 +57,7 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
         outputs=live.outputs,
         cost_cap_usd=live.progress.cap_usd if live.progress and live.progress.cap_usd else requested_cap,
         halted_reason=live.progress.halted_reason if live.progress else None,
+        failure=FailureInfo.of(row),
     )
 
 

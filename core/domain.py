@@ -222,6 +222,7 @@ class FinalizeInput:
     error_type: str | None = None
     error_message: str | None = None
     remove_dirs: list[str] = field(default_factory=list)  # partial artifacts of a cancelled video
+    stage: str | None = None  # where it stood (a failure's stage)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from core.domain import VideoRequest
+from core.errors import retry_worthwhile
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,17 @@ class Admission:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """Why a video failed, for people and scripts alike: the error's type, the stage it failed in, the message,
+    and whether retrying it (POST /pipeline/retry) can succeed where it failed."""
+
+    type: str
+    stage: str | None
+    message: str
+    retry_worthwhile: bool
+
+
+@dataclass(frozen=True)
 class VideoRow:
     video_id: str
     channel_id: str
@@ -89,6 +101,22 @@ class VideoRow:
     error_log: list[dict[str, Any]]
     request_data: dict[str, Any]
     attempts: int
+
+    @property
+    def failure(self) -> Failure | None:
+        """A failed video's final error (the ledger's last error-log entry: finalize appends it when no activity
+        raised it, a lost worker's timeout, say); None unless the video failed."""
+        if self.status != "failed" or not self.error_log:
+            return None
+        last = self.error_log[-1]
+        error_type = str(last.get("type") or "Error")
+        stage = last.get("stage")
+        return Failure(
+            error_type,
+            str(stage) if stage else self.stage,
+            str(last.get("message") or ""),
+            retry_worthwhile(error_type),
+        )
 
     @property
     def request(self) -> VideoRequest:

@@ -32,6 +32,12 @@ class WorkerMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.videos_failed = Counter(
+            "ytempire_videos_failed",
+            "Videos that failed for good, by error type, the stage they failed in, and whether a retry is worthwhile",
+            ["error_type", "stage", "retry_worthwhile"],
+            registry=self.registry,
+        )
         self.video_retries = Counter(
             "ytempire_video_retries",
             "Automatic whole-video retries the workflows scheduled, by the failure's error type",

@@ -425,7 +425,12 @@ class VideoWorkflow:
         await workflow.execute_activity_method(
             PipelineActivities.finalize_video,
             FinalizeInput(
-                inp.request.video_id, status, error_type, message, [inp.artifact_dir, outbox] if remove_partials else []
+                inp.request.video_id,
+                status,
+                error_type,
+                message,
+                [inp.artifact_dir, outbox] if remove_partials else [],
+                self._stage,
             ),
             task_queue=inp.queues.pipeline,
             start_to_close_timeout=timedelta(seconds=30),

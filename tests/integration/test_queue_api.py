@@ -169,6 +169,9 @@ async def test_whole_video_retry_resumes_from_the_failed_stage(
         failed = await wait_final(api, video_id)
     assert failed["status"] == "failed" and failed["stage"] == "video_rendering"
     assert failed["errors"][-1]["stage"] == "video_rendering"
+    failure = failed["failure"]
+    assert (failure["stage"], failure["retry_worthwhile"]) == ("video_rendering", True) and failure["type"]
+    assert failure["type"] == "FFmpegError" and "Conversion failed" in failure["message"]
 
     async with running_workers(dev_env, settings, ledger), api_client(settings) as api:  # the operator fixed it
         retry = await api.post(f"/pipeline/retry/{video_id}")

@@ -9,7 +9,7 @@ import pytest
 
 from core.domain import VideoRequest
 from core.errors import QueueFull
-from core.records import CostLine
+from core.records import CostLine, Failure
 from ledger import Ledger
 from ledger.videos import HOLDS_CAPACITY
 from tests.admission import admit
@@ -108,6 +108,9 @@ async def test_a_failure_no_activity_raised_is_in_the_error_log_once(ledger: Led
     await ledger.finalize(lost.video_id, "failed", "StageTimeout", "video_rendering: timed out (HEARTBEAT)")
     row = await ledger.get_video(lost.video_id)
     assert row is not None and [(e["stage"], e["type"]) for e in row.error_log] == [("video_rendering", "StageTimeout")]
+    assert row.failure == Failure(
+        "StageTimeout", "video_rendering", "video_rendering: timed out (HEARTBEAT)", retry_worthwhile=True
+    )
     raised = _request()
     await admit(ledger, raised)
     await ledger.stage_started(raised.video_id, "quality_validation", 1)
@@ -115,6 +118,7 @@ async def test_a_failure_no_activity_raised_is_in_the_error_log_once(ledger: Led
     await ledger.finalize(raised.video_id, "failed", "QualityCheckFailed", "quality_validation: too short")
     row = await ledger.get_video(raised.video_id)
     assert row is not None and [e["type"] for e in row.error_log] == ["QualityCheckFailed"]
+    assert row.failure == Failure("QualityCheckFailed", "quality_validation", "too short", retry_worthwhile=False)
 
 
 async def test_text_postgresql_refuses_is_stored_replaced_not_retried_forever(ledger: Ledger) -> None:
