@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup sysdeps run demo up down status n8n test lint bench clean
+.PHONY: setup sysdeps run demo up down status n8n test test-faults lint bench clean
 
 setup: sysdeps $(STAMP)
 
@@ -43,6 +43,9 @@ lint: setup       ## ruff, mypy and the import contracts of .importlinter (layer
 
 test: setup lint  ## set-up plus the whole suite
 	$(BIN)/python -m pytest
+
+test-faults: setup  ## the fault suite at scale: 200 faults while videos run; prints lost/double-charged/over-cap (all 0)
+	$(BIN)/python bench/faults.py --faults 200
 
 bench: setup
 	$(BIN)/python bench/e2e.py

@@ -1,0 +1,476 @@
+"""Fault injection: the stack as separate processes (PostgreSQL, the Temporal dev server, the API, a pipeline, a cpu
+and a gpu worker), videos submitted through the API as a client would, faults injected at random moments while
+stages run, whatever was killed restarted as `make up` would restart it, and at the end every promise counted.
+
+Used by the bounded suite in `make test` (tests/faults/) and at scale by `bench/faults.py` (`make test-faults`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import shutil
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+import httpx
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.service import RPCError
+
+from core.domain import VideoResult, workflow_id
+from core.settings import Settings
+from core.stage_table import STAGES
+from devstack.postgres import PostgresServer
+from devstack.processes import ManagedProcess
+from devstack.temporal_server import dev_server_argv
+
+REPO = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# What a fault does: SIGKILL one process (restarted after), PostgreSQL down (SIGKILLed, or refusing connections
+# for OUTAGE_SECONDS), an ffmpeg SIGKILLed under a render.
+FAULT_KINDS = (
+    "kill_api",
+    "kill_pipeline_worker",
+    "kill_cpu_worker",
+    "kill_gpu_worker",
+    "kill_temporal",
+    "kill_postgres",
+    "postgres_outage",
+    "kill_ffmpeg",
+)
+WORKER_QUEUES = {"pipeline_worker": "pipeline", "cpu_worker": "cpu", "gpu_worker": "gpu"}
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    videos: int = 4
+    faults: int = 8
+    seed: int = 7
+    kinds: tuple[str, ...] = FAULT_KINDS
+    video_seconds: int = 30  # the API's shortest
+    outage_seconds: float = 30.0
+    gap_seconds: tuple[float, float] = (1.0, 4.0)  # between faults
+    deadline_seconds: float = 900.0  # for every video to end
+    refill: bool = False  # submit `videos` more whenever all have ended and faults remain (a run at scale)
+
+
+@dataclass
+class FaultReport:
+    injected: Counter[str] = field(default_factory=Counter)  # by kind
+    stages_hit: Counter[str] = field(default_factory=Counter)  # by stage running when a fault struck
+    videos: int = 0
+    completed: int = 0
+    lost: list[str] = field(default_factory=list)  # not completed, or failed without a typed reason
+    double_charged: list[str] = field(default_factory=list)  # the workflow's total differs from the ledger's
+    over_cap: list[str] = field(default_factory=list)
+    missing_or_extra_mp4: list[str] = field(default_factory=list)
+    partial_files: list[str] = field(default_factory=list)
+    orphan_ffmpeg: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def faults(self) -> int:
+        return sum(self.injected.values())
+
+    @property
+    def broken_promises(self) -> dict[str, object]:
+        found = {
+            "lost": self.lost,
+            "double_charged": self.double_charged,
+            "over_cap": self.over_cap,
+            "missing_or_extra_mp4": self.missing_or_extra_mp4,
+            "partial_files": self.partial_files,
+            "orphan_ffmpeg": self.orphan_ffmpeg,
+        }
+        return {name: value for name, value in found.items() if value}
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.injected.items()))
+        stages = ", ".join(f"{stage} {n}" for stage, n in sorted(self.stages_hit.items()))
+        return (
+            f"{self.faults} faults ({kinds}); stages hit: {stages}\n"
+            f"{self.videos} videos, {self.completed} completed in {self.seconds:.0f} s: lost {len(self.lost)}, "
+            f"double-charged {len(self.double_charged)}, over-cap {len(self.over_cap)}, "
+            f"wrong MP4 count {len(self.missing_or_extra_mp4)}, partial files {len(self.partial_files)}, "
+            f"orphan ffmpeg {len(self.orphan_ffmpeg)}"
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class FaultStack:
+    """The stack of processes under test, in `root`; everything on loopback ports of its own."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data_dir = root / "data"
+        self.run_dir = root / "run"
+        self.log_dir = root / "logs"
+        self.postgres = PostgresServer(root / "pg", _free_port(), fast_unsafe=True)
+        temporal_port = _free_port()
+        self.settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=self.data_dir,
+            database_url=self.postgres.dsn,
+            temporal_address=f"127.0.0.1:{temporal_port}",
+            api_port=_free_port(),
+            task_queue_pipeline="faults-pipeline",
+            task_queue_cpu="faults-cpu",
+            task_queue_gpu="faults-gpu",
+        )
+        self.env = dict(
+            os.environ,
+            PYTHONUNBUFFERED="1",
+            YTEMPIRE_DATA_DIR=str(self.data_dir),
+            YTEMPIRE_DATABASE_URL=self.postgres.dsn,
+            YTEMPIRE_TEMPORAL_ADDRESS=self.settings.temporal_address,
+            YTEMPIRE_API_PORT=str(self.settings.api_port),
+            YTEMPIRE_TASK_QUEUE_PIPELINE=self.settings.task_queue_pipeline,
+            YTEMPIRE_TASK_QUEUE_CPU=self.settings.task_queue_cpu,
+            YTEMPIRE_TASK_QUEUE_GPU=self.settings.task_queue_gpu,
+            YTEMPIRE_WORKER_METRICS_PORT="0",
+            YTEMPIRE_WORKER_SDK_METRICS_PORT="0",
+            # A lost stage is noticed in seconds, a failed video retried soon: the run stays short.
+            YTEMPIRE_STAGE_HEARTBEAT_TIMEOUT_SECONDS="4",
+            YTEMPIRE_RENDER_HEARTBEAT_TIMEOUT_SECONDS="4",
+            YTEMPIRE_VIDEO_RETRY_BACKOFF_SECONDS="2",
+            YTEMPIRE_RECONCILE_INTERVAL_SECONDS="5",
+            YTEMPIRE_RECONCILE_GRACE_SECONDS="10",
+            YTEMPIRE_WORKER_SHUTDOWN_GRACE_SECONDS="5",
+        )
+        self.temporal = ManagedProcess(
+            "temporal",
+            dev_server_argv(db_file=root / "temporal.db", port=temporal_port, ui_port=None),
+            self.run_dir,
+            self.log_dir,
+        )
+        self.api = ManagedProcess("api", [sys.executable, "-m", "api"], self.run_dir, self.log_dir)
+        self.workers = {
+            name: ManagedProcess(name, [sys.executable, "-m", "workers", "--queues", queue], self.run_dir, self.log_dir)
+            for name, queue in WORKER_QUEUES.items()
+        }
+        self._outage_until = 0.0
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.api_port}"
+
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        return [self.temporal, *self.workers.values(), self.api]
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.postgres.start)
+        self.temporal.start(self.env, REPO)
+        await self._wait_for_temporal(60)
+        for proc in (*self.workers.values(), self.api):
+            proc.start(self.env, REPO)
+        await self._wait_for_api(90)
+
+    async def _wait_for_temporal(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                client = await Client.connect(self.settings.temporal_address)
+                await client.service_client.check_health()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.3)
+
+    async def _wait_for_api(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        async with httpx.AsyncClient() as http:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"{self.api_url}/healthz", timeout=2)).status_code == 200:
+                        return
+                await asyncio.sleep(0.3)
+        raise RuntimeError(f"the API did not become healthy; see {self.api.log_file}")
+
+    async def restart_what_died(self) -> None:
+        """What `make up` does after a crash: start whatever is not running (PostgreSQL after its outage)."""
+        if time.monotonic() >= self._outage_until and not await asyncio.to_thread(self.postgres.running):
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.postgres.start)
+        for proc in self.processes:
+            if not proc.alive():
+                proc.pid_file.unlink(missing_ok=True)
+                proc.start(self.env, REPO)
+
+    async def inject(self, kind: str, plan: FaultPlan, rng: random.Random) -> bool:
+        """Inject one fault; False when there was nothing to strike (no ffmpeg running, say)."""
+        if kind.startswith("kill_") and kind[5:] in (*WORKER_QUEUES, "api", "temporal"):
+            name = kind[5:]
+            proc = self.api if name == "api" else self.temporal if name == "temporal" else self.workers[name]
+            pid = proc.pid()
+            if pid is None:
+                return False
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # the process alone: what it started must die with it by itself
+            return True
+        if kind == "kill_postgres":
+            pid = self._postmaster_pid()
+            if pid is None:
+                return False
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            return True
+        if kind == "postgres_outage":
+            self._outage_until = time.monotonic() + plan.outage_seconds
+            await asyncio.to_thread(self._stop_postgres_now)
+            return True
+        if kind == "kill_ffmpeg":
+            renders = [pid for name in ("cpu_worker", "gpu_worker") for pid in self._ffmpeg_under(self.workers[name])]
+            if not renders:
+                return False
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(rng.choice(renders), signal.SIGKILL)
+            return True
+        raise ValueError(f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS)}")
+
+    def _postmaster_pid(self) -> int | None:
+        with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
+            return int((self.postgres.data_dir / "postmaster.pid").read_text().splitlines()[0])
+        return None
+
+    def _stop_postgres_now(self) -> None:
+        # "immediate": connections drop at once and new ones are refused until it starts again
+        self.postgres._run(  # noqa: SLF001 - the one caller that needs an immediate stop
+            str(self.postgres.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.postgres.data_dir),
+            "-m",
+            "immediate",
+            "stop",
+            check=False,
+        )
+
+    @staticmethod
+    def _ffmpeg_under(proc: ManagedProcess) -> list[int]:
+        pid = proc.pid()
+        if pid is None:
+            return []
+        return [child for child in _children(pid) if _is_ffmpeg(child)]
+
+    async def stop(self) -> None:
+        for proc in reversed(self.processes):
+            proc.stop(timeout=10)
+        await asyncio.to_thread(self.postgres.stop)
+        if not self.postgres.data_dir.is_relative_to(self.root):  # as root it lives under /var/tmp
+            shutil.rmtree(self.postgres.data_dir, ignore_errors=True)
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def _is_ffmpeg(pid: int) -> bool:
+    with contextlib.suppress(FileNotFoundError):
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        return bool(argv) and argv[0].endswith(b"ffmpeg")
+    return False
+
+
+def _ffmpeg_reading(root: Path) -> list[int]:
+    """Every ffmpeg on the machine working on files under `root` (after the stack stopped: orphans)."""
+    found = []
+    for proc_dir in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, PermissionError):
+            argv = (proc_dir / "cmdline").read_bytes().split(b"\0")
+            if argv and argv[0].endswith(b"ffmpeg") and str(root).encode() in b" ".join(argv):
+                found.append(int(proc_dir.name))
+    return found
+
+
+async def _submit(api_url: str, index: int, plan: FaultPlan, run_id: str) -> str:
+    """POST one video like a careful client: an Idempotency-Key, resent until the API answers (it may be down)."""
+    body = {
+        "topic": f"fault drill {index}: octopus hearts",
+        "channel_id": str(uuid.UUID(int=index + 1)),
+        "user_id": str(uuid.UUID(int=1000 + index)),
+        "priority": 1 + index % 10,
+        "complexity": "simple" if index % 2 == 0 else "complex",
+        "duration_seconds": plan.video_seconds,
+    }
+    async with httpx.AsyncClient() as http:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                answer = await http.post(
+                    f"{api_url}/pipeline/queue", json=body, headers={"Idempotency-Key": f"{run_id}-{index}"}, timeout=10
+                )
+                if answer.status_code in (200, 201, 202):
+                    return str(answer.json()["video_id"])
+                if answer.status_code < 500 and answer.status_code != 429:
+                    raise RuntimeError(f"the API refused video {index}: {answer.status_code} {answer.text}")
+            await asyncio.sleep(0.5)
+
+
+STAGE_OF_ACTIVITY = {spec.activity: spec.name for spec in STAGES}
+
+
+async def _running_stages(pool: asyncpg.Pool, client: Client) -> list[str]:
+    """The stages whose activity a worker is running right now (not a video between two stages)."""
+    rows = await pool.fetch("SELECT id FROM video_queue WHERE status = 'processing'")
+    running: list[str] = []
+    for row in rows:
+        described = await client.get_workflow_handle(workflow_id(row["id"])).describe()
+        for pending in described.raw_description.pending_activities:
+            stage = STAGE_OF_ACTIVITY.get(pending.activity_type.name)
+            if stage is not None and pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED:
+                running.append(stage)
+    return running
+
+
+async def run_faults(plan: FaultPlan, root: Path, say: Callable[[str], None] = print) -> FaultReport:
+    """Run the plan on a fresh stack in `root` and count what it broke."""
+    rng = random.Random(plan.seed)
+    report = FaultReport()
+    stack = FaultStack(root)
+    started = time.monotonic()
+    await stack.start()
+    say(f"stack up in {time.monotonic() - started:.0f} s; {plan.videos} videos, {plan.faults} faults")
+    pool = await asyncpg.create_pool(stack.postgres.dsn, min_size=1, max_size=4)
+    assert pool is not None
+    run_id = uuid.uuid4().hex[:8]
+    client = await Client.connect(stack.settings.temporal_address)
+    try:
+        submissions = [asyncio.create_task(_submit(stack.api_url, i, plan, run_id)) for i in range(plan.videos)]
+        kinds = list(plan.kinds)
+        rng.shuffle(kinds)
+        supervisor = asyncio.create_task(_supervise(stack))
+        try:
+            while report.faults < plan.faults and time.monotonic() - started < plan.deadline_seconds:
+                await asyncio.sleep(rng.uniform(*plan.gap_seconds))
+                stages = await _try(lambda: _running_stages(pool, client)) or []
+                if not stages:
+                    if all(s.done() for s in submissions) and await _all_final(pool, submissions):
+                        if not plan.refill:
+                            break  # nothing left to strike
+                        first = len(submissions)  # keep videos in flight until every fault is injected
+                        submissions += [
+                            asyncio.create_task(_submit(stack.api_url, i, plan, run_id))
+                            for i in range(first, first + plan.videos)
+                        ]
+                        say(f"{len(submissions)} videos submitted")
+                    continue
+                kind = kinds[report.faults % len(kinds)]
+                if await stack.inject(kind, plan, rng):
+                    report.injected[kind] += 1
+                    report.stages_hit.update(stages)
+                    say(f"fault {report.faults}: {kind} while {', '.join(sorted(set(stages)))} ran")
+            video_ids = await asyncio.gather(*submissions)
+            report.videos = len(video_ids)
+            await _wait_final(pool, video_ids, started + plan.deadline_seconds)
+        finally:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
+        await stack.restart_what_died()
+        await stack._wait_for_api(90)  # noqa: SLF001
+        await _verify(stack, pool, video_ids, report)
+    finally:
+        await pool.close()
+        await stack.stop()
+    await asyncio.sleep(0.5)
+    report.orphan_ffmpeg = _ffmpeg_reading(root)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+async def _supervise(stack: FaultStack) -> None:
+    while True:
+        await asyncio.sleep(0.5)
+        with contextlib.suppress(Exception):
+            await stack.restart_what_died()
+
+
+async def _try(read: Callable[[], Awaitable[T]]) -> T | None:
+    try:
+        return await read()
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RPCError):
+        return None  # PostgreSQL or Temporal is down: that is one of the faults
+
+
+async def _all_final(pool: asyncpg.Pool, submissions: list[asyncio.Task[str]]) -> bool:
+    ids = [s.result() for s in submissions]
+    count = await _try(
+        lambda: pool.fetchval(
+            "SELECT count(*) FROM video_queue WHERE id = ANY($1::uuid[]) "
+            "AND status IN ('completed', 'failed', 'cancelled')",
+            ids,
+        )
+    )
+    return count == len(ids)
+
+
+async def _wait_final(pool: asyncpg.Pool, video_ids: list[str], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        count = await _try(
+            lambda: pool.fetchval(
+                "SELECT count(*) FROM video_queue WHERE id = ANY($1::uuid[]) "
+                "AND status IN ('completed', 'failed', 'cancelled')",
+                video_ids,
+            )
+        )
+        if count == len(video_ids):
+            return
+        await asyncio.sleep(1.0)
+
+
+async def _verify(stack: FaultStack, pool: asyncpg.Pool, video_ids: list[str], report: FaultReport) -> None:
+    client = await Client.connect(stack.settings.temporal_address)
+    outbox = stack.settings.outbox_dir
+    for video_id in video_ids:
+        row = await pool.fetchrow("SELECT status, cost_cap, error_log FROM video_queue WHERE id = $1", video_id)
+        spent = float(
+            await pool.fetchval(
+                """SELECT COALESCE((SELECT sum(amount) FROM pipeline_costs WHERE video_id = $1), 0)
+                        + COALESCE((SELECT sum(amount) FROM pipeline_failed_charges WHERE video_id = $1), 0)""",
+                video_id,
+            )
+        )
+        cap = float(row["cost_cap"]) if row["cost_cap"] is not None else stack.settings.cost_cap_default_usd
+        if spent > cap + 1e-6:
+            report.over_cap.append(video_id)
+        if row["status"] != "completed":
+            errors = json.loads(row["error_log"]) if row["error_log"] else []
+            report.lost.append(f"{video_id} {row['status']}: {errors[-1] if errors else 'no error recorded'}")
+            continue
+        report.completed += 1
+        try:
+            result = await client.get_workflow_handle(workflow_id(video_id), result_type=VideoResult).result()
+        except WorkflowFailureError as err:
+            report.lost.append(f"{video_id}: the ledger says completed, Temporal {err}")
+            continue
+        if abs(result.cost_usd - spent) > 1e-4:
+            report.double_charged.append(f"{video_id}: workflow ${result.cost_usd:.4f}, ledger ${spent:.4f}")
+        mp4s = sorted((outbox / video_id).glob("*.mp4"))
+        if [p.name for p in mp4s] != ["video.mp4"]:
+            report.missing_or_extra_mp4.append(f"{video_id}: {[p.name for p in mp4s]}")
+    report.partial_files = [str(p) for p in outbox.rglob("*") if p.is_file() and ".partial" in p.name]

@@ -1,0 +1,27 @@
+"""The bounded fault suite: videos in flight while every kind of fault strikes at random moments as stages run
+(`make test-faults` and bench/faults.py run it at scale). Both promises are counted at the end: every video
+completed exactly once, no double charge, nothing over its cap, one MP4 each, no partial file, no orphan ffmpeg."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from devstack.fault_injection import FAULT_KINDS, FaultPlan, run_faults
+
+
+@pytest.mark.timeout(900)
+async def test_every_kind_of_fault_while_videos_run() -> None:
+    root = Path(tempfile.mkdtemp(prefix="ytempire-faults-"))
+    try:
+        plan = FaultPlan(videos=4, faults=len(FAULT_KINDS), seed=11)
+        report = await run_faults(plan, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(report.summary())
+    assert set(report.injected) == set(FAULT_KINDS), report.summary()
+    assert report.broken_promises == {}, report.summary()
+    assert report.completed == plan.videos
