@@ -126,7 +126,8 @@ class FaultStack:
         self.data_dir = root / "data"
         self.run_dir = root / "run"
         self.log_dir = root / "logs"
-        self.postgres = PostgresServer(root / "pg", _free_port(), fast_unsafe=True)
+        # Durable, as `make up` runs it: a SIGKILLed PostgreSQL must keep every commit (fast_unsafe would not).
+        self.postgres = PostgresServer(root / "pg", _free_port())
         temporal_port = _free_port()
         self.settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
@@ -355,7 +356,7 @@ async def run_faults(plan: FaultPlan, root: Path, say: Callable[[str], None] = p
     started = time.monotonic()
     await stack.start()
     say(f"stack up in {time.monotonic() - started:.0f} s; {plan.videos} videos, {plan.faults} faults")
-    pool = await asyncpg.create_pool(stack.postgres.dsn, min_size=1, max_size=4)
+    pool = await asyncpg.create_pool(stack.postgres.dsn, min_size=0, max_size=4)  # no floor to restore in outages
     assert pool is not None
     run_id = uuid.uuid4().hex[:8]
     client = await Client.connect(stack.settings.temporal_address)
@@ -469,7 +470,13 @@ async def _verify(stack: FaultStack, pool: asyncpg.Pool, video_ids: list[str], r
             report.lost.append(f"{video_id}: the ledger says completed, Temporal {err}")
             continue
         if abs(result.cost_usd - spent) > 1e-4:
-            report.double_charged.append(f"{video_id}: workflow ${result.cost_usd:.4f}, ledger ${spent:.4f}")
+            booked = await pool.fetch(
+                "SELECT stage, video_attempt, amount FROM pipeline_costs WHERE video_id = $1 ORDER BY id", video_id
+            )
+            report.double_charged.append(
+                f"{video_id}: workflow ${result.cost_usd:.4f} {result.stage_details}, ledger ${spent:.4f} "
+                f"{[(r['stage'], r['video_attempt'], float(r['amount'])) for r in booked]}"
+            )
         mp4s = sorted((outbox / video_id).glob("*.mp4"))
         if [p.name for p in mp4s] != ["video.mp4"]:
             report.missing_or_extra_mp4.append(f"{video_id}: {[p.name for p in mp4s]}")

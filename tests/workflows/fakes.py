@@ -148,6 +148,16 @@ class FakeStages:
     async def finalize_video(self, inp: FinalizeInput) -> None:
         self.finalized.append(inp)
 
+    def bookkeeping_activities(self) -> list[object]:
+        """The workflow's own ledger writes and deliveries (no stage)."""
+        return [
+            self.finalize_video,
+            self.schedule_video_retry,
+            self.record_cost_alert,
+            self.set_video_status,
+            self.deliver_webhook,
+        ]
+
     def pipeline_activities(self) -> list[object]:
         return [
             self.generate_script,
