@@ -13,10 +13,20 @@ from temporalio.exceptions import ApplicationError
 
 from activities.stage_runner import run_stage
 from core import activity_names, cost_policy
-from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoRetry, VideoStatusChange
+from core.domain import (
+    CostAlert,
+    FinalizeInput,
+    RetryPlan,
+    StageInput,
+    StageResult,
+    VideoRetry,
+    VideoStatusChange,
+)
 from core.errors import ErrorType, retry_worthwhile
 from core.records import StageOutcome
+from core.resume import resume_plan
 from core.settings import Settings
+from core.stage_table import STAGES
 from engines.quality.rules import QualityExpectations
 from engines.quality.validate import validate_media
 from engines.script.writer import Script
@@ -144,8 +154,9 @@ class PipelineActivities:
             await self._ledger.record_event("budget_approved", "info", change.note, {}, video_id=change.video_id)
 
     @activity.defn(name=activity_names.SCHEDULE_VIDEO_RETRY)
-    async def schedule_video_retry(self, retry: VideoRetry) -> None:
-        """The ledger's side of an automatic whole-video retry: queued for the next attempt, the failure logged."""
+    async def schedule_video_retry(self, retry: VideoRetry) -> RetryPlan:
+        """The ledger's side of an automatic whole-video retry: queued for the next attempt, the failure logged;
+        returns what the attempt inherits, from the ledger (the one record of what was billed and booked)."""
         if await self._ledger.begin_automatic_retry(retry):
             self._metrics.video_retries.labels(retry.error_type).inc()
             activity.logger.warning(
@@ -156,6 +167,15 @@ class PipelineActivities:
                 retry.stage,
                 retry.error_type,
             )
+        costs = await self._ledger.stage_costs(retry.video_id)
+        if any(c.stage == retry.stage and c.video_attempt == retry.attempt - 1 for c in costs):
+            # Booked, so it succeeded; only Temporal never heard. The attempt resumes after it.
+            names = [spec.name for spec in STAGES]
+            through = names.index(retry.stage)
+            resume = {k: v for k, v in resume_plan(costs, None).items() if names.index(k) <= through}
+        else:
+            resume = resume_plan(costs, retry.stage)
+        return RetryPlan(await self._ledger.spent_usd(retry.video_id), resume)
 
     @activity.defn(name=activity_names.FINALIZE_VIDEO)
     async def finalize_video(self, inp: FinalizeInput) -> None:

@@ -166,6 +166,16 @@ class VideoRetry:
 
 
 @dataclass(frozen=True)
+class RetryPlan:
+    """What the ledger says the next whole-video attempt inherits: everything billed so far, and the stages it can
+    reuse (booked, outputs on disk) — a stage whose result Temporal never heard (its worker died right after the
+    ledger write, then the stage ran out of attempts) included."""
+
+    spent_usd: float
+    resume: dict[str, StageResult] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class VideoWorkflowInput:
     request: VideoRequest
     queues: TaskQueues

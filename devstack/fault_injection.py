@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ from temporalio.service import RPCError
 
 from core.domain import VideoResult, workflow_id
 from core.settings import Settings
-from core.stage_table import STAGES
+from core.stage_table import RENDER_STAGE, STAGES
 from devstack.postgres import PostgresServer
 from devstack.processes import ManagedProcess
 from devstack.temporal_server import dev_server_argv
@@ -43,7 +44,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # What a fault does: SIGKILL one process (restarted after), PostgreSQL down (SIGKILLed, or refusing connections
-# for OUTAGE_SECONDS), an ffmpeg SIGKILLed under a render.
+# for OUTAGE_SECONDS), an ffmpeg SIGKILLed under a render, the worker of a stage SIGKILLed the moment its cost row is
+# committed (before Temporal hears the stage completed).
 FAULT_KINDS = (
     "kill_api",
     "kill_pipeline_worker",
@@ -53,6 +55,7 @@ FAULT_KINDS = (
     "kill_postgres",
     "postgres_outage",
     "kill_ffmpeg",
+    "kill_after_ledger_write",
 )
 WORKER_QUEUES = {"pipeline_worker": "pipeline", "cpu_worker": "cpu", "gpu_worker": "gpu"}
 
@@ -171,6 +174,8 @@ class FaultStack:
             for name, queue in WORKER_QUEUES.items()
         }
         self._outage_until = 0.0
+        self.pool: asyncpg.Pool | None = None  # set while a run reads the ledger (kill_after_ledger_write)
+        self.client: Client | None = None
 
     @property
     def api_url(self) -> str:
@@ -220,36 +225,66 @@ class FaultStack:
                 proc.pid_file.unlink(missing_ok=True)
                 proc.start(self.env, REPO)
 
-    async def inject(self, kind: str, plan: FaultPlan, rng: random.Random) -> bool:
-        """Inject one fault; False when there was nothing to strike (no ffmpeg running, say)."""
+    async def inject(self, kind: str, plan: FaultPlan, rng: random.Random) -> str | None:
+        """Inject one fault: the kind it turned out to be, None when there was nothing to strike (no ffmpeg
+        running, say)."""
         if kind.startswith("kill_") and kind[5:] in (*WORKER_QUEUES, "api", "temporal"):
             name = kind[5:]
             proc = self.api if name == "api" else self.temporal if name == "temporal" else self.workers[name]
             pid = proc.pid()
             if pid is None:
-                return False
+                return None
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)  # the process alone: what it started must die with it by itself
-            return True
+            return kind
         if kind == "kill_postgres":
             pid = self._postmaster_pid()
             if pid is None:
-                return False
+                return None
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            return True
+            return kind
         if kind == "postgres_outage":
             self._outage_until = time.monotonic() + plan.outage_seconds
             await asyncio.to_thread(self._stop_postgres_now)
-            return True
+            return kind
+        if kind == "kill_after_ledger_write":
+            return await self._kill_after_ledger_write()
         if kind == "kill_ffmpeg":
             renders = [pid for name in ("cpu_worker", "gpu_worker") for pid in self._ffmpeg_under(self.workers[name])]
             if not renders:
-                return False
+                return None
             with contextlib.suppress(ProcessLookupError):
                 os.kill(rng.choice(renders), signal.SIGKILL)
-            return True
+            return kind
         raise ValueError(f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS)}")
+
+    async def _kill_after_ledger_write(self, seconds: float = 30.0) -> str | None:
+        """Watch for the next cost row and SIGKILL the worker that booked it at once: kill_after_ledger_write when
+        its stage's activity was still open (the worker died between the ledger write and telling Temporal), else
+        the plain worker kill it turned out to be."""
+        pool, client = self.pool, self.client
+        assert pool is not None and client is not None
+        last = await pool.fetchval("SELECT COALESCE(max(id), 0) FROM pipeline_costs")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            row = await pool.fetchrow(
+                "SELECT video_id, stage FROM pipeline_costs WHERE id > $1 ORDER BY id LIMIT 1", last
+            )
+            if row is None:
+                await asyncio.sleep(0.005)
+                continue
+            names = ["cpu_worker", "gpu_worker"] if row["stage"] == RENDER_STAGE else ["pipeline_worker"]
+            for name in names:
+                if (pid := self.workers[name].pid()) is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            described = await client.get_workflow_handle(workflow_id(row["video_id"])).describe()
+            activity = next(spec.activity for spec in STAGES if spec.name == row["stage"])
+            if any(p.activity_type.name == activity for p in described.raw_description.pending_activities):
+                return "kill_after_ledger_write"
+            return f"kill_{names[0]}"
+        return None
 
     def _postmaster_pid(self) -> int | None:
         with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
@@ -360,13 +395,14 @@ async def run_faults(plan: FaultPlan, root: Path, say: Callable[[str], None] = p
     assert pool is not None
     run_id = uuid.uuid4().hex[:8]
     client = await Client.connect(stack.settings.temporal_address)
+    stack.pool, stack.client = pool, client
     try:
         submissions = [asyncio.create_task(_submit(stack.api_url, i, plan, run_id)) for i in range(plan.videos)]
         kinds = list(plan.kinds)
         rng.shuffle(kinds)
         supervisor = asyncio.create_task(_supervise(stack))
         try:
-            while report.faults < plan.faults and time.monotonic() - started < plan.deadline_seconds:
+            while _more_to_strike(plan, report) and time.monotonic() - started < plan.deadline_seconds:
                 await asyncio.sleep(rng.uniform(*plan.gap_seconds))
                 stages = await _try(lambda: _running_stages(pool, client)) or []
                 if not stages:
@@ -380,11 +416,11 @@ async def run_faults(plan: FaultPlan, root: Path, say: Callable[[str], None] = p
                         ]
                         say(f"{len(submissions)} videos submitted")
                     continue
-                kind = kinds[report.faults % len(kinds)]
-                if await stack.inject(kind, plan, rng):
-                    report.injected[kind] += 1
+                kind = min(kinds, key=lambda k: (report.injected[k], kinds.index(k)))  # the least struck so far
+                if struck := await _try(functools.partial(stack.inject, kind, plan, rng)):
+                    report.injected[struck] += 1
                     report.stages_hit.update(stages)
-                    say(f"fault {report.faults}: {kind} while {', '.join(sorted(set(stages)))} ran")
+                    say(f"fault {report.faults}: {struck} while {', '.join(sorted(set(stages)))} ran")
             video_ids = await asyncio.gather(*submissions)
             report.videos = len(video_ids)
             await _wait_final(pool, video_ids, started + plan.deadline_seconds)
@@ -402,6 +438,14 @@ async def run_faults(plan: FaultPlan, root: Path, say: Callable[[str], None] = p
     report.orphan_ffmpeg = _ffmpeg_reading(root)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _more_to_strike(plan: FaultPlan, report: FaultReport) -> bool:
+    """Until `plan.faults` are in, and every kind of the plan at least once (a strike can turn out another kind:
+    a kill meant to follow a ledger write that came after Temporal heard is a plain worker kill)."""
+    if report.faults >= 3 * plan.faults:
+        return False
+    return report.faults < plan.faults or any(report.injected[kind] == 0 for kind in plan.kinds)
 
 
 async def _supervise(stack: FaultStack) -> None:

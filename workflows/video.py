@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         RENDER_PROGRESS_SIGNAL,
         RENDER_STAGE,
         STAGES,
-        STAGES_BY_NAME,
         StageSpec,
         percent_done,
         retry_policy,
@@ -172,7 +171,7 @@ class VideoWorkflow:
         self._status = "queued"
         self._error = f"{failed}: {message} (attempt {attempt} of {inp.video_attempts} in {delay:g} s)"
         self._show()
-        await workflow.execute_activity_method(
+        plan = await workflow.execute_activity_method(
             PipelineActivities.schedule_video_retry,
             VideoRetry(self._video_id, attempt, failed, error_type, message, delay),
             task_queue=inp.queues.pipeline,
@@ -188,15 +187,11 @@ class VideoWorkflow:
             await self._finalize(inp, "cancelled", ErrorType.CANCELLED, None, remove_partials=True)
             await self._notify(inp, "cancelled", error_type=ErrorType.CANCELLED)
             raise
-        rerun_from = STAGES_BY_NAME[failed].rerun_from or failed
-        resume: dict[str, StageResult] = {}
-        for spec in STAGES:
-            if spec.name == rerun_from or spec.name not in self._results:
-                break
-            resume[spec.name] = self._results[spec.name]
-        carried = CarriedBudget(self._cost, self._cap, list(self._approvals), sorted(self._alerted))
+        # The ledger, not this run's memory, says what was billed and what is reusable: a stage booked right before
+        # its worker died counts, and need not run again.
+        carried = CarriedBudget(plan.spent_usd, self._cap, list(self._approvals), sorted(self._alerted))
         workflow.continue_as_new(
-            dataclasses.replace(inp, attempt=attempt, resume=resume, carried=carried),
+            dataclasses.replace(inp, attempt=attempt, resume=plan.resume, carried=carried),
             memo={"topic": inp.request.topic, "channel_id": inp.request.channel_id, ATTEMPT_MEMO_KEY: attempt},
         )
 

@@ -14,11 +14,13 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities.pipeline import PipelineActivities
 from activities.stage_runner import run_stage
-from core.domain import StageInput
+from core.domain import StageInput, VideoRetry
 from core.errors import ErrorType
 from core.failed_charges import failed_charges_of
 from core.records import CostLine, StageOutcome
+from core.settings import Settings
 from core.stage_table import STAGES_BY_NAME
 from ledger import Ledger
 from providers.errors import attach_charge
@@ -111,3 +113,25 @@ async def test_an_attempt_that_could_cross_the_cap_is_refused(tmp_path: Path, le
         await env.run(run_stage, ledger, again, billed_failure, WorkerMetrics())
     assert err.value.type == ErrorType.PROVIDER_UNAVAILABLE and len(calls) == 3
     assert await ledger.spent_usd(request.video_id) == pytest.approx(0.12)
+
+
+async def test_a_retry_inherits_what_the_ledger_booked(tmp_path: Path, ledger: Ledger) -> None:
+    """The render was booked, then its worker died before Temporal heard, and the render ran out of attempts: the
+    whole-video retry counts its cost and reuses it instead of rendering (and paying) again."""
+    request = await admitted_video(ledger, "octopus hearts")
+    output = tmp_path / "out.bin"
+    output.write_bytes(b"x")
+    await ledger.stage_started(request.video_id, "video_rendering", 6)
+    for stage, amount in (("script_generation", 0.01), ("audio_synthesis", 0.02), ("video_rendering", 0.03)):
+        line = CostLine("fake", "stage", amount, {"artifacts": {stage: str(output)}})
+        await ledger.record_stage_cost(request.video_id, stage, line, 1)
+    await ledger.record_failed_charge(request.video_id, "media_collection", 1, 1, CostLine("fake", "failed", 0.005))
+    line = CostLine("fake", "stage", 0.04, {"artifacts": {"media_collection": str(output)}})
+    await ledger.record_stage_cost(request.video_id, "media_collection", line, 1)
+    stages = PipelineActivities(Settings(_env_file=None), ledger, WorkerMetrics())  # type: ignore[call-arg]
+    retry = VideoRetry(request.video_id, 2, "video_rendering", ErrorType.STAGE_TIMEOUT, "timed out", 1.0)
+    plan = await ActivityEnvironment().run(stages.schedule_video_retry, retry)
+    assert plan.spent_usd == pytest.approx(0.105)
+    assert list(plan.resume) == ["script_generation", "audio_synthesis", "media_collection", "video_rendering"]
+    row = await ledger.get_video(request.video_id)
+    assert row is not None and (row.status, row.attempts) == ("queued", 2)

@@ -22,6 +22,8 @@ async def test_every_kind_of_fault_while_videos_run() -> None:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(report.summary())
+    for promise, cases in report.broken_promises.items():
+        print(f"BROKEN {promise}: {cases}")
     assert set(report.injected) == set(FAULT_KINDS), report.summary()
     assert report.broken_promises == {}, report.summary()
     assert report.completed == plan.videos

@@ -10,7 +10,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.alerts import WebhookDelivery
-from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoRetry, VideoStatusChange
+from core.domain import (
+    CostAlert,
+    FinalizeInput,
+    RetryPlan,
+    StageInput,
+    StageResult,
+    VideoRetry,
+    VideoStatusChange,
+)
 from core.failed_charges import with_failed_charges
 from core.stage_table import STAGES_BY_NAME
 
@@ -44,6 +52,9 @@ class FakeStages:
     refuse_stage: str | None = None
     refused_charge: float = 0.0
     budgets: list[tuple[str, int, float | None]] = field(default_factory=list)  # (stage, execution, budget_usd)
+    # What the ledger would hold: each stage's latest success, and every dollar billed.
+    succeeded: dict[str, StageResult] = field(default_factory=dict)
+    spent: float = 0.0
 
     async def _hang_if_lost(self, inp: StageInput) -> None:
         if inp.stage == self.hang_stage and self.hangs[inp.stage] < self.hang_times:
@@ -72,7 +83,10 @@ class FakeStages:
                 non_retryable=self.non_retryable or own_attempts_spent,
             )
         cost = self.costs.get(inp.stage, 0.01)
-        return StageResult(stage=inp.stage, artifacts=artifacts, cost_usd=cost, details={"service": "fake"})
+        result = StageResult(stage=inp.stage, artifacts=artifacts, cost_usd=cost, details={"service": "fake"})
+        self.succeeded[inp.stage] = result
+        self.spent = round(self.spent + cost + (self.refused_charge if inp.execution > 1 else 0.0), 4)
+        return result
 
     def charged(self) -> float:
         """What the stages that really ran charged."""
@@ -141,8 +155,17 @@ class FakeStages:
         return 200
 
     @activity.defn(name="schedule_video_retry")
-    async def schedule_video_retry(self, retry: VideoRetry) -> None:
+    async def schedule_video_retry(self, retry: VideoRetry) -> RetryPlan:
+        """As the ledger answers: what was billed, and the leading stages that succeeded (up to the failed
+        stage's rerun_from)."""
         self.retries.append(retry)
+        stop_at = STAGES_BY_NAME[retry.stage].rerun_from or retry.stage
+        resume: dict[str, StageResult] = {}
+        for name in STAGES_BY_NAME:
+            if name == stop_at or name not in self.succeeded:
+                break
+            resume[name] = self.succeeded[name]
+        return RetryPlan(self.spent, resume)
 
     @activity.defn(name="finalize_video")
     async def finalize_video(self, inp: FinalizeInput) -> None:

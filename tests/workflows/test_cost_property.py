@@ -19,10 +19,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.pipeline import PipelineActivities
 from activities.stage_runner import billed_so_far, run_stage
 from core.domain import StageInput, StageResult, TaskQueues, VideoBudget
 from core.errors import ErrorType
 from core.records import CostLine, StageOutcome
+from core.settings import Settings
 from core.stage_table import STAGES
 from ledger import Ledger
 from providers.errors import attach_charge
@@ -138,6 +140,7 @@ async def test_property_the_cap_holds_over_the_whole_video(
         await ledger.admit(request, asdict(request), capacity=10**6, idempotency_key=None)
         providers = Providers(ledger, case, artifact)
         bookkeeping = FakeStages()  # ledger bookkeeping of the workflow itself is not under test here
+        ledger_side = PipelineActivities(Settings(_env_file=None), ledger, WorkerMetrics())  # type: ignore[call-arg]
         inp = dataclasses.replace(
             make_input(queues),
             request=request,
@@ -150,7 +153,11 @@ async def test_property_the_cap_holds_over_the_whole_video(
                 dev_env.client,
                 task_queue=queues.pipeline,
                 workflows=[VideoWorkflow, AlertDeliveryWorkflow],
-                activities=[*providers.activities("pipeline"), *bookkeeping.bookkeeping_activities()],
+                activities=[
+                    *providers.activities("pipeline"),
+                    *[a for a in bookkeeping.bookkeeping_activities() if a != bookkeeping.schedule_video_retry],
+                    ledger_side.schedule_video_retry,  # what a retry inherits comes from the real ledger
+                ],
             ),
             Worker(dev_env.client, task_queue=queues.cpu, activities=providers.activities("render")),
         ):
