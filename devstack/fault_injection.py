@@ -17,6 +17,7 @@ import random
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 import uuid
@@ -45,7 +46,8 @@ T = TypeVar("T")
 
 # What a fault does: SIGKILL one process (restarted after), PostgreSQL down (SIGKILLed, or refusing connections
 # for OUTAGE_SECONDS), an ffmpeg SIGKILLed under a render, the worker of a stage SIGKILLed the moment its cost row is
-# committed (before Temporal hears the stage completed).
+# committed (before Temporal hears the stage completed), the artifact disk (a size-limited tmpfs) filled to the last
+# byte for DISK_FULL_SECONDS.
 FAULT_KINDS = (
     "kill_api",
     "kill_pipeline_worker",
@@ -56,6 +58,7 @@ FAULT_KINDS = (
     "postgres_outage",
     "kill_ffmpeg",
     "kill_after_ledger_write",
+    "disk_full",
 )
 WORKER_QUEUES = {"pipeline_worker": "pipeline", "cpu_worker": "cpu", "gpu_worker": "gpu"}
 
@@ -68,6 +71,8 @@ class FaultPlan:
     kinds: tuple[str, ...] = FAULT_KINDS
     video_seconds: int = 30  # the API's shortest
     outage_seconds: float = 30.0
+    disk_full_seconds: float = 8.0
+    disk_mb: int = 2048  # the artifact disk's size (a tmpfs; mounting it needs root, as CI has)
     gap_seconds: tuple[float, float] = (1.0, 4.0)  # between faults
     deadline_seconds: float = 900.0  # for every video to end
     refill: bool = False  # submit `videos` more whenever all have ended and faults remain (a run at scale)
@@ -124,8 +129,10 @@ def _free_port() -> int:
 class FaultStack:
     """The stack of processes under test, in `root`; everything on loopback ports of its own."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, disk_mb: int | None = None) -> None:
         self.root = root
+        self.disk_mb = disk_mb  # None: the data folder on the root's own disk (no disk_full faults)
+        self._ballast_until = 0.0
         self.data_dir = root / "data"
         self.run_dir = root / "run"
         self.log_dir = root / "logs"
@@ -186,6 +193,16 @@ class FaultStack:
         return [self.temporal, *self.workers.values(), self.api]
 
     async def start(self) -> None:
+        if self.disk_mb is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            mounted = await asyncio.to_thread(
+                subprocess.run,
+                ["mount", "-t", "tmpfs", "-o", f"size={self.disk_mb}m", "tmpfs", str(self.data_dir)],
+                capture_output=True,
+                text=True,
+            )
+            if mounted.returncode != 0:
+                raise RuntimeError(f"the disk_full fault needs a tmpfs (root): mount said {mounted.stderr.strip()}")
         await asyncio.to_thread(self.postgres.start)
         self.temporal.start(self.env, REPO)
         await self._wait_for_temporal(60)
@@ -216,7 +233,11 @@ class FaultStack:
         raise RuntimeError(f"the API did not become healthy; see {self.api.log_file}")
 
     async def restart_what_died(self) -> None:
-        """What `make up` does after a crash: start whatever is not running (PostgreSQL after its outage)."""
+        """What `make up` does after a crash: start whatever is not running (PostgreSQL after its outage); and what
+        an operator does about a full disk: free it (once the fault's time is up)."""
+        if self._ballast_until and time.monotonic() >= self._ballast_until:
+            (self.data_dir / "ballast.bin").unlink(missing_ok=True)
+            self._ballast_until = 0.0
         if time.monotonic() >= self._outage_until and not await asyncio.to_thread(self.postgres.running):
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.postgres.start)
@@ -247,6 +268,12 @@ class FaultStack:
         if kind == "postgres_outage":
             self._outage_until = time.monotonic() + plan.outage_seconds
             await asyncio.to_thread(self._stop_postgres_now)
+            return kind
+        if kind == "disk_full":
+            if self.disk_mb is None:
+                return None
+            await asyncio.to_thread(self._fill_disk)
+            self._ballast_until = time.monotonic() + plan.disk_full_seconds
             return kind
         if kind == "kill_after_ledger_write":
             return await self._kill_after_ledger_write()
@@ -286,6 +313,17 @@ class FaultStack:
             return f"kill_{names[0]}"
         return None
 
+    def _fill_disk(self) -> None:
+        """Write a ballast file until the artifact disk has no byte left."""
+        chunk = b"\0" * (1 << 20)
+        with contextlib.suppress(OSError), (self.data_dir / "ballast.bin").open("ab") as ballast:
+            while True:
+                ballast.write(chunk)
+                ballast.flush()
+        with contextlib.suppress(OSError), (self.data_dir / "ballast.bin").open("ab", buffering=0) as ballast:
+            while ballast.write(b"\0" * 4096):
+                pass
+
     def _postmaster_pid(self) -> int | None:
         with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
             return int((self.postgres.data_dir / "postmaster.pid").read_text().splitlines()[0])
@@ -316,6 +354,8 @@ class FaultStack:
         await asyncio.to_thread(self.postgres.stop)
         if not self.postgres.data_dir.is_relative_to(self.root):  # as root it lives under /var/tmp
             shutil.rmtree(self.postgres.data_dir, ignore_errors=True)
+        if self.disk_mb is not None:
+            await asyncio.to_thread(subprocess.run, ["umount", "-l", str(self.data_dir)], capture_output=True)
 
 
 def _children(pid: int) -> list[int]:
@@ -387,7 +427,7 @@ async def run_faults(plan: FaultPlan, root: Path, say: Callable[[str], None] = p
     """Run the plan on a fresh stack in `root` and count what it broke."""
     rng = random.Random(plan.seed)
     report = FaultReport()
-    stack = FaultStack(root)
+    stack = FaultStack(root, plan.disk_mb if "disk_full" in plan.kinds else None)
     started = time.monotonic()
     await stack.start()
     say(f"stack up in {time.monotonic() - started:.0f} s; {plan.videos} videos, {plan.faults} faults")
