@@ -11,13 +11,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from devstack.fault_injection import FAULT_KINDS, FaultPlan, run_faults  # noqa: E402
+from devstack.fault_injection import FAULT_KINDS, FaultPlan, FaultReport, run_faults  # noqa: E402
+
+
+async def run(plan: FaultPlan, root: Path) -> FaultReport:
+    """Ctrl-C or SIGTERM cancels the run, so the stack it started is stopped and its tmpfs unmounted."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    return await run_faults(plan, root)
 
 
 def main() -> int:
@@ -37,7 +48,7 @@ def main() -> int:
     )
     root = Path(tempfile.mkdtemp(prefix="ytempire-faults-"))
     try:
-        report = asyncio.run(run_faults(plan, root))
+        report = asyncio.run(run(plan, root))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(report.summary())
