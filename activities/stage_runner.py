@@ -94,12 +94,21 @@ async def run_stage(
             key = inp.attempt_key(info.attempt)
             if await ledger.record_failed_charge(video_id, inp.stage, inp.video_attempt, key, charge):
                 metrics.record_cost(inp.stage, charge.service, charge.amount_usd)
+        infrastructure = bool(getattr(err, "infrastructure", False))
         await ledger.stage_failed(
-            video_id, inp.stage, info.attempt, app_err.type or "Error", str(app_err), inp.video_attempt
+            video_id,
+            inp.stage,
+            info.attempt,
+            app_err.type or "Error",
+            str(app_err),
+            inp.video_attempt,
+            infrastructure=infrastructure,
         )
         own_attempts = STAGES_BY_NAME[inp.stage].max_attempts
-        if not app_err.non_retryable and (
-            await ledger.stage_failure_count(video_id, inp.stage, inp.video_attempt) >= own_attempts
+        if (
+            not app_err.non_retryable
+            and not infrastructure
+            and (await ledger.stage_failure_count(video_id, inp.stage, inp.video_attempt) >= own_attempts)
         ):
             activity.logger.warning("stage %s failed its %d own attempts: final", inp.stage, own_attempts)
             app_err = final(app_err)

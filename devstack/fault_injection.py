@@ -161,10 +161,10 @@ class FaultStack:
             YTEMPIRE_TASK_QUEUE_GPU=self.settings.task_queue_gpu,
             YTEMPIRE_WORKER_METRICS_PORT="0",
             YTEMPIRE_WORKER_SDK_METRICS_PORT="0",
-            # A lost stage is noticed in seconds, a failed video retried soon: the run stays short.
+            # A lost stage is noticed in seconds: the run stays short. Whole-video retries keep their production
+            # backoff (30 s, 60 s): shorter, three attempts could all fall inside one 30 s PostgreSQL outage.
             YTEMPIRE_STAGE_HEARTBEAT_TIMEOUT_SECONDS="4",
             YTEMPIRE_RENDER_HEARTBEAT_TIMEOUT_SECONDS="4",
-            YTEMPIRE_VIDEO_RETRY_BACKOFF_SECONDS="2",
             YTEMPIRE_RECONCILE_INTERVAL_SECONDS="5",
             YTEMPIRE_RECONCILE_GRACE_SECONDS="10",
             YTEMPIRE_WORKER_SHUTDOWN_GRACE_SECONDS="5",

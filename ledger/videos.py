@@ -294,14 +294,25 @@ class VideoQueue(Table):
         )
 
     async def stage_failed(
-        self, video_id: str, stage: str, attempt: int, error_type: str, message: str, video_attempt: int = 1
+        self,
+        video_id: str,
+        stage: str,
+        attempt: int,
+        error_type: str,
+        message: str,
+        video_attempt: int = 1,
+        *,
+        infrastructure: bool = False,
     ) -> None:
-        entry = {
+        """Log a failed attempt; `infrastructure`: the machine failed it (an ffmpeg killed by a signal), so it does
+        not count against the stage's own attempts."""
+        entry: dict[str, object] = {
             "stage": stage,
             "attempt": attempt,
             "video_attempt": video_attempt,
             "type": error_type,
             "message": storable(message[:2000]),
+            **({"infrastructure": True} if infrastructure else {}),
         }
         await self._pool.execute(
             """UPDATE video_queue SET error_log = COALESCE(error_log, '[]'::jsonb) || jsonb_build_array($2::jsonb)
@@ -317,7 +328,7 @@ class VideoQueue(Table):
             await self._pool.fetchval(
                 """SELECT count(DISTINCT e ->> 'attempt') FROM video_queue,
                           jsonb_array_elements(COALESCE(error_log, '[]'::jsonb)) AS e
-                   WHERE id = $1 AND e ->> 'stage' = $2 AND e ->> 'final' IS NULL
+                   WHERE id = $1 AND e ->> 'stage' = $2 AND e ->> 'final' IS NULL AND e ->> 'infrastructure' IS NULL
                      AND COALESCE((e ->> 'video_attempt')::int, 1) = $3""",
                 video_id,
                 stage,

@@ -46,6 +46,9 @@ class FFmpegError(RuntimeError):
     def __init__(self, returncode: int, stderr_tail: str) -> None:
         self.returncode = returncode
         self.stderr_tail = stderr_tail
+        # Killed by a signal (the OOM killer, an operator): the machine's fault, not the render's, so it does not
+        # spend the stage's own attempts.
+        self.infrastructure = returncode < 0
         # The cause usually sits just above ffmpeg's generic "Conversion failed!".
         last = " | ".join(stderr_tail.strip().splitlines()[-3:]) or "(no stderr)"
         super().__init__(f"ffmpeg exited with code {returncode}: {last}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from core.failed_charges import failed_charges_of
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from core.stage_table import STAGES_BY_NAME
+from engines.render.runner import FFmpegError
 from ledger import Ledger
 from providers.errors import attach_charge
 from telemetry.worker_metrics import WorkerMetrics
@@ -135,3 +137,33 @@ async def test_a_retry_inherits_what_the_ledger_booked(tmp_path: Path, ledger: L
     assert list(plan.resume) == ["script_generation", "audio_synthesis", "media_collection", "video_rendering"]
     row = await ledger.get_video(request.video_id)
     assert row is not None and (row.status, row.attempts) == ("queued", 2)
+
+
+async def test_an_ffmpeg_killed_by_a_signal_does_not_spend_the_renders_own_attempts(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    """SIGKILL (the OOM killer) under the render is the machine's fault: however often, it stays retryable within
+    the retry policy's infrastructure budget; an ffmpeg that fails by itself spends the render's own attempts."""
+    request = await admitted_video(ledger, "octopus hearts")
+    inp = StageInput("video_rendering", request, str(tmp_path / "video"), str(tmp_path / "outbox"))
+    env = ActivityEnvironment()
+
+    def failing(returncode: int) -> Callable[[], Awaitable[StageOutcome]]:
+        async def body() -> StageOutcome:
+            raise FFmpegError(returncode, "Conversion failed!")
+
+        return body
+
+    for attempt in (1, 2, 3):
+        env.info = dataclasses.replace(env.info, attempt=attempt)
+        with pytest.raises(ApplicationError) as killed:
+            await env.run(run_stage, ledger, inp, failing(-9), WorkerMetrics())
+        assert not killed.value.non_retryable
+    assert await ledger.stage_failure_count(request.video_id, "video_rendering", 1) == 0
+    outcomes = []
+    for attempt in (4, 5):
+        env.info = dataclasses.replace(env.info, attempt=attempt)
+        with pytest.raises(ApplicationError) as failed:
+            await env.run(run_stage, ledger, inp, failing(1), WorkerMetrics())
+        outcomes.append(failed.value.non_retryable)
+    assert outcomes == [False, True]  # the render's two own attempts
