@@ -117,9 +117,10 @@ async def test_an_attempt_that_could_cross_the_cap_is_refused(tmp_path: Path, le
     assert await ledger.spent_usd(request.video_id) == pytest.approx(0.12)
 
 
-async def test_a_retry_inherits_what_the_ledger_booked(tmp_path: Path, ledger: Ledger) -> None:
+async def test_a_retry_inherits_what_the_ledger_booked(tmp_path: Path, own_ledger: Ledger) -> None:
     """The render was booked, then its worker died before Temporal heard, and the render ran out of attempts: the
     whole-video retry counts its cost and reuses it instead of rendering (and paying) again."""
+    ledger = own_ledger  # its made-up stage durations stay out of the shared ledger's ETA medians
     request = await admitted_video(ledger, "octopus hearts")
     output = tmp_path / "out.bin"
     output.write_bytes(b"x")

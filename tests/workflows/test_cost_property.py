@@ -128,8 +128,10 @@ class Providers:
 
 
 async def test_property_the_cap_holds_over_the_whole_video(
-    dev_env: WorkflowEnvironment, queues: TaskQueues, ledger: Ledger, tmp_path: Path
+    dev_env: WorkflowEnvironment, queues: TaskQueues, own_ledger: Ledger, tmp_path: Path
 ) -> None:
+    # A database of its own: its near-instant stage runs must not become the shared ledger's ETA medians.
+    ledger = own_ledger
     artifact = tmp_path / "artifact.bin"
     artifact.write_bytes(b"x")
     rng = random.Random(20261203)
