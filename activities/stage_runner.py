@@ -16,6 +16,7 @@ from core.failed_charges import with_failed_charges
 from core.records import CostLine, StageOutcome
 from core.stage_table import STAGES_BY_NAME
 from ledger import Ledger
+from providers.billing import charges_to
 from providers.errors import charge_of
 from telemetry.worker_metrics import WorkerMetrics
 
@@ -79,9 +80,22 @@ async def run_stage(
             raise with_failed_charges(refusal, billed)
     await ledger.stage_started(video_id, inp.stage, info.attempt)
     started = time.monotonic()
+    key = inp.attempt_key(info.attempt)
+    reported: list[CostLine] = []  # what this attempt's providers said they billed, in all, as they answered
+
+    async def write_ahead(charge: CostLine) -> None:
+        # A provider answered and billed: in the ledger now, so a worker lost before the stage ends still paid it.
+        if fixed_price_usd is None:
+            reported.append(charge)
+            try:
+                await ledger.record_failed_charge(video_id, inp.stage, inp.video_attempt, key, charge)
+            except Exception as err:  # the database away: the stage's own bookkeeping at its end still records it
+                activity.logger.warning("could not write %s's charge ahead: %s", inp.stage, err)
+
     heartbeat = asyncio.create_task(keep_alive(inp.stage)) if liveness else None
     try:
-        outcome = await body()
+        with charges_to(write_ahead):
+            outcome = await body()
     except asyncio.CancelledError:
         raise
     except Exception as err:
@@ -91,9 +105,10 @@ async def run_stage(
         charge = charge_of(err) if fixed_price_usd is None else None
         if charge is not None:
             # The provider billed this attempt although it failed: the money is spent, so the video pays it.
-            key = inp.attempt_key(info.attempt)
-            if await ledger.record_failed_charge(video_id, inp.stage, inp.video_attempt, key, charge):
-                metrics.record_cost(inp.stage, charge.service, charge.amount_usd)
+            await ledger.record_failed_charge(video_id, inp.stage, inp.video_attempt, key, charge)
+        paid = charge if charge is not None else (reported[-1] if reported else None)
+        if paid is not None:
+            metrics.record_cost(inp.stage, paid.service, paid.amount_usd)
         infrastructure = bool(getattr(err, "infrastructure", False))
         await ledger.stage_failed(
             video_id,
@@ -112,7 +127,7 @@ async def run_stage(
         ):
             activity.logger.warning("stage %s failed its %d own attempts: final", inp.stage, own_attempts)
             app_err = final(app_err)
-        if fixed_price_usd is None and (charge is not None or info.attempt > 1):
+        if fixed_price_usd is None and (paid is not None or info.attempt > 1):
             # Should this be the stage's last attempt, the workflow adds what its failed attempts cost to the total.
             if charged := await billed_so_far(ledger, inp):
                 raise with_failed_charges(app_err, charged) from err
@@ -130,7 +145,7 @@ async def run_stage(
         outcome.cost.amount_usd if fixed_price_usd is None else fixed_price_usd,
         {**outcome.cost.metadata, "seconds": seconds, "artifacts": outcome.artifacts, "details": outcome.details},
     )
-    if not await ledger.record_stage_cost(video_id, inp.stage, cost, inp.video_attempt):
+    if not await ledger.record_stage_cost(video_id, inp.stage, cost, inp.video_attempt, settles_attempt=key):
         # Another attempt of this stage booked first (its reply lost): the ledger's row is what the video paid.
         if (booked := await _already_recorded(ledger, inp)) is not None:
             return booked

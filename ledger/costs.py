@@ -1,5 +1,5 @@
-"""`pipeline_costs` (a stage's cost, once per success) and `pipeline_failed_charges` (what failed attempts
-were billed); both roll up into the video's totals in `video_queue`."""
+"""`pipeline_costs` (a stage's cost, once per success) and `pipeline_failed_charges` (what attempts that did not
+succeed were billed, written ahead while they run); both roll up into the video's totals in `video_queue`."""
 
 from __future__ import annotations
 
@@ -34,49 +34,68 @@ class CostLedger(Table):
         )
         return {r["stage"]: float(r["median"]) for r in rows}
 
-    async def record_stage_cost(self, video_id: str, stage: str, cost: CostLine, video_attempt: int = 1) -> bool:
-        """Write the stage's cost row once (a retry after a crash is a no-op) and refresh the video's totals."""
-        return await self._insert_once(
-            """INSERT INTO pipeline_costs (video_id, stage, service, operation, amount, metadata, video_attempt)
-               VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
-               ON CONFLICT (video_id, stage, video_attempt) DO NOTHING
-               RETURNING id""",
-            video_id,
-            stage,
-            cost.service,
-            cost.operation,
-            round(cost.amount_usd, 4),
-            json.dumps(cost.metadata),
-            video_attempt,
-        )
+    async def record_stage_cost(
+        self, video_id: str, stage: str, cost: CostLine, video_attempt: int = 1, settles_attempt: int | None = None
+    ) -> bool:
+        """Write the stage's cost row once (a retry after a crash is a no-op) and refresh the video's totals. What
+        the attempt keyed `settles_attempt` wrote ahead is part of `cost`: that row goes in the same transaction."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetchval(
+                """INSERT INTO pipeline_costs (video_id, stage, service, operation, amount, metadata, video_attempt)
+                   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+                   ON CONFLICT (video_id, stage, video_attempt) DO NOTHING
+                   RETURNING id""",
+                video_id,
+                stage,
+                cost.service,
+                cost.operation,
+                round(cost.amount_usd, 4),
+                json.dumps(cost.metadata),
+                video_attempt,
+            )
+            if inserted is not None and settles_attempt is not None:
+                await conn.execute(
+                    """DELETE FROM pipeline_failed_charges
+                       WHERE video_id = $1 AND stage = $2 AND video_attempt = $3 AND activity_attempt = $4""",
+                    video_id,
+                    stage,
+                    video_attempt,
+                    settles_attempt,
+                )
+            await conn.execute(_REFRESH_TOTALS_SQL, video_id)
+        return inserted is not None
 
     async def record_failed_charge(
         self, video_id: str, stage: str, video_attempt: int, activity_attempt: int, cost: CostLine
-    ) -> bool:
-        """Record what a failed attempt was billed, once per activity attempt; False when it was already recorded."""
-        return await self._insert_once(
-            """INSERT INTO pipeline_failed_charges
-                   (video_id, stage, video_attempt, activity_attempt, service, operation, amount, metadata)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
-               ON CONFLICT (video_id, stage, video_attempt, activity_attempt) DO NOTHING
-               RETURNING id""",
-            video_id,
-            stage,
-            video_attempt,
-            activity_attempt,
-            cost.service,
-            cost.operation,
-            round(cost.amount_usd, 4),
-            json.dumps(cost.metadata),
-        )
-
-    async def _insert_once(self, insert_sql: str, video_id: str, *args: object) -> bool:
-        """Run an `INSERT ... ON CONFLICT DO NOTHING RETURNING id` for `video_id` and refresh the video's totals,
-        in one transaction; False when the row was there already (a retried activity)."""
+    ) -> float:
+        """Record what an attempt was billed (in all, so far): one row per activity attempt, which a later report
+        of the same attempt (as large or larger: the final word) replaces. Written ahead while the attempt runs and
+        again when it fails; the row stays as a failed attempt's charge unless the attempt succeeds
+        (`record_stage_cost` settles it). Returns what this report added (0.0: known already)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            inserted = await conn.fetchval(insert_sql, video_id, *args)
+            added = await conn.fetchval(
+                """WITH prior AS (
+                       SELECT amount FROM pipeline_failed_charges
+                       WHERE video_id = $1 AND stage = $2 AND video_attempt = $3 AND activity_attempt = $4)
+                   INSERT INTO pipeline_failed_charges
+                       (video_id, stage, video_attempt, activity_attempt, service, operation, amount, metadata)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+                   ON CONFLICT (video_id, stage, video_attempt, activity_attempt) DO UPDATE
+                       SET amount = EXCLUDED.amount, service = EXCLUDED.service, operation = EXCLUDED.operation,
+                           metadata = EXCLUDED.metadata
+                       WHERE EXCLUDED.amount >= pipeline_failed_charges.amount
+                   RETURNING amount - COALESCE((SELECT amount FROM prior), 0)""",
+                video_id,
+                stage,
+                video_attempt,
+                activity_attempt,
+                cost.service,
+                cost.operation,
+                round(cost.amount_usd, 4),
+                json.dumps(cost.metadata),
+            )
             await conn.execute(_REFRESH_TOTALS_SQL, video_id)
-        return inserted is not None
+        return float(added or 0.0)
 
     async def failed_charges_usd(self, video_id: str, stage: str, video_attempt: int, above_attempt: int = 0) -> float:
         """What the failed attempts of this stage (in this whole-video attempt, keyed above `above_attempt`: one

@@ -43,6 +43,7 @@ from engines.speech.cloud_audio import (
     split_by_segment,
     wav_bytes,
 )
+from providers.billing import report_billed
 from providers.context import ProviderContext
 from providers.errors import attach_charge, charge_of, http_error, invalid_response, missing_credential, unavailable
 
@@ -98,6 +99,14 @@ async def synthesize_elevenlabs(
                 following = _joined(texts, groups[n + 1]) if n + 1 < len(groups) else None
                 pcm, alignment, billed = await _convert(ctx, client, key, text, previous, following)
                 characters += billed
+                await report_billed(
+                    CostLine(
+                        PROVIDER,
+                        "text_to_speech_partial",
+                        cost_policy.elevenlabs_usd(settings, characters),
+                        {"characters": characters, "requests": n + 1},
+                    )
+                )
                 words = _word_times(texts, group, alignment, len(pcm) / 2 / PCM_RATE)
                 chunks.append(SpokenChunk(wav_bytes(pcm, PCM_RATE), group, words))
         timeline = await assemble(texts, chunks, wav_path)

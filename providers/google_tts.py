@@ -45,6 +45,7 @@ from engines.speech.cloud_audio import (
     pack_segments,
     split_by_segment,
 )
+from providers.billing import report_billed
 from providers.context import ProviderContext
 from providers.errors import attach_charge, http_error, invalid_response, missing_credential, unavailable
 
@@ -108,6 +109,14 @@ async def synthesize_google(
                 activity.heartbeat(f"google tts request {n + 1}/{len(groups)}")
             wav, timepoints = await _synthesize(ctx, service, key, ssml(texts, group), voice(settings, language))
             characters += billed_characters(texts, group)
+            await report_billed(
+                CostLine(
+                    PROVIDER,
+                    "text_to_speech_partial",
+                    cost_policy.google_tts_usd(settings, characters),
+                    {"characters": characters, "requests": n + 1},
+                )
+            )
             chunks.append(SpokenChunk(wav, list(group), _word_times(texts, group, timepoints, _duration(wav))))
         timeline = await assemble(texts, chunks, wav_path)
     except Exception as err:

@@ -39,6 +39,7 @@ from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from engines.files import link_or_copy
 from engines.script.writer import Script
+from providers.billing import report_billed
 from providers.cache import cache_key
 from providers.context import ProviderContext
 from providers.errors import attach_charge, http_error, invalid_response, missing_credential, unavailable
@@ -209,6 +210,10 @@ def prices_per_million(settings: Settings, model: str, *, warn: bool = True) -> 
     return highest
 
 
+def _spent(model: str, usage: Usage) -> dict[str, object]:
+    return {"model": model, "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+
+
 def charge_usd(settings: Settings, model: str, usage: Usage) -> float:
     return cost_policy.openai_usd(usage.prompt_tokens, usage.completion_tokens, prices_per_million(settings, model))
 
@@ -264,13 +269,15 @@ async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> S
     try:
         completion = await _complete(settings, brief)
         usage = _usage(completion)
+        await report_billed(
+            CostLine(PROVIDER, "chat_completion_unfinished", charge_usd(settings, model, usage), _spent(model, usage))
+        )
         script = parse_script(_content(completion, brief), brief)
     except Exception as err:
         outcome = getattr(err, "type", None) or type(err).__name__
         if usage is not None:  # answered and billed, then rejected (too short, cut off, refused): still spent
-            spent = {"model": model, "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
             charge = charge_usd(settings, model, usage)
-            attach_charge(err, CostLine(PROVIDER, "chat_completion_rejected", charge, spent))
+            attach_charge(err, CostLine(PROVIDER, "chat_completion_rejected", charge, _spent(model, usage)))
         raise
     finally:
         ctx.metrics.provider_calls.labels(PROVIDER, outcome).inc()
