@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -87,10 +89,9 @@ async def run_stage(
         # A provider answered and billed: in the ledger now, so a worker lost before the stage ends still paid it.
         if fixed_price_usd is None:
             reported.append(charge)
-            try:
-                await ledger.record_failed_charge(video_id, inp.stage, inp.video_attempt, key, charge)
-            except Exception as err:  # the database away: the stage's own bookkeeping at its end still records it
-                activity.logger.warning("could not write %s's charge ahead: %s", inp.stage, err)
+            await _until_written(
+                functools.partial(ledger.record_failed_charge, video_id, inp.stage, inp.video_attempt, key, charge)
+            )
 
     heartbeat = asyncio.create_task(keep_alive(inp.stage)) if liveness else None
     try:
@@ -165,6 +166,25 @@ async def run_stage(
             **({"failed_attempts_usd": round(failed_usd, 4)} if failed_usd else {}),
         },
     )
+
+
+async def _until_written(write: Callable[[], Awaitable[object]], longest_wait_seconds: float = 5.0) -> None:
+    """Run a charge's ledger write, again while the database is away: the stage waits (heartbeating) rather than go on
+    with a charge only this process knows of (were it lost, its retry would bill the provider again, unbooked)."""
+    wait = 0.25
+    while True:
+        try:
+            await write()
+            return
+        except (
+            OSError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.OperatorInterventionError,
+            asyncpg.InterfaceError,
+        ) as err:
+            activity.logger.warning("the ledger is unreachable (%s): the charge is written when it is back", err)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, longest_wait_seconds)
 
 
 async def billed_so_far(ledger: Ledger, inp: StageInput) -> float:

@@ -1,8 +1,10 @@
 """Both promises at scale: `python bench/faults.py [--faults 200] [--videos 8] [--seed 1]` (`make test-faults`).
 
 A fresh stack of processes (PostgreSQL, the Temporal dev server, the API, a pipeline, a cpu and a gpu worker) makes
-videos while SIGKILLs (each process kind), PostgreSQL outages of 30 s and ffmpeg crashes strike at random moments
-as stages run; whatever dies is restarted as `make up` would. Prints the faults by kind and by stage hit, then the
+videos (scripts and speech from fakes of OpenAI and ElevenLabs, through the real clients; every other video meets
+one that bills and fails or overruns) while SIGKILLs (each process kind, and right after ledger writes), PostgreSQL
+outages of 30 s, ffmpeg crashes and a full disk strike at random moments as stages run; whatever dies is restarted
+as `make up` would. Prints the faults by kind and by stage hit, then the
 videos and how many were lost, double-charged or over their cap (all must be 0; the exit status says so).
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from devstack.fault_injection import FAULT_KINDS, FaultPlan, FaultReport, run_faults  # noqa: E402
+from tests.fakes.paid_apis import PaidApis  # noqa: E402
 
 
 async def run(plan: FaultPlan, root: Path) -> FaultReport:
@@ -28,7 +31,8 @@ async def run(plan: FaultPlan, root: Path) -> FaultReport:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
-    return await run_faults(plan, root)
+    with PaidApis() as providers:
+        return await run_faults(plan, root, providers)
 
 
 def main() -> int:

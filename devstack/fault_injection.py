@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import asyncpg
 import httpx
@@ -46,8 +46,8 @@ T = TypeVar("T")
 
 # What a fault does: SIGKILL one process (restarted after), PostgreSQL down (SIGKILLed, or refusing connections
 # for OUTAGE_SECONDS), an ffmpeg SIGKILLed under a render, the worker of a stage SIGKILLed the moment its cost row is
-# committed (before Temporal hears the stage completed), the artifact disk (a size-limited tmpfs) filled to the last
-# byte for DISK_FULL_SECONDS.
+# committed (before Temporal hears the stage completed) or the moment a paid provider's answer is booked (before the
+# stage ends), the artifact disk (a size-limited tmpfs) filled to the last byte for DISK_FULL_SECONDS.
 FAULT_KINDS = (
     "kill_api",
     "kill_pipeline_worker",
@@ -58,9 +58,24 @@ FAULT_KINDS = (
     "postgres_outage",
     "kill_ffmpeg",
     "kill_after_ledger_write",
+    "kill_after_provider_bill",
     "disk_full",
 )
+# Met by the videos whose topic asks for them, at their provider's first answer (ProviderFakes.topic_suffix).
+PROVIDER_FAULT_KINDS = ("provider_bills_and_fails", "provider_overruns")
 WORKER_QUEUES = {"pipeline_worker": "pipeline", "cpu_worker": "cpu", "gpu_worker": "gpu"}
+
+
+class ProviderFakes(Protocol):
+    """Fakes of the paid APIs (tests/fakes/paid_apis.py) that the stack's workers call through the real clients."""
+
+    env: dict[str, str]  # what points the stack's processes at them
+
+    def topic_suffix(self, index: int) -> str: ...  # marks video `index` for a provider fault, or ""
+
+    def misbehaved(self) -> Counter[str]: ...  # provider faults met so far, by kind
+
+    def billed_units(self) -> dict[str, int]: ...  # what each fake billed, by service (tokens, characters)
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,7 @@ class FaultReport:
     missing_or_extra_mp4: list[str] = field(default_factory=list)
     partial_files: list[str] = field(default_factory=list)
     orphan_ffmpeg: list[int] = field(default_factory=list)
+    unbooked_or_overbooked: list[str] = field(default_factory=list)  # providers' bills against the ledger's rows
     seconds: float = 0.0
 
     @property
@@ -105,6 +121,7 @@ class FaultReport:
             "missing_or_extra_mp4": self.missing_or_extra_mp4,
             "partial_files": self.partial_files,
             "orphan_ffmpeg": self.orphan_ffmpeg,
+            "provider_bills_disagree_with_ledger": self.unbooked_or_overbooked,
         }
         return {name: value for name, value in found.items() if value}
 
@@ -116,7 +133,7 @@ class FaultReport:
             f"{self.videos} videos, {self.completed} completed in {self.seconds:.0f} s: lost {len(self.lost)}, "
             f"double-charged {len(self.double_charged)}, over-cap {len(self.over_cap)}, "
             f"wrong MP4 count {len(self.missing_or_extra_mp4)}, partial files {len(self.partial_files)}, "
-            f"orphan ffmpeg {len(self.orphan_ffmpeg)}"
+            f"orphan ffmpeg {len(self.orphan_ffmpeg)}, provider bills off the ledger {len(self.unbooked_or_overbooked)}"
         )
 
 
@@ -129,7 +146,7 @@ def _free_port() -> int:
 class FaultStack:
     """The stack of processes under test, in `root`; everything on loopback ports of its own."""
 
-    def __init__(self, root: Path, disk_mb: int | None = None) -> None:
+    def __init__(self, root: Path, disk_mb: int | None = None, provider_env: dict[str, str] | None = None) -> None:
         self.root = root
         self.disk_mb = disk_mb  # None: the data folder on the root's own disk (no disk_full faults)
         self._ballast_until = 0.0
@@ -168,6 +185,7 @@ class FaultStack:
             YTEMPIRE_RECONCILE_INTERVAL_SECONDS="5",
             YTEMPIRE_RECONCILE_GRACE_SECONDS="10",
             YTEMPIRE_WORKER_SHUTDOWN_GRACE_SECONDS="5",
+            **(provider_env or {}),
         )
         self.temporal = ManagedProcess(
             "temporal",
@@ -276,7 +294,9 @@ class FaultStack:
             self._ballast_until = time.monotonic() + plan.disk_full_seconds
             return kind
         if kind == "kill_after_ledger_write":
-            return await self._kill_after_ledger_write()
+            return await self._kill_after_ledger_write("pipeline_costs", kind)
+        if kind == "kill_after_provider_bill":
+            return await self._kill_after_ledger_write("pipeline_failed_charges", kind)
         if kind == "kill_ffmpeg":
             renders = [pid for name in ("cpu_worker", "gpu_worker") for pid in self._ffmpeg_under(self.workers[name])]
             if not renders:
@@ -286,17 +306,18 @@ class FaultStack:
             return kind
         raise ValueError(f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS)}")
 
-    async def _kill_after_ledger_write(self, seconds: float = 30.0) -> str | None:
-        """Watch for the next cost row and SIGKILL the worker that booked it at once: kill_after_ledger_write when
-        its stage's activity was still open (the worker died between the ledger write and telling Temporal), else
-        the plain worker kill it turned out to be."""
+    async def _kill_after_ledger_write(self, table: str, kind: str, seconds: float = 30.0) -> str | None:
+        """Watch for the next row in `table` (a stage's cost row, or a provider's charge written ahead) and SIGKILL
+        the worker that wrote it at once: `kind` when its stage's activity was still open (the worker died between
+        the ledger write and telling Temporal), else the plain worker kill it turned out to be."""
         pool, client = self.pool, self.client
         assert pool is not None and client is not None
-        last = await pool.fetchval("SELECT COALESCE(max(id), 0) FROM pipeline_costs")
+        last = await pool.fetchval(f"SELECT COALESCE(max(id), 0) FROM {table}")  # noqa: S608 - one of two names
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             row = await pool.fetchrow(
-                "SELECT video_id, stage FROM pipeline_costs WHERE id > $1 ORDER BY id LIMIT 1", last
+                f"SELECT video_id, stage FROM {table} WHERE id > $1 ORDER BY id LIMIT 1",  # noqa: S608
+                last,
             )
             if row is None:
                 await asyncio.sleep(0.005)
@@ -309,7 +330,7 @@ class FaultStack:
             described = await client.get_workflow_handle(workflow_id(row["video_id"])).describe()
             activity = next(spec.activity for spec in STAGES if spec.name == row["stage"])
             if any(p.activity_type.name == activity for p in described.raw_description.pending_activities):
-                return "kill_after_ledger_write"
+                return kind
             return f"kill_{names[0]}"
         return None
 
@@ -384,10 +405,10 @@ def _ffmpeg_reading(root: Path) -> list[int]:
     return found
 
 
-async def _submit(api_url: str, index: int, plan: FaultPlan, run_id: str) -> str:
+async def _submit(api_url: str, index: int, plan: FaultPlan, run_id: str, topic_suffix: str = "") -> str:
     """POST one video like a careful client: an Idempotency-Key, resent until the API answers (it may be down)."""
     body = {
-        "topic": f"fault drill {index}: octopus hearts",
+        "topic": f"fault drill {index}: octopus hearts{topic_suffix}",
         "channel_id": str(uuid.UUID(int=index + 1)),
         "user_id": str(uuid.UUID(int=1000 + index)),
         "priority": 1 + index % 10,
@@ -423,11 +444,21 @@ async def _running_stages(pool: asyncpg.Pool, client: Client) -> list[str]:
     return running
 
 
-async def run_faults(plan: FaultPlan, root: Path, say: Callable[[str], None] = print) -> FaultReport:
-    """Run the plan on a fresh stack in `root` and count what it broke."""
+async def run_faults(
+    plan: FaultPlan, root: Path, providers: ProviderFakes | None = None, say: Callable[[str], None] = print
+) -> FaultReport:
+    """Run the plan on a fresh stack in `root` (its scripts and speech from `providers`, else local) and count
+    what it broke."""
+    if providers is None and "kill_after_provider_bill" in plan.kinds:
+        raise ValueError("kill_after_provider_bill needs paid providers (their fakes) to bill")
     rng = random.Random(plan.seed)
     report = FaultReport()
-    stack = FaultStack(root, plan.disk_mb if "disk_full" in plan.kinds else None)
+    stack = FaultStack(root, plan.disk_mb if "disk_full" in plan.kinds else None, providers and providers.env)
+
+    def submit(index: int) -> asyncio.Task[str]:
+        suffix = providers.topic_suffix(index) if providers else ""
+        return asyncio.create_task(_submit(stack.api_url, index, plan, run_id, suffix))
+
     started = time.monotonic()
     await stack.start()
     say(f"stack up in {time.monotonic() - started:.0f} s; {plan.videos} videos, {plan.faults} faults")
@@ -437,7 +468,7 @@ async def run_faults(plan: FaultPlan, root: Path, say: Callable[[str], None] = p
     client = await Client.connect(stack.settings.temporal_address)
     stack.pool, stack.client = pool, client
     try:
-        submissions = [asyncio.create_task(_submit(stack.api_url, i, plan, run_id)) for i in range(plan.videos)]
+        submissions = [submit(i) for i in range(plan.videos)]
         kinds = list(plan.kinds)
         rng.shuffle(kinds)
         supervisor = asyncio.create_task(_supervise(stack))
@@ -450,10 +481,7 @@ async def run_faults(plan: FaultPlan, root: Path, say: Callable[[str], None] = p
                         if not plan.refill:
                             break  # nothing left to strike
                         first = len(submissions)  # keep videos in flight until every fault is injected
-                        submissions += [
-                            asyncio.create_task(_submit(stack.api_url, i, plan, run_id))
-                            for i in range(first, first + plan.videos)
-                        ]
+                        submissions += [submit(i) for i in range(first, first + plan.videos)]
                         say(f"{len(submissions)} videos submitted")
                     continue
                 kind = min(kinds, key=lambda k: (report.injected[k], kinds.index(k)))  # the least struck so far
@@ -471,6 +499,10 @@ async def run_faults(plan: FaultPlan, root: Path, say: Callable[[str], None] = p
         await stack.restart_what_died()
         await stack._wait_for_api(90)  # noqa: SLF001
         await _verify(stack, pool, video_ids, report)
+        if providers is not None:
+            report.injected.update(providers.misbehaved())
+            report.stages_hit["script_generation"] += sum(providers.misbehaved().values())
+            report.unbooked_or_overbooked = await _providers_against_ledger(pool, providers)
     finally:
         await pool.close()
         await stack.stop()
@@ -565,3 +597,22 @@ async def _verify(stack: FaultStack, pool: asyncpg.Pool, video_ids: list[str], r
         if [p.name for p in mp4s] != ["video.mp4"]:
             report.missing_or_extra_mp4.append(f"{video_id}: {[p.name for p in mp4s]}")
     report.partial_files = [str(p) for p in outbox.rglob("*") if p.is_file() and ".partial" in p.name]
+
+
+async def _providers_against_ledger(pool: asyncpg.Pool, providers: ProviderFakes) -> list[str]:
+    """Each paid provider's bill against the ledger's rows for it (successful stages and charges of attempts that
+    did not succeed, cache hits left out): more in the ledger is a double booking, less a charge lost."""
+    rows = await pool.fetch(
+        """SELECT service, sum(COALESCE((metadata->>'characters')::bigint, 0)
+                                + COALESCE((metadata->>'prompt_tokens')::bigint, 0)
+                                + COALESCE((metadata->>'completion_tokens')::bigint, 0)) AS units
+           FROM (SELECT service, operation, metadata FROM pipeline_costs
+                 UNION ALL SELECT service, operation, metadata FROM pipeline_failed_charges) charges
+           WHERE operation NOT LIKE '%cache_hit' GROUP BY service"""
+    )
+    booked = {r["service"]: int(r["units"]) for r in rows}
+    return [
+        f"{service}: the provider billed {units}, the ledger booked {booked.get(service, 0)}"
+        for service, units in providers.billed_units().items()
+        if booked.get(service, 0) != units
+    ]

@@ -72,6 +72,7 @@ class FakeElevenLabs:
         self.api_key = api_key
         self.faults: deque[Fault] = deque()
         self.requests: list[Recorded] = []
+        self.billed_characters = 0  # the `character-cost` of every answer
         self.app = self._build()
 
     def fail_next(self, *faults: Fault) -> None:
@@ -103,6 +104,7 @@ class FakeElevenLabs:
             rate = int(rate_match.group(1))
             starts, ends, duration = character_times(text)
             pcm = pcm_for(text, starts, ends, duration, rate)
+            self.billed_characters += len(text)
             alignment = {
                 "characters": list(text),
                 "character_start_times_seconds": starts,

@@ -17,6 +17,7 @@ import json
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ class Scripted:
     usage: bool = True
     raw_body: str | None = None  # a non-JSON 200 body (a proxy's HTML page)
     delay_seconds: float = 0.0
+    completion_tokens: int | None = None  # usage to report instead of the reply's size (a server past the cap)
 
     @classmethod
     def rate_limited(cls, retry_after: int = 7) -> Scripted:
@@ -96,11 +98,18 @@ def make_script(words: int, topic: str = "the topic") -> dict[str, Any]:
 
 
 class FakeOpenAI:
-    def __init__(self, api_key: str = "sk-test-fake-key-0123456789", narration_words: int = 150) -> None:
+    def __init__(
+        self,
+        api_key: str = "sk-test-fake-key-0123456789",
+        narration_words: int = 150,
+        choose: Callable[[dict[str, Any]], Scripted | None] | None = None,
+    ) -> None:
         self.api_key = api_key
         self.narration_words = narration_words
+        self.choose = choose  # picks the reply to a request's body when nothing is pushed (None: the default)
         self.requests: list[Received] = []
         self.scripted: deque[Scripted] = deque()
+        self.billed_tokens = 0  # prompt + completion tokens of every answer that reported usage
         self.app = FastAPI()
         self.app.post("/v1/chat/completions")(self._chat_completions)
 
@@ -128,7 +137,7 @@ class FakeOpenAI:
                 ),
                 status_code=401,
             )
-        reply = self.scripted.popleft() if self.scripted else Scripted()
+        reply = self.scripted.popleft() if self.scripted else (self.choose and self.choose(body)) or Scripted()
         if reply.delay_seconds:
             await asyncio.sleep(reply.delay_seconds)
         if reply.status >= 400:
@@ -153,7 +162,7 @@ class FakeOpenAI:
             json.dumps(body.get("response_format", {}))
         )
         prompt_tokens = prompt_chars // 4 + 7
-        completion_tokens = len(content or reply.refusal or "") // 4 + 1
+        completion_tokens = reply.completion_tokens or len(content or reply.refusal or "") // 4 + 1
         completion: dict[str, Any] = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion",
@@ -170,6 +179,7 @@ class FakeOpenAI:
             ],
         }
         if reply.usage:
+            self.billed_tokens += prompt_tokens + completion_tokens
             completion["usage"] = {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
