@@ -1,22 +1,30 @@
 """Every external tool (ffmpeg, ffprobe, espeak-ng) runs through here, so none outlives what started it.
 
 A child dies with its worker (the kernel SIGKILLs it when the worker dies, SIGKILL included: Linux's
-PR_SET_PDEATHSIG) and with the task awaiting it (a cancelled activity stops it before CancelledError propagates).
+PR_SET_PDEATHSIG) and with the task awaiting it (a cancelled activity stops it before CancelledError propagates;
+for a tool run from a thread, `to_thread` and `run_blocking` do it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import ctypes
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 TERM_GRACE_SECONDS = 2.0
+POLL_SECONDS = 0.1
+P = ParamSpec("P")
+R = TypeVar("R")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -94,17 +102,50 @@ async def run_capture(argv: list[str]) -> ProcResult:
 
 
 def run_blocking(argv: list[str], *, timeout: float) -> ProcResult:
-    """`run_capture` for synchronous code (library checks in a thread, encoder probes at start-up).
+    """`run_capture` for synchronous code (library checks in a thread, encoder probes at start-up); run in a thread
+    by `to_thread`, the child is killed within a tenth of a second of the awaiting task's cancel.
 
     OSError when the tool cannot start; subprocess.TimeoutExpired (the child killed) after `timeout` seconds."""
-    done = subprocess.run(
+    stopped = _stop_event.get()
+    deadline = time.monotonic() + timeout
+    with subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         errors="replace",
-        timeout=timeout,
-        check=False,
         preexec_fn=die_with_parent(),
-    )
-    return ProcResult(done.returncode, done.stdout, done.stderr)
+    ) as proc:
+        while True:
+            try:
+                out, err = proc.communicate(timeout=POLL_SECONDS)  # retried, it loses no output
+                return ProcResult(proc.returncode, out, err)
+            except subprocess.TimeoutExpired:
+                if (stopped is not None and stopped.is_set()) or time.monotonic() > deadline:
+                    proc.kill()
+                    proc.communicate()
+                    if stopped is not None and stopped.is_set():
+                        raise ToolStopped(f"{argv[0]} stopped: the task awaiting it was cancelled") from None
+                    raise subprocess.TimeoutExpired(argv, timeout) from None
+
+
+class ToolStopped(Exception):
+    """The tool `run_blocking` ran was killed because the task awaiting its thread was cancelled."""
+
+
+_stop_event: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("ytempire_tool_stop", default=None)
+
+
+async def to_thread(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """`asyncio.to_thread` for code that runs tools through `run_blocking`: a cancel of the awaiting task kills the
+    tool running now, and any the thread starts after, at once (a plain thread would go on until each ends)."""
+    stop = threading.Event()
+    token = _stop_event.set(stop)  # to_thread runs `fn` in a copy of this context
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except asyncio.CancelledError:
+        stop.set()
+        raise
+    finally:
+        _stop_event.reset(token)

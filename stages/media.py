@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -13,6 +12,7 @@ from core.domain import StageInput, VideoRequest
 from core.errors import ErrorType
 from core.records import StageOutcome
 from core.settings import Settings
+from engines import proc
 from engines.media.library import MediaSet, collect_media
 from engines.script.writer import Script
 from providers.context import ProviderContext
@@ -48,7 +48,7 @@ async def collect(ctx: ProviderContext, inp: StageInput, script: Script, media_d
 
 async def _local(ctx: ProviderContext, inp: StageInput, script: Script, media_dir: Path) -> MediaSet:
     width, height = inp.request.resolution
-    return await asyncio.to_thread(
+    return await proc.to_thread(
         collect_media,
         media_dir,
         count=len(script.narration()),

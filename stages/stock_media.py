@@ -39,6 +39,7 @@ from core import cost_policy
 from core.domain import StageInput
 from core.records import CostLine
 from core.settings import Settings
+from engines import proc
 from engines.media.library import MediaItem, MediaSet, collect_media, normalise_image, own_media
 from engines.script.writer import Script
 from providers import pexels, pixabay
@@ -291,7 +292,7 @@ async def collect_stock(
     library = ctx.settings.media_library_dir
     # The channel's own images and clips come first; stock fills the slides they leave.
     own = (
-        await asyncio.to_thread(
+        await proc.to_thread(
             own_media,
             library,
             inp.request.channel_id,
@@ -321,7 +322,7 @@ async def collect_stock(
             picked = await collector.pick(candidates, stock_slots, width, height)
             stock_items = await asyncio.to_thread(_normalise, picked, media_dir, width, height)
         missing = stock_slots - len(stock_items)
-        local = await asyncio.to_thread(
+        local = await proc.to_thread(
             collect_media,
             media_dir,
             count=1 + missing if count else 0,
