@@ -38,6 +38,7 @@ from core.settings import Settings
 from core.stage_table import RENDER_STAGE, STAGES
 from devstack.postgres import PostgresServer
 from devstack.processes import ManagedProcess
+from devstack.stack import wait_for_temporal
 from devstack.temporal_server import dev_server_argv
 
 REPO = Path(__file__).resolve().parent.parent
@@ -223,22 +224,10 @@ class FaultStack:
                 raise RuntimeError(f"the disk_full fault needs a tmpfs (root): mount said {mounted.stderr.strip()}")
         await asyncio.to_thread(self.postgres.start)
         self.temporal.start(self.env, REPO)
-        await self._wait_for_temporal(60)
+        await wait_for_temporal(self.settings.temporal_address, self.settings.temporal_namespace, 60)
         for proc in (*self.workers.values(), self.api):
             proc.start(self.env, REPO)
         await self._wait_for_api(90)
-
-    async def _wait_for_temporal(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while True:
-            try:
-                client = await Client.connect(self.settings.temporal_address)
-                await client.service_client.check_health()
-                return
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.3)
 
     async def _wait_for_api(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

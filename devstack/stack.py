@@ -75,7 +75,7 @@ class Stack:
         temporal.start(self.child_env(), REPO)
         say(f"temporal   dev server on {self.settings.temporal_address}, UI {self.settings.temporal_ui_url}")
         _wait_for_port("127.0.0.1", self.temporal_port, 30, temporal)
-        asyncio.run(_wait_for_temporal(self.settings.temporal_address, self.settings.temporal_namespace, 30))
+        asyncio.run(wait_for_temporal(self.settings.temporal_address, self.settings.temporal_namespace, 30))
         workers.start(self.child_env(), REPO)
         api.start(self.child_env(), REPO)
         limits = f"cpu (max {self.settings.cpu_max_concurrent}), gpu (max {self.settings.gpu_max_concurrent})"
@@ -116,7 +116,7 @@ def _wait_for_port(host: str, port: int, timeout: float, proc: ManagedProcess) -
     raise StackError(f"{proc.name} did not open {host}:{port} in {timeout:.0f} s; see {proc.log_file}")
 
 
-async def _wait_for_temporal(address: str, namespace: str, timeout: float) -> None:
+async def wait_for_temporal(address: str, namespace: str, timeout: float) -> None:
     """Wait until the dev server answers, then make sure our search attributes exist (older data/temporal.db)."""
     from temporalio.client import Client
 
