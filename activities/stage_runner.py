@@ -12,6 +12,7 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import charge_journal
 from core.domain import StageInput, StageResult
 from core.errors import ErrorType
 from core.failed_charges import with_failed_charges
@@ -65,6 +66,8 @@ async def run_stage(
     while the body runs (off for a body that heartbeats its own progress)."""
     info = activity.info()
     video_id = inp.request.video_id
+    journal = charge_journal.journal_path(inp.artifact_dir, inp.stage)
+    await _book_journal(ledger, inp, journal)
     if (done := await _already_recorded(ledger, inp)) is not None:
         # An earlier attempt succeeded and was booked, then its worker died before Temporal heard: its result stands.
         activity.logger.info("stage %s was already done and booked: not run (nor charged) again", inp.stage)
@@ -89,6 +92,9 @@ async def run_stage(
         # A provider answered and billed: in the ledger now, so a worker lost before the stage ends still paid it.
         if fixed_price_usd is None:
             reported.append(charge)
+            # On disk first: should the database be away and this worker then die, the next attempt books it.
+            line = charge_journal.JournalLine(inp.video_attempt, key, charge)
+            await asyncio.to_thread(charge_journal.append, journal, line)
             await _until_written(
                 functools.partial(ledger.record_failed_charge, video_id, inp.stage, inp.video_attempt, key, charge)
             )
@@ -144,12 +150,20 @@ async def run_stage(
         outcome.cost.service if fixed_price_usd is None else "fixed_price",
         outcome.cost.operation,
         outcome.cost.amount_usd if fixed_price_usd is None else fixed_price_usd,
-        {**outcome.cost.metadata, "seconds": seconds, "artifacts": outcome.artifacts, "details": outcome.details},
+        {
+            **outcome.cost.metadata,
+            "seconds": seconds,
+            "artifacts": outcome.artifacts,
+            "details": outcome.details,
+            "attempt_key": key,  # its charges written ahead are settled in this row
+        },
     )
     if not await ledger.record_stage_cost(video_id, inp.stage, cost, inp.video_attempt, settles_attempt=key):
         # Another attempt of this stage booked first (its reply lost): the ledger's row is what the video paid.
         if (booked := await _already_recorded(ledger, inp)) is not None:
             return booked
+    if reported:
+        await asyncio.to_thread(charge_journal.forget, journal, inp.video_attempt, key)
     metrics.record_cost(inp.stage, cost.service, cost.amount_usd)
     failed_usd = await billed_so_far(ledger, inp) if info.attempt > 1 else 0.0
     metrics.stage_seconds.labels(inp.stage).observe(seconds)
@@ -185,6 +199,22 @@ async def _until_written(write: Callable[[], Awaitable[object]], longest_wait_se
             activity.logger.warning("the ledger is unreachable (%s): the charge is written when it is back", err)
             await asyncio.sleep(wait)
             wait = min(wait * 2, longest_wait_seconds)
+
+
+async def _book_journal(ledger: Ledger, inp: StageInput, journal: Path) -> None:
+    """Book what earlier attempts of this stage wrote to the journal but maybe not to the ledger (the database away,
+    then the worker lost): rows already there are left as they are, and the attempt a cost row settled is skipped."""
+    written = await asyncio.to_thread(charge_journal.read, journal)
+    lines = [line for line in written if line.video_attempt == inp.video_attempt]
+    if not lines:
+        return
+    booked = await ledger.recorded_stage(inp.request.video_id, inp.stage, inp.video_attempt)
+    settled = booked.metadata.get("attempt_key") if booked is not None else None
+    for line in lines:
+        if line.attempt_key != settled:
+            await ledger.record_failed_charge(
+                inp.request.video_id, inp.stage, inp.video_attempt, line.attempt_key, line.cost, replace=False
+            )
 
 
 async def billed_so_far(ledger: Ledger, inp: StageInput) -> float:

@@ -48,6 +48,7 @@ def main() -> int:
         seed=args.seed,
         kinds=tuple(k.strip() for k in args.kinds.split(",") if k.strip()),
         refill=True,
+        poison_stage="quality_validation",  # one more video that crashes its worker in QA every time
         deadline_seconds=args.faults * 30.0 + 600,
     )
     root = Path(tempfile.mkdtemp(prefix="ytempire-faults-"))

@@ -64,6 +64,7 @@ FAULT_KINDS = (
 )
 # Met by the videos whose topic asks for them, at their provider's first answer (ProviderFakes.topic_suffix).
 PROVIDER_FAULT_KINDS = ("provider_bills_and_fails", "provider_overruns")
+POISONED_INPUT = "poisoned_input"  # counted for each kill of a poisoned video's worker (FaultPlan.poison_stage)
 WORKER_QUEUES = {"pipeline_worker": "pipeline", "cpu_worker": "cpu", "gpu_worker": "gpu"}
 
 
@@ -92,6 +93,9 @@ class FaultPlan:
     gap_seconds: tuple[float, float] = (1.0, 4.0)  # between faults
     deadline_seconds: float = 900.0  # for every video to end
     refill: bool = False  # submit `videos` more whenever all have ended and faults remain (a run at scale)
+    # One more video whose input crashes its worker at this stage, every time (the worker SIGKILLed whenever that
+    # stage starts for it): it must end failed with a typed reason after bounded attempts, the others unharmed.
+    poison_stage: str | None = None
 
 
 @dataclass
@@ -100,6 +104,7 @@ class FaultReport:
     stages_hit: Counter[str] = field(default_factory=Counter)  # by stage running when a fault struck
     videos: int = 0
     completed: int = 0
+    poisoned: int = 0  # videos with a poisoned input (counted in `videos`), each failed with a typed reason
     lost: list[str] = field(default_factory=list)  # not completed, or failed without a typed reason
     double_charged: list[str] = field(default_factory=list)  # the workflow's total differs from the ledger's
     over_cap: list[str] = field(default_factory=list)
@@ -131,7 +136,8 @@ class FaultReport:
         stages = ", ".join(f"{stage} {n}" for stage, n in sorted(self.stages_hit.items()))
         return (
             f"{self.faults} faults ({kinds}); stages hit: {stages}\n"
-            f"{self.videos} videos, {self.completed} completed in {self.seconds:.0f} s: lost {len(self.lost)}, "
+            f"{self.videos} videos, {self.completed} completed, {self.poisoned} poisoned and failed typed, in "
+            f"{self.seconds:.0f} s: lost {len(self.lost)}, "
             f"double-charged {len(self.double_charged)}, over-cap {len(self.over_cap)}, "
             f"wrong MP4 count {len(self.missing_or_extra_mp4)}, partial files {len(self.partial_files)}, "
             f"orphan ffmpeg {len(self.orphan_ffmpeg)}, provider bills off the ledger {len(self.unbooked_or_overbooked)}"
@@ -458,9 +464,15 @@ async def run_faults(
     stack.pool, stack.client = pool, client
     try:
         submissions = [submit(i) for i in range(plan.videos)]
+        poisoned = submit(POISONED_INDEX) if plan.poison_stage else None
         kinds = list(plan.kinds)
         rng.shuffle(kinds)
         supervisor = asyncio.create_task(_supervise(stack))
+        poisoner = (
+            asyncio.create_task(_poison(stack, client, poisoned, plan.poison_stage, report, say))
+            if poisoned is not None and plan.poison_stage
+            else None
+        )
         try:
             while _more_to_strike(plan, report) and time.monotonic() - started < plan.deadline_seconds:
                 await asyncio.sleep(rng.uniform(*plan.gap_seconds))
@@ -479,15 +491,19 @@ async def run_faults(
                     report.stages_hit.update(stages)
                     say(f"fault {report.faults}: {struck} while {', '.join(sorted(set(stages)))} ran")
             video_ids = await asyncio.gather(*submissions)
-            report.videos = len(video_ids)
-            await _wait_final(pool, video_ids, started + plan.deadline_seconds)
+            poisoned_ids = [await poisoned] if poisoned is not None else []
+            report.videos = len(video_ids) + len(poisoned_ids)
+            await _wait_final(pool, [*video_ids, *poisoned_ids], started + plan.deadline_seconds)
         finally:
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
+            for helper in (supervisor, poisoner):
+                if helper is not None:
+                    helper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await helper
         await stack.restart_what_died()
         await stack._wait_for_api(90)  # noqa: SLF001
         await _verify(stack, pool, video_ids, report)
+        await _verify_poisoned(pool, poisoned_ids, report)
         if providers is not None:
             report.injected.update(providers.misbehaved())
             report.stages_hit["script_generation"] += sum(providers.misbehaved().values())
@@ -499,6 +515,58 @@ async def run_faults(
     report.orphan_ffmpeg = _ffmpeg_reading(root)
     report.seconds = time.monotonic() - started
     return report
+
+
+POISONED_INDEX = 10_000  # the poisoned video's index: a topic, channel and key of its own
+
+
+async def _poison(
+    stack: FaultStack,
+    client: Client,
+    submission: asyncio.Task[str],
+    stage: str,
+    report: FaultReport,
+    say: Callable[[str], None],
+) -> None:
+    """SIGKILL the worker running `stage` for the poisoned video each time an attempt of it starts, as an input that
+    crashes its worker would (everything else that worker runs dies too)."""
+    video_id = await submission
+    activity = next(spec.activity for spec in STAGES if spec.name == stage)
+    worker = stack.workers["gpu_worker" if stage == RENDER_STAGE else "pipeline_worker"]
+    handle = client.get_workflow_handle(workflow_id(video_id))
+    struck: set[tuple[str, int]] = set()
+    while True:
+        await asyncio.sleep(0.05)
+        try:
+            described = await handle.describe()
+        except RPCError:
+            continue  # Temporal is down: one of the other faults
+        for pending in described.raw_description.pending_activities:
+            attempt = (described.run_id, pending.attempt)
+            if (
+                pending.activity_type.name == activity
+                and pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+                and attempt not in struck
+                and (pid := worker.pid()) is not None
+            ):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                struck.add(attempt)
+                report.injected[POISONED_INPUT] += 1
+                report.stages_hit[stage] += 1
+                say(f"poisoned input: {worker.name} SIGKILLed under {stage} (attempt {pending.attempt})")
+
+
+async def _verify_poisoned(pool: asyncpg.Pool, video_ids: list[str], report: FaultReport) -> None:
+    """A poisoned video ends failed, with the type, stage and message of its failure: never completed, never lost."""
+    for video_id in video_ids:
+        row = await pool.fetchrow("SELECT status, stage, error_log FROM video_queue WHERE id = $1", video_id)
+        errors = json.loads(row["error_log"]) if row["error_log"] else []
+        last = errors[-1] if errors else {}
+        if row["status"] == "failed" and last.get("type") and (last.get("stage") or row["stage"]):
+            report.poisoned += 1
+        else:
+            report.lost.append(f"poisoned {video_id} {row['status']}: {last or 'no error recorded'}")
 
 
 def _more_to_strike(plan: FaultPlan, report: FaultReport) -> bool:

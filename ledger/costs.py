@@ -66,12 +66,20 @@ class CostLedger(Table):
         return inserted is not None
 
     async def record_failed_charge(
-        self, video_id: str, stage: str, video_attempt: int, activity_attempt: int, cost: CostLine
+        self,
+        video_id: str,
+        stage: str,
+        video_attempt: int,
+        activity_attempt: int,
+        cost: CostLine,
+        *,
+        replace: bool = True,
     ) -> float:
         """Record what an attempt was billed (in all, so far): one row per activity attempt, which a later report
         of the same attempt (as large or larger: the final word) replaces. Written ahead while the attempt runs and
         again when it fails; the row stays as a failed attempt's charge unless the attempt succeeds
-        (`record_stage_cost` settles it). Returns what this report added (0.0: known already)."""
+        (`record_stage_cost` settles it). `replace=False`: only when the attempt has no row yet (a replayed report).
+        Returns what this report added (0.0: known already)."""
         async with self._pool.acquire() as conn, conn.transaction():
             added = await conn.fetchval(
                 """WITH prior AS (
@@ -83,7 +91,7 @@ class CostLedger(Table):
                    ON CONFLICT (video_id, stage, video_attempt, activity_attempt) DO UPDATE
                        SET amount = EXCLUDED.amount, service = EXCLUDED.service, operation = EXCLUDED.operation,
                            metadata = EXCLUDED.metadata
-                       WHERE EXCLUDED.amount >= pipeline_failed_charges.amount
+                       WHERE $9 AND EXCLUDED.amount >= pipeline_failed_charges.amount
                    RETURNING amount - COALESCE((SELECT amount FROM prior), 0)""",
                 video_id,
                 stage,
@@ -93,6 +101,7 @@ class CostLedger(Table):
                 cost.operation,
                 round(cost.amount_usd, 4),
                 json.dumps(cost.metadata),
+                replace,
             )
             await conn.execute(_REFRESH_TOTALS_SQL, video_id)
         return float(added or 0.0)

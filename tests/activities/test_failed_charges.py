@@ -116,3 +116,50 @@ async def test_a_successful_attempt_settles_what_it_wrote_ahead(tmp_path: Path, 
     assert result.cost_usd == pytest.approx(0.004)
     assert await ledger.failed_charges(request.video_id) == []
     assert await ledger.spent_usd(request.video_id) == pytest.approx(0.004)
+
+
+class LedgerAway(Ledger):
+    """The database refusing connections, for the charge writes only."""
+
+    async def record_failed_charge(self, *args: object, **kwargs: object) -> float:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+async def test_a_charge_the_database_missed_is_booked_from_the_journal(
+    tmp_path: Path, ledger: Ledger, pg_pool: asyncpg.Pool
+) -> None:
+    """The provider answered while the database was away, and the worker died waiting to book it: the charge was
+    on local disk, and the next attempt books it before it runs (once, however often it is replayed)."""
+    request = await admitted_video(ledger, "octopus hearts")
+    inp = StageInput("audio_synthesis", request, str(tmp_path / "video"), str(tmp_path / "outbox"))
+    billed = CostLine("elevenlabs", "text_to_speech_partial", 0.12, {"characters": 400, "requests": 1})
+    answered = asyncio.Event()
+
+    async def answered_while_the_database_is_away() -> StageOutcome:
+        answered.set()
+        await report_billed(billed)  # waits for the database: the worker dies first
+        raise AssertionError("unreachable")
+
+    env = ActivityEnvironment()
+    doomed = asyncio.create_task(
+        env.run(run_stage, LedgerAway(pg_pool), inp, answered_while_the_database_is_away, WorkerMetrics())
+    )
+    await asyncio.wait_for(answered.wait(), 10)
+    await asyncio.sleep(0.5)
+    doomed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+    assert await ledger.spent_usd(request.video_id) == 0.0  # the ledger never heard of it
+
+    overhead = CostLine("elevenlabs", "speech_cache_hit", 0.002, {"cache": "hit"})
+
+    async def served_from_the_cache() -> StageOutcome:
+        return StageOutcome({"audio": str(tmp_path / "voice.wav")}, overhead, {"cache": "hit"})
+
+    env.info = dataclasses.replace(env.info, attempt=2)
+    result = await env.run(run_stage, ledger, inp, served_from_the_cache, WorkerMetrics())
+    assert result.cost_usd == pytest.approx(0.122)
+    env.info = dataclasses.replace(env.info, attempt=3)  # a reply lost after the booking: the retry replays again
+    again = await env.run(run_stage, ledger, inp, served_from_the_cache, WorkerMetrics())
+    assert again.cost_usd == pytest.approx(0.122)
+    assert await ledger.spent_usd(request.video_id) == pytest.approx(0.122)
