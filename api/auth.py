@@ -1,45 +1,142 @@
-"""Optional API key: when YTEMPIRE_API_KEY is set, every /pipeline request must send it in the X-API-Key header."""
+"""Who is calling, and may they: every route but /healthz and sign-in names a principal and the least role it needs.
+
+Credentials, in any of these places:
+- `Authorization: Bearer <access token>`: a person, signed in at `POST /auth/token` (short-lived JWT);
+- `Authorization: Bearer <API key>` or `X-API-Key: <API key>`: a machine (n8n, scripts), a key from
+  `python -m api.accounts keys create`;
+- `YTEMPIRE_API_KEY`, when the server sets one, is accepted as an admin key, so scripts written for it keep working.
+"""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import HTTPException, Security, WebSocket, WebSocketException, status
-from fastapi.security import APIKeyHeader
+from fastapi import Depends, HTTPException, Request, Security, WebSocket, WebSocketException, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
+from starlette.requests import HTTPConnection
 
-from api.deps import SettingsDep
+from api.credentials import API_KEY_PREFIX, AccessTokens, Passwords, same_digest, split_secret
+from core.principals import Principal, PrincipalKind, Role
+from ledger.principals import PrincipalStore
 
 API_KEY_HEADER = "X-API-Key"
+ENV_KEY_NAME = "YTEMPIRE_API_KEY"
 
 api_key_header = APIKeyHeader(
     name=API_KEY_HEADER,
-    auto_error=False,  # no key configured means an open API: the dependency decides, not the scheme
-    description="The value of YTEMPIRE_API_KEY; required on /pipeline when the server sets one.",
+    auto_error=False,  # either scheme will do: the dependency decides
+    description="An API key (`ytk_…`, from `python -m api.accounts keys create`), or the server's YTEMPIRE_API_KEY.",
+)
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An access token from `POST /auth/token`, or an API key.",
 )
 
 
-def _refusal(expected: SecretStr | None, presented: str | None) -> str | None:
-    """Why the request is refused, or None when it may pass."""
-    if expected is None:
-        return None
-    if not presented:
-        return f"missing {API_KEY_HEADER} header: this API requires its key (YTEMPIRE_API_KEY on the server)"
-    # Constant time: the comparison must not tell an attacker how many leading characters were right.
-    if not hmac.compare_digest(presented.encode(), expected.get_secret_value().encode()):
-        return f"invalid API key in the {API_KEY_HEADER} header"
-    return None
+class Authenticator:
+    """Turns a presented credential into a principal; one per API process (on app.state)."""
+
+    def __init__(
+        self, store: PrincipalStore, tokens: AccessTokens, passwords: Passwords, env_key: SecretStr | None
+    ) -> None:
+        self.store = store
+        self.tokens = tokens
+        self.passwords = passwords
+        self._env_key = env_key
+
+    async def principal(self, credential: str) -> Principal | None:
+        if credential.startswith(f"{API_KEY_PREFIX}_"):
+            return await self._api_key(credential)
+        if self._env_key is not None and hmac.compare_digest(
+            credential.encode(), self._env_key.get_secret_value().encode()
+        ):
+            return Principal(PrincipalKind.API_KEY, "env", ENV_KEY_NAME, Role.ADMIN)
+        return self.tokens.verify(credential)
+
+    async def _api_key(self, credential: str) -> Principal | None:
+        parsed = split_secret(credential, API_KEY_PREFIX)
+        if parsed is None:
+            return None
+        key_id, secret_sha256 = parsed
+        row = await self.store.key_by_id(key_id)
+        if row is None or not same_digest(row.secret_sha256, secret_sha256) or not row.live_at(datetime.now(UTC)):
+            return None
+        await self.store.key_used(key_id)
+        return row.principal()
+
+    async def sign_in(self, username: str, password: str) -> Principal | None:
+        user = await self.store.user_by_name(username)
+        ok = self.passwords.verify(user.password_hash if user else None, password)
+        if user is None or not ok or user.disabled_at is not None:
+            return None
+        return user.principal()
 
 
-async def require_api_key(settings: SettingsDep, presented: Annotated[str | None, Security(api_key_header)]) -> None:
-    """HTTP routes: 401 unless the configured key (if any) was sent."""
-    if reason := _refusal(settings.api_key, presented):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, reason, headers={"WWW-Authenticate": API_KEY_HEADER})
+def _credential(connection: HTTPConnection) -> str | None:
+    authorization = connection.headers.get("authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return connection.headers.get(API_KEY_HEADER) or None
 
 
-async def require_api_key_ws(websocket: WebSocket) -> None:
-    """WebSocket routes: the handshake is refused (policy violation) unless the configured key (if any) was sent."""
-    settings = websocket.app.state.settings
-    if reason := _refusal(settings.api_key, websocket.headers.get(API_KEY_HEADER)):
-        raise WebSocketException(status.WS_1008_POLICY_VIOLATION, reason)
+async def _authenticate(connection: HTTPConnection) -> Principal | str:
+    """The principal, or why there is none."""
+    credential = _credential(connection)
+    if credential is None:
+        return f"sign in: send an access token (Authorization: Bearer …) or an API key ({API_KEY_HEADER})"
+    authenticator: Authenticator = connection.app.state.authenticator
+    principal = await authenticator.principal(credential)
+    if principal is None:
+        return "the credential is invalid, expired or revoked"
+    return principal
+
+
+def _unauthorized(reason: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, reason, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _forbidden(principal: Principal, required: Role) -> str:
+    return f"{principal.label} has the role {principal.role.value}; this needs {required.value}"
+
+
+def require(role: Role) -> Callable[..., Awaitable[Principal]]:
+    """The dependency of an HTTP route that needs at least `role` (401 without a valid credential, 403 below it)."""
+
+    async def dependency(
+        request: Request,
+        _key: Annotated[str | None, Security(api_key_header)],
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+    ) -> Principal:
+        found = await _authenticate(request)
+        if isinstance(found, str):
+            raise _unauthorized(found)
+        if not found.may(role):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, _forbidden(found, role))
+        request.state.principal = found
+        return found
+
+    return dependency
+
+
+def require_ws(role: Role) -> Callable[..., Awaitable[Principal]]:
+    """The dependency of a WebSocket route: the handshake is refused (policy violation) without `role`."""
+
+    async def dependency(websocket: WebSocket) -> Principal:
+        found = await _authenticate(websocket)
+        if isinstance(found, str):
+            raise WebSocketException(status.WS_1008_POLICY_VIOLATION, found)
+        if not found.may(role):
+            raise WebSocketException(status.WS_1008_POLICY_VIOLATION, _forbidden(found, role))
+        return found
+
+    return dependency
+
+
+Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
+Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

@@ -14,6 +14,7 @@ from api.schemas import QueueFullResponse
 from core.errors import (
     ApprovalRefused,
     InvalidVideoRequest,
+    NotPermitted,
     QueueFull,
     RetryRefused,
     UnknownVideo,
@@ -26,6 +27,7 @@ STATUS_OF: dict[type[Exception], int] = {
     UnknownVideo: status.HTTP_404_NOT_FOUND,
     VideoFinished: status.HTTP_409_CONFLICT,
     RetryRefused: status.HTTP_409_CONFLICT,
+    NotPermitted: status.HTTP_403_FORBIDDEN,
 }
 
 

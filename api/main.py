@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import Depends, FastAPI
 
 from api import errors
-from api.auth import require_api_key, require_api_key_ws
+from api.auth import Authenticator, require, require_ws
 from api.body_limit import BodyLimit
+from api.credentials import AccessTokens, Passwords, secret_file
+from api.local_admin import ensure_local_admin_key
 from api.metrics import ApiMetrics
-from api.routes import health, metrics, pipeline, pipeline_metrics, stream
+from api.routes import auth, health, metrics, pipeline, pipeline_metrics, stream
 from api.stream import StatusHub
+from core.principals import Role
 from core.settings import Settings
 from ledger import Ledger, create_pool
 from ledger.migrations import apply_migrations
@@ -28,6 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await apply_migrations(pool)
         app.state.pool = pool
         app.state.ledger = Ledger(pool)
+        app.state.authenticator = _authenticator(app.state.settings, app.state.ledger)
+        if app.state.settings.local_admin_key:
+            await ensure_local_admin_key(app.state.ledger, app.state.settings.admin_key_path)
         app.state.temporal = await connect(app.state.settings)
         app.state.stream = StatusHub(
             app.state.settings, app.state.ledger, app.state.temporal, interval=app.state.settings.stream_poll_seconds
@@ -46,13 +53,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodyLimit)
-    # /pipeline needs YTEMPIRE_API_KEY when one is set; /healthz and the Prometheus /metrics stay open.
-    app.include_router(pipeline.router, dependencies=[Depends(require_api_key)])
-    app.include_router(pipeline_metrics.router, dependencies=[Depends(require_api_key)])
-    app.include_router(stream.router, dependencies=[Depends(require_api_key_ws)])
+    # Every route names the least role it needs (api/auth.py); only /healthz and sign-in are open.
+    app.include_router(pipeline.router)
+    app.include_router(pipeline_metrics.router, dependencies=[Depends(require(Role.VIEWER))])
+    app.include_router(stream.router, dependencies=[Depends(require_ws(Role.VIEWER))])
+    app.include_router(auth.router)
     app.include_router(health.router)
-    app.include_router(metrics.router)
+    app.include_router(metrics.router, dependencies=[Depends(require(Role.VIEWER))])
     return app
+
+
+def _authenticator(settings: Settings, ledger: Ledger) -> Authenticator:
+    signing_key = (
+        settings.jwt_secret.get_secret_value().encode()
+        if settings.jwt_secret is not None
+        else secret_file(settings.secrets_dir / "jwt.key")
+    )
+    tokens = AccessTokens(signing_key, timedelta(minutes=settings.access_token_minutes))
+    return Authenticator(ledger, tokens, Passwords(), settings.api_key)
 
 
 app = create_app()

@@ -21,7 +21,8 @@ from api.schemas import (
     VideoSummary,
 )
 from core.domain import FINAL_STATUSES, BudgetApproval, VideoStatus, workflow_id
-from core.errors import ApprovalRefused, InvalidVideoRequest, UnknownVideo, VideoFinished
+from core.errors import ApprovalRefused, InvalidVideoRequest, NotPermitted, UnknownVideo, VideoFinished
+from core.principals import Principal, Role
 from core.records import VideoRow
 from core.settings import Settings
 from core.stage_table import STAGES
@@ -61,13 +62,23 @@ class Operations:
             next_cursor=f"{page[-1].created_at.isoformat()}|{page[-1].video_id}" if more else None,
         )
 
-    async def approve(self, video_id: UUID, body: ApproveRequest) -> ApproveResponse:
-        """Raise the video's cap (who and why are recorded); a halted video continues."""
+    async def approve(self, video_id: UUID, body: ApproveRequest, principal: Principal) -> ApproveResponse:
+        """Raise the video's cap (who and why are recorded); a halted video continues. An operator may raise it up to
+        YTEMPIRE_OPERATOR_APPROVAL_CEILING_USD, an admin up to YTEMPIRE_COST_CAP_CEILING_USD."""
+        ceiling = self.settings.cost_cap_ceiling_usd
+        if not principal.may(Role.ADMIN):
+            ceiling = min(ceiling, self.settings.operator_approval_ceiling_usd)
+            if body.new_cap_usd > ceiling:
+                raise NotPermitted(
+                    f"{principal.label} may approve up to ${ceiling:.2f} (YTEMPIRE_OPERATOR_APPROVAL_CEILING_USD); "
+                    f"an admin may approve up to ${self.settings.cost_cap_ceiling_usd:.2f}"
+                )
         await self._unfinished(video_id)
         handle = self.temporal.get_workflow_handle(workflow_id(video_id))
+        approver = principal.label + (f" for {body.approved_by}" if body.approved_by else "")
         try:
             progress = await handle.execute_update(
-                VideoWorkflow.approve_budget, BudgetApproval(body.new_cap_usd, body.approved_by, body.reason)
+                VideoWorkflow.approve_budget, BudgetApproval(body.new_cap_usd, approver, body.reason)
             )
         except RPCError as err:
             raise _closed(video_id, err) from err

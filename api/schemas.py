@@ -143,7 +143,13 @@ class ApproveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     new_cap_usd: float = Field(gt=0, description="The new budget; above the current cap, at most the ceiling.")
-    approved_by: PlainText = Field(min_length=1, max_length=100)
+    approved_by: PlainText | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="on whose behalf, as the caller says; the ledger records the signed-in principal first "
+        "(`api_key:n8n for maria`)",
+    )
     reason: PlainText = Field(min_length=1, max_length=500)
 
 

@@ -27,6 +27,7 @@ import uvicorn  # noqa: E402
 from temporalio import activity  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
+from api.local_admin import client_headers  # noqa: E402
 from api.main import create_app  # noqa: E402
 from bench.harness import free_port, percentile, run_in_scratch_dir, stack_settings, start_stack, stop_stack  # noqa: E402
 from core.domain import StageInput, StageResult  # noqa: E402
@@ -67,7 +68,8 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
         while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
             await asyncio.sleep(0.05)
         enqueue: list[float] = []
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api:
+        headers = client_headers(settings.admin_key_path)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as api:
             for index in range(args.videos):
                 body = {
                     "topic": f"bench topic {index}",

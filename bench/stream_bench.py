@@ -40,6 +40,7 @@ from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
+from api.local_admin import client_headers  # noqa: E402
 from api.stream import StatusHub, StreamMessage  # noqa: E402
 from bench.harness import free_port, percentile, run_in_scratch_dir, stack_settings, start_stack, stop_stack  # noqa: E402
 from core.domain import workflow_id  # noqa: E402
@@ -130,9 +131,9 @@ class Subscriber:
     close: tuple[int | None, str | None] = (None, None)
 
 
-async def subscribe(url: str, sub: Subscriber) -> None:
+async def subscribe(url: str, sub: Subscriber, auth: dict[str, str]) -> None:
     started = time.perf_counter()
-    async with connect(url, open_timeout=60, max_queue=None) as ws:
+    async with connect(url, open_timeout=60, max_queue=None, additional_headers=auth) as ws:
         sub.connect_s = time.perf_counter() - started
         async for text in ws:
             sub.received.append((time.time(), str(text)))
@@ -216,10 +217,12 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.1)
+            auth = client_headers(settings.admin_key_path)  # the key the API made on its first start
+            api.headers.update(auth)
             cpu_start = cpu_seconds(server.pid)
             videos = [await enqueue(api, i, args.duration) for i in range(args.videos)]
             subs = [Subscriber(videos[i % len(videos)]) for i in range(args.subscribers)]
-            tasks = [asyncio.create_task(subscribe(f"ws://{base}/pipeline/stream/{s.video_id}", s)) for s in subs]
+            tasks = [asyncio.create_task(subscribe(f"ws://{base}/pipeline/stream/{s.video_id}", s, auth)) for s in subs]
             while not all(s.received for s in subs):
                 assert not any(t.done() for t in tasks), [t.exception() for t in tasks if t.done()]
                 await asyncio.sleep(0.02)
@@ -240,7 +243,9 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
                     cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
                     more = [await enqueue(api, 1000 + i, args.duration) for i in range(args.videos)]
                     limits = httpx.Limits(max_connections=args.subscribers)
-                    async with httpx.AsyncClient(base_url=f"http://{base}", timeout=60, limits=limits) as pollers:
+                    async with httpx.AsyncClient(
+                        base_url=f"http://{base}", timeout=60, limits=limits, headers=auth
+                    ) as pollers:
                         latencies = await asyncio.gather(
                             *(poll_status(pollers, more[i % len(more)], 0.5) for i in range(args.subscribers))
                         )

@@ -102,6 +102,10 @@ class InvalidVideoRequest(ValueError):
         self.kind = kind
 
 
+class NotPermitted(Exception):
+    """The principal's role allows less than this request asks (e.g. an approval above its role's ceiling)."""
+
+
 class ApprovalRefused(ValueError):
     """The workflow refused a budget approval (not above the current cap, above the ceiling, no reason given)."""
 

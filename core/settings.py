@@ -70,7 +70,10 @@ class Settings(BaseSettings):
 
     cost_cap_default_usd: float = Field(3.00, gt=0, description="a video's budget when the request sets none")
     cost_cap_max_usd: float = Field(3.00, gt=0, description="the highest budget a request may ask for")
-    cost_cap_ceiling_usd: float = Field(10.00, gt=0, description="no operator approval may raise a cap above this")
+    cost_cap_ceiling_usd: float = Field(10.00, gt=0, description="no approval, not even an admin's, goes above this")
+    operator_approval_ceiling_usd: float = Field(
+        5.00, gt=0, description="an operator may approve a cap up to this; above it takes an admin"
+    )
     cost_warning_usd: float = 2.50
     cost_critical_usd: float = 2.80
     cost_halt_timeout_seconds: float = Field(86400, gt=0, description="a halted video fails after this long")
@@ -87,7 +90,22 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_key: SecretStr | None = Field(None, description="when set, /pipeline requests must send it as X-API-Key")
+    api_key: SecretStr | None = Field(
+        None, description="accepted as an admin API key (X-API-Key or Authorization: Bearer), beside stored keys"
+    )
+    local_admin_key: bool = Field(
+        True,
+        description="the API keeps a live admin key in <data_dir>/admin.key (0600), made on first start; make demo "
+        "and the temporal-dev scripts use it",
+    )
+    jwt_secret: SecretStr | None = Field(
+        None, description="signs access tokens; default: 32 random bytes in <data_dir>/secrets/jwt.key (0600)"
+    )
+    access_token_minutes: float = Field(15.0, gt=0, le=1440, description="an access token's lifetime")
+    refresh_token_days: float = Field(30.0, gt=0, description="a refresh token's lifetime (each is used once)")
+    api_key_rotation_grace_hours: float = Field(
+        24.0, ge=0, description="after a rotation the previous key of the name stays live this long"
+    )
 
     render_heartbeat_timeout_seconds: float = Field(15.0, gt=0)
     stage_heartbeat_timeout_seconds: float = Field(
@@ -214,6 +232,14 @@ class Settings(BaseSettings):
     @cached_property
     def provider_cache_dir(self) -> Path:
         return (self.cache_dir or self.data_dir / "cache").resolve()
+
+    @property
+    def admin_key_path(self) -> Path:
+        return self.data_dir / "admin.key"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
 
     @cached_property
     def outbox_dir(self) -> Path:

@@ -21,7 +21,9 @@ class DemoOutcome:
     error: str | None
 
 
-def enqueue(api_url: str, topic: str, *, complexity: str = "simple", priority: int = 7) -> dict[str, object]:
+def enqueue(
+    api_url: str, topic: str, headers: dict[str, str], *, complexity: str = "simple", priority: int = 7
+) -> dict[str, object]:
     response = httpx.post(
         f"{api_url}/pipeline/queue",
         json={
@@ -31,19 +33,20 @@ def enqueue(api_url: str, topic: str, *, complexity: str = "simple", priority: i
             "priority": priority,
             "complexity": complexity,
         },
+        headers=headers,
         timeout=30,
     )
     response.raise_for_status()
     return response.json()  # type: ignore[no-any-return]
 
 
-def follow(api_url: str, video_id: str, *, timeout: float = 900) -> DemoOutcome:
+def follow(api_url: str, video_id: str, headers: dict[str, str], *, timeout: float = 900) -> DemoOutcome:
     """Poll the status endpoint and draw a progress bar until the video is final."""
     tty = sys.stdout.isatty()
     started = time.monotonic()
     last_key: tuple[str, str] | None = None
     while True:
-        body = httpx.get(f"{api_url}/pipeline/status/{video_id}", timeout=30).json()
+        body = httpx.get(f"{api_url}/pipeline/status/{video_id}", headers=headers, timeout=30).json()
         percent = float(body["progress"])
         bar = "#" * int(percent / 5) + "-" * (20 - int(percent / 5))
         line = (

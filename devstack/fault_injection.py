@@ -33,6 +33,7 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.service import RPCError
 
+from api.local_admin import client_headers
 from core.domain import VideoResult, workflow_id
 from core.settings import Settings
 from core.stage_table import RENDER_STAGE, STAGES
@@ -212,6 +213,10 @@ class FaultStack:
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.api_port}"
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        return client_headers(self.data_dir / "admin.key")
 
     @property
     def processes(self) -> list[ManagedProcess]:
@@ -400,7 +405,9 @@ def _ffmpeg_reading(root: Path) -> list[int]:
     return found
 
 
-async def _submit(api_url: str, index: int, plan: FaultPlan, run_id: str, topic_suffix: str = "") -> str:
+async def _submit(
+    api_url: str, headers: dict[str, str], index: int, plan: FaultPlan, run_id: str, topic_suffix: str = ""
+) -> str:
     """POST one video like a careful client: an Idempotency-Key, resent until the API answers (it may be down)."""
     body = {
         "topic": f"fault drill {index}: octopus hearts{topic_suffix}",
@@ -414,7 +421,10 @@ async def _submit(api_url: str, index: int, plan: FaultPlan, run_id: str, topic_
         while True:
             with contextlib.suppress(httpx.HTTPError):
                 answer = await http.post(
-                    f"{api_url}/pipeline/queue", json=body, headers={"Idempotency-Key": f"{run_id}-{index}"}, timeout=10
+                    f"{api_url}/pipeline/queue",
+                    json=body,
+                    headers={**headers, "Idempotency-Key": f"{run_id}-{index}"},
+                    timeout=10,
                 )
                 if answer.status_code in (200, 201, 202):
                     return str(answer.json()["video_id"])
@@ -452,7 +462,7 @@ async def run_faults(
 
     def submit(index: int) -> asyncio.Task[str]:
         suffix = providers.topic_suffix(index) if providers else ""
-        return asyncio.create_task(_submit(stack.api_url, index, plan, run_id, suffix))
+        return asyncio.create_task(_submit(stack.api_url, stack.api_headers, index, plan, run_id, suffix))
 
     started = time.monotonic()
     await stack.start()

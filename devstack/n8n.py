@@ -443,6 +443,7 @@ def running_n8n(
 
 def main() -> int:
     """`python -m devstack.n8n`: n8n with our workflows against `make up`'s stack, until Ctrl-C."""
+    from api.local_admin import client_headers
     from core.settings import Settings
 
     settings = Settings()
@@ -457,7 +458,8 @@ def main() -> int:
     try:
         with running_n8n(
             data_dir / "n8n",
-            api_key=settings.api_key.get_secret_value() if settings.api_key is not None else None,
+            # make up's local admin key (or YTEMPIRE_API_KEY) becomes n8n's Header Auth credential for our API
+            api_key=client_headers(data_dir / "admin.key", settings.api_key).get(API_KEY_HEADER),
             workflow_env=workflow_env,
             port=port,
         ) as server:

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from api.local_admin import client_headers
 from core import search_attributes
 from core.settings import Settings
 from devstack.postgres import PostgresServer
@@ -56,6 +57,11 @@ class Stack:
     def api_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
+    @property
+    def api_headers(self) -> dict[str, str]:
+        """The local admin key the API keeps under the data dir (or YTEMPIRE_API_KEY), for the stack's own calls."""
+        return client_headers(self.data_dir / "admin.key", self.settings.api_key)
+
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
@@ -84,6 +90,7 @@ class Stack:
         _wait_for_http(f"{self.api_url}/healthz", 60, api)
         if not workers.alive():
             raise StackError(f"workers exited at start; see {workers.log_file}")
+        say(f"api key    {(self.data_dir / 'admin.key').resolve()} (admin: send it as X-API-Key; keep it private)")
         say("stack is up")
 
     def down(self, say: callable = print) -> None:  # type: ignore[valid-type]

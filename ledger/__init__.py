@@ -5,6 +5,7 @@ from __future__ import annotations
 from ledger.costs import CostLedger
 from ledger.events import EventLog
 from ledger.gpu_status import GpuStatusTable
+from ledger.principals import PrincipalStore
 from ledger.quota import ProviderQuota
 from ledger.tables import create_pool
 from ledger.videos import VideoQueue
@@ -12,5 +13,5 @@ from ledger.videos import VideoQueue
 __all__ = ["Ledger", "create_pool"]
 
 
-class Ledger(VideoQueue, CostLedger, EventLog, ProviderQuota, GpuStatusTable):
+class Ledger(VideoQueue, CostLedger, EventLog, ProviderQuota, GpuStatusTable, PrincipalStore):
     """Every table's queries on one pool."""

@@ -7,3 +7,11 @@ TEMPORAL="${TEMPORAL:-$repo/.venv/bin/temporal}"
 export TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-127.0.0.1:7233}"
 PYTHON="$repo/.venv/bin/python"
 [ -x "$PYTHON" ] || PYTHON="$(command -v python3)"
+# The API wants a principal: YTEMPIRE_API_KEY when set, else the local admin key `make up` keeps in data/admin.key.
+# `api_curl ARGS...` sends it as a header read from a pipe, so the key never shows in `ps`.
+API="${YTEMPIRE_API_URL:-http://127.0.0.1:8000}"
+api_key() {
+  if [ -n "${YTEMPIRE_API_KEY:-}" ]; then printf '%s' "$YTEMPIRE_API_KEY"
+  else cat "${YTEMPIRE_DATA_DIR:-$repo/data}/admin.key" 2>/dev/null | tr -d '\n' || true; fi
+}
+api_curl() { curl -sS -H @<(printf 'X-API-Key: %s\n' "$(api_key)") "$@"; }

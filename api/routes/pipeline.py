@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from api.admission import Admitter
+from api.auth import Operator, require
 from api.deps import LedgerDep, MetricsDep, SettingsDep, TemporalDep
 from api.operations import Operations
 from api.schemas import (
@@ -26,8 +27,11 @@ from api.schemas import (
 )
 from api.status import video_status
 from core.domain import VideoStatus
+from core.principals import Role
 
 router = APIRouter(prefix="/pipeline", tags=["pipeline"])
+VIEWER = [Depends(require(Role.VIEWER))]
+OPERATOR = [Depends(require(Role.OPERATOR))]  # spends money or changes a video
 
 
 def admitter(settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep, metrics: MetricsDep) -> Admitter:
@@ -44,6 +48,7 @@ OperationsDep = Annotated[Operations, Depends(operations)]
 
 @router.post(
     "/queue",
+    dependencies=OPERATOR,
     status_code=status.HTTP_201_CREATED,
     response_model=EnqueueResponse,
     responses={
@@ -71,7 +76,7 @@ async def enqueue_video(
     return enqueued
 
 
-@router.post("/queue/batch", response_model=BatchEnqueueResponse)
+@router.post("/queue/batch", response_model=BatchEnqueueResponse, dependencies=OPERATOR)
 async def enqueue_batch(
     body: BatchEnqueueRequest,
     response: Response,
@@ -89,7 +94,7 @@ async def enqueue_batch(
     return answer
 
 
-@router.get("/videos", response_model=VideoListResponse)
+@router.get("/videos", response_model=VideoListResponse, dependencies=VIEWER)
 async def list_videos(
     ops: OperationsDep,
     channel_id: UUID | None = None,
@@ -104,26 +109,37 @@ async def list_videos(
     return await ops.list_videos(channel_id=channel_id, statuses=video_status, limit=limit, cursor=cursor)
 
 
-@router.get("/status/{video_id}", response_model=StatusResponse)
+@router.get("/status/{video_id}", response_model=StatusResponse, dependencies=VIEWER)
 async def get_status(video_id: UUID, settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep) -> StatusResponse:
     """Where a video stands: ledger facts plus live progress from its workflow."""
     return await video_status(video_id, settings, ledger, temporal)
 
 
-@router.post("/approve/{video_id}", response_model=ApproveResponse)
-async def approve_budget(video_id: UUID, body: ApproveRequest, ops: OperationsDep) -> ApproveResponse:
-    """Raise a video's cost cap (who and why are recorded); a halted video continues."""
-    return await ops.approve(video_id, body)
+@router.post(
+    "/approve/{video_id}",
+    response_model=ApproveResponse,
+    responses={403: {"description": "below operator, or a cap above the role's approval ceiling"}},
+)
+async def approve_budget(
+    video_id: UUID, body: ApproveRequest, ops: OperationsDep, principal: Operator
+) -> ApproveResponse:
+    """Raise a video's cost cap (the signed-in principal and the reason are recorded); a halted video continues. An
+    operator may approve up to YTEMPIRE_OPERATOR_APPROVAL_CEILING_USD, an admin up to YTEMPIRE_COST_CAP_CEILING_USD."""
+    return await ops.approve(video_id, body, principal)
 
 
-@router.post("/cancel/{video_id}", status_code=status.HTTP_202_ACCEPTED, response_model=CancelResponse)
+@router.post(
+    "/cancel/{video_id}", status_code=status.HTTP_202_ACCEPTED, response_model=CancelResponse, dependencies=OPERATOR
+)
 async def cancel_video(video_id: UUID, ops: OperationsDep) -> CancelResponse:
     """Cancel a queued or running video: its render's ffmpeg is killed, costs so far are kept, partial files go."""
     await ops.cancel(video_id)
     return CancelResponse(video_id=video_id, status="cancelling")
 
 
-@router.post("/retry/{video_id}", status_code=status.HTTP_202_ACCEPTED, response_model=RetryResponse)
+@router.post(
+    "/retry/{video_id}", status_code=status.HTTP_202_ACCEPTED, response_model=RetryResponse, dependencies=OPERATOR
+)
 async def retry_video(video_id: UUID, ops: OperationsDep) -> RetryResponse:
     """Retry a failed video from its failed stage; stages that succeeded are neither repeated nor paid again."""
     return await ops.retry(video_id)

@@ -27,7 +27,7 @@ from core.stage_table import STAGES
 from ledger import Ledger
 from tests.conftest import free_port
 from tests.integration import conftest as integration
-from tests.integration.conftest import running_workers
+from tests.integration.conftest import admin_headers, running_workers
 
 settings = integration.settings  # the real-stack Settings fixture: tmp data dir, the dev server, fresh task queues
 
@@ -37,6 +37,7 @@ class Served:
     app: FastAPI
     http: httpx.AsyncClient
     ws_base: str
+    auth: dict[str, str]  # the local admin key's header, for the WebSocket handshakes
 
     @property
     def hub(self) -> StatusHub:
@@ -54,8 +55,9 @@ async def serving(settings: Settings) -> AsyncIterator[Served]:
         while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
             assert not task.done(), "uvicorn stopped while starting"
             await asyncio.sleep(0.02)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            yield Served(app, http, f"ws://127.0.0.1:{port}/pipeline/stream")
+        auth = admin_headers(settings)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=auth) as http:
+            yield Served(app, http, f"ws://127.0.0.1:{port}/pipeline/stream", auth)
     finally:
         server.should_exit = True
         await task
@@ -91,7 +93,7 @@ async def test_a_real_video_is_followed_from_queued_to_completed(
 ) -> None:
     async with running_workers(dev_env, settings, ledger), serving(settings) as api:
         video_id = await enqueue(api.http)
-        async with connect(f"{api.ws_base}/{video_id}") as ws:
+        async with connect(f"{api.ws_base}/{video_id}", additional_headers=api.auth) as ws:
             messages = await asyncio.wait_for(follow(ws), timeout=180)
         assert (ws.close_code, ws.close_reason) == (1000, "final")
         await wait_until(lambda: api.hub.watchers == 0)
@@ -113,14 +115,14 @@ async def test_a_real_video_is_followed_from_queued_to_completed(
 async def test_unknown_and_malformed_ids_close_with_application_codes(settings: Settings) -> None:
     async with serving(settings) as api:
         missing = uuid.uuid4()
-        async with connect(f"{api.ws_base}/{missing}") as ws:
+        async with connect(f"{api.ws_base}/{missing}", additional_headers=api.auth) as ws:
             try:
                 await asyncio.wait_for(ws.recv(), timeout=10)
                 raise AssertionError("an unknown id must get no message")
             except ConnectionClosed:
                 pass
         assert (ws.close_code, ws.close_reason) == (4404, f"no video with id {missing}")
-        async with connect(f"{api.ws_base}/not-a-uuid") as ws:
+        async with connect(f"{api.ws_base}/not-a-uuid", additional_headers=api.auth) as ws:
             try:
                 await asyncio.wait_for(ws.recv(), timeout=10)
                 raise AssertionError("a malformed id must get no message")
@@ -142,14 +144,16 @@ async def test_many_subscribers_share_one_watcher(
         video_id = await enqueue(api.http)
 
         # Subscribers that leave stop the watcher, even though the video never changes.
-        early = [await connect(f"{api.ws_base}/{video_id}") for _ in range(3)]
+        early = [await connect(f"{api.ws_base}/{video_id}", additional_headers=api.auth) for _ in range(3)]
         assert [json.loads(await ws.recv())["status"] for ws in early] == ["queued"] * 3
         assert hub.watchers == 1
         for ws in early:
             await ws.close()
         await wait_until(lambda: hub.watchers == 0 and hub.subscribers == 0)
 
-        sockets = await asyncio.gather(*(connect(f"{api.ws_base}/{video_id}") for _ in range(60)))
+        sockets = await asyncio.gather(
+            *(connect(f"{api.ws_base}/{video_id}", additional_headers=api.auth) for _ in range(60))
+        )
         firsts = await asyncio.gather(*(ws.recv() for ws in sockets))
         assert len(set(firsts)) == 1 and json.loads(firsts[0])["status"] == "queued"
         await wait_until(lambda: hub.subscribers == 60)
@@ -158,7 +162,7 @@ async def test_many_subscribers_share_one_watcher(
         # A late subscriber gets the current state at once, from the watcher, without a poll of its own.
         polls = hub.polls
         started = time.monotonic()
-        late = await connect(f"{api.ws_base}/{video_id}")
+        late = await connect(f"{api.ws_base}/{video_id}", additional_headers=api.auth)
         assert await late.recv() == firsts[0]
         waited = time.monotonic() - started
         assert waited < 1.0 and hub.polls - polls <= waited / hub.interval + 1
@@ -203,7 +207,7 @@ async def test_shutting_the_api_down_closes_subscribers_and_stops_watchers(
 ) -> None:
     async with serving(settings) as api:
         video_id = await enqueue(api.http)  # no workers: it stays queued
-        ws = await connect(f"{api.ws_base}/{video_id}")
+        ws = await connect(f"{api.ws_base}/{video_id}", additional_headers=api.auth)
         assert json.loads(await ws.recv())["status"] == "queued"
         hub = api.hub
     assert hub.watchers == 0 and hub.subscribers == 0

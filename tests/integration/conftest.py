@@ -11,6 +11,8 @@ import pytest
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
+from api.auth import API_KEY_HEADER
+from api.local_admin import read_key_file
 from api.main import create_app
 from core.domain import TaskQueues
 from core.settings import Settings
@@ -53,11 +55,20 @@ def receiver(_receiver_server: Receiver) -> Receiver:  # noqa: F811 - the import
     return _receiver_server
 
 
+def admin_headers(settings: Settings) -> dict[str, str]:
+    """The local admin key the API made on its first start (`<data_dir>/admin.key`), as a request header."""
+    key = read_key_file(settings.admin_key_path)
+    assert key is not None, f"the API made no admin key at {settings.admin_key_path}"
+    return {API_KEY_HEADER: key}
+
+
 @asynccontextmanager
-async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The real FastAPI app with its lifespan (real pool, real Temporal client), over ASGI."""
+async def api_client(settings: Settings, *, signed_in: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    """The real FastAPI app with its lifespan (real pool, real Temporal client), over ASGI; signed in with the local
+    admin key unless `signed_in=False`."""
     app: FastAPI = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+        headers = admin_headers(settings) if signed_in else {}
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test", headers=headers) as client:
             yield client

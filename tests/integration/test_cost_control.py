@@ -78,7 +78,7 @@ async def test_halt_approve_complete_over_http(
         ("budget_approved", "info"),
     ]
     approval = (await ledger.video_events(video_id))[-1]["message"]
-    assert "maria" in approval and "flagship video" in approval
+    assert "api_key:local-admin for maria" in approval and "flagship video" in approval  # who signed in, for whom
 
 
 async def test_cost_alerts_reach_the_webhook_signed(

@@ -1,0 +1,68 @@
+"""Secure by default on one machine: the API keeps a live admin key in `<data_dir>/admin.key` (0600), made on first
+start, so `make demo`, the `temporal-dev/` scripts and the person at the keyboard can call it; nobody else can."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from api.credentials import API_KEY_PREFIX, new_api_key, same_digest, split_secret
+from core.principals import Role
+from ledger.principals import PrincipalStore
+
+LOCAL_ADMIN_KEY_NAME = "local-admin"
+API_KEY_HEADER = "X-API-Key"
+
+log = logging.getLogger(__name__)
+
+
+def read_key_file(path: Path) -> str | None:
+    """The key a key file holds, or None when there is none."""
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    return value or None
+
+
+async def ensure_local_admin_key(store: PrincipalStore, path: Path) -> bool:
+    """Make sure `path` holds a live admin key; True when a new one was made. Its value is never logged."""
+    if (held := read_key_file(path)) is not None and await _live(store, held):
+        return False
+    key = new_api_key()
+    await store.create_key(key.id, LOCAL_ADMIN_KEY_NAME, key.sha256, Role.ADMIN)
+    _write_owner_only(path, key.value + "\n")
+    log.info("made a local admin API key (%s): its file is %s", key.id, path.resolve())
+    return True
+
+
+async def _live(store: PrincipalStore, value: str) -> bool:
+    parsed = split_secret(value, API_KEY_PREFIX)
+    if parsed is None:
+        return False
+    row = await store.key_by_id(parsed[0])
+    return row is not None and same_digest(row.secret_sha256, parsed[1]) and row.live_at(datetime.now(UTC))
+
+
+def _write_owner_only(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(path)
+
+
+def client_headers(key_file: Path, env_key: SecretStr | None = None) -> dict[str, str]:
+    """What a local client (make demo, the fault suite, benchmarks) sends: the local admin key, else the
+    environment's YTEMPIRE_API_KEY."""
+    if (key := read_key_file(key_file)) is not None:
+        return {API_KEY_HEADER: key}
+    return {} if env_key is None else {API_KEY_HEADER: env_key.get_secret_value()}
