@@ -205,7 +205,9 @@ async def _book_journal(ledger: Ledger, inp: StageInput, journal: Path) -> None:
     """Book what earlier attempts of this stage wrote to the journal but maybe not to the ledger (the database away,
     then the worker lost): rows already there are left as they are, and the attempt a cost row settled is skipped."""
     written = await asyncio.to_thread(charge_journal.read, journal)
-    lines = [line for line in written if line.video_attempt == inp.video_attempt]
+    # An attempt's last report is its word (each replaces the one before).
+    last = {line.attempt_key: line for line in written if line.video_attempt == inp.video_attempt}
+    lines = list(last.values())
     if not lines:
         return
     booked = await ledger.recorded_stage(inp.request.video_id, inp.stage, inp.video_attempt)

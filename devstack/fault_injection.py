@@ -668,18 +668,27 @@ async def _verify(stack: FaultStack, pool: asyncpg.Pool, video_ids: list[str], r
 
 async def _providers_against_ledger(pool: asyncpg.Pool, providers: ProviderFakes) -> list[str]:
     """Each paid provider's bill against the ledger's rows for it (successful stages and charges of attempts that
-    did not succeed, cache hits left out): more in the ledger is a double booking, less a charge lost."""
+    did not succeed, cache hits left out). Units the ledger knows were billed must not exceed the bill (a double
+    booking), and the bill must not exceed them plus the units of calls whose answer never arrived (charged before
+    they left, as if billed): more would be a charge lost."""
     rows = await pool.fetch(
-        """SELECT service, sum(COALESCE((metadata->>'characters')::bigint, 0)
-                                + COALESCE((metadata->>'prompt_tokens')::bigint, 0)
-                                + COALESCE((metadata->>'completion_tokens')::bigint, 0)) AS units
+        """SELECT service,
+                  sum(COALESCE((metadata->>'characters')::bigint, 0)
+                      + COALESCE((metadata->>'prompt_tokens')::bigint, 0)
+                      + COALESCE((metadata->>'completion_tokens')::bigint, 0)) AS confirmed,
+                  sum(COALESCE((metadata->>'unconfirmed_characters')::bigint, 0)
+                      + COALESCE((metadata->>'unconfirmed_tokens')::bigint, 0)) AS unconfirmed
            FROM (SELECT service, operation, metadata FROM pipeline_costs
                  UNION ALL SELECT service, operation, metadata FROM pipeline_failed_charges) charges
            WHERE operation NOT LIKE '%cache_hit' GROUP BY service"""
     )
-    booked = {r["service"]: int(r["units"]) for r in rows}
-    return [
-        f"{service}: the provider billed {units}, the ledger booked {booked.get(service, 0)}"
-        for service, units in providers.billed_units().items()
-        if booked.get(service, 0) != units
-    ]
+    booked = {r["service"]: (int(r["confirmed"]), int(r["unconfirmed"])) for r in rows}
+    wrong = []
+    for service, units in providers.billed_units().items():
+        confirmed, unconfirmed = booked.get(service, (0, 0))
+        if not confirmed <= units <= confirmed + unconfirmed:
+            wrong.append(
+                f"{service}: the provider billed {units}, the ledger booked {confirmed} "
+                f"(+ {unconfirmed} of calls whose answer never arrived)"
+            )
+    return wrong

@@ -75,11 +75,12 @@ class CostLedger(Table):
         *,
         replace: bool = True,
     ) -> float:
-        """Record what an attempt was billed (in all, so far): one row per activity attempt, which a later report
-        of the same attempt (as large or larger: the final word) replaces. Written ahead while the attempt runs and
-        again when it fails; the row stays as a failed attempt's charge unless the attempt succeeds
-        (`record_stage_cost` settles it). `replace=False`: only when the attempt has no row yet (a replayed report).
-        Returns what this report added (0.0: known already)."""
+        """Record what an attempt was billed (in all, so far): one row per activity attempt, which each later report
+        of the same attempt replaces (an attempt reports in order, from one worker: a call charged before it leaves
+        goes down again when its answer says it billed less). Written ahead while the attempt runs and again when it
+        fails; the row stays as a failed attempt's charge unless the attempt succeeds (`record_stage_cost` settles
+        it). `replace=False`: only when the attempt has no row yet (a replayed report). Returns what this report
+        changed."""
         async with self._pool.acquire() as conn, conn.transaction():
             added = await conn.fetchval(
                 """WITH prior AS (
@@ -91,7 +92,7 @@ class CostLedger(Table):
                    ON CONFLICT (video_id, stage, video_attempt, activity_attempt) DO UPDATE
                        SET amount = EXCLUDED.amount, service = EXCLUDED.service, operation = EXCLUDED.operation,
                            metadata = EXCLUDED.metadata
-                       WHERE $9 AND EXCLUDED.amount >= pipeline_failed_charges.amount
+                       WHERE $9
                    RETURNING amount - COALESCE((SELECT amount FROM prior), 0)""",
                 video_id,
                 stage,

@@ -45,7 +45,17 @@ from engines.speech.cloud_audio import (
 )
 from providers.billing import report_billed
 from providers.context import ProviderContext
-from providers.errors import attach_charge, charge_of, http_error, invalid_response, missing_credential, unavailable
+from providers.errors import (
+    attach_charge,
+    charge_of,
+    http_error,
+    invalid_response,
+    is_unbilled,
+    mark_unbilled,
+    missing_credential,
+    never_connected,
+    unavailable,
+)
 
 PROVIDER = "elevenlabs"
 SERVICE = "ElevenLabs"
@@ -82,7 +92,8 @@ async def synthesize_elevenlabs(
             non_retryable=True,
         ) from None
     chunks: list[SpokenChunk] = []
-    characters = 0
+    characters = 0  # billed by answers that arrived
+    in_flight = 0  # the request out now, charged until its answer says otherwise
     try:
         async with httpx.AsyncClient(timeout=settings.provider_timeout_seconds) as http:
             client = AsyncElevenLabs(
@@ -97,29 +108,36 @@ async def synthesize_elevenlabs(
                 text = _joined(texts, group)
                 previous = _joined(texts, groups[n - 1]) if n > 0 else None
                 following = _joined(texts, groups[n + 1]) if n + 1 < len(groups) else None
+                # Charged before it leaves (ElevenLabs bills the characters it is sent): a worker lost mid-call, or an
+                # answer lost to a timeout, still counts; an error answer takes it back.
+                in_flight = len(text)
+                await report_billed(_partial(settings, characters, n, in_flight))
                 pcm, alignment, billed = await _convert(ctx, client, key, text, previous, following)
-                characters += billed
-                await report_billed(
-                    CostLine(
-                        PROVIDER,
-                        "text_to_speech_partial",
-                        cost_policy.elevenlabs_usd(settings, characters),
-                        {"characters": characters, "requests": n + 1},
-                    )
-                )
+                characters, in_flight = characters + billed, 0
+                await report_billed(_partial(settings, characters, n + 1))
                 words = _word_times(texts, group, alignment, len(pcm) / 2 / PCM_RATE)
                 chunks.append(SpokenChunk(wav_bytes(pcm, PCM_RATE), group, words))
         timeline = await assemble(texts, chunks, wav_path)
     except Exception as err:
-        if characters:  # answered (and billed) before the failure: the attempt still cost this
-            earlier = charge_of(err)  # a rejected last answer, billed too
-            billed = characters + int(earlier.metadata.get("characters", 0)) if earlier else characters
-            spent = {"characters": billed, "requests": len(chunks) + (1 if earlier else 0)}
-            attach_charge(
-                err, CostLine(PROVIDER, "text_to_speech_partial", cost_policy.elevenlabs_usd(settings, billed), spent)
-            )
+        rejected = charge_of(err)  # a last answer that was billed, then rejected
+        if rejected is not None or is_unbilled(err):
+            in_flight = 0  # its bill is known
+        if characters or rejected or in_flight or is_unbilled(err):
+            # The attempt's final word (a reservation an error answer took back goes down to what was billed).
+            billed = characters + (int(rejected.metadata.get("characters", 0)) if rejected else 0)
+            attach_charge(err, _partial(settings, billed, len(chunks) + (1 if rejected else 0), in_flight))
         raise
     return CloudSpeech(timeline, characters, len(groups), cost_policy.elevenlabs_usd(settings, characters))
+
+
+def _partial(settings: Settings, characters: int, requests: int, in_flight: int = 0) -> CostLine:
+    """What an attempt has been billed so far: answered characters, plus those of a request whose answer is due."""
+    spent: dict[str, object] = {"characters": characters, "requests": requests}
+    if in_flight:
+        spent["unconfirmed_characters"] = in_flight
+    return CostLine(
+        PROVIDER, "text_to_speech_partial", cost_policy.elevenlabs_usd(settings, characters + in_flight), spent
+    )
 
 
 async def _convert(
@@ -172,7 +190,9 @@ async def _convert(
             app_err = invalid_response(SERVICE, "the body is not JSON")
         else:
             body = err.body if isinstance(err.body, str) else json.dumps(err.body, default=str)
-            app_err = http_error(SERVICE, status, setting=SETTING, headers=err.headers, body=body, secrets=[key])
+            app_err = mark_unbilled(
+                http_error(SERVICE, status, setting=SETTING, headers=err.headers, body=body, secrets=[key])
+            )
         outcome = app_err.type or "Error"
         raise app_err from None  # the original carries the response headers and body: keep it out of payloads
     except ParsingError:
@@ -180,6 +200,8 @@ async def _convert(
         raise invalid_response(SERVICE, "the body does not match the documented schema") from None
     except (httpx.TimeoutException, httpx.TransportError) as err:
         app_err = unavailable(SERVICE, err, secrets=[key])
+        if never_connected(err):
+            mark_unbilled(app_err)
         outcome = app_err.type or "Error"
         raise app_err from None
     finally:

@@ -15,6 +15,7 @@ import email.utils
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 
@@ -129,3 +130,28 @@ def attach_charge(err: BaseException, cost: CostLine) -> BaseException:
 def charge_of(err: BaseException) -> CostLine | None:
     charge = getattr(err, _CHARGE_ATTRIBUTE, None)
     return charge if isinstance(charge, CostLine) else None
+
+
+_UNBILLED_ATTRIBUTE = "ytempire_unbilled"
+
+
+def mark_unbilled(err: ApplicationError) -> ApplicationError:
+    """Mark `err` as a call the provider cannot have billed: it answered with an error status, or the request never
+    reached it. Any other failure of a call (a timeout, a dropped connection, a 200 that does not parse) may have
+    been billed, and is charged as if it had been."""
+    setattr(err, _UNBILLED_ATTRIBUTE, True)
+    return err
+
+
+def is_unbilled(err: BaseException) -> bool:
+    return bool(getattr(err, _UNBILLED_ATTRIBUTE, False))
+
+
+def never_connected(err: BaseException) -> bool:
+    """Whether `err`, or an error it was raised from, says the request never reached the server."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, httpx.ConnectError | httpx.ConnectTimeout):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

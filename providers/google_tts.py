@@ -47,7 +47,16 @@ from engines.speech.cloud_audio import (
 )
 from providers.billing import report_billed
 from providers.context import ProviderContext
-from providers.errors import attach_charge, http_error, invalid_response, missing_credential, unavailable
+from providers.errors import (
+    attach_charge,
+    charge_of,
+    http_error,
+    invalid_response,
+    is_unbilled,
+    mark_unbilled,
+    missing_credential,
+    unavailable,
+)
 
 PROVIDER = "google"
 SERVICE = "Google Text-to-Speech"
@@ -102,30 +111,26 @@ async def synthesize_google(
         ) from None
     service = await asyncio.to_thread(_service, settings)
     chunks: list[SpokenChunk] = []
-    characters = 0
+    characters = 0  # billed by answers that arrived
+    in_flight = 0  # the request out now, charged until its answer says otherwise
     try:
         for n, group in enumerate(groups):
             if activity.in_activity():
                 activity.heartbeat(f"google tts request {n + 1}/{len(groups)}")
+            # Charged before it leaves: a worker lost mid-call, or an answer lost to a timeout, still counts; an
+            # error answer takes it back.
+            in_flight = billed_characters(texts, group)
+            await report_billed(_partial(settings, characters, n, in_flight))
             wav, timepoints = await _synthesize(ctx, service, key, ssml(texts, group), voice(settings, language))
-            characters += billed_characters(texts, group)
-            await report_billed(
-                CostLine(
-                    PROVIDER,
-                    "text_to_speech_partial",
-                    cost_policy.google_tts_usd(settings, characters),
-                    {"characters": characters, "requests": n + 1},
-                )
-            )
+            characters, in_flight = characters + in_flight, 0
+            await report_billed(_partial(settings, characters, n + 1))
             chunks.append(SpokenChunk(wav, list(group), _word_times(texts, group, timepoints, _duration(wav))))
         timeline = await assemble(texts, chunks, wav_path)
     except Exception as err:
-        if characters:  # requests that were answered (and billed) before this one failed
-            spent = {"characters": characters, "requests": len(chunks)}
-            attach_charge(
-                err,
-                CostLine(PROVIDER, "text_to_speech_partial", cost_policy.google_tts_usd(settings, characters), spent),
-            )
+        if is_unbilled(err):
+            in_flight = 0
+        if (characters or in_flight or is_unbilled(err)) and charge_of(err) is None:
+            attach_charge(err, _partial(settings, characters, len(chunks), in_flight))  # the attempt's final word
         raise
     return CloudSpeech(timeline, characters, len(groups), cost_policy.google_tts_usd(settings, characters))
 
@@ -140,6 +145,16 @@ def _service(settings: Settings) -> Any:
         cache_discovery=False,
         # The client joins paths onto the endpoint as a URL reference: without the slash a path prefix is lost.
         client_options={"api_endpoint": endpoint.rstrip("/") + "/"},
+    )
+
+
+def _partial(settings: Settings, characters: int, requests: int, in_flight: int = 0) -> CostLine:
+    """What an attempt has been billed so far: answered characters, plus those of a request whose answer is due."""
+    spent: dict[str, object] = {"characters": characters, "requests": requests}
+    if in_flight:
+        spent["unconfirmed_characters"] = in_flight
+    return CostLine(
+        PROVIDER, "text_to_speech_partial", cost_policy.google_tts_usd(settings, characters + in_flight), spent
     )
 
 
@@ -169,7 +184,7 @@ async def _synthesize(
         outcome = err.type or "Error"
         raise
     except HttpError as err:
-        app_err = _http_failure(err, key)
+        app_err = mark_unbilled(_http_failure(err, key))
         outcome = app_err.type or "Error"
         raise app_err from None  # the original quotes the request URL and the response body
     except ValueError:
@@ -177,6 +192,8 @@ async def _synthesize(
         raise invalid_response(SERVICE, "the body is not JSON") from None
     except (OSError, httplib2.HttpLib2Error) as err:  # timeouts, refused or dropped connections
         app_err = unavailable(SERVICE, err, secrets=[key])
+        if isinstance(err, ConnectionRefusedError):  # the request never reached Google
+            mark_unbilled(app_err)
         outcome = app_err.type or "Error"
         raise app_err from None
     finally:

@@ -42,7 +42,16 @@ from engines.script.writer import Script
 from providers.billing import report_billed
 from providers.cache import cache_key
 from providers.context import ProviderContext
-from providers.errors import attach_charge, http_error, invalid_response, missing_credential, unavailable
+from providers.errors import (
+    attach_charge,
+    http_error,
+    invalid_response,
+    is_unbilled,
+    mark_unbilled,
+    missing_credential,
+    never_connected,
+    unavailable,
+)
 from providers.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -266,6 +275,13 @@ async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> S
     price_in, price_out = prices_per_million(settings, model)  # before paying for a call we could not charge
     outcome = "ok"
     usage: Usage | None = None
+    # Charged before it leaves, at the most it can bill (the prompt's bound and the whole completion cap): a worker
+    # lost mid-call, or an answer lost to a timeout, still counts; the answer's usage or an error answer replaces it.
+    at_most = Usage(prompt_tokens_bound(brief), brief.max_completion_tokens)
+    in_flight = {**_spent(model, Usage(0, 0)), "unconfirmed_tokens": at_most.prompt_tokens + at_most.completion_tokens}
+    await report_billed(
+        CostLine(PROVIDER, "chat_completion_unfinished", charge_usd(settings, model, at_most), in_flight)
+    )
     try:
         completion = await _complete(settings, brief)
         usage = _usage(completion)
@@ -278,6 +294,8 @@ async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> S
         if usage is not None:  # answered and billed, then rejected (too short, cut off, refused): still spent
             charge = charge_usd(settings, model, usage)
             attach_charge(err, CostLine(PROVIDER, "chat_completion_rejected", charge, _spent(model, usage)))
+        elif is_unbilled(err):  # an error answer, or never sent: the charge made before the call goes
+            attach_charge(err, CostLine(PROVIDER, "chat_completion_unbilled", 0.0, _spent(model, Usage(0, 0))))
         raise
     finally:
         ctx.metrics.provider_calls.labels(PROVIDER, outcome).inc()
@@ -339,16 +357,20 @@ async def _complete(settings: Settings, brief: ScriptBrief) -> ChatCompletion:
                 n=1,
             )
     except openai.APIStatusError as err:
-        error = http_error(
-            SERVICE,
-            err.status_code,
-            setting=KEY_SETTING,
-            headers=dict(err.response.headers),
-            body=err.response.text,
-            secrets=secrets,
+        error = mark_unbilled(
+            http_error(
+                SERVICE,
+                err.status_code,
+                setting=KEY_SETTING,
+                headers=dict(err.response.headers),
+                body=err.response.text,
+                secrets=secrets,
+            )
         )
     except openai.APIConnectionError as err:  # includes APITimeoutError
         error = unavailable(SERVICE, err, secrets)
+        if never_connected(err):
+            mark_unbilled(error)
     except (openai.APIResponseValidationError, ValueError) as err:  # ValueError: a JSON body that does not parse
         error = invalid_response(SERVICE, redact(f"{type(err).__name__}: {err}", secrets)[:300])
     except openai.OpenAIError as err:

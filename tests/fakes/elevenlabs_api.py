@@ -18,6 +18,7 @@ import base64
 import math
 import re
 import struct
+import threading
 import uuid
 from collections import deque
 
@@ -73,6 +74,7 @@ class FakeElevenLabs:
         self.faults: deque[Fault] = deque()
         self.requests: list[Recorded] = []
         self.billed_characters = 0  # the `character-cost` of every answer
+        self.requested = threading.Event()  # set at the first request (the fake serves from a thread of its own)
         self.app = self._build()
 
     def fail_next(self, *faults: Fault) -> None:
@@ -88,6 +90,7 @@ class FakeElevenLabs:
             except ValueError:
                 body = {}
             self.requests.append(Recorded(request.url.path, dict(request.query_params), dict(request.headers), body))
+            self.requested.set()
             if (scripted := await scripted_answer(self.faults)) is not None:
                 return scripted
             key = request.headers.get("xi-api-key")

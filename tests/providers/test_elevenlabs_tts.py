@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterator
@@ -13,9 +14,11 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from core import cost_policy
+from core.records import CostLine
 from core.settings import Settings
 from engines.speech.timeline import SpeechTimeline
 from providers import elevenlabs_tts
+from providers.billing import charges_to
 from providers.context import ProviderContext
 from providers.errors import charge_of
 from stages import speech
@@ -223,12 +226,13 @@ async def test_a_malformed_response_is_rejected_and_nothing_is_kept(
     inp = stage_input(tmp_path)
     err = await failure(ctx, tmp_path)
     assert err.type == "ProviderResponseInvalid"
-    charge = charge_of(err)  # a 200 is billed whatever its body: the failed attempt pays it, unless unreadable
-    if isinstance(body, str):  # the client could not read it as a response at all
-        assert charge is None
+    charge = charge_of(err)  # a 200 is billed whatever its body: the failed attempt pays it
+    narration = " ".join(" ".join(t.split()) for t in script_for(inp).narration())
+    assert charge is not None
+    if isinstance(body, str):  # the client could not read it at all: charged as sent, marked unconfirmed
+        assert charge.metadata["unconfirmed_characters"] == len(narration) and charge.metadata["characters"] == 0
     else:
-        narration = " ".join(" ".join(t.split()) for t in script_for(inp).narration())
-        assert charge is not None and charge.metadata["characters"] == len(narration)
+        assert charge.metadata["characters"] == len(narration)
     assert not (out_dir(inp) / "voice.wav").exists()
     assert not (ctx.settings.provider_cache_dir / "speech").exists()
     await speech.synthesize(ctx, inp, script_for(inp), out_dir(inp))  # the retry gets a good answer
@@ -314,3 +318,47 @@ async def test_a_tier_can_pick_elevenlabs_and_the_cost_guard_sees_its_price(
     assert stage_estimates(ctx.settings, simple.request)["audio_synthesis"] == ctx.settings.overhead_usd_per_stage
     outcome = await speech.synthesize(ctx, premium, script_for(premium), out_dir(premium))
     assert outcome.cost.service == "elevenlabs" and len(fake.requests) == 1
+
+
+async def test_a_call_is_charged_before_it_leaves_and_an_error_answer_takes_it_back(
+    tmp_path: Path, fake: FakeElevenLabs, base_url: str
+) -> None:
+    """The worker dies (its task cancelled) while a request is out: what it wrote ahead already charges the request's
+    characters, as ElevenLabs bills them. An error answer bills nothing, and the attempt's last word says so."""
+    reports: list[CostLine] = []
+
+    async def sink(cost: CostLine) -> None:
+        reports.append(cost)
+
+    fake.fail_next(Fault(200, {}, delay_seconds=30))  # an answer that will not arrive in time
+    inp = stage_input(tmp_path)
+    with charges_to(sink):
+        call = asyncio.create_task(speech.synthesize(context(tmp_path, base_url), inp, script_for(inp), out_dir(inp)))
+        assert await asyncio.to_thread(fake.requested.wait, 10)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+    text = fake.requests[0].body["text"]
+    assert len(reports) == 1 and reports[0].metadata == {
+        "characters": 0,
+        "requests": 0,
+        "unconfirmed_characters": len(text),
+    }
+    assert reports[0].amount_usd == pytest.approx(
+        cost_policy.elevenlabs_usd(context(tmp_path, base_url).settings, len(text))
+    )
+
+    reports.clear()
+    fake.fail_next(Fault(503, {"detail": {"status": "service_unavailable", "message": "busy"}}))
+    with charges_to(sink):
+        err = await failure(context(tmp_path, base_url), tmp_path / "again")
+    assert reports[0].metadata["unconfirmed_characters"] == len(text)
+    final = charge_of(err)
+    assert final is not None and final.amount_usd == 0.0 and "unconfirmed_characters" not in final.metadata
+
+    reports.clear()
+    fake.fail_next(Fault(200, {}, delay_seconds=1.5))  # billed by the server, answer lost to the client's timeout
+    with charges_to(sink):
+        err = await failure(context(tmp_path, base_url, provider_timeout_seconds=0.3), tmp_path / "timeout")
+    final = charge_of(err)
+    assert final is not None and final.metadata["unconfirmed_characters"] == len(text) and final.amount_usd > 0

@@ -13,10 +13,13 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from core.domain import StageInput, VideoRequest
+from core.records import CostLine
 from core.settings import Settings
 from engines.script.writer import Script
 from providers import openai_script
+from providers.billing import charges_to
 from providers.context import ProviderContext
+from providers.errors import charge_of
 from providers.openai_script import SCRIPT_SCHEMA, ScriptBrief
 from stages import scripts
 from stages.cost_model import stage_estimates
@@ -397,3 +400,37 @@ async def test_stage_dispatch_uses_openai_only_for_the_tiers_that_ask_for_it(
     premium_bound = scripts.estimate_usd(settings, request(complexity="premium"))
     assert premium_bound > overhead + premium.cost.amount_usd
     assert stage_estimates(settings, request(complexity="premium"))["script_generation"] == round(premium_bound, 4)
+
+
+async def test_a_call_is_charged_at_its_most_before_it_leaves_until_the_answer_says(
+    tmp_path: Path, fake: FakeOpenAI, base_url: str
+) -> None:
+    """Written ahead before the request: the most the call can bill. An error answer or a refused connection takes it
+    back (the attempt's last word is $0); a timeout leaves it, the answer having maybe been billed; a good answer's
+    usage replaces it."""
+    reports: list[CostLine] = []
+
+    async def sink(cost: CostLine) -> None:
+        reports.append(cost)
+
+    ctx = context(tmp_path, base_url, provider_timeout_seconds=0.2)
+    brief = ScriptBrief.from_request(request())
+    most = openai_script.prompt_tokens_bound(brief) + brief.max_completion_tokens
+    fake.push(Scripted.server_error(500))
+    with charges_to(sink):
+        answered_error = await failure(ctx, tmp_path / "a.json")
+        refused = await failure(context(tmp_path, f"http://127.0.0.1:{free_port()}/v1"), tmp_path / "b.json")
+        fake.push(Scripted(delay_seconds=1.0))
+        timed_out = await failure(ctx, tmp_path / "c.json")
+    assert [r.metadata["unconfirmed_tokens"] for r in reports] == [most, most, most]
+    assert reports[0].amount_usd > 0
+    for unbilled in (answered_error, refused):
+        last_word = charge_of(unbilled)
+        assert last_word is not None and last_word.amount_usd == 0.0
+    assert charge_of(timed_out) is None  # the reservation written ahead stands
+
+    reports.clear()
+    with charges_to(sink):
+        outcome = await openai_script.generate(context(tmp_path, base_url), request(), tmp_path / "d.json")
+    assert reports[0].metadata["unconfirmed_tokens"] == most
+    assert "unconfirmed_tokens" not in reports[-1].metadata and "unconfirmed_tokens" not in outcome.cost.metadata
