@@ -19,8 +19,9 @@ from api.metrics import ApiMetrics
 from api.schemas import BatchEnqueueRequest, BatchEnqueueResponse, BatchItemResult, EnqueueRequest, EnqueueResponse
 from api.status import position_and_eta
 from core.domain import VideoRequest, workflow_id
-from core.errors import InvalidVideoRequest, QueueFull
+from core.errors import InvalidVideoRequest, NotPermitted, QueueFull
 from core.estimates import depth_alerts
+from core.principals import Principal
 from core.settings import Settings
 from ledger import Ledger
 from workflows.client import request_problem, start_recorded, start_recorded_attempt
@@ -38,12 +39,14 @@ class Admitter:
     ledger: Ledger
     temporal: Client
     metrics: ApiMetrics
+    principal: Principal  # whose request: its channels bound what it may queue, its idempotency keys are its own
 
     async def enqueue(self, body: EnqueueRequest, idempotency_key: str | None) -> tuple[EnqueueResponse, bool]:
         """Admit one video and start its workflow: (the answer, whether it is new). Raises QueueFull or
         InvalidVideoRequest. The ledger's row is written first and never undone: should Temporal not answer the
         start, the answer says `started: false`, and a resend or the reconciler starts it, once."""
         started = time.perf_counter()
+        self.may_queue_for(body.channel_id)
         request = self._video_request(body)
         try:
             admission = await self.ledger.admit(
@@ -51,6 +54,7 @@ class Admitter:
                 {**asdict(request), "request_id": body.request_id},
                 capacity=self.settings.queue_capacity,
                 idempotency_key=idempotency_key or body.request_id,
+                idempotency_scope=self.principal.label,
             )
         except QueueFull as full:
             self.metrics.enqueued.labels("rejected_full").inc()
@@ -85,6 +89,8 @@ class Admitter:
     async def enqueue_batch(self, body: BatchEnqueueRequest, idempotency_key: str | None) -> BatchEnqueueResponse:
         """Each video admitted on its own, in order; an answer per video (created, repeated, or rejected and why).
         Video i of a batch with an idempotency key (and no request_id of its own) gets the key `<key>:<i>`."""
+        for item in body.videos:  # all or nothing: a batch naming a channel it may not use queues none
+            self.may_queue_for(item.channel_id)
         results: list[BatchItemResult] = []
         for index, item in enumerate(body.videos):
             key = f"{idempotency_key}:{index}" if idempotency_key and not item.request_id else None
@@ -111,6 +117,10 @@ class Admitter:
             rejected=sum(r.outcome == "rejected" for r in results),
             results=results,
         )
+
+    def may_queue_for(self, channel_id: UUID) -> None:
+        if not self.principal.sees_channel(channel_id):
+            raise NotPermitted(f"{self.principal.label} may not queue videos for the channel {channel_id}")
 
     def _video_request(self, body: EnqueueRequest) -> VideoRequest:
         settings = self.settings

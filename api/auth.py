@@ -9,6 +9,7 @@ Credentials, in any of these places:
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -85,7 +86,9 @@ def _credential(connection: HTTPConnection) -> str | None:
 
 
 async def _authenticate(connection: HTTPConnection) -> Principal | str:
-    """The principal, or why there is none."""
+    """The principal, or why there is none (found once per request, however many role checks ask)."""
+    if isinstance(known := getattr(connection.state, "principal", None), Principal):
+        return known
     credential = _credential(connection)
     if credential is None:
         return f"sign in: send an access token (Authorization: Bearer …) or an API key ({API_KEY_HEADER})"
@@ -93,6 +96,7 @@ async def _authenticate(connection: HTTPConnection) -> Principal | str:
     principal = await authenticator.principal(credential)
     if principal is None:
         return "the credential is invalid, expired or revoked"
+    connection.state.principal = principal
     return principal
 
 
@@ -104,6 +108,7 @@ def _forbidden(principal: Principal, required: Role) -> str:
     return f"{principal.label} has the role {principal.role.value}; this needs {required.value}"
 
 
+@functools.cache  # one callable per role: FastAPI runs a dependency once per request, however often it is named
 def require(role: Role) -> Callable[..., Awaitable[Principal]]:
     """The dependency of an HTTP route that needs at least `role` (401 without a valid credential, 403 below it)."""
 
@@ -117,12 +122,12 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
             raise _unauthorized(found)
         if not found.may(role):
             raise HTTPException(status.HTTP_403_FORBIDDEN, _forbidden(found, role))
-        request.state.principal = found
         return found
 
     return dependency
 
 
+@functools.cache
 def require_ws(role: Role) -> Callable[..., Awaitable[Principal]]:
     """The dependency of a WebSocket route: the handshake is refused (policy violation) without `role`."""
 
@@ -137,6 +142,7 @@ def require_ws(role: Role) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
+ViewerWs = Annotated[Principal, Depends(require_ws(Role.VIEWER))]
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

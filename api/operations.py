@@ -39,6 +39,7 @@ class Operations:
     settings: Settings
     ledger: Ledger
     temporal: Client
+    principal: Principal  # a principal limited to channels sees only their videos: others are unknown to it
 
     async def list_videos(
         self,
@@ -49,11 +50,13 @@ class Operations:
         cursor: str | None,
     ) -> VideoListResponse:
         """Videos newest first, by channel and status, a page at a time; `cursor` is the previous page's."""
+        visible = self.principal.channels
         rows = await self.ledger.list_videos(
             channel_id=str(channel_id) if channel_id else None,
             statuses=list(statuses) if statuses else None,
             before=_parse_cursor(cursor) if cursor else None,
             limit=limit + 1,  # one more tells whether there is a next page
+            channels=None if visible is None else [str(c) for c in visible],
         )
         page = rows[:limit]
         more = len(rows) > limit
@@ -125,16 +128,21 @@ class Operations:
         )
 
     async def _video(self, video_id: UUID) -> VideoRow:
-        row = await self.ledger.get_video(str(video_id))
-        if row is None:
-            raise UnknownVideo(video_id)
-        return row
+        return await visible_video(self.ledger, self.principal, video_id)
 
     async def _unfinished(self, video_id: UUID) -> VideoRow:
         row = await self._video(video_id)
         if row.status in FINAL_STATUSES:
             raise VideoFinished(video_id, row.status)
         return row
+
+
+async def visible_video(ledger: Ledger, principal: Principal, video_id: UUID) -> VideoRow:
+    """The video's row, or UnknownVideo when there is none or it belongs to a channel the principal is not given."""
+    row = await ledger.get_video(str(video_id))
+    if row is None or not principal.sees_channel(UUID(row.channel_id)):
+        raise UnknownVideo(video_id)
+    return row
 
 
 def _closed(video_id: UUID, err: RPCError) -> Exception:

@@ -60,9 +60,16 @@ def _video_row(row: asyncpg.Record) -> VideoRow:
 
 class VideoQueue(Table):
     async def admit(
-        self, request: VideoRequest, request_data: dict[str, Any], *, capacity: int, idempotency_key: str | None
+        self,
+        request: VideoRequest,
+        request_data: dict[str, Any],
+        *,
+        capacity: int,
+        idempotency_key: str | None,
+        idempotency_scope: str | None = None,
     ) -> Admission:
-        """Insert the video unless the queue is full; a known idempotency key returns the earlier video.
+        """Insert the video unless the queue is full; a known idempotency key (of this scope: the principal that sent
+        it, or of a row admitted before keys had scopes) returns the earlier video.
 
         Admissions are serialised by a transaction-scoped advisory lock, so concurrent requests can never
         overshoot the capacity.
@@ -72,15 +79,22 @@ class VideoQueue(Table):
             depth = int(await conn.fetchval(f"SELECT count(*) FROM video_queue WHERE {WAITING}"))
             held = int(await conn.fetchval(f"SELECT count(*) FROM video_queue WHERE {HOLDS_CAPACITY}"))
             if idempotency_key is not None:
-                existing = await conn.fetchval("SELECT id FROM video_queue WHERE idempotency_key = $1", idempotency_key)
+                existing = await conn.fetchval(
+                    """SELECT id FROM video_queue WHERE idempotency_key = $1
+                       AND (idempotency_scope IS NOT DISTINCT FROM $2 OR idempotency_scope IS NULL)
+                       ORDER BY idempotency_scope NULLS LAST LIMIT 1""",
+                    idempotency_key,
+                    idempotency_scope,
+                )
                 if existing is not None:
                     return Admission(str(existing), created=False, depth=depth)
             if held >= capacity:
                 raise QueueFull(held, capacity)
             await conn.execute(
                 """INSERT INTO video_queue
-                       (id, user_id, channel_id, priority, complexity, request_data, idempotency_key, cost_cap)
-                   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)""",
+                       (id, user_id, channel_id, priority, complexity, request_data, idempotency_key, cost_cap,
+                        idempotency_scope)
+                   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)""",
                 request.video_id,
                 request.user_id,
                 request.channel_id,
@@ -89,6 +103,7 @@ class VideoQueue(Table):
                 json.dumps(storable_json(request_data)),
                 idempotency_key,
                 request.cost_cap_usd,
+                idempotency_scope if idempotency_key is not None else None,
             )
             return Admission(request.video_id, created=True, depth=depth + 1)
 
@@ -236,14 +251,18 @@ class VideoQueue(Table):
         statuses: list[str] | None = None,
         before: tuple[datetime, str] | None = None,
         limit: int = 50,
+        channels: list[str] | None = None,
     ) -> list[VideoRow]:
-        """Videos newest first, optionally of one channel and in some statuses; `before` is the (created_at, id) of
-        the last video of the previous page."""
+        """Videos newest first, optionally of one channel (or of `channels`) and in some statuses; `before` is the
+        (created_at, id) of the last video of the previous page."""
         conditions: list[str] = ["TRUE"]
         args: list[object] = []
         if channel_id is not None:
             args.append(channel_id)
             conditions.append(f"channel_id = ${len(args)}::uuid")
+        if channels is not None:
+            args.append(channels)
+            conditions.append(f"channel_id = ANY(${len(args)}::uuid[])")
         if statuses:
             args.append(statuses)
             conditions.append(f"status = ANY(${len(args)}::text[])")

@@ -9,9 +9,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from api.admission import Admitter
-from api.auth import Operator, require
+from api.auth import Operator, Viewer, require
 from api.deps import LedgerDep, MetricsDep, SettingsDep, TemporalDep
-from api.operations import Operations
+from api.operations import Operations, visible_video
 from api.schemas import (
     ApproveRequest,
     ApproveResponse,
@@ -34,12 +34,15 @@ VIEWER = [Depends(require(Role.VIEWER))]
 OPERATOR = [Depends(require(Role.OPERATOR))]  # spends money or changes a video
 
 
-def admitter(settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep, metrics: MetricsDep) -> Admitter:
-    return Admitter(settings, ledger, temporal, metrics)
+def admitter(
+    settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep, metrics: MetricsDep, principal: Operator
+) -> Admitter:
+    return Admitter(settings, ledger, temporal, metrics, principal)
 
 
-def operations(settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep) -> Operations:
-    return Operations(settings, ledger, temporal)
+def operations(settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep, principal: Viewer) -> Operations:
+    """What a principal does to videos; the route's own dependency says which role it needs beyond viewer."""
+    return Operations(settings, ledger, temporal, principal)
 
 
 AdmitterDep = Annotated[Admitter, Depends(admitter)]
@@ -110,8 +113,11 @@ async def list_videos(
 
 
 @router.get("/status/{video_id}", response_model=StatusResponse, dependencies=VIEWER)
-async def get_status(video_id: UUID, settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep) -> StatusResponse:
+async def get_status(
+    video_id: UUID, settings: SettingsDep, ledger: LedgerDep, temporal: TemporalDep, principal: Viewer
+) -> StatusResponse:
     """Where a video stands: ledger facts plus live progress from its workflow."""
+    await visible_video(ledger, principal, video_id)
     return await video_status(video_id, settings, ledger, temporal)
 
 

@@ -10,6 +10,8 @@ import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from core.errors import NotPermitted
+from core.principals import Principal
 from ledger.analytics import pipeline_metrics
 
 router = APIRouter(prefix="/pipeline", tags=["metrics"])
@@ -44,11 +46,18 @@ class PipelineMetricsResponse(BaseModel):
 
 @router.get("/metrics", response_model=PipelineMetricsResponse)
 async def get_pipeline_metrics(
+    request: Request,
     pool: PoolDep,
     window_hours: Annotated[float, Query(gt=0, le=24 * 31, description="Window for rates and costs.")] = 1.0,
     channel_id: Annotated[UUID | None, Query(description="Only this channel's videos.")] = None,
 ) -> PipelineMetricsResponse:
-    """Pipeline health from the ledger (for Prometheus series see GET /metrics)."""
+    """Pipeline health from the ledger (for Prometheus series see GET /metrics). A principal limited to channels
+    names one of them (403 otherwise)."""
+    principal: Principal | None = getattr(request.state, "principal", None)  # put there by the app's role check
+    if principal is not None and principal.channels is not None and (
+        channel_id is None or not principal.sees_channel(channel_id)
+    ):
+        raise NotPermitted(f"{principal.label} sees only its channels: name one with ?channel_id=")
     figures = await pipeline_metrics(
         pool, window_hours=window_hours, channel_id=str(channel_id) if channel_id is not None else None
     )

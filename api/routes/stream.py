@@ -11,6 +11,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
+from api.auth import ViewerWs
+from api.operations import visible_video
 from api.stream import HubClosed, StatusHub, Subscription
 from core.errors import UnknownVideo
 
@@ -31,7 +33,7 @@ HubDep = Annotated[StatusHub, Depends(get_hub)]
 
 
 @router.websocket("/stream/{video_id}")
-async def stream_status(websocket: WebSocket, video_id: str, hub: HubDep) -> None:
+async def stream_status(websocket: WebSocket, video_id: str, hub: HubDep, principal: ViewerWs) -> None:
     """Push the video's status (the /pipeline/status body plus `final`) now and on every change; close 1000 after
     the final one (completed, failed or cancelled). Unknown id: close 4404; an id that is not a UUID: close 4422."""
     await websocket.accept()
@@ -42,6 +44,7 @@ async def stream_status(websocket: WebSocket, video_id: str, hub: HubDep) -> Non
         return
     code, reason = 1000, "final"
     try:
+        await visible_video(websocket.app.state.ledger, principal, vid)
         async with hub.subscribe(vid) as subscription:
             if not await _push_until_final_or_gone(websocket, subscription):
                 return  # the client left; nothing to close

@@ -267,3 +267,54 @@ async def test_an_operator_approves_up_to_its_ceiling_and_an_admin_beyond(
         admin = await api.post(f"/pipeline/approve/{missing}", json=body)
     assert over.status_code == 403 and "may approve up to $5.00" in over.json()["detail"]
     assert within.status_code == 404 and admin.status_code == 404  # past the ceiling check: the video is unknown
+
+
+async def test_a_key_limited_to_channels_sees_and_queues_only_theirs(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
+) -> None:
+    mine, theirs = uuid.uuid4(), uuid.uuid4()
+    key = new_api_key()
+    await ledger.create_key(key.id, f"channel-bound-{key.id}", key.sha256, Role.OPERATOR, [mine])
+    bound = {"X-API-Key": key.value}
+    async with serving(settings) as api:  # the local admin key on api.http; the bound key sent explicitly
+        their_video = (await api.http.post("/pipeline/queue", json={**video(), "channel_id": str(theirs)})).json()
+        queued = await api.http.post("/pipeline/queue", json={**video(), "channel_id": str(mine)}, headers=bound)
+        refused = await api.http.post("/pipeline/queue", json={**video(), "channel_id": str(theirs)}, headers=bound)
+        batch = await api.http.post(
+            "/pipeline/queue/batch",
+            json={"videos": [{**video(), "channel_id": str(mine)}, {**video(), "channel_id": str(theirs)}]},
+            headers=bound,
+        )
+        other = their_video["video_id"]
+        status = await api.http.get(f"/pipeline/status/{other}", headers=bound)
+        cancel = await api.http.post(f"/pipeline/cancel/{other}", headers=bound)
+        own_status = await api.http.get(f"/pipeline/status/{queued.json()['video_id']}", headers=bound)
+        listed = await api.http.get("/pipeline/videos", headers=bound)
+        listed_theirs = await api.http.get("/pipeline/videos", params={"channel_id": str(theirs)}, headers=bound)
+        metrics_all = await api.http.get("/pipeline/metrics", headers=bound)
+        metrics_mine = await api.http.get("/pipeline/metrics", params={"channel_id": str(mine)}, headers=bound)
+        async with connect(f"{api.ws_base}/{other}", additional_headers=bound) as ws:
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), timeout=10)
+    assert queued.status_code == 201, queued.text
+    assert refused.status_code == 403 and str(theirs) in refused.json()["detail"]
+    assert batch.status_code == 403  # all or nothing: its video for `mine` was not queued either
+    assert status.status_code == 404 and cancel.status_code == 404 and own_status.status_code == 200
+    assert [v["channel_id"] for v in listed.json()["videos"]] == [str(mine)]
+    assert listed_theirs.json()["videos"] == []
+    assert metrics_all.status_code == 403 and metrics_mine.status_code == 200
+    assert ws.close_code == 4404  # as if it did not exist
+
+
+async def test_an_idempotency_key_is_its_principals_own(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
+) -> None:
+    first = {"X-API-Key": await make_key(ledger, Role.OPERATOR), "Idempotency-Key": "daily-1"}
+    second = {"X-API-Key": await make_key(ledger, Role.OPERATOR), "Idempotency-Key": "daily-1"}
+    async with api_client(settings, signed_in=False) as api:
+        a = await api.post("/pipeline/queue", json=video(), headers=first)
+        b = await api.post("/pipeline/queue", json=video(), headers=second)
+        again = await api.post("/pipeline/queue", json=video(), headers=first)
+    assert a.status_code == b.status_code == 201
+    assert a.json()["video_id"] != b.json()["video_id"]
+    assert again.status_code == 200 and again.json()["video_id"] == a.json()["video_id"]

@@ -23,12 +23,15 @@ from api.metrics import ApiMetrics
 from api.schemas import EnqueueRequest
 from core.domain import VideoRequest, workflow_id
 from core.errors import ErrorType
+from core.principals import Principal, PrincipalKind, Role
 from core.records import VideoRow
 from core.settings import Settings
 from ledger import Ledger
 from telemetry.worker_metrics import WorkerMetrics
 from workflows.client import ensure_reconcile_schedule, start_recorded_attempt, start_video
 from workflows.reconciliation import ReconcileWorkflow
+
+OPERATOR = Principal(PrincipalKind.API_KEY, "test", "reconciliation-test", Role.OPERATOR)
 
 
 def new_request(topic: str = "octopus hearts") -> VideoRequest:
@@ -178,16 +181,18 @@ async def test_admission_keeps_the_row_when_the_start_gets_no_answer(
         dev_env.client.service_client.config.target_host, namespace=f"missing-{uuid.uuid4().hex[:6]}"
     )
     body = EnqueueRequest(topic="octopus hearts", channel_id=uuid.uuid4(), user_id=uuid.uuid4())
-    answer, created = await Admitter(settings, own_ledger, broken, ApiMetrics()).enqueue(body, "key-1")
+    answer, created = await Admitter(settings, own_ledger, broken, ApiMetrics(), OPERATOR).enqueue(body, "key-1")
     assert created and not answer.started
     row = await own_ledger.get_video(str(answer.video_id))
     assert row is not None and row.status == "queued"
     try:
-        again, created_again = await Admitter(settings, own_ledger, dev_env.client, ApiMetrics()).enqueue(body, "key-1")
+        again, created_again = await Admitter(settings, own_ledger, dev_env.client, ApiMetrics(), OPERATOR).enqueue(
+            body, "key-1"
+        )
         assert not created_again and again.started and again.video_id == answer.video_id
         assert await run_status(dev_env.client, str(answer.video_id)) == WorkflowExecutionStatus.RUNNING
         # Starting is idempotent: a third send (the second's reply lost, say) finds the same run.
-        third, _ = await Admitter(settings, own_ledger, dev_env.client, ApiMetrics()).enqueue(body, "key-1")
+        third, _ = await Admitter(settings, own_ledger, dev_env.client, ApiMetrics(), OPERATOR).enqueue(body, "key-1")
         assert third.started
         runs = [e async for e in dev_env.client.list_workflows(f"WorkflowId = '{workflow_id(answer.video_id)}'")]
         assert len(runs) == 1
