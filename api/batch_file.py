@@ -26,8 +26,9 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from api.auth import API_KEY_HEADER
+from api.local_admin import client_headers
 from api.schemas import BatchEnqueueRequest, EnqueueRequest
+from core.settings import Settings
 
 BATCH_LIMIT = 100  # what one POST /pipeline/queue/batch takes
 
@@ -122,7 +123,8 @@ async def _main(path: Path, api_url: str) -> int:
     except (BatchFileError, OSError, UnicodeDecodeError, csv.Error) as err:
         sys.stderr.write(f"{err}\n")
         return 2
-    headers = {API_KEY_HEADER: key} if (key := os.environ.get("YTEMPIRE_API_KEY")) else {}
+    settings = Settings()
+    headers = client_headers(settings.admin_key_path, settings.api_key)
     async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=120) as api:
         try:
             report, rejected = await queue_rows(api, rows, file_key(path))

@@ -61,8 +61,9 @@ def _write_owner_only(path: Path, text: str) -> None:
 
 
 def client_headers(key_file: Path, env_key: SecretStr | None = None) -> dict[str, str]:
-    """What a local client (make demo, the fault suite, benchmarks) sends: the local admin key, else the
-    environment's YTEMPIRE_API_KEY."""
-    if (key := read_key_file(key_file)) is not None:
-        return {API_KEY_HEADER: key}
-    return {} if env_key is None else {API_KEY_HEADER: env_key.get_secret_value()}
+    """What a local client (make demo, the fault suite, benchmarks, scripts) sends: the YTEMPIRE_API_KEY it was
+    given, else the local admin key."""
+    if env_key is not None:
+        return {API_KEY_HEADER: env_key.get_secret_value()}
+    key = read_key_file(key_file)
+    return {} if key is None else {API_KEY_HEADER: key}

@@ -14,4 +14,4 @@ api_key() {
   if [ -n "${YTEMPIRE_API_KEY:-}" ]; then printf '%s' "$YTEMPIRE_API_KEY"
   else cat "${YTEMPIRE_DATA_DIR:-$repo/data}/admin.key" 2>/dev/null | tr -d '\n' || true; fi
 }
-api_curl() { curl -sS -H @<(printf 'X-API-Key: %s\n' "$(api_key)") "$@"; }
+api_curl() { curl -sS --fail-with-body -H @<(printf 'X-API-Key: %s\n' "$(api_key)") "$@"; }

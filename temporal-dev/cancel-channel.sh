@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Usage: cancel-channel.sh <channel_id>   — batch-cancel every unfinished video of a channel (one search-attribute
-# query); renders in progress have their ffmpeg killed, costs so far stay in the ledger, partial files are removed.
+# Usage: cancel-channel.sh <channel_id>   — cancel every unfinished video of a channel: one search-attribute query
+# finds them in Temporal, and each is cancelled through the API (POST /pipeline/cancel), so roles apply; renders in
+# progress have their ffmpeg killed, costs so far stay in the ledger, partial files are removed.
 set -euo pipefail
 source "$(dirname "$0")/_cli.sh"
 [ $# -eq 1 ] || { echo "usage: $0 <channel_id>" >&2; exit 2; }
-"$TEMPORAL" workflow cancel --yes --reason "cancel-channel.sh $1" \
-  --query "WorkflowType = 'VideoWorkflow' AND ExecutionStatus = 'Running' AND ChannelId = '$1'"
+"$TEMPORAL" workflow list --output json --limit 1000 \
+  --query "WorkflowType = 'VideoWorkflow' AND ExecutionStatus = 'Running' AND ChannelId = '$1'" \
+  | "$PYTHON" -c 'import json, sys; [print(wf["execution"]["workflowId"][len("video-"):]) for wf in json.load(sys.stdin) or []]' \
+  | sort -u | while read -r video_id; do
+      printf '%s ' "$video_id"
+      api_curl -X POST "$API/pipeline/cancel/$video_id" || true; echo  # a 409 (just finished) goes on
+    done

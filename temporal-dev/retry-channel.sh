@@ -11,5 +11,5 @@ source "$(dirname "$0")/_cli.sh"
   | "$PYTHON" -c 'import json, sys; [print(wf["execution"]["workflowId"][len("video-"):]) for wf in json.load(sys.stdin) or []]' \
   | sort -u | while read -r video_id; do
       printf '%s ' "$video_id"
-      api_curl -X POST "$API/pipeline/retry/$video_id"; echo
+      api_curl -X POST "$API/pipeline/retry/$video_id" || true; echo  # a 409 (already retried) goes on
     done
