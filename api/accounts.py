@@ -3,7 +3,7 @@
     python -m api.accounts users create alice --role operator            # asks for the password
     printf '%s\\n' "$PASSWORD" | python -m api.accounts users create ci --role viewer --password-stdin
     python -m api.accounts users list | set-password NAME | disable NAME
-    python -m api.accounts keys create n8n --role operator [--channel UUID ...] [--expires-days N]
+    python -m api.accounts keys create n8n --role operator [--channel UUID ...] [--expires-days N] [--rate-per-minute N]
     python -m api.accounts keys list [--all] | rotate NAME | revoke ID-or-NAME
 
 A new key is printed once, on stdout alone (`KEY=$(python -m api.accounts keys create ...)`); only its digest is
@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     create_key.add_argument("--role", type=Role, choices=list(Role), required=True)
     create_key.add_argument("--channel", type=UUID, action="append", help="limit to this channel (repeat)")
     create_key.add_argument("--expires-days", type=float, help="the key ends by itself after this many days")
+    create_key.add_argument(
+        "--rate-per-minute",
+        type=int,
+        help="requests a minute this key may make (default YTEMPIRE_RATE_LIMIT_PER_MINUTE)",
+    )
     keys.add_parser("list").add_argument("--all", action="store_true", help="revoked and expired keys too")
     keys.add_parser("rotate").add_argument("name")
     keys.add_parser("revoke").add_argument("key", help="a key's id (the part after ytk_) or a name")
@@ -115,7 +120,9 @@ async def run(args: argparse.Namespace, ledger: Ledger, settings: Settings) -> l
     if args.action == "create":
         key = new_api_key()
         expires = None if args.expires_days is None else datetime.now(UTC) + timedelta(days=args.expires_days)
-        await ledger.create_key(key.id, args.name, key.sha256, args.role, args.channel, expires)
+        if args.rate_per_minute is not None and args.rate_per_minute < 1:
+            raise AccountError("--rate-per-minute must be at least 1")
+        await ledger.create_key(key.id, args.name, key.sha256, args.role, args.channel, expires, args.rate_per_minute)
         return [key.value]
     if args.action == "list":
         now = datetime.now(UTC)

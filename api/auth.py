@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Security, WebSocket, WebSocketException, status
+from fastapi import Depends, HTTPException, Request, Response, Security, WebSocket, WebSocketException, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 from starlette.requests import HTTPConnection
 
 from api.credentials import API_KEY_PREFIX, AccessTokens, Passwords, same_digest, split_secret
+from api.rate_limit import Allowance, RateLimiter
 from core.principals import Principal, PrincipalKind, Role
 from ledger.principals import PrincipalStore
 
@@ -100,6 +101,25 @@ async def _authenticate(connection: HTTPConnection) -> Principal | str:
     return principal
 
 
+def client_address(connection: HTTPConnection) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+async def _limited(connection: HTTPConnection, found: Principal | str) -> Allowance:
+    """Count this request against its principal's limit, or an invalid credential against its client address."""
+    limiter: RateLimiter = connection.app.state.rate_limiter
+    settings = connection.app.state.settings
+    if isinstance(found, str):
+        allowance = await limiter.count(f"refused:{client_address(connection)}", settings.sign_in_rate_per_minute)
+        if allowance.exceeded:
+            raise allowance.refusal(f"{client_address(connection)} (invalid credentials)")
+        return allowance
+    allowance = await limiter.count(f"principal:{found.label}", found.rate_per_minute or settings.rate_limit_per_minute)
+    if allowance.exceeded:
+        raise allowance.refusal(found.label)
+    return allowance
+
+
 def _unauthorized(reason: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, reason, headers={"WWW-Authenticate": "Bearer"})
 
@@ -114,10 +134,14 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
 
     async def dependency(
         request: Request,
+        response: Response,
         _key: Annotated[str | None, Security(api_key_header)],
         _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     ) -> Principal:
+        counted = getattr(request.state, "principal", None) is not None  # by an earlier role check of this request
         found = await _authenticate(request)
+        if not counted and _credential(request) is not None:  # no credential at all: a 401 that costs nothing
+            response.headers.update((await _limited(request, found)).headers())
         if isinstance(found, str):
             raise _unauthorized(found)
         if not found.may(role):
@@ -133,6 +157,11 @@ def require_ws(role: Role) -> Callable[..., Awaitable[Principal]]:
 
     async def dependency(websocket: WebSocket) -> Principal:
         found = await _authenticate(websocket)
+        if _credential(websocket) is not None:
+            try:
+                await _limited(websocket, found)
+            except HTTPException as limited:
+                raise WebSocketException(status.WS_1008_POLICY_VIOLATION, str(limited.detail)) from None
         if isinstance(found, str):
             raise WebSocketException(status.WS_1008_POLICY_VIOLATION, found)
         if not found.may(role):

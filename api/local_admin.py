@@ -16,6 +16,8 @@ from core.principals import Role
 from ledger.principals import PrincipalStore
 
 LOCAL_ADMIN_KEY_NAME = "local-admin"
+# The person at this machine, make demo and the fault suite poll and submit at will; nobody else holds this key.
+LOCAL_ADMIN_RATE_PER_MINUTE = 10_000
 API_KEY_HEADER = "X-API-Key"
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,9 @@ async def ensure_local_admin_key(store: PrincipalStore, path: Path) -> bool:
     if (held := read_key_file(path)) is not None and await _live(store, held):
         return False
     key = new_api_key()
-    await store.create_key(key.id, LOCAL_ADMIN_KEY_NAME, key.sha256, Role.ADMIN)
+    await store.create_key(
+        key.id, LOCAL_ADMIN_KEY_NAME, key.sha256, Role.ADMIN, rate_per_minute=LOCAL_ADMIN_RATE_PER_MINUTE
+    )
     _write_owner_only(path, key.value + "\n")
     log.info("made a local admin API key (%s): its file is %s", key.id, path.resolve())
     return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -14,6 +15,7 @@ from api.body_limit import BodyLimit
 from api.credentials import AccessTokens, Passwords, secret_file
 from api.local_admin import ensure_local_admin_key
 from api.metrics import ApiMetrics
+from api.rate_limit import RateLimiter
 from api.routes import auth, health, metrics, pipeline, pipeline_metrics, stream
 from api.stream import StatusHub
 from core.principals import Role
@@ -33,6 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.pool = pool
         app.state.ledger = Ledger(pool)
         app.state.authenticator = _authenticator(app.state.settings, app.state.ledger)
+        app.state.rate_limiter = RateLimiter(app.state.ledger)
+        app.state.open_streams = Counter[str]()  # status streams open per principal, in this process
         if app.state.settings.local_admin_key:
             await ensure_local_admin_key(app.state.ledger, app.state.settings.admin_key_path)
         app.state.temporal = await connect(app.state.settings)

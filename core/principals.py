@@ -35,6 +35,7 @@ class Principal:
     name: str  # a user's name, or a key's name (a rotated key keeps its name)
     role: Role
     channels: frozenset[UUID] | None = None  # None: every channel
+    rate_per_minute: int | None = None  # None: the deployment's default
 
     def may(self, required: Role) -> bool:
         return self.role.includes(required)
@@ -73,9 +74,10 @@ class ApiKeyRow:
     last_used_at: datetime | None
     expires_at: datetime | None
     revoked_at: datetime | None
+    rate_per_minute: int | None = None
 
     def live_at(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
     def principal(self) -> Principal:
-        return Principal(PrincipalKind.API_KEY, self.id, self.name, self.role, self.channels)
+        return Principal(PrincipalKind.API_KEY, self.id, self.name, self.role, self.channels, self.rate_per_minute)

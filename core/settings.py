@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(
         None, description="signs access tokens; default: 32 random bytes in <data_dir>/secrets/jwt.key (0600)"
     )
+    rate_limit_per_minute: int = Field(
+        100, ge=1, description="requests a principal may make a minute (a key may carry its own limit)"
+    )
+    sign_in_rate_per_minute: int = Field(
+        10, ge=1, description="POST /auth/token attempts, and requests with an invalid credential, per client address"
+    )
+    websockets_per_principal: int = Field(100, ge=1, description="open status streams a principal may hold")
     access_token_minutes: float = Field(15.0, gt=0, le=1440, description="an access token's lifetime")
     refresh_token_days: float = Field(30.0, gt=0, description="a refresh token's lifetime (each is used once)")
     api_key_rotation_grace_hours: float = Field(

@@ -7,11 +7,12 @@ from ledger.events import EventLog
 from ledger.gpu_status import GpuStatusTable
 from ledger.principals import PrincipalStore
 from ledger.quota import ProviderQuota
+from ledger.rate_limits import RateWindows
 from ledger.tables import create_pool
 from ledger.videos import VideoQueue
 
 __all__ = ["Ledger", "create_pool"]
 
 
-class Ledger(VideoQueue, CostLedger, EventLog, ProviderQuota, GpuStatusTable, PrincipalStore):
+class Ledger(VideoQueue, CostLedger, EventLog, ProviderQuota, GpuStatusTable, PrincipalStore, RateWindows):
     """Every table's queries on one pool."""

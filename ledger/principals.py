@@ -13,7 +13,9 @@ import asyncpg
 from core.principals import ApiKeyRow, Role, UserRow
 from ledger.tables import Table
 
-_KEY_COLUMNS = "id, name, secret_sha256, role, channels, created_at, last_used_at, expires_at, revoked_at"
+_KEY_COLUMNS = (
+    "id, name, secret_sha256, role, channels, created_at, last_used_at, expires_at, revoked_at, rate_per_minute"
+)
 _USER_COLUMNS = "id, username, password_hash, role, channels, created_at, disabled_at"
 # last_used_at is written at most this often per key: a write on every request would cost more than the request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -50,6 +52,7 @@ def _key(row: asyncpg.Record) -> ApiKeyRow:
         last_used_at=row["last_used_at"],
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
+        rate_per_minute=row["rate_per_minute"],
     )
 
 
@@ -118,16 +121,18 @@ class PrincipalStore(Table):
         role: Role,
         channels: Iterable[UUID] | None = None,
         expires_at: datetime | None = None,
+        rate_per_minute: int | None = None,
     ) -> ApiKeyRow:
         row = await self._pool.fetchrow(
-            f"""INSERT INTO api_keys (id, name, secret_sha256, role, channels, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_KEY_COLUMNS}""",
+            f"""INSERT INTO api_keys (id, name, secret_sha256, role, channels, expires_at, rate_per_minute)
+                VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_KEY_COLUMNS}""",
             key_id,
             name,
             secret_sha256,
             role.value,
             _channels(channels),
             expires_at,
+            rate_per_minute,
         )
         return _key(row)
 
@@ -153,13 +158,14 @@ class PrincipalStore(Table):
             for older in live[1:]:
                 await conn.execute("UPDATE api_keys SET revoked_at = NOW() WHERE id = $1", older["id"])
             row = await conn.fetchrow(
-                f"""INSERT INTO api_keys (id, name, secret_sha256, role, channels)
-                    VALUES ($1, $2, $3, $4, $5) RETURNING {_KEY_COLUMNS}""",
+                f"""INSERT INTO api_keys (id, name, secret_sha256, role, channels, rate_per_minute)
+                    VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_KEY_COLUMNS}""",
                 key_id,
                 name,
                 secret_sha256,
                 newest.role.value,
                 _channels(newest.channels),
+                newest.rate_per_minute,
             )
         return _key(row)
 

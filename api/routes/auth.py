@@ -10,9 +10,10 @@ from uuid import UUID
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from api.auth import Authenticator, Viewer
+from api.auth import Authenticator, Viewer, client_address
 from api.credentials import REFRESH_TOKEN_PREFIX, new_refresh_token, split_secret
 from api.deps import SettingsDep
+from api.rate_limit import RateLimiter
 from core.principals import Principal
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -56,6 +57,10 @@ async def issue_token(
     used one presented again signs that session out."""
     authenticator: Authenticator = request.app.state.authenticator
     store = authenticator.store
+    limiter: RateLimiter = request.app.state.rate_limiter
+    allowance = await limiter.count(f"sign-in:{client_address(request)}", settings.sign_in_rate_per_minute)
+    if allowance.exceeded:
+        raise allowance.refusal(f"{client_address(request)} (sign-in)")
     if grant_type == "password":
         if not username or password is None:
             raise _refused("grant_type=password needs username and password")

@@ -54,8 +54,10 @@ async def get_pipeline_metrics(
     """Pipeline health from the ledger (for Prometheus series see GET /metrics). A principal limited to channels
     names one of them (403 otherwise)."""
     principal: Principal | None = getattr(request.state, "principal", None)  # put there by the app's role check
-    if principal is not None and principal.channels is not None and (
-        channel_id is None or not principal.sees_channel(channel_id)
+    if (
+        principal is not None
+        and principal.channels is not None
+        and (channel_id is None or not principal.sees_channel(channel_id))
     ):
         raise NotPermitted(f"{principal.label} sees only its channels: name one with ?channel_id=")
     figures = await pipeline_metrics(

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect, WebSocketException, status
 from starlette.websockets import WebSocketState
 
 from api.auth import ViewerWs
 from api.operations import visible_video
 from api.stream import HubClosed, StatusHub, Subscription
 from core.errors import UnknownVideo
+from core.principals import Principal
 
 router = APIRouter(prefix="/pipeline", tags=["pipeline"])
 log = logging.getLogger(__name__)
@@ -36,6 +38,20 @@ HubDep = Annotated[StatusHub, Depends(get_hub)]
 async def stream_status(websocket: WebSocket, video_id: str, hub: HubDep, principal: ViewerWs) -> None:
     """Push the video's status (the /pipeline/status body plus `final`) now and on every change; close 1000 after
     the final one (completed, failed or cancelled). Unknown id: close 4404; an id that is not a UUID: close 4422."""
+    open_streams: Counter[str] = websocket.app.state.open_streams
+    cap = websocket.app.state.settings.websockets_per_principal
+    if open_streams[principal.label] >= cap:
+        raise WebSocketException(
+            status.WS_1008_POLICY_VIOLATION, f"{principal.label} already has {cap} streams open: close one first"
+        )
+    open_streams[principal.label] += 1
+    try:
+        await _stream(websocket, video_id, hub, principal)
+    finally:
+        open_streams[principal.label] -= 1
+
+
+async def _stream(websocket: WebSocket, video_id: str, hub: StatusHub, principal: Principal) -> None:
     await websocket.accept()
     try:
         vid = UUID(video_id)

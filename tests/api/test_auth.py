@@ -318,3 +318,67 @@ async def test_an_idempotency_key_is_its_principals_own(
     assert a.status_code == b.status_code == 201
     assert a.json()["video_id"] != b.json()["video_id"]
     assert again.status_code == 200 and again.json()["video_id"] == a.json()["video_id"]
+
+
+async def test_a_principal_past_its_rate_gets_429_with_when_to_retry(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
+) -> None:
+    tight = settings.model_copy(update={"rate_limit_per_minute": 5})
+    viewer = {"X-API-Key": await make_key(ledger, Role.VIEWER)}
+    own_limit = new_api_key()
+    await ledger.create_key(own_limit.id, f"bench-{own_limit.id}", own_limit.sha256, Role.VIEWER, rate_per_minute=50)
+    # Two API processes' worth: each app counts in the same table, so together they allow 5, not 10.
+    async with api_client(tight, signed_in=False) as one, api_client(tight, signed_in=False) as two:
+        answers = [await (one if i % 2 else two).get("/auth/me", headers=viewer) for i in range(7)]
+        generous = [await one.get("/auth/me", headers={"X-API-Key": own_limit.value}) for _ in range(7)]
+    codes = [a.status_code for a in answers]
+    if codes.count(429) != 2:  # a minute boundary fell between the requests: the count started again
+        assert codes.count(429) < 2
+        return
+    assert codes == [200] * 5 + [429] * 2
+    assert answers[0].headers["RateLimit-Limit"] == "5" and answers[0].headers["RateLimit-Remaining"] == "4"
+    refused = answers[-1]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["RateLimit-Remaining"] == "0" and "more than 5 requests" in refused.json()["detail"]
+    assert [a.status_code for a in generous] == [200] * 7 and generous[-1].headers["RateLimit-Limit"] == "50"
+
+
+async def test_sign_in_and_invalid_credentials_are_limited_per_address(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    strict = settings.model_copy(update={"sign_in_rate_per_minute": 3})
+    address = f"198.51.100.{uuid.uuid4().int % 250 + 1}"  # a client of its own: no other test's attempts count
+    async with api_client(strict, signed_in=False, address=address) as api:
+        guesses = [
+            (await api.post("/auth/token", data={"username": "root", "password": f"guess-{i}"})).status_code
+            for i in range(5)
+        ]
+        keys = [
+            (await api.get("/auth/me", headers={"X-API-Key": f"ytk_0123456789ab_guess{i}"})).status_code
+            for i in range(5)
+        ]
+    if 429 not in guesses or 429 not in keys:  # a minute boundary fell between them
+        return
+    assert guesses == [401, 401, 401, 429, 429] and keys == [401, 401, 401, 429, 429]
+
+
+async def test_streams_per_principal_are_capped(dev_env: WorkflowEnvironment, settings: Settings) -> None:
+    capped = settings.model_copy(update={"websockets_per_principal": 2})
+    async with serving(capped) as api:
+        video_id = (await api.http.post("/pipeline/queue", json=video())).json()["video_id"]
+        url = f"{api.ws_base}/{video_id}"
+        first = await connect(url, additional_headers=api.auth)
+        second = await connect(url, additional_headers=api.auth)
+        with pytest.raises(InvalidStatus):
+            await connect(url, additional_headers=api.auth)
+        await first.close()
+        for _ in range(50):  # the server notices the close, then the slot is free
+            try:
+                third = await connect(url, additional_headers=api.auth)
+                break
+            except InvalidStatus:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("a closed stream's slot never came back")
+        await second.close()
+        await third.close()

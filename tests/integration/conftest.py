@@ -33,6 +33,9 @@ def settings(tmp_path: Path, pg_server: PostgresServer, dev_env: WorkflowEnviron
         task_queue_cpu=queues.cpu,
         task_queue_gpu=queues.gpu,
         render_heartbeat_timeout_seconds=5,
+        # Tests share one database, one client address and many a minute: each limit is tested with its own values.
+        rate_limit_per_minute=100_000,
+        sign_in_rate_per_minute=100_000,
     )
 
 
@@ -63,12 +66,14 @@ def admin_headers(settings: Settings) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def api_client(settings: Settings, *, signed_in: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+async def api_client(
+    settings: Settings, *, signed_in: bool = True, address: str = "127.0.0.1"
+) -> AsyncIterator[httpx.AsyncClient]:
     """The real FastAPI app with its lifespan (real pool, real Temporal client), over ASGI; signed in with the local
-    admin key unless `signed_in=False`."""
+    admin key unless `signed_in=False`; its requests come from `address`."""
     app: FastAPI = create_app(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
         headers = admin_headers(settings) if signed_in else {}
         async with httpx.AsyncClient(transport=transport, base_url="http://api.test", headers=headers) as client:
             yield client
