@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import errors
 from api.auth import Authenticator, require, require_ws
@@ -26,9 +28,11 @@ from workflows.client import connect
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    config = settings or Settings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings or Settings()
+        app.state.settings = config
         app.state.metrics = ApiMetrics()
         pool = await create_pool(app.state.settings.database_url)
         await apply_migrations(pool)
@@ -57,6 +61,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodyLimit)
+    if config.api_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=config.api_cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-API-Key"],
+            expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"],
+        )
+    # Outermost: a request for another host name (DNS rebinding) never reaches a route.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=_allowed_hosts(config))
     # Every route names the least role it needs (api/auth.py); only /healthz and sign-in are open.
     app.include_router(pipeline.router)
     app.include_router(pipeline_metrics.router, dependencies=[Depends(require(Role.VIEWER))])
@@ -65,6 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router, dependencies=[Depends(require(Role.VIEWER))])
     return app
+
+
+def _allowed_hosts(settings: Settings) -> list[str]:
+    hosts = list(settings.api_allowed_hosts)
+    if settings.api_host not in ("0.0.0.0", "::", *hosts):  # noqa: S104 - compared, not bound
+        hosts.append(settings.api_host)
+    return hosts
 
 
 def _authenticator(settings: Settings, ledger: Ledger) -> Authenticator:

@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(
         None, description="signs access tokens; default: 32 random bytes in <data_dir>/secrets/jwt.key (0600)"
     )
+    api_allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost"],
+        description="Host headers the API answers (a page that rebinds its own name to 127.0.0.1 is refused); "
+        "'*.example.com' for a domain's hosts",
+    )
+    api_cors_origins: list[str] = Field(
+        default_factory=list, description="browser origins allowed to call the API (none: no CORS headers at all)"
+    )
     rate_limit_per_minute: int = Field(
         100, ge=1, description="requests a principal may make a minute (a key may carry its own limit)"
     )

@@ -382,3 +382,29 @@ async def test_streams_per_principal_are_capped(dev_env: WorkflowEnvironment, se
             raise AssertionError("a closed stream's slot never came back")
         await second.close()
         await third.close()
+
+
+async def test_another_host_name_is_refused_and_cors_is_off_unless_configured(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    async with api_client(settings) as api:
+        rebound = await api.get("/healthz", headers={"Host": "attacker.example"})
+        local = await api.get("/healthz", headers={"Host": "127.0.0.1:8000"})
+        preflight = await api.options(
+            "/pipeline/queue",
+            headers={"Origin": "https://attacker.example", "Access-Control-Request-Method": "POST"},
+        )
+    assert rebound.status_code == 400 and local.status_code == 200
+    assert "access-control-allow-origin" not in preflight.headers
+    console = settings.model_copy(update={"api_cors_origins": ["https://console.example"]})
+    async with api_client(console) as api:
+        allowed = await api.options(
+            "/pipeline/queue",
+            headers={"Origin": "https://console.example", "Access-Control-Request-Method": "POST"},
+        )
+        other = await api.options(
+            "/pipeline/queue",
+            headers={"Origin": "https://attacker.example", "Access-Control-Request-Method": "POST"},
+        )
+    assert allowed.headers["access-control-allow-origin"] == "https://console.example"
+    assert "access-control-allow-origin" not in other.headers

@@ -35,6 +35,7 @@ def settings(tmp_path: Path, pg_server: PostgresServer, dev_env: WorkflowEnviron
         render_heartbeat_timeout_seconds=5,
         # Tests share one database, one client address and many a minute: each limit is tested with its own values.
         rate_limit_per_minute=100_000,
+        api_allowed_hosts=["127.0.0.1", "localhost", "api.test"],  # api_client's base URL
         sign_in_rate_per_minute=100_000,
     )
 
