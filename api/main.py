@@ -12,13 +12,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import errors
+from api.audit import AuditTrail
 from api.auth import Authenticator, require, require_ws
 from api.body_limit import BodyLimit
 from api.credentials import AccessTokens, Passwords, secret_file
 from api.local_admin import ensure_local_admin_key
 from api.metrics import ApiMetrics
 from api.rate_limit import RateLimiter
-from api.routes import auth, health, metrics, pipeline, pipeline_metrics, stream
+from api.routes import audit, auth, health, metrics, pipeline, pipeline_metrics, stream
 from api.stream import StatusHub
 from core.principals import Role
 from core.settings import Settings
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(AuditTrail)
     app.add_middleware(BodyLimit)
     if config.api_cors_origins:
         app.add_middleware(
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pipeline_metrics.router, dependencies=[Depends(require(Role.VIEWER))])
     app.include_router(stream.router, dependencies=[Depends(require_ws(Role.VIEWER))])
     app.include_router(auth.router)
+    app.include_router(audit.router)
     app.include_router(health.router)
     app.include_router(metrics.router, dependencies=[Depends(require(Role.VIEWER))])
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ledger.audit import AuditLog
 from ledger.costs import CostLedger
 from ledger.events import EventLog
 from ledger.gpu_status import GpuStatusTable
@@ -14,5 +15,5 @@ from ledger.videos import VideoQueue
 __all__ = ["Ledger", "create_pool"]
 
 
-class Ledger(VideoQueue, CostLedger, EventLog, ProviderQuota, GpuStatusTable, PrincipalStore, RateWindows):
+class Ledger(VideoQueue, CostLedger, EventLog, ProviderQuota, GpuStatusTable, PrincipalStore, RateWindows, AuditLog):
     """Every table's queries on one pool."""

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from api.admission import Admitter
+from api.audit import audit_detail
 from api.auth import Operator, Viewer, require
 from api.deps import LedgerDep, MetricsDep, SettingsDep, TemporalDep
 from api.operations import Operations, visible_video
@@ -66,12 +67,15 @@ OperationsDep = Annotated[Operations, Depends(operations)]
 )
 async def enqueue_video(
     body: EnqueueRequest,
+    request: Request,
     response: Response,
     admit: AdmitterDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Any:
     """Admit the video (capacity, idempotency), record it in the ledger and start its workflow `video-<id>`."""
+    audit_detail(request).update(channel_id=str(body.channel_id), idempotency_key=idempotency_key)
     enqueued, created = await admit.enqueue(body, idempotency_key)
+    audit_detail(request).update(video_id=str(enqueued.video_id), created=created, started=enqueued.started)
     if not created:
         response.status_code = status.HTTP_200_OK
     elif not enqueued.started:
@@ -82,6 +86,7 @@ async def enqueue_video(
 @router.post("/queue/batch", response_model=BatchEnqueueResponse, dependencies=OPERATOR)
 async def enqueue_batch(
     body: BatchEnqueueRequest,
+    request: Request,
     response: Response,
     admit: AdmitterDep,
     settings: SettingsDep,
@@ -92,6 +97,11 @@ async def enqueue_batch(
     Resending the same batch is safe when its videos carry `request_id`s or the batch an `Idempotency-Key`
     (video i then gets the key `<key>:<i>`): what was admitted comes back as `repeated`, the rest is tried again."""
     answer = await admit.enqueue_batch(body, idempotency_key)
+    audit_detail(request).update(
+        created=[str(r.video.video_id) for r in answer.results if r.outcome == "created" and r.video],
+        repeated=answer.repeated,
+        rejected=answer.rejected,
+    )
     if any(r.error == "queue_full" for r in answer.results):
         response.headers["Retry-After"] = str(settings.queue_retry_after_seconds)
     return answer
@@ -127,18 +137,25 @@ async def get_status(
     responses={403: {"description": "below operator, or a cap above the role's approval ceiling"}},
 )
 async def approve_budget(
-    video_id: UUID, body: ApproveRequest, ops: OperationsDep, principal: Operator
+    video_id: UUID, body: ApproveRequest, request: Request, ops: OperationsDep, principal: Operator
 ) -> ApproveResponse:
     """Raise a video's cost cap (the signed-in principal and the reason are recorded); a halted video continues. An
     operator may approve up to YTEMPIRE_OPERATOR_APPROVAL_CEILING_USD, an admin up to YTEMPIRE_COST_CAP_CEILING_USD."""
+    audit_detail(request).update(
+        temporal="update approve_budget",
+        new_cap_usd=body.new_cap_usd,
+        reason=body.reason,
+        on_behalf_of=body.approved_by,
+    )
     return await ops.approve(video_id, body, principal)
 
 
 @router.post(
     "/cancel/{video_id}", status_code=status.HTTP_202_ACCEPTED, response_model=CancelResponse, dependencies=OPERATOR
 )
-async def cancel_video(video_id: UUID, ops: OperationsDep) -> CancelResponse:
+async def cancel_video(video_id: UUID, request: Request, ops: OperationsDep) -> CancelResponse:
     """Cancel a queued or running video: its render's ffmpeg is killed, costs so far are kept, partial files go."""
+    audit_detail(request).update(temporal="cancel")
     await ops.cancel(video_id)
     return CancelResponse(video_id=video_id, status="cancelling")
 
@@ -146,6 +163,8 @@ async def cancel_video(video_id: UUID, ops: OperationsDep) -> CancelResponse:
 @router.post(
     "/retry/{video_id}", status_code=status.HTTP_202_ACCEPTED, response_model=RetryResponse, dependencies=OPERATOR
 )
-async def retry_video(video_id: UUID, ops: OperationsDep) -> RetryResponse:
+async def retry_video(video_id: UUID, request: Request, ops: OperationsDep) -> RetryResponse:
     """Retry a failed video from its failed stage; stages that succeeded are neither repeated nor paid again."""
-    return await ops.retry(video_id)
+    retried = await ops.retry(video_id)
+    audit_detail(request).update(temporal="start", attempt=retried.attempt, started=retried.started)
+    return retried

@@ -37,6 +37,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/pipeline/videos"): Role.VIEWER,
     ("GET", "/pipeline/status/{video_id}"): Role.VIEWER,
     ("WEBSOCKET", "/pipeline/stream/{video_id}"): Role.VIEWER,
+    ("GET", "/audit"): Role.ADMIN,
     ("POST", "/pipeline/queue"): Role.OPERATOR,
     ("POST", "/pipeline/queue/batch"): Role.OPERATOR,
     ("POST", "/pipeline/approve/{video_id}"): Role.OPERATOR,
