@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core import activity_names
+from core.destinations import refusal_now
 from core.errors import ErrorType
 from ledger.breakers import SERVICE_MAX_LEN
 from providers.circuit_breaker import BreakerBoard
@@ -52,12 +53,16 @@ class AlertActivities:
         *,
         default_url: str | None = None,
         timeout_seconds: float = 10.0,
+        allowed: list[str] | None = None,
     ) -> None:
+        """`allowed`: the destinations on this machine or a private network it may reach (None: no check at all,
+        for tests of delivery alone)."""
         self._client = client
         self._secret = secret
         self._breakers = breakers
         self._default_url = default_url
         self._timeout = timeout_seconds
+        self._allowed = allowed
 
     @activity.defn(name=activity_names.DELIVER_WEBHOOK)
     async def deliver_webhook(self, delivery: WebhookDelivery) -> int:
@@ -68,6 +73,13 @@ class AlertActivities:
                 f"no webhook URL for event {delivery.event_id} ({delivery.kind}): set YTEMPIRE_ALERT_WEBHOOK_URL "
                 "or give the delivery a url",
                 type=ErrorType.WEBHOOK_NOT_CONFIGURED,
+                non_retryable=True,
+            )
+        if self._allowed is not None and (refusal := await refusal_now(url, self._allowed)):
+            # Checked again at each delivery: the name may resolve elsewhere than when the video was admitted.
+            raise ApplicationError(
+                f"webhook {redact_url(url)} refused: {refusal}",
+                type=ErrorType.WEBHOOK_DESTINATION_REFUSED,
                 non_retryable=True,
             )
         activity.logger.debug("delivering %s event %s to %s", delivery.kind, delivery.event_id, redact_url(url))

@@ -18,6 +18,7 @@ from temporalio.client import Client
 from api.metrics import ApiMetrics
 from api.schemas import BatchEnqueueRequest, BatchEnqueueResponse, BatchItemResult, EnqueueRequest, EnqueueResponse
 from api.status import position_and_eta
+from core.destinations import refusal_now
 from core.domain import VideoRequest, workflow_id
 from core.errors import InvalidVideoRequest, NotPermitted, QueueFull
 from core.estimates import depth_alerts
@@ -48,6 +49,10 @@ class Admitter:
         started = time.perf_counter()
         self.may_queue_for(body.channel_id)
         request = self._video_request(body)
+        if request.callback_url and (
+            refusal := await refusal_now(request.callback_url, self.settings.outbound_allowlist)
+        ):
+            raise InvalidVideoRequest(f"callback_url: {refusal}", loc=("body", "callback_url"))
         try:
             admission = await self.ledger.admit(
                 request,

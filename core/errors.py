@@ -40,6 +40,7 @@ class ErrorType:
     WEBHOOK_NOT_CONFIGURED = "WebhookNotConfigured"
     WEBHOOK_RATE_LIMITED = "WebhookRateLimited"
     WEBHOOK_REJECTED = "WebhookRejected"
+    WEBHOOK_DESTINATION_REFUSED = "WebhookDestinationRefused"
     WEBHOOK_UNAVAILABLE = "WebhookUnavailable"
 
 

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
+from core.destinations import target_of
 from core.domain import Complexity, TaskQueues
 
 ScriptProvider = Literal["local", "openai"]
@@ -82,6 +83,12 @@ class Settings(BaseSettings):
 
     alert_webhook_url: str | None = Field(None, description="cost alerts are POSTed here, signed (HMAC-SHA256)")
     alert_webhook_secret: SecretStr | None = None
+    outbound_allowed: list[str] = Field(
+        default_factory=list,
+        description="destinations on this machine or a private network that webhooks and callback_urls may reach: "
+        "'host', 'host:port', an address or a network ('10.1.0.0/16'); YTEMPIRE_ALERT_WEBHOOK_URL's host is always "
+        "allowed",
+    )
     alert_webhook_timeout_seconds: float = Field(10.0, gt=0)
     circuit_breaker_failure_threshold: int = Field(5, ge=1)
     circuit_breaker_cooldown_seconds: float = Field(60.0, gt=0)
@@ -247,6 +254,14 @@ class Settings(BaseSettings):
     @cached_property
     def provider_cache_dir(self) -> Path:
         return (self.cache_dir or self.data_dir / "cache").resolve()
+
+    @property
+    def outbound_allowlist(self) -> list[str]:
+        """YTEMPIRE_OUTBOUND_ALLOWED plus the host the operator configured for cost alerts."""
+        allowed = list(self.outbound_allowed)
+        if self.alert_webhook_url and not isinstance(target := target_of(self.alert_webhook_url), str):
+            allowed.append(f"{target[0]}:{target[1]}")
+        return allowed
 
     @property
     def admin_key_path(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import sys
@@ -70,6 +71,10 @@ class Stack:
             YTEMPIRE_TEMPORAL_ADDRESS=self.settings.temporal_address,
             PYTHONUNBUFFERED="1",
         )
+        if not self.settings.outbound_allowed:
+            # `make n8n`'s Wait nodes resume on 127.0.0.1: the one local destination callbacks may reach by default.
+            n8n = f"127.0.0.1:{os.environ.get('YTEMPIRE_N8N_PORT', '5678')}"
+            env["YTEMPIRE_OUTBOUND_ALLOWED"] = json.dumps([n8n])
         return env
 
     def up(self, say: callable = print) -> None:  # type: ignore[valid-type]

@@ -150,6 +150,7 @@ def _alert_activities(
         board,
         default_url=settings.alert_webhook_url,
         timeout_seconds=settings.alert_webhook_timeout_seconds,
+        allowed=settings.outbound_allowlist,
     )
     return alerts, [writer.aclose, http.aclose]
 

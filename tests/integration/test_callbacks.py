@@ -20,7 +20,10 @@ from tests.providers.test_webhooks import SECRET, Receiver
 async def test_completion_callback_is_signed_and_carries_the_outputs(
     dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, receiver: Receiver
 ) -> None:
-    signing = settings.model_copy(update={"alert_webhook_secret": SecretStr(SECRET)})
+    receiver_host = receiver.url.split("://", 1)[1].split("/", 1)[0]  # 127.0.0.1:<port>: allow-listed, as n8n's is
+    signing = settings.model_copy(
+        update={"alert_webhook_secret": SecretStr(SECRET), "outbound_allowed": [receiver_host]}
+    )
     body = {
         "topic": "callback octopus",
         "channel_id": str(uuid.uuid4()),
@@ -31,6 +34,12 @@ async def test_completion_callback_is_signed_and_carries_the_outputs(
     async with running_workers(dev_env, signing, ledger), api_client(signing) as api:
         bad = await api.post("/pipeline/queue", json={**body, "callback_url": "ftp://example.org/x"})
         assert bad.status_code == 422
+        # This machine's other services and private networks are refused unless allow-listed (SSRF).
+        for internal in ("http://127.0.0.1:5432/", "http://localhost:8233/x", "http://169.254.169.254/latest/"):
+            refused = await api.post("/pipeline/queue", json={**body, "callback_url": internal})
+            assert refused.status_code == 422, internal
+            assert refused.json()["detail"][0]["loc"] == ["body", "callback_url"]
+            assert "YTEMPIRE_OUTBOUND_ALLOWED" in refused.json()["detail"][0]["msg"]
         video_id = (await api.post("/pipeline/queue", json=body)).json()["video_id"]
         final = await wait_final(api, video_id)
         for _ in range(100):

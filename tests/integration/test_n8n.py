@@ -129,6 +129,7 @@ async def test_n8n_queues_a_video_waits_for_its_callback_and_forwards_cost_alert
             "alert_webhook_secret": SecretStr(secret),
             "alert_webhook_url": f"http://127.0.0.1:{n8n_port}/webhook/ytempire/cost-alert",
             "stage_price_overrides": PRICES,
+            "outbound_allowed": [f"127.0.0.1:{n8n_port}"],  # n8n's Wait-node resume URLs, as make up allows them
         }
     )
     async with inbox() as box, serving(stack) as api:

@@ -405,3 +405,19 @@ async def test_workflow_waits_out_an_open_breaker(
     assert waited(starts, [2, 4, 56]), starts
     assert len(receiver.deliveries) == 3
     assert board.states() == {breaker_service(receiver.url): "closed"}
+
+
+async def test_a_delivery_to_an_internal_address_is_refused_when_it_is_sent(receiver: Receiver) -> None:
+    """Checked again at delivery: a name admitted while public may resolve to this machine by then."""
+    async with httpx.AsyncClient() as http:
+        guarded = AlertActivities(http, SECRET, BreakerBoard(3, 60), allowed=[])
+        env = ActivityEnvironment()
+        with pytest.raises(ApplicationError) as refused:
+            await env.run(guarded.deliver_webhook, WebhookDelivery("evt-internal", "video_completed", receiver.url))
+        host = receiver.url.split("://", 1)[1].split("/", 1)[0]
+        allowed = AlertActivities(http, SECRET, BreakerBoard(3, 60), allowed=[host])
+        delivered = await env.run(
+            allowed.deliver_webhook, WebhookDelivery("evt-allowed", "video_completed", receiver.url)
+        )
+    assert refused.value.type == "WebhookDestinationRefused" and refused.value.non_retryable
+    assert 200 <= delivered < 300
