@@ -171,8 +171,13 @@ class CircuitBreaker:
             self._on_change(self.service, old.value, new.value)
 
 
+OVERFLOW_SERVICE = "other"
+
+
 class BreakerBoard:
-    """One breaker per service name, created on first use, with their states exported to Prometheus."""
+    """One breaker per service name, created on first use, with their states exported to Prometheus. Names come
+    from callers' callback URLs too, so there are at most `max_breakers`: services beyond share one breaker (and one
+    label, one ledger row) named `other`."""
 
     def __init__(
         self,
@@ -182,8 +187,10 @@ class BreakerBoard:
         *,
         clock: Callable[[], float] = time.monotonic,
         on_change: OnChange | None = None,
+        max_breakers: int = 100,
     ) -> None:
         self.failure_threshold = failure_threshold
+        self.max_breakers = max_breakers
         self.cooldown_seconds = cooldown_seconds
         self.registry = registry if registry is not None else CollectorRegistry()
         self._clock = clock
@@ -203,6 +210,8 @@ class BreakerBoard:
         )
 
     def get(self, service: str) -> CircuitBreaker:
+        if service not in self._breakers and len(self._breakers) >= self.max_breakers:
+            service = OVERFLOW_SERVICE
         breaker = self._breakers.get(service)
         if breaker is None:
             breaker = CircuitBreaker(

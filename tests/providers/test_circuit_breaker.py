@@ -263,3 +263,16 @@ async def test_state_writer_persists_transitions_in_order(pg_pool: asyncpg.Pool)
     assert await board.get(service).call(ok) == "ok"
     await writer.aclose()
     assert (await load_states(pg_pool))[service] == "closed"
+
+
+def test_callers_cannot_grow_the_breakers_without_bound() -> None:
+    """Every caller-chosen callback host would be a breaker, a metric label and a ledger row: past the bound they
+    share one."""
+    board = BreakerBoard(3, 60, max_breakers=2)
+    first, second = board.get("webhook:a.example"), board.get("webhook:b.example")
+    beyond = [board.get(f"webhook:{n}.example") for n in range(50)]
+    assert board.get("webhook:a.example") is first and board.get("webhook:b.example") is second
+    assert all(b is beyond[0] for b in beyond) and beyond[0].service == "other"
+    metrics = board.registry.collect()
+    labels = {sample.labels["service"] for metric in metrics for sample in metric.samples if "service" in sample.labels}
+    assert labels == {"webhook:a.example", "webhook:b.example", "other"}
