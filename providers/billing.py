@@ -32,3 +32,14 @@ async def report_billed(cost: CostLine) -> None:
     """Report what this attempt has been billed so far, in all (each report replaces the one before)."""
     if (sink := _sink.get()) is not None:
         await sink(cost)
+
+
+def speech_so_far(
+    provider: str, price: Callable[[int], float], characters: int, requests: int, in_flight: int = 0
+) -> CostLine:
+    """What a speech attempt has been billed so far: the characters of answered requests, plus those of a request
+    whose answer is due (`unconfirmed_characters`: charged as if billed until the answer says otherwise)."""
+    spent: dict[str, object] = {"characters": characters, "requests": requests}
+    if in_flight:
+        spent["unconfirmed_characters"] = in_flight
+    return CostLine(provider, "text_to_speech_partial", price(characters + in_flight), spent)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import io
 import json
 import math
@@ -45,7 +46,7 @@ from engines.speech.cloud_audio import (
     pack_segments,
     split_by_segment,
 )
-from providers.billing import report_billed
+from providers.billing import report_billed, speech_so_far
 from providers.context import ProviderContext
 from providers.errors import (
     attach_charge,
@@ -149,12 +150,8 @@ def _service(settings: Settings) -> Any:
 
 
 def _partial(settings: Settings, characters: int, requests: int, in_flight: int = 0) -> CostLine:
-    """What an attempt has been billed so far: answered characters, plus those of a request whose answer is due."""
-    spent: dict[str, object] = {"characters": characters, "requests": requests}
-    if in_flight:
-        spent["unconfirmed_characters"] = in_flight
-    return CostLine(
-        PROVIDER, "text_to_speech_partial", cost_policy.google_tts_usd(settings, characters + in_flight), spent
+    return speech_so_far(
+        PROVIDER, functools.partial(cost_policy.google_tts_usd, settings), characters, requests, in_flight
     )
 
 

@@ -15,3 +15,10 @@ api_key() {
   else cat "${YTEMPIRE_DATA_DIR:-$repo/data}/admin.key" 2>/dev/null | tr -d '\n' || true; fi
 }
 api_curl() { curl -sS --fail-with-body -H @<(printf 'X-API-Key: %s\n' "$(api_key)") "$@"; }
+# `channel_videos STATUS CHANNEL`: the ids of the channel's video workflows in that execution status, one a line.
+channel_videos() {
+  "$TEMPORAL" workflow list --output json --limit 1000 \
+    --query "WorkflowType = 'VideoWorkflow' AND ExecutionStatus = '$1' AND ChannelId = '$2'" \
+    | "$PYTHON" -c 'import json, sys; [print(wf["execution"]["workflowId"][len("video-"):]) for wf in json.load(sys.stdin) or []]' \
+    | sort -u
+}

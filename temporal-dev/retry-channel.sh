@@ -6,10 +6,7 @@
 set -euo pipefail
 source "$(dirname "$0")/_cli.sh"
 [ $# -eq 1 ] || { echo "usage: $0 <channel_id>" >&2; exit 2; }
-"$TEMPORAL" workflow list --output json --limit 1000 \
-  --query "WorkflowType = 'VideoWorkflow' AND ExecutionStatus = 'Failed' AND ChannelId = '$1'" \
-  | "$PYTHON" -c 'import json, sys; [print(wf["execution"]["workflowId"][len("video-"):]) for wf in json.load(sys.stdin) or []]' \
-  | sort -u | while read -r video_id; do
-      printf '%s ' "$video_id"
-      api_curl -X POST "$API/pipeline/retry/$video_id" || true; echo  # a 409 (already retried) goes on
-    done
+channel_videos Failed "$1" | while read -r video_id; do
+  printf '%s ' "$video_id"
+  api_curl -X POST "$API/pipeline/retry/$video_id" || true; echo  # a 409 (already retried) goes on
+done
