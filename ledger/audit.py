@@ -38,6 +38,11 @@ class AuditLog(Table):
             json.dumps(storable_json(detail)),
         )
 
+    async def forget_audit_entries_past_retention(self) -> int:
+        """Remove the entries the retention lets go (a year old: `sql/012_audit_log.sql`); how many."""
+        status = await self._pool.execute("DELETE FROM audit_log WHERE at < NOW() - INTERVAL '1 year'")
+        return int(status.split()[-1])
+
     async def audit_entries(
         self,
         *,

@@ -12,6 +12,7 @@ from core.settings import Settings
 from ledger import Ledger
 from telemetry.worker_metrics import WorkerMetrics
 from workers.housekeeping.artifact_retention import ArtifactRetention
+from workers.housekeeping.audit_retention import AuditRetention
 from workers.housekeeping.cache_pruning import CachePruning
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class Janitor:
     def for_worker(cls, settings: Settings, ledger: Ledger, metrics: WorkerMetrics) -> Janitor:
         """A pipeline worker's chores: it writes the provider cache, and it finalizes videos (so knows when their
         working files may go)."""
-        chores: list[Chore] = []
+        chores: list[Chore] = [AuditRetention(ledger)]
         if settings.cache_enabled:
             chores.append(
                 CachePruning.for_settings(
