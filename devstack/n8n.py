@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -43,6 +44,11 @@ REPO = Path(__file__).resolve().parent.parent
 WORKFLOWS_DIR = REPO / "integrations" / "n8n"
 API_KEY_CREDENTIAL_ID = "ytempireApiKey01"  # what the workflows' HTTP Request nodes name
 API_KEY_CREDENTIAL_NAME = "YTEMPIRE API key"
+# What callers of the video webhook must send (the Webhook node's Header Auth): n8n forwards their requests with our
+# API key, so an open webhook would let anyone who reaches n8n spend the money.
+CALLERS_CREDENTIAL_ID = "ytempireCallers01"
+CALLERS_CREDENTIAL_NAME = "YTEMPIRE webhook callers"
+CALLERS_HEADER = "X-Ytempire-Webhook-Key"
 API_KEY_HEADER = "X-API-Key"
 
 Say = Callable[[str], None]
@@ -295,8 +301,9 @@ class N8nServer:
             raise N8nError(f"`n8n {' '.join(args)}` failed (exit {result.returncode}): {output}")
         return result.stdout
 
-    def import_api_key(self, api_key: str | None) -> None:
-        """The Header Auth credential the workflows send our API (`X-API-Key`); a placeholder when the API has none."""
+    def import_credentials(self, api_key: str | None, callers_key: str) -> None:
+        """The Header Auth credentials: the one the workflows send our API (`X-API-Key`; a placeholder when there is
+        none), and the one callers of the video webhook must send (`X-Ytempire-Webhook-Key`)."""
         credential = [
             {
                 "id": API_KEY_CREDENTIAL_ID,
@@ -304,7 +311,13 @@ class N8nServer:
                 "type": "httpHeaderAuth",
                 # n8n encrypts `data` with its own key when importing; the plain file is removed right after.
                 "data": {"name": API_KEY_HEADER, "value": api_key or "no-api-key-configured"},
-            }
+            },
+            {
+                "id": CALLERS_CREDENTIAL_ID,
+                "name": CALLERS_CREDENTIAL_NAME,
+                "type": "httpHeaderAuth",
+                "data": {"name": CALLERS_HEADER, "value": callers_key},
+            },
         ]
         fd, path = tempfile.mkstemp(prefix="credential-", suffix=".json", dir=self.user_folder)
         try:
@@ -319,10 +332,10 @@ class N8nServer:
         self.cli("import:workflow", "--separate", f"--input={directory}")
         self.cli("update:workflow", "--all", "--active=true")
 
-    def prepare(self, api_key: str | None, say: Say = print) -> None:
+    def prepare(self, api_key: str | None, callers_key: str, say: Say = print) -> None:
         (self.user_folder / "tmp").mkdir(parents=True, exist_ok=True)
-        say(f"n8n        importing the API key credential and the workflows in {WORKFLOWS_DIR.relative_to(REPO)}/")
-        self.import_api_key(api_key)
+        say(f"n8n        importing the credentials and the workflows in {WORKFLOWS_DIR.relative_to(REPO)}/")
+        self.import_credentials(api_key, callers_key)
         self.import_workflows()
 
     def start(self, say: Say = print) -> None:
@@ -408,13 +421,14 @@ def start_n8n(
     user_folder: Path,
     *,
     api_key: str | None,
+    callers_key: str,
     workflow_env: dict[str, str],
     port: int | None = None,
     say: Say = print,
 ) -> N8nServer:
     """Install (when cold), import and activate our workflows, start n8n and wait until its webhooks answer."""
     server = N8nServer(N8nInstall().ensure(say), user_folder, port or free_port(), workflow_env)
-    server.prepare(api_key, say)
+    server.prepare(api_key, callers_key, say)
     server.start(say)
     try:
         server.wait_ready(WEBHOOK_PATHS, say=say)
@@ -429,12 +443,15 @@ def running_n8n(
     user_folder: Path,
     *,
     api_key: str | None,
+    callers_key: str,
     workflow_env: dict[str, str],
     port: int | None = None,
     say: Say = print,
 ) -> Iterator[N8nServer]:
     """`start_n8n`, stopped on exit."""
-    server = start_n8n(user_folder, api_key=api_key, workflow_env=workflow_env, port=port, say=say)
+    server = start_n8n(
+        user_folder, api_key=api_key, callers_key=callers_key, workflow_env=workflow_env, port=port, say=say
+    )
     try:
         yield server
     finally:
@@ -443,6 +460,7 @@ def running_n8n(
 
 def main() -> int:
     """`python -m devstack.n8n`: n8n with our workflows against `make up`'s stack, until Ctrl-C."""
+    from api.credentials import secret_file
     from api.local_admin import client_headers
     from core.settings import Settings
 
@@ -454,17 +472,24 @@ def main() -> int:
         workflow_env["YTEMPIRE_API_URL"] = f"http://{settings.api_host}:{settings.api_port}"
     if settings.alert_webhook_secret is not None:
         workflow_env["YTEMPIRE_ALERT_WEBHOOK_SECRET"] = settings.alert_webhook_secret.get_secret_value()
+    callers_file = data_dir / "n8n-webhook.key"
+    callers_key = (
+        os.environ.get("YTEMPIRE_N8N_WEBHOOK_KEY")
+        or secret_file(callers_file, secrets.token_urlsafe(32).encode()).decode()
+    )
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with running_n8n(
             data_dir / "n8n",
             # make up's local admin key (or YTEMPIRE_API_KEY) becomes n8n's Header Auth credential for our API
             api_key=client_headers(data_dir / "admin.key", settings.api_key).get(API_KEY_HEADER),
+            callers_key=callers_key,
             workflow_env=workflow_env,
             port=port,
         ) as server:
             print(f"n8n        ready: editor {server.url} (it asks for an owner account the first time)")
             print(f"n8n        video requests: POST {server.webhook_url('ytempire/video')}")
+            print(f"n8n        ... sending {CALLERS_HEADER}: the value in {callers_file} (or YTEMPIRE_N8N_WEBHOOK_KEY)")
             print(f"n8n        cost alerts:    YTEMPIRE_ALERT_WEBHOOK_URL={server.webhook_url('ytempire/cost-alert')}")
             print(f"n8n        API: {workflow_env['YTEMPIRE_API_URL']} · Ctrl-C stops")
             while server.alive():

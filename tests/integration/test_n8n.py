@@ -30,7 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.domain import workflow_id
 from core.settings import Settings
-from devstack.n8n import N8nInstall, N8nServer, free_port, start_n8n
+from devstack.n8n import CALLERS_HEADER, N8nInstall, N8nServer, free_port, start_n8n
 from ledger import Ledger
 from providers.webhooks import build_request
 from tests.api.test_stream import serving
@@ -123,6 +123,7 @@ async def test_n8n_queues_a_video_waits_for_its_callback_and_forwards_cost_alert
     n8n_install: N8nInstall, n8n_folder: Path, dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
 ) -> None:
     secret, api_key, n8n_port = secrets.token_urlsafe(32), secrets.token_urlsafe(24), free_port()
+    callers_key = secrets.token_urlsafe(24)  # what callers of n8n's video webhook must send
     stack = settings.model_copy(
         update={
             "api_key": SecretStr(api_key),
@@ -138,6 +139,7 @@ async def test_n8n_queues_a_video_waits_for_its_callback_and_forwards_cost_alert
             start_n8n,
             n8n_folder,
             api_key=api_key,
+            callers_key=callers_key,
             port=n8n_port,
             workflow_env={
                 "YTEMPIRE_API_URL": str(api.http.base_url),
@@ -150,7 +152,7 @@ async def test_n8n_queues_a_video_waits_for_its_callback_and_forwards_cost_alert
         print(f"n8n imported, started and serving webhooks in {time.monotonic() - started:.1f} s")
         try:
             async with running_workers(dev_env, stack, ledger), httpx.AsyncClient(timeout=60) as http:
-                await check_flows(n8n, http, api.http, api_key, box, dev_env, ledger)
+                await check_flows(n8n, http, api.http, api_key, callers_key, box, dev_env, ledger)
         finally:
             await asyncio.to_thread(n8n.stop)
 
@@ -160,6 +162,7 @@ async def check_flows(
     http: httpx.AsyncClient,
     api: httpx.AsyncClient,
     api_key: str,
+    callers_key: str,
     box: Inbox,
     dev_env: WorkflowEnvironment,
     ledger: Ledger,
@@ -175,8 +178,16 @@ async def check_flows(
     forged = await http.post(n8n.webhook_url("ytempire/cost-alert"), content=body, headers=headers)
     assert forged.status_code == 401 and forged.json()["error"] == "invalid_signature"
 
+    # The video webhook spends money through our API key: a caller without n8n's webhook key is refused.
+    caller = {CALLERS_HEADER: callers_key}
+    for wrong in ({}, {CALLERS_HEADER: callers_key + "x"}):
+        unauthenticated = await http.post(
+            n8n.webhook_url("ytempire/video"), json={"topic": "free money"}, headers=wrong
+        )
+        assert unauthenticated.status_code == 403, unauthenticated.text
+
     # Our API's refusal reaches n8n's caller as it was: status and field errors.
-    invalid = await http.post(n8n.webhook_url("ytempire/video"), json={"topic": "no channel"})
+    invalid = await http.post(n8n.webhook_url("ytempire/video"), json={"topic": "no channel"}, headers=caller)
     assert invalid.status_code == 422, invalid.text
     assert {tuple(e["loc"]) for e in invalid.json()["detail"]} >= {("body", "channel_id"), ("body", "user_id")}
 
@@ -189,7 +200,7 @@ async def check_flows(
         "complexity": "simple",
         "duration_seconds": 30,
     }
-    key = {"Idempotency-Key": f"n8n-test-{uuid.uuid4()}"}
+    key = {"Idempotency-Key": f"n8n-test-{uuid.uuid4()}", **caller}
     queued = await http.post(n8n.webhook_url("ytempire/video"), json=request, headers=key)
     assert queued.status_code == 201, queued.text
     answer = queued.json()
