@@ -85,8 +85,10 @@ class UploadState:
         return state if state.video_sha256 == video_sha256 else cls(video_sha256=video_sha256)
 
     def save(self, path: Path) -> None:
+        """Owner-only (0600): the session URI lets whoever holds it upload into the channel for a week."""
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(json.dumps(asdict(self), indent=2))
         tmp.replace(path)
 
 

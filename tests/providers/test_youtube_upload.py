@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import stat
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from ledger import Ledger
 from providers.cache import ContentCache
 from providers.context import ProviderContext
 from providers.youtube_quota import INSERT, THUMBNAIL, pacific, quota_day, quota_resets_at
-from providers.youtube_upload import STATE_FILE, discovery_document
+from providers.youtube_upload import STATE_FILE, UploadState, discovery_document
 from stages.upload import prepare_upload
 from telemetry.worker_metrics import WorkerMetrics
 from tests.fakes.server import serve
@@ -415,3 +416,11 @@ def test_the_discovery_document_points_uploads_at_the_base_url() -> None:
     doc = discovery_document("http://127.0.0.1:9/")
     assert doc["rootUrl"] == "http://127.0.0.1:9/" and doc["servicePath"] == ""
     assert discovery_document(None)["rootUrl"] == "https://youtube.googleapis.com/"
+
+
+def test_the_upload_session_file_is_the_owners_alone(tmp_path: Path) -> None:
+    """It holds the resumable session URI, which lets its holder upload into the channel."""
+    state = UploadState(video_sha256="abc", session_uri="https://upload.example/session?upload_id=secret")
+    state.save(tmp_path / STATE_FILE)
+    assert stat.S_IMODE((tmp_path / STATE_FILE).stat().st_mode) == 0o600
+    assert UploadState.load(tmp_path / STATE_FILE, "abc").session_uri == state.session_uri
