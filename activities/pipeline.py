@@ -179,9 +179,16 @@ class PipelineActivities:
 
     @activity.defn(name=activity_names.FINALIZE_VIDEO)
     async def finalize_video(self, inp: FinalizeInput) -> None:
-        """Write the video's final status and processing time; a cancelled video's partial artifacts go away."""
+        """Write the video's final status and processing time; a cancelled video's partial artifacts go away (only
+        ever inside the artifact and outbox folders: a payload sent from the CLI cannot make a worker delete more)."""
+        roots = (self._settings.artifacts_dir, self._settings.outbox_dir)
         for path in inp.remove_dirs:
-            await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
+            target = Path(path)
+            resolved = target.resolve()
+            if target.is_symlink() or not any(resolved != r and resolved.is_relative_to(r) for r in roots):
+                activity.logger.warning("not removing %s: outside the artifact and outbox folders", path)
+                continue
+            await asyncio.to_thread(shutil.rmtree, resolved, ignore_errors=True)
         await self._ledger.finalize(inp.video_id, inp.status, inp.error_type, inp.error_message)
         if inp.status == "failed":
             error_type = inp.error_type or "Error"
