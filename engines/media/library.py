@@ -114,12 +114,13 @@ def _is_playable_clip(path: Path) -> bool:
     """ffmpeg decodes its first second of video (a header alone can lie) and it lasts at least half a second."""
     try:
         probe = run_blocking(
-            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "format=duration",
-             "-of", "default=nw=1:nk=1", str(path)],
+            ["ffprobe", "-v", "error", "-protocol_whitelist", "file", "-select_streams", "v:0",
+             "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", str(path)],
             timeout=30,
         )  # fmt: skip
         decode = run_blocking(
-            ["ffmpeg", "-v", "error", "-xerror", "-t", "1", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"],
+            ["ffmpeg", "-v", "error", "-xerror", "-protocol_whitelist", "file", "-t", "1", "-i", str(path),
+             "-map", "0:v:0", "-f", "null", "-"],
             timeout=60,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as e:
@@ -140,6 +141,7 @@ CHANNELS_DIR = "channels"  # <library>/channels/<channel_id>/: a channel's own i
 
 
 def _library_files(library_dir: Path, *, skip: Path | None = None) -> list[Path]:
+    root = library_dir.resolve()
     files = [
         p
         for p in library_dir.rglob("*")
@@ -147,6 +149,7 @@ def _library_files(library_dir: Path, *, skip: Path | None = None) -> list[Path]
         and not p.name.startswith(".")
         and (skip is None or not p.is_relative_to(skip))
         and p.is_file()
+        and p.resolve().is_relative_to(root)  # a link out of the library is not the library's to hand out
     ]
     # Sorted before shuffling, so the pick depends on the seed and not on directory listing order.
     return sorted(files, key=lambda p: p.relative_to(library_dir).as_posix())

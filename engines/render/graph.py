@@ -16,6 +16,10 @@ MOTION_ZOOM = 0.15  # how far Ken Burns zooms over one still (1.0 -> 1.15)
 GOP = 60
 CLIP_REUSE_OFFSET = 3.0  # seconds further into a clip for each repeated use of it in one video
 
+# Every input is a local file: a library file that is really a playlist or a concat list may not make ffmpeg fetch
+# URLs or read other files.
+LOCAL_FILES_ONLY = {"protocol_whitelist": "file"}
+
 
 def frame_counts(plan: RenderPlan) -> list[int]:
     """Frames per still, rounded on the cumulative timeline so rounding never drifts from plan.duration."""
@@ -44,7 +48,7 @@ def build_graph(plan: RenderPlan) -> Any:
     video = video.filter("format", "yuv420p")
 
     audio = (
-        ffmpeg.input(plan.audio_path)
+        ffmpeg.input(plan.audio_path, **LOCAL_FILES_ONLY)
         .audio.filter("acompressor")
         .filter("loudnorm", I=_num(plan.loudness_lufs), TP="-1.5", LRA="11")
         .filter("aresample", "48000")
@@ -113,12 +117,14 @@ def _fitted_sources(plan: RenderPlan) -> list[Any]:
     for path in dict.fromkeys(paths):
         if is_clip(path):
             inputs = [
-                ffmpeg.input(path, stream_loop=-1, **({"ss": _num(k * CLIP_REUSE_OFFSET)} if k else {}))
+                ffmpeg.input(
+                    path, stream_loop=-1, **LOCAL_FILES_ONLY, **({"ss": _num(k * CLIP_REUSE_OFFSET)} if k else {})
+                )
                 for k in range(uses[path])
             ]
             branches[path] = [_fit(i.video, plan, supersample=False) for i in inputs]
             continue
-        fitted = _fit(ffmpeg.input(path, framerate=plan.fps).video, plan, supersample=plan.motion)
+        fitted = _fit(ffmpeg.input(path, framerate=plan.fps, **LOCAL_FILES_ONLY).video, plan, supersample=plan.motion)
         if uses[path] == 1:
             branches[path] = [fitted]
         else:

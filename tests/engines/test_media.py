@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import logging
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -232,3 +234,40 @@ def test_normalise_flattens_transparency_onto_white(tmp_path: Path) -> None:
     with Image.open(out) as img:
         assert (img.format, img.size) == ("JPEG", (60, 100))
         assert img.convert("L").getextrema()[0] > 240
+
+
+def test_a_library_file_cannot_reach_the_network_or_leave_the_library(tmp_path: Path) -> None:
+    """A 'clip' that is really an HLS playlist may not make ffmpeg fetch a URL (SSRF from a shared library), and a
+    link out of the library is not the library's to hand out."""
+    hits: list[str] = []
+
+    class Counting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the handler's name
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        library = tmp_path / "library"
+        library.mkdir()
+        port = server.server_address[1]
+        (library / "clip.mp4").write_text(
+            f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nhttp://127.0.0.1:{port}/segment.ts\n#EXT-X-ENDLIST\n"
+        )
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        Image.new("RGB", (64, 64), "red").save(outside / "private.png")
+        (library / "linked.png").symlink_to(outside / "private.png")
+        Image.new("RGB", (64, 64), "blue").save(library / "own.png")
+        picked = pick_from_library(library, 3, "seed")
+    finally:
+        server.shutdown()
+        thread.join(5)
+    assert hits == []
+    assert set(picked) == {library / "own.png"}

@@ -168,9 +168,9 @@ def test_hard_cut_argv_is_golden() -> None:
     )
     assert argv == [
         "ffmpeg",
-        "-framerate", "30", "-i", "/in/a.png",
-        "-framerate", "30", "-i", "/in/b.png",
-        "-i", "/in/voice.wav",
+        "-framerate", "30", "-protocol_whitelist", "file", "-i", "/in/a.png",
+        "-framerate", "30", "-protocol_whitelist", "file", "-i", "/in/b.png",
+        "-protocol_whitelist", "file", "-i", "/in/voice.wav",
         "-filter_complex", graph,
         "-map", "[s14]", "-map", "[s18]",
         "-f", "mp4", "-b:a", "192k", "-acodec", "aac", "-ar", "48000", "-bufsize", "16M", "-crf", "23",
