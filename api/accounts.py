@@ -3,7 +3,8 @@
     python -m api.accounts users create alice --role operator            # asks for the password
     printf '%s\\n' "$PASSWORD" | python -m api.accounts users create ci --role viewer --password-stdin
     python -m api.accounts users list | set-password NAME | disable NAME
-    python -m api.accounts keys create n8n --role operator [--channel UUID ...] [--expires-days N] [--rate-per-minute N]
+    python -m api.accounts keys create n8n --role operator [--channel UUID ...] [--expires-days N]
+        [--rate-per-minute N] [--daily-spend-usd N]
     python -m api.accounts keys list [--all] | rotate NAME | revoke ID-or-NAME
 
 A new key is printed once, on stdout alone (`KEY=$(python -m api.accounts keys create ...)`); only its digest is
@@ -65,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="requests a minute this key may make (default YTEMPIRE_RATE_LIMIT_PER_MINUTE)",
     )
+    create_key.add_argument(
+        "--daily-spend-usd",
+        type=float,
+        help="caps of the videos this key may queue a UTC day (default YTEMPIRE_DAILY_SPEND_LIMIT_PER_PRINCIPAL_USD)",
+    )
     keys.add_parser("list").add_argument("--all", action="store_true", help="revoked and expired keys too")
     keys.add_parser("rotate").add_argument("name")
     keys.add_parser("revoke").add_argument("key", help="a key's id (the part after ytk_) or a name")
@@ -122,7 +128,11 @@ async def run(args: argparse.Namespace, ledger: Ledger, settings: Settings) -> l
         expires = None if args.expires_days is None else datetime.now(UTC) + timedelta(days=args.expires_days)
         if args.rate_per_minute is not None and args.rate_per_minute < 1:
             raise AccountError("--rate-per-minute must be at least 1")
-        await ledger.create_key(key.id, args.name, key.sha256, args.role, args.channel, expires, args.rate_per_minute)
+        if args.daily_spend_usd is not None and args.daily_spend_usd <= 0:
+            raise AccountError("--daily-spend-usd must be above 0")
+        await ledger.create_key(
+            key.id, args.name, key.sha256, args.role, args.channel, expires, args.rate_per_minute, args.daily_spend_usd
+        )
         return [key.value]
     if args.action == "list":
         now = datetime.now(UTC)

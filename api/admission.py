@@ -20,9 +20,10 @@ from api.schemas import BatchEnqueueRequest, BatchEnqueueResponse, BatchItemResu
 from api.status import position_and_eta
 from core.destinations import refusal_now
 from core.domain import VideoRequest, workflow_id
-from core.errors import InvalidVideoRequest, NotPermitted, QueueFull
+from core.errors import DailySpendLimitReached, InvalidVideoRequest, NotPermitted, QueueFull
 from core.estimates import depth_alerts
 from core.principals import Principal
+from core.records import DailySpend
 from core.settings import Settings
 from ledger import Ledger
 from workflows.client import request_problem, start_recorded, start_recorded_attempt
@@ -60,6 +61,7 @@ class Admitter:
                 capacity=self.settings.queue_capacity,
                 idempotency_key=idempotency_key or body.request_id,
                 idempotency_scope=self.principal.label,
+                daily_spend=self._daily_spend(request),
             )
         except QueueFull as full:
             self.metrics.enqueued.labels("rejected_full").inc()
@@ -105,6 +107,8 @@ class Admitter:
                 error, message = "queue_full", queue_full_message(full, self.settings)
             except InvalidVideoRequest as invalid:
                 error, message = "invalid", str(invalid)
+            except DailySpendLimitReached as spent:
+                error, message = "daily_spend_limit", str(spent)
             else:
                 outcome: Literal["created", "repeated"] = "created" if created else "repeated"
                 results.append(
@@ -121,6 +125,16 @@ class Admitter:
             repeated=sum(r.outcome == "repeated" for r in results),
             rejected=sum(r.outcome == "rejected" for r in results),
             results=results,
+        )
+
+    def _daily_spend(self, request: VideoRequest) -> DailySpend:
+        settings = self.settings
+        return DailySpend(
+            admitted_by=self.principal.label,
+            principal_limit_usd=self.principal.daily_spend_limit_usd or settings.daily_spend_limit_per_principal_usd,
+            channel_limit_usd=settings.daily_spend_limit_per_channel_usd,
+            cap_usd=request.cost_cap_usd or settings.cost_cap_default_usd,
+            default_cap_usd=settings.cost_cap_default_usd,
         )
 
     def may_queue_for(self, channel_id: UUID) -> None:

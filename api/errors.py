@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
@@ -13,6 +14,7 @@ from api.admission import queue_full_message
 from api.schemas import QueueFullResponse
 from core.errors import (
     ApprovalRefused,
+    DailySpendLimitReached,
     InvalidVideoRequest,
     NotPermitted,
     QueueFull,
@@ -69,6 +71,16 @@ def _queue_full(request: Request, err: Exception) -> JSONResponse:
     )
 
 
+def _daily_limit(_request: Request, err: Exception) -> JSONResponse:
+    now = datetime.now(UTC)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return JSONResponse(
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        headers={"Retry-After": str(max(1, int((midnight - now).total_seconds())))},
+        content={"detail": str(err)},
+    )
+
+
 def _validation_failed(_request: Request, err: Exception) -> JSONResponse:
     """FastAPI's own 422, but it echoes the input it refused: text JSON cannot carry (a lone surrogate) is replaced,
     so the answer is a 422, never a 500 while encoding it."""
@@ -84,3 +96,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(InvalidVideoRequest, _invalid)
     app.add_exception_handler(ApprovalRefused, _approval_refused)
     app.add_exception_handler(QueueFull, _queue_full)
+    app.add_exception_handler(DailySpendLimitReached, _daily_limit)

@@ -18,6 +18,7 @@ from ledger.principals import PrincipalStore
 LOCAL_ADMIN_KEY_NAME = "local-admin"
 # The person at this machine, make demo and the fault suite poll and submit at will; nobody else holds this key.
 LOCAL_ADMIN_RATE_PER_MINUTE = 10_000
+LOCAL_ADMIN_DAILY_SPEND_USD = 1_000_000.0  # the machine's owner; channels keep their own daily limit
 API_KEY_HEADER = "X-API-Key"
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,12 @@ async def ensure_local_admin_key(store: PrincipalStore, path: Path) -> bool:
         return False
     key = new_api_key()
     await store.create_key(
-        key.id, LOCAL_ADMIN_KEY_NAME, key.sha256, Role.ADMIN, rate_per_minute=LOCAL_ADMIN_RATE_PER_MINUTE
+        key.id,
+        LOCAL_ADMIN_KEY_NAME,
+        key.sha256,
+        Role.ADMIN,
+        rate_per_minute=LOCAL_ADMIN_RATE_PER_MINUTE,
+        daily_spend_limit_usd=LOCAL_ADMIN_DAILY_SPEND_USD,
     )
     _write_owner_only(path, key.value + "\n")
     log.info("made a local admin API key (%s): its file is %s", key.id, path.resolve())

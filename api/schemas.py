@@ -105,10 +105,11 @@ class BatchItemResult(BaseModel):
     request_id: str | None
     outcome: Literal["created", "repeated", "rejected"]
     video: EnqueueResponse | None = Field(None, description="Set unless rejected.")
-    error: Literal["queue_full", "invalid"] | None = Field(
+    error: Literal["queue_full", "invalid", "daily_spend_limit"] | None = Field(
         None,
-        description="Why it was rejected: the queue is full (retry later), or the request cannot be made here "
-        "(e.g. a language the configured script writer cannot write).",
+        description="Why it was rejected: the queue is full (retry later), the request cannot be made here "
+        "(e.g. a language the configured script writer cannot write), or its principal or channel has queued its "
+        "daily limit of caps (retry tomorrow, UTC).",
     )
     message: str | None = None
 

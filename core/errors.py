@@ -120,5 +120,15 @@ class QueueFull(Exception):
         self.capacity = capacity
 
 
+class DailySpendLimitReached(Exception):
+    """Admitting the video would take its principal's or its channel's caps queued today past the daily limit."""
+
+    def __init__(self, who: str, queued_usd: float, cap_usd: float, limit_usd: float, setting: str) -> None:
+        super().__init__(
+            f"{who} has ${queued_usd:.2f} of video caps queued today (UTC); another ${cap_usd:.2f} would pass its "
+            f"daily limit of ${limit_usd:.2f} ({setting}): try tomorrow, or ask an admin to raise it"
+        )
+
+
 class RetryRefused(Exception):
     """A whole-video retry that is not allowed (wrong status, or out of attempts)."""

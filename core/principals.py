@@ -36,6 +36,7 @@ class Principal:
     role: Role
     channels: frozenset[UUID] | None = None  # None: every channel
     rate_per_minute: int | None = None  # None: the deployment's default
+    daily_spend_limit_usd: float | None = None  # None: the deployment's default
 
     def may(self, required: Role) -> bool:
         return self.role.includes(required)
@@ -75,9 +76,18 @@ class ApiKeyRow:
     expires_at: datetime | None
     revoked_at: datetime | None
     rate_per_minute: int | None = None
+    daily_spend_limit_usd: float | None = None
 
     def live_at(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
     def principal(self) -> Principal:
-        return Principal(PrincipalKind.API_KEY, self.id, self.name, self.role, self.channels, self.rate_per_minute)
+        return Principal(
+            PrincipalKind.API_KEY,
+            self.id,
+            self.name,
+            self.role,
+            self.channels,
+            self.rate_per_minute,
+            self.daily_spend_limit_usd,
+        )

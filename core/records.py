@@ -74,6 +74,17 @@ class Admission:
 
 
 @dataclass(frozen=True)
+class DailySpend:
+    """What an admission counts against the daily limits: the caps its principal and its channel queued today."""
+
+    admitted_by: str  # the principal's label
+    principal_limit_usd: float
+    channel_limit_usd: float
+    cap_usd: float  # this video's cap (its own, or the default)
+    default_cap_usd: float  # the cap of videos that named none
+
+
+@dataclass(frozen=True)
 class Failure:
     """Why a video failed, for people and scripts alike: the error's type, the stage it failed in, the message,
     and whether retrying it (POST /pipeline/retry) can succeed where it failed."""

@@ -116,6 +116,14 @@ class Settings(BaseSettings):
     api_cors_origins: list[str] = Field(
         default_factory=list, description="browser origins allowed to call the API (none: no CORS headers at all)"
     )
+    daily_spend_limit_per_principal_usd: float = Field(
+        150.0,
+        gt=0,
+        description="the caps of the videos one principal may queue a UTC day (a key may carry its own limit)",
+    )
+    daily_spend_limit_per_channel_usd: float = Field(
+        150.0, gt=0, description="the caps of the videos one channel may have queued a UTC day"
+    )
     rate_limit_per_minute: int = Field(
         100, ge=1, description="requests a principal may make a minute (a key may carry its own limit)"
     )

@@ -14,7 +14,8 @@ from core.principals import ApiKeyRow, Role, UserRow
 from ledger.tables import Table
 
 _KEY_COLUMNS = (
-    "id, name, secret_sha256, role, channels, created_at, last_used_at, expires_at, revoked_at, rate_per_minute"
+    "id, name, secret_sha256, role, channels, created_at, last_used_at, expires_at, revoked_at, rate_per_minute, "
+    "daily_spend_limit_usd"
 )
 _USER_COLUMNS = "id, username, password_hash, role, channels, created_at, disabled_at"
 # last_used_at is written at most this often per key: a write on every request would cost more than the request.
@@ -53,6 +54,7 @@ def _key(row: asyncpg.Record) -> ApiKeyRow:
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
         rate_per_minute=row["rate_per_minute"],
+        daily_spend_limit_usd=None if row["daily_spend_limit_usd"] is None else float(row["daily_spend_limit_usd"]),
     )
 
 
@@ -122,10 +124,12 @@ class PrincipalStore(Table):
         channels: Iterable[UUID] | None = None,
         expires_at: datetime | None = None,
         rate_per_minute: int | None = None,
+        daily_spend_limit_usd: float | None = None,
     ) -> ApiKeyRow:
         row = await self._pool.fetchrow(
-            f"""INSERT INTO api_keys (id, name, secret_sha256, role, channels, expires_at, rate_per_minute)
-                VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_KEY_COLUMNS}""",
+            f"""INSERT INTO api_keys
+                    (id, name, secret_sha256, role, channels, expires_at, rate_per_minute, daily_spend_limit_usd)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_KEY_COLUMNS}""",
             key_id,
             name,
             secret_sha256,
@@ -133,6 +137,7 @@ class PrincipalStore(Table):
             _channels(channels),
             expires_at,
             rate_per_minute,
+            daily_spend_limit_usd,
         )
         return _key(row)
 
@@ -158,14 +163,16 @@ class PrincipalStore(Table):
             for older in live[1:]:
                 await conn.execute("UPDATE api_keys SET revoked_at = NOW() WHERE id = $1", older["id"])
             row = await conn.fetchrow(
-                f"""INSERT INTO api_keys (id, name, secret_sha256, role, channels, rate_per_minute)
-                    VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_KEY_COLUMNS}""",
+                f"""INSERT INTO api_keys
+                        (id, name, secret_sha256, role, channels, rate_per_minute, daily_spend_limit_usd)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_KEY_COLUMNS}""",
                 key_id,
                 name,
                 secret_sha256,
                 newest.role.value,
                 _channels(newest.channels),
                 newest.rate_per_minute,
+                newest.daily_spend_limit_usd,
             )
         return _key(row)
 

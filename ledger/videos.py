@@ -9,8 +9,8 @@ from typing import Any
 import asyncpg
 
 from core.domain import FINAL_STATUSES, STATUS_REACHABLE_FROM, VideoRequest, VideoRetry, VideoStatus
-from core.errors import QueueFull, RetryRefused
-from core.records import Admission, VideoRow
+from core.errors import DailySpendLimitReached, QueueFull, RetryRefused
+from core.records import Admission, DailySpend, VideoRow
 from core.stage_table import PRE_RENDER_STAGES, RENDER_STAGE
 from core.text import storable, storable_json
 from ledger.tables import Table
@@ -58,6 +58,30 @@ def _video_row(row: asyncpg.Record) -> VideoRow:
     )
 
 
+_TODAY_UTC = "(date_trunc('day', NOW() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+
+
+async def _within_daily_spend(conn: Any, channel_id: str, spend: DailySpend) -> None:
+    """Raise DailySpendLimitReached when this video's cap would take its principal's or its channel's caps queued
+    today (UTC) past their limit. Caps, not spending: what may be spent is what a runaway client could cost."""
+    for who, column, value, limit, setting in (
+        (spend.admitted_by, "admitted_by", spend.admitted_by, spend.principal_limit_usd,
+         "YTEMPIRE_DAILY_SPEND_LIMIT_PER_PRINCIPAL_USD, or the key's own"),
+        (f"the channel {channel_id}", "channel_id", channel_id, spend.channel_limit_usd,
+         "YTEMPIRE_DAILY_SPEND_LIMIT_PER_CHANNEL_USD"),
+    ):  # fmt: skip
+        queued = float(
+            await conn.fetchval(
+                f"""SELECT COALESCE(sum(COALESCE(cost_cap, $2)), 0) FROM video_queue
+                    WHERE {column} = $1{"::uuid" if column == "channel_id" else ""} AND created_at >= {_TODAY_UTC}""",
+                value,
+                spend.default_cap_usd,
+            )
+        )
+        if round(queued + spend.cap_usd, 2) > limit:
+            raise DailySpendLimitReached(who, queued, spend.cap_usd, limit, setting)
+
+
 class VideoQueue(Table):
     async def admit(
         self,
@@ -67,6 +91,7 @@ class VideoQueue(Table):
         capacity: int,
         idempotency_key: str | None,
         idempotency_scope: str | None = None,
+        daily_spend: DailySpend | None = None,
     ) -> Admission:
         """Insert the video unless the queue is full; a known idempotency key (of this scope: the principal that sent
         it, or of a row admitted before keys had scopes) returns the earlier video.
@@ -90,11 +115,13 @@ class VideoQueue(Table):
                     return Admission(str(existing), created=False, depth=depth)
             if held >= capacity:
                 raise QueueFull(held, capacity)
+            if daily_spend is not None:
+                await _within_daily_spend(conn, request.channel_id, daily_spend)
             await conn.execute(
                 """INSERT INTO video_queue
                        (id, user_id, channel_id, priority, complexity, request_data, idempotency_key, cost_cap,
-                        idempotency_scope)
-                   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)""",
+                        idempotency_scope, admitted_by)
+                   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)""",
                 request.video_id,
                 request.user_id,
                 request.channel_id,
@@ -104,6 +131,7 @@ class VideoQueue(Table):
                 idempotency_key,
                 request.cost_cap_usd,
                 idempotency_scope if idempotency_key is not None else None,
+                daily_spend.admitted_by if daily_spend is not None else None,
             )
             return Admission(request.video_id, created=True, depth=depth + 1)
 

@@ -408,3 +408,32 @@ async def test_another_host_name_is_refused_and_cors_is_off_unless_configured(
         )
     assert allowed.headers["access-control-allow-origin"] == "https://console.example"
     assert "access-control-allow-origin" not in other.headers
+
+
+async def test_a_runaway_client_is_stopped_by_the_daily_spend_limits(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
+) -> None:
+    """A leaked key or an n8n loop gone wrong queues at most its daily limit of caps, per key and per channel."""
+    limited = settings.model_copy(
+        update={"daily_spend_limit_per_principal_usd": 7.0, "daily_spend_limit_per_channel_usd": 4.0}
+    )
+    runaway = {"X-API-Key": await make_key(ledger, Role.OPERATOR)}
+    channel = str(uuid.uuid4())
+    async with api_client(limited, signed_in=False) as api:
+        same_channel = [
+            await api.post(
+                "/pipeline/queue", json={**video(), "channel_id": channel, "cost_cap_usd": 2.0}, headers=runaway
+            )
+            for _ in range(3)
+        ]
+        elsewhere = [
+            await api.post("/pipeline/queue", json={**video(), "cost_cap_usd": 2.0}, headers=runaway) for _ in range(3)
+        ]
+        batch = await api.post("/pipeline/queue/batch", json={"videos": [video()]}, headers=runaway)
+    assert [r.status_code for r in same_channel] == [201, 201, 429]  # the channel's $4
+    assert (
+        "the channel" in same_channel[2].json()["detail"] and 1 <= int(same_channel[2].headers["Retry-After"]) <= 86400
+    )
+    assert [r.status_code for r in elsewhere] == [201, 429, 429]  # the key's $7: $4 + $2 queued, then $2 more is $8
+    assert "YTEMPIRE_DAILY_SPEND_LIMIT_PER_PRINCIPAL_USD" in elsewhere[1].json()["detail"]
+    assert batch.json()["results"][0]["error"] == "daily_spend_limit"

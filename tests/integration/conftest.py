@@ -37,6 +37,8 @@ def settings(tmp_path: Path, pg_server: PostgresServer, dev_env: WorkflowEnviron
         rate_limit_per_minute=100_000,
         api_allowed_hosts=["127.0.0.1", "localhost", "api.test"],  # api_client's base URL
         sign_in_rate_per_minute=100_000,
+        daily_spend_limit_per_principal_usd=1_000_000,
+        daily_spend_limit_per_channel_usd=1_000_000,
     )
 
 
