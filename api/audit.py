@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.principals import Principal
+from core.text import masked
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 NOT_AUDITED = {"/auth/token"}  # sign-in attempts are counted by the rate limit; passwords never go near a log
@@ -62,4 +63,4 @@ class AuditTrail:
                 actor, action, str(target) if target else None, client, outcome, state.get("audit_detail", {})
             )
         except Exception:  # the call has happened: its entry must not turn its answer into an error
-            log.exception("audit entry lost: %s %s by %s answered %s", action, target or "", actor, outcome)
+            log.exception("audit entry lost: %s %s by %s answered %s", action, target or "", masked(actor), outcome)

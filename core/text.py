@@ -4,6 +4,7 @@ storable, so no ledger write can fail on its value and retry forever."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 REPLACEMENT = "\ufffd"
@@ -36,3 +37,11 @@ def storable_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [storable_json(v) for v in value]
     return value
+
+
+_EMAIL = re.compile(r"([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
+
+
+def masked(text: str) -> str:
+    """`text` fit for a log line: e-mail addresses keep their first letter and domain (`a***@example.com`)."""
+    return _EMAIL.sub(r"\1***@\2", text)

@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         percent_done,
         retry_policy,
     )
-    from core.text import text_problem
+    from core.text import masked, text_problem
     from workflows.alert_delivery import AlertDeliveryWorkflow
 
 # Versions of this workflow's commands (workflow.patched): a run that started before a change replays as it ran.
@@ -225,7 +225,9 @@ class VideoWorkflow:
                     self._error or "", type=ErrorType.COST_LIMIT_EXCEEDED, non_retryable=True
                 ) from None
             approval = self._approvals[-1]
-            workflow.logger.info("cap raised to $%.2f by %s: continuing", approval.new_cap_usd, approval.approved_by)
+            workflow.logger.info(
+                "cap raised to $%.2f by %s: continuing", approval.new_cap_usd, masked(approval.approved_by)
+            )
             self._status, self._halted_reason = "processing", None
             self._show()
             await self._set_status(
