@@ -20,7 +20,14 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import SecretStr
 from starlette.requests import HTTPConnection
 
-from api.credentials import API_KEY_PREFIX, AccessTokens, Passwords, same_digest, split_secret
+from api.credentials import (
+    API_KEY_PREFIX,
+    STREAM_TICKET_PREFIX,
+    AccessTokens,
+    Passwords,
+    same_digest,
+    split_secret,
+)
 from api.rate_limit import Allowance, RateLimiter
 from core.principals import Principal, PrincipalKind, Role
 from ledger.principals import PrincipalStore
@@ -70,6 +77,14 @@ class Authenticator:
         await self.store.key_used(key_id)
         return row.principal()
 
+    async def ticket_holder(self, ticket: str) -> Principal | None:
+        """Whom a stream ticket was issued to; the ticket is spent."""
+        parsed = split_secret(ticket, STREAM_TICKET_PREFIX)
+        if parsed is None:
+            return None
+        issued_to = await self.store.use_stream_ticket(*parsed)
+        return None if issued_to is None else Principal.from_json(issued_to)
+
     async def sign_in(self, username: str, password: str) -> Principal | None:
         user = await self.store.user_by_name(username)
         ok = self.passwords.verify(user.password_hash if user else None, password)
@@ -83,6 +98,8 @@ def _credential(connection: HTTPConnection) -> str | None:
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
+    if connection.scope["type"] == "websocket" and (ticket := connection.query_params.get("ticket")):
+        return ticket  # a browser's WebSocket cannot send headers: a ticket from POST /auth/stream-ticket
     return connection.headers.get(API_KEY_HEADER) or None
 
 
@@ -94,7 +111,10 @@ async def _authenticate(connection: HTTPConnection) -> Principal | str:
     if credential is None:
         return f"sign in: send an access token (Authorization: Bearer …) or an API key ({API_KEY_HEADER})"
     authenticator: Authenticator = connection.app.state.authenticator
-    principal = await authenticator.principal(credential)
+    if connection.scope["type"] == "websocket" and credential.startswith(f"{STREAM_TICKET_PREFIX}_"):
+        principal = await authenticator.ticket_holder(credential)
+    else:
+        principal = await authenticator.principal(credential)
     if principal is None:
         return "the credential is invalid, expired or revoked"
     connection.state.principal = principal

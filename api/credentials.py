@@ -24,6 +24,7 @@ from core.principals import Principal, PrincipalKind, Role
 
 API_KEY_PREFIX = "ytk"
 REFRESH_TOKEN_PREFIX = "ytr"
+STREAM_TICKET_PREFIX = "yts"
 _JWT_ALGORITHM = "HS256"
 _JWT_ISSUER = "ytempire"
 
@@ -51,6 +52,12 @@ def new_refresh_token() -> NewSecret:
     token_id = uuid.uuid4().hex
     secret = secrets.token_urlsafe(32)
     return NewSecret(token_id, f"{REFRESH_TOKEN_PREFIX}_{token_id}_{secret}", digest(secret))
+
+
+def new_stream_ticket() -> NewSecret:
+    ticket_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(24)
+    return NewSecret(ticket_id, f"{STREAM_TICKET_PREFIX}_{ticket_id}_{secret}", digest(secret))
 
 
 def split_secret(value: str, prefix: str) -> tuple[str, bytes] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 
@@ -43,6 +44,30 @@ class Principal:
 
     def sees_channel(self, channel_id: UUID) -> bool:
         return self.channels is None or channel_id in self.channels
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "id": self.id,
+            "name": self.name,
+            "role": self.role.value,
+            "channels": None if self.channels is None else sorted(str(c) for c in self.channels),
+            "rate_per_minute": self.rate_per_minute,
+            "daily_spend_limit_usd": self.daily_spend_limit_usd,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Principal:
+        channels = data.get("channels")
+        return cls(
+            PrincipalKind(data["kind"]),
+            str(data["id"]),
+            str(data["name"]),
+            Role(data["role"]),
+            None if channels is None else frozenset(UUID(c) for c in channels),
+            data.get("rate_per_minute"),
+            data.get("daily_spend_limit_usd"),
+        )
 
     @property
     def label(self) -> str:

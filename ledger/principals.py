@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -245,3 +246,28 @@ class PrincipalStore(Table):
                 return None
             await conn.execute("UPDATE refresh_tokens SET used_at = NOW() WHERE id = $1", token_id)
         return row["user_id"], row["family"]
+
+    # --- stream tickets ----------------------------------------------------------------------------------------------
+    async def issue_stream_ticket(
+        self, ticket_id: str, secret_sha256: bytes, principal: dict[str, Any], lifetime: timedelta
+    ) -> None:
+        await self._pool.execute(
+            """INSERT INTO stream_tickets (id, secret_sha256, principal, expires_at)
+               VALUES ($1, $2, $3::jsonb, NOW() + $4::interval)""",
+            ticket_id,
+            secret_sha256,
+            json.dumps(principal),
+            lifetime,
+        )
+        await self._pool.execute("DELETE FROM stream_tickets WHERE expires_at < NOW() - INTERVAL '1 hour'")
+
+    async def use_stream_ticket(self, ticket_id: str, secret_sha256: bytes) -> dict[str, Any] | None:
+        """The principal a live, unused ticket was issued to; the ticket is spent."""
+        row = await self._pool.fetchrow(
+            """UPDATE stream_tickets SET used_at = NOW()
+               WHERE id = $1 AND secret_sha256 = $2 AND used_at IS NULL AND expires_at > NOW()
+               RETURNING principal""",
+            ticket_id,
+            secret_sha256,
+        )
+        return None if row is None else dict(json.loads(row["principal"]))

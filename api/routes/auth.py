@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from api.auth import Authenticator, Viewer, client_address
-from api.credentials import REFRESH_TOKEN_PREFIX, new_refresh_token, split_secret
+from api.credentials import REFRESH_TOKEN_PREFIX, new_refresh_token, new_stream_ticket, split_secret
 from api.deps import SettingsDep
 from api.rate_limit import RateLimiter
 from core.principals import Principal
@@ -114,3 +114,23 @@ async def who_am_i(principal: Viewer) -> WhoAmI:
         role=principal.role.value,
         channels=None if principal.channels is None else sorted(principal.channels),
     )
+
+
+class StreamTicket(BaseModel):
+    ticket: str = Field(description="open one WS /pipeline/stream/{video_id}?ticket=… with it, within `expires_in`")
+    expires_in: int
+
+
+STREAM_TICKET_SECONDS = 60
+
+
+@router.post("/stream-ticket", response_model=StreamTicket)
+async def stream_ticket(request: Request, principal: Viewer) -> StreamTicket:
+    """A browser's WebSocket cannot send a token: this ticket, asked for with one, opens one status stream as the
+    same principal, once, within a minute."""
+    authenticator: Authenticator = request.app.state.authenticator
+    ticket = new_stream_ticket()
+    await authenticator.store.issue_stream_ticket(
+        ticket.id, ticket.sha256, principal.to_json(), timedelta(seconds=STREAM_TICKET_SECONDS)
+    )
+    return StreamTicket(ticket=ticket.value, expires_in=STREAM_TICKET_SECONDS)

@@ -437,3 +437,25 @@ async def test_a_runaway_client_is_stopped_by_the_daily_spend_limits(
     assert [r.status_code for r in elsewhere] == [201, 429, 429]  # the key's $7: $4 + $2 queued, then $2 more is $8
     assert "YTEMPIRE_DAILY_SPEND_LIMIT_PER_PRINCIPAL_USD" in elsewhere[1].json()["detail"]
     assert batch.json()["results"][0]["error"] == "daily_spend_limit"
+
+
+async def test_a_browser_opens_a_stream_with_a_ticket_once(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
+) -> None:
+    """Browsers cannot set headers on a WebSocket: a ticket asked for with a credential opens one stream, once."""
+    viewer = {"X-API-Key": await make_key(ledger, Role.VIEWER)}
+    async with serving(settings) as api:
+        ticket = (await api.http.post("/auth/stream-ticket", headers=viewer)).json()
+        url = f"{api.ws_base}/{uuid.uuid4()}?ticket={ticket['ticket']}"
+        async with connect(url) as ws:  # no header: the ticket alone
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), timeout=10)
+        assert ws.close_code == 4404  # past the check: the unknown video's own close code
+        for spent_or_forged in (url, f"{api.ws_base}/{uuid.uuid4()}?ticket=yts_0011223344556677_forged"):
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(spent_or_forged):
+                    pass
+            assert refused.value.response.status_code == 403
+        anonymous = await api.http.post("/auth/stream-ticket", headers={"X-API-Key": "none"})
+    assert ticket["expires_in"] == 60 and ticket["ticket"].startswith("yts_")
+    assert anonymous.status_code == 401

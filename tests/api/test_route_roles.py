@@ -32,6 +32,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/docs/oauth2-redirect"): OPEN,
     ("GET", "/redoc"): OPEN,
     ("GET", "/auth/me"): Role.VIEWER,
+    ("POST", "/auth/stream-ticket"): Role.VIEWER,
     ("GET", "/metrics"): Role.VIEWER,
     ("GET", "/pipeline/metrics"): Role.VIEWER,
     ("GET", "/pipeline/videos"): Role.VIEWER,
