@@ -54,6 +54,7 @@ class AlertActivities:
         default_url: str | None = None,
         timeout_seconds: float = 10.0,
         allowed: list[str] | None = None,
+        callback_secret: str | None = None,
     ) -> None:
         """`allowed`: the destinations on this machine or a private network it may reach (None: no check at all,
         for tests of delivery alone)."""
@@ -63,6 +64,9 @@ class AlertActivities:
         self._default_url = default_url
         self._timeout = timeout_seconds
         self._allowed = allowed
+        # A caller's callback (a delivery with its own url) is signed with a secret of its own: replayed to the alert
+        # receiver, it would not verify. None (tests of delivery alone): the alert secret signs both.
+        self._callback_secret = callback_secret
 
     @activity.defn(name=activity_names.DELIVER_WEBHOOK)
     async def deliver_webhook(self, delivery: WebhookDelivery) -> int:
@@ -88,7 +92,7 @@ class AlertActivities:
             self._client,
             url,
             event,
-            secret=self._secret,
+            secret=self._callback_secret if delivery.url and self._callback_secret else self._secret,
             breaker=self._breakers.get(breaker_service(url)),
             event_id=delivery.event_id,
             kind=delivery.kind,

@@ -7,6 +7,8 @@ credentials). Environment variables win over files.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from functools import cached_property
 from pathlib import Path
@@ -83,6 +85,11 @@ class Settings(BaseSettings):
 
     alert_webhook_url: str | None = Field(None, description="cost alerts are POSTed here, signed (HMAC-SHA256)")
     alert_webhook_secret: SecretStr | None = None
+    callback_signing_secret: SecretStr | None = Field(
+        None,
+        description="signs the events sent to callers' callback_url; unset: derived from YTEMPIRE_ALERT_WEBHOOK_SECRET "
+        "(hex HMAC-SHA256 of 'ytempire-callbacks'), so a callback replayed to the alert webhook never verifies",
+    )
     outbound_allowed: list[str] = Field(
         default_factory=list,
         description="destinations on this machine or a private network that webhooks and callback_urls may reach: "
@@ -262,6 +269,16 @@ class Settings(BaseSettings):
     @cached_property
     def provider_cache_dir(self) -> Path:
         return (self.cache_dir or self.data_dir / "cache").resolve()
+
+    @property
+    def callback_secret(self) -> str | None:
+        """What callbacks are signed with: YTEMPIRE_CALLBACK_SIGNING_SECRET, else one derived from the alert secret."""
+        if self.callback_signing_secret is not None:
+            return self.callback_signing_secret.get_secret_value()
+        if self.alert_webhook_secret is None:
+            return None
+        key = self.alert_webhook_secret.get_secret_value().encode()
+        return hmac.new(key, b"ytempire-callbacks", hashlib.sha256).hexdigest()
 
     @property
     def outbound_allowlist(self) -> list[str]:

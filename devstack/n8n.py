@@ -472,6 +472,8 @@ def main() -> int:
         workflow_env["YTEMPIRE_API_URL"] = f"http://{settings.api_host}:{settings.api_port}"
     if settings.alert_webhook_secret is not None:
         workflow_env["YTEMPIRE_ALERT_WEBHOOK_SECRET"] = settings.alert_webhook_secret.get_secret_value()
+    if (callback_secret := settings.callback_secret) is not None:
+        workflow_env["YTEMPIRE_CALLBACK_SIGNING_SECRET"] = callback_secret
     callers_file = data_dir / "n8n-webhook.key"
     callers_key = (
         os.environ.get("YTEMPIRE_N8N_WEBHOOK_KEY")

@@ -151,6 +151,7 @@ def _alert_activities(
         default_url=settings.alert_webhook_url,
         timeout_seconds=settings.alert_webhook_timeout_seconds,
         allowed=settings.outbound_allowlist,
+        callback_secret=settings.callback_secret,
     )
     return alerts, [writer.aclose, http.aclose]
 

@@ -21,8 +21,13 @@ async def test_completion_callback_is_signed_and_carries_the_outputs(
     dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger, receiver: Receiver
 ) -> None:
     receiver_host = receiver.url.split("://", 1)[1].split("/", 1)[0]  # 127.0.0.1:<port>: allow-listed, as n8n's is
+    # Callbacks are signed with their own secret (the receiver checks SECRET); alerts with another.
     signing = settings.model_copy(
-        update={"alert_webhook_secret": SecretStr(SECRET), "outbound_allowed": [receiver_host]}
+        update={
+            "alert_webhook_secret": SecretStr("an-alert-secret-the-caller-never-sees"),
+            "callback_signing_secret": SecretStr(SECRET),
+            "outbound_allowed": [receiver_host],
+        }
     )
     body = {
         "topic": "callback octopus",

@@ -144,6 +144,7 @@ async def test_n8n_queues_a_video_waits_for_its_callback_and_forwards_cost_alert
             workflow_env={
                 "YTEMPIRE_API_URL": str(api.http.base_url),
                 "YTEMPIRE_ALERT_WEBHOOK_SECRET": secret,
+                "YTEMPIRE_CALLBACK_SIGNING_SECRET": stack.callback_secret or "",
                 "YTEMPIRE_N8N_VIDEO_DONE_URL": box.url("video-done"),
                 "YTEMPIRE_N8N_ALERT_FORWARD_URL": box.url("alerts"),
                 "YTEMPIRE_N8N_ANALYTICS_URL": box.url("analytics"),

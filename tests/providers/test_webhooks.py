@@ -13,6 +13,7 @@ from datetime import datetime
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +25,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.alerts import AlertActivities, WebhookDelivery, breaker_service
+from core.settings import Settings
 from providers.circuit_breaker import BreakerBoard, CircuitOpenError
 from providers.errors import retry_after_seconds
 from providers.redaction import redact_url
@@ -421,3 +423,26 @@ async def test_a_delivery_to_an_internal_address_is_refused_when_it_is_sent(rece
         )
     assert refused.value.type == "WebhookDestinationRefused" and refused.value.non_retryable
     assert 200 <= delivered < 300
+
+
+async def test_a_callback_is_signed_with_its_own_secret_so_it_cannot_pass_for_an_alert(receiver: Receiver) -> None:
+    """A caller receives its callbacks signed; replayed to the operator's alert webhook they must not verify."""
+    async with httpx.AsyncClient() as http:
+        env = ActivityEnvironment()
+        as_callback = AlertActivities(http, "the-alert-secret", BreakerBoard(3, 60), callback_secret=SECRET)
+        await env.run(as_callback.deliver_webhook, WebhookDelivery("evt-cb", "video_completed", receiver.url))
+        as_alert = AlertActivities(
+            http, SECRET, BreakerBoard(3, 60), default_url=receiver.url, callback_secret="the-callback-secret"
+        )
+        await env.run(as_alert.deliver_webhook, WebhookDelivery("evt-alert", "cost_warning", ""))
+        crossed = AlertActivities(http, SECRET, BreakerBoard(3, 60), callback_secret="the-callback-secret")
+        await env.run(crossed.deliver_webhook, WebhookDelivery("evt-cb-2", "video_completed", receiver.url))
+    assert [d.verified for d in receiver.deliveries] == [True, True, False]
+
+
+def test_the_callback_secret_is_derived_from_the_alert_secret_unless_set() -> None:
+    derived = Settings(_env_file=None, alert_webhook_secret="whsec-1")  # type: ignore[call-arg]
+    assert derived.callback_secret not in (None, "whsec-1") and len(derived.callback_secret or "") == 64
+    explicit = derived.model_copy(update={"callback_signing_secret": SecretStr("cb-secret")})
+    assert explicit.callback_secret == "cb-secret"
+    assert Settings(_env_file=None).callback_secret is None  # type: ignore[call-arg]
