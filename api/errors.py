@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +26,8 @@ from core.errors import (
 )
 from core.settings import Settings
 from core.text import storable_json
+
+log = logging.getLogger(__name__)
 
 STATUS_OF: dict[type[Exception], int] = {
     UnknownVideo: status.HTTP_404_NOT_FOUND,
@@ -81,6 +85,20 @@ def _daily_limit(_request: Request, err: Exception) -> JSONResponse:
     )
 
 
+LEDGER_RETRY_AFTER_SECONDS = 5
+
+
+def _ledger_unavailable(_request: Request, err: Exception) -> JSONResponse:
+    """PostgreSQL away (an outage, a restart): every call needs it (a credential, a rate count), so the answer is
+    a 503 to retry, never a 500 nor the driver's text."""
+    log.warning("ledger unavailable: %s", type(err).__name__)
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(LEDGER_RETRY_AFTER_SECONDS)},
+        content={"detail": f"the ledger (PostgreSQL) is unavailable: retry in {LEDGER_RETRY_AFTER_SECONDS} s"},
+    )
+
+
 def _validation_failed(_request: Request, err: Exception) -> JSONResponse:
     """FastAPI's own 422, but it echoes the input it refused: text JSON cannot carry (a lone surrogate) is replaced,
     so the answer is a 422, never a 500 while encoding it."""
@@ -97,3 +115,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApprovalRefused, _approval_refused)
     app.add_exception_handler(QueueFull, _queue_full)
     app.add_exception_handler(DailySpendLimitReached, _daily_limit)
+    for unavailable in (ConnectionError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+        app.add_exception_handler(unavailable, _ledger_unavailable)

@@ -15,7 +15,7 @@ from api.main import create_app
 from core.settings import Settings
 from ledger.videos import HOLDS_CAPACITY
 from tests.integration import conftest as integration
-from tests.integration.conftest import api_client
+from tests.integration.conftest import admin_headers, api_client
 
 settings = integration.settings  # the real-stack Settings fixture: tmp data dir, the dev server, fresh task queues
 
@@ -118,6 +118,10 @@ async def test_healthz_says_503_and_what_is_down(settings: Settings, dev_env: Wo
             up = await http.get("/healthz")
             await app.state.pool.close()  # PostgreSQL gone, as far as the API can tell
             down = await http.get("/healthz")
+            # Every other call needs the ledger (its credential, its rate count): a 503 to retry, not a 500.
+            listed = await http.get("/pipeline/videos", headers=admin_headers(settings))
     assert up.status_code == 200 and up.json() == {"status": "ok", "postgres": "ok", "temporal": "ok"}
     assert down.status_code == 503 and down.json()["postgres"].startswith("unavailable")
     assert down.json()["temporal"] == "ok"
+    assert listed.status_code == 503 and listed.headers["Retry-After"] == "5"
+    assert "PostgreSQL" in listed.json()["detail"] and "pool" not in listed.json()["detail"]
