@@ -496,6 +496,10 @@ async def run_faults(
                         say(f"{len(submissions)} videos submitted")
                     continue
                 kind = min(kinds, key=lambda k: (report.injected[k], kinds.index(k)))  # the least struck so far
+                if kind == "kill_after_provider_bill" and providers is not None:
+                    # A provider's charge is written in the first seconds of a video, often before the watch starts:
+                    # one more video now brings one while it watches.
+                    submissions.append(submit(len(submissions)))
                 if struck := await _try(functools.partial(stack.inject, kind, plan, rng)):
                     report.injected[struck] += 1
                     report.stages_hit.update(stages)
