@@ -4,14 +4,12 @@ start, so `make demo`, the `temporal-dev/` scripts and the person at the keyboar
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import SecretStr
 
-from api.credentials import API_KEY_PREFIX, new_api_key, same_digest, split_secret
+from api.credentials import API_KEY_PREFIX, new_api_key, same_digest, split_secret, write_owner_only
 from core.principals import Role
 from ledger.principals import PrincipalStore
 
@@ -46,7 +44,7 @@ async def ensure_local_admin_key(store: PrincipalStore, path: Path) -> bool:
         rate_per_minute=LOCAL_ADMIN_RATE_PER_MINUTE,
         daily_spend_limit_usd=LOCAL_ADMIN_DAILY_SPEND_USD,
     )
-    _write_owner_only(path, key.value + "\n")
+    write_owner_only(path, (key.value + "\n").encode())
     log.info("made a local admin API key (%s): its file is %s", key.id, path.resolve())
     return True
 
@@ -57,17 +55,6 @@ async def _live(store: PrincipalStore, value: str) -> bool:
         return False
     row = await store.key_by_id(parsed[0])
     return row is not None and same_digest(row.secret_sha256, parsed[1]) and row.live_at(datetime.now(UTC))
-
-
-def _write_owner_only(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
 
 
 def client_headers(key_file: Path, env_key: SecretStr | None = None) -> dict[str, str]:
