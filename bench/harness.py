@@ -15,9 +15,11 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from core import search_attributes
+from core.encryption import KEY_FILE_NAME, key_file_ring
 from core.settings import Settings
 from devstack.postgres import PostgresServer
 from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, dynamic_config_args, temporal_cli
+from workflows.payload_codec import encrypting_converter
 
 
 def free_port() -> int:
@@ -31,7 +33,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def start_stack(root: Path) -> tuple[PostgresServer, WorkflowEnvironment]:
-    """PostgreSQL in `root` and a dev server with the project's dynamic config and search attributes."""
+    """PostgreSQL in `root` and a dev server with the project's dynamic config and search attributes; its client
+    encrypts with the key ring stack_settings' data dir holds."""
     pg = PostgresServer(root / "pg", free_port(), fast_unsafe=True)
     pg.start()
     env = await WorkflowEnvironment.start_local(
@@ -39,6 +42,7 @@ async def start_stack(root: Path) -> tuple[PostgresServer, WorkflowEnvironment]:
         dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
         dev_server_extra_args=dynamic_config_args(),
         search_attributes=search_attributes.ALL,
+        data_converter=encrypting_converter(key_file_ring(root / "data" / "secrets" / KEY_FILE_NAME)),
     )
     return pg, env
 

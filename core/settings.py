@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsS
 
 from core.destinations import target_of
 from core.domain import Complexity, TaskQueues
+from core.encryption import KEY_FILE_NAME, KeyRing, key_file_ring
 
 ScriptProvider = Literal["local", "openai"]
 TtsProvider = Literal["local", "elevenlabs", "google"]
@@ -114,6 +115,17 @@ class Settings(BaseSettings):
     )
     jwt_secret: SecretStr | None = Field(
         None, description="signs access tokens; default: 32 random bytes in <data_dir>/secrets/jwt.key (0600)"
+    )
+    encryption_keys: SecretStr | None = Field(
+        None,
+        description="the keys that encrypt Temporal payloads and the secrets kept in PostgreSQL: `id=<base64 of 32 "
+        "bytes>` entries separated by commas, the first encrypting, every one decrypting (two while a key rotates); "
+        "unset: <data_dir>/secrets/encryption.keys, made on first start (0600); `python -m devstack keys` rotates",
+    )
+    codec_cors_origins: list[str] = Field(
+        default_factory=list,
+        description="browser origins besides YTEMPIRE_TEMPORAL_UI_URL's whose Temporal UI may call the API's codec "
+        "endpoint (/codec) with the operator's sign-in cookie, e.g. https://cloud.temporal.io",
     )
     api_allowed_hosts: list[str] = Field(
         default_factory=lambda: ["127.0.0.1", "localhost"],
@@ -295,6 +307,13 @@ class Settings(BaseSettings):
     @property
     def secrets_dir(self) -> Path:
         return self.data_dir / "secrets"
+
+    @cached_property
+    def key_ring(self) -> KeyRing:
+        """YTEMPIRE_ENCRYPTION_KEYS, else the ring in <data_dir>/secrets/encryption.keys (made when absent)."""
+        if self.encryption_keys is not None:
+            return KeyRing.parse(self.encryption_keys.get_secret_value())
+        return key_file_ring(self.secrets_dir / KEY_FILE_NAME)
 
     @cached_property
     def outbox_dir(self) -> Path:

@@ -41,6 +41,7 @@ from devstack.postgres import PostgresServer
 from devstack.processes import ManagedProcess
 from devstack.stack import wait_for_temporal
 from devstack.temporal_server import dev_server_argv
+from workflows.client import connect
 
 REPO = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -470,7 +471,7 @@ async def run_faults(
     pool = await asyncpg.create_pool(stack.postgres.dsn, min_size=0, max_size=4)  # no floor to restore in outages
     assert pool is not None
     run_id = uuid.uuid4().hex[:8]
-    client = await Client.connect(stack.settings.temporal_address)
+    client = await connect(stack.settings)
     stack.pool, stack.client = pool, client
     try:
         submissions = [submit(i) for i in range(plan.videos)]
@@ -632,7 +633,7 @@ async def _wait_final(pool: asyncpg.Pool, video_ids: list[str], deadline: float)
 
 
 async def _verify(stack: FaultStack, pool: asyncpg.Pool, video_ids: list[str], report: FaultReport) -> None:
-    client = await Client.connect(stack.settings.temporal_address)
+    client = await connect(stack.settings)
     outbox = stack.settings.outbox_dir
     for video_id in video_ids:
         row = await pool.fetchrow("SELECT status, cost_cap, error_log FROM video_queue WHERE id = $1", video_id)

@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core import search_attributes
 from core.domain import TaskQueues
+from core.encryption import KeyRing
 from core.settings import Settings, environment_variables
 from devstack.postgres import PostgresServer
 from devstack.temporal_server import (
@@ -26,6 +27,11 @@ from devstack.temporal_server import (
 )
 from ledger import Ledger, create_pool
 from ledger.migrations import apply_migrations
+from workflows.payload_codec import encrypting_converter
+
+# Every test's settings, clients, workers and child processes encrypt with this ring (YTEMPIRE_ENCRYPTION_KEYS): a
+# client a test makes from the dev server and one the API connects with its settings read each other's payloads.
+TEST_KEY_RING = KeyRing((("test-key-1", bytes(range(32))),))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -35,6 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in [name for name in os.environ if name.upper() in read]:  # pydantic-settings ignores the case
         del os.environ[name]
     Settings.model_config["env_file"] = None
+    os.environ["YTEMPIRE_ENCRYPTION_KEYS"] = TEST_KEY_RING.serialized().strip()
 
 
 def free_port() -> int:
@@ -93,6 +100,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
         dev_server_extra_args=dynamic_config_args(),
         search_attributes=search_attributes.ALL,
+        data_converter=encrypting_converter(TEST_KEY_RING),
     )
     yield env
     await env.shutdown()
@@ -105,7 +113,9 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     callbacks, tests/workflows/test_video.py): the server keeps a time-skipping lock held from then on, so later
     tests waited their timers out in real time (a 240 s Retry-After, forty 60 s halt timers) and timed out."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server(), test_server_startup_timeout=SERVER_STARTUP_TIMEOUT
+        test_server_existing_path=temporal_test_server(),
+        test_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
+        data_converter=encrypting_converter(TEST_KEY_RING),
     )
     yield env
     await env.shutdown()

@@ -178,7 +178,9 @@ async def test_admission_keeps_the_row_when_the_start_gets_no_answer(
     """A start Temporal does not confirm leaves the recorded video queued (202, `started: false`), never deleted;
     a resend with the same idempotency key starts it and answers the same video."""
     broken = await Client.connect(
-        dev_env.client.service_client.config.target_host, namespace=f"missing-{uuid.uuid4().hex[:6]}"
+        dev_env.client.service_client.config.target_host,
+        namespace=f"missing-{uuid.uuid4().hex[:6]}",
+        data_converter=dev_env.client.data_converter,
     )
     body = EnqueueRequest(topic="octopus hearts", channel_id=uuid.uuid4(), user_id=uuid.uuid4())
     answer, created = await Admitter(settings, own_ledger, broken, ApiMetrics(), OPERATOR).enqueue(body, "key-1")

@@ -23,9 +23,10 @@ from devstack.postgres import PostgresServer
 from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, dynamic_config_args, temporal_cli
 from ledger import Ledger
 from tests.admission import admit
-from tests.conftest import free_port
+from tests.conftest import TEST_KEY_RING, free_port
 from workers.hosting import build_workers, running
 from workflows.client import start_video
+from workflows.payload_codec import encrypting_converter
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright drives the system browser and never downloads one; without the background-networking flags Chromium
@@ -61,6 +62,7 @@ async def ui_server() -> AsyncIterator[UiServer]:
         ui_port=ui_port,
         dev_server_extra_args=dynamic_config_args(),
         search_attributes=search_attributes.ALL,
+        data_converter=encrypting_converter(TEST_KEY_RING),
     )
     try:
         yield UiServer(env, f"http://127.0.0.1:{ui_port}")

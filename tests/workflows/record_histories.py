@@ -21,8 +21,10 @@ from temporalio.testing import WorkflowEnvironment
 from core import search_attributes
 from core.domain import BudgetApproval, CarriedBudget, StageResult, TaskQueues, VideoBudget, VideoWorkflowInput
 from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, dynamic_config_args, temporal_cli
+from tests.conftest import TEST_KEY_RING
 from tests.workflows.fakes import FakeStages
 from tests.workflows.test_video import make_input, workers
+from workflows.payload_codec import encrypting_converter
 from workflows.video import VideoWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -159,6 +161,7 @@ async def record(names: list[str]) -> None:
         dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
         dev_server_extra_args=dynamic_config_args(),
         search_attributes=search_attributes.ALL,
+        data_converter=encrypting_converter(TEST_KEY_RING),  # payloads as production writes them
     )
     try:
         for name in names:

@@ -17,6 +17,8 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from core.domain import VideoResult, VideoWorkflowInput
+from tests.conftest import TEST_KEY_RING
+from workflows.payload_codec import encrypting_converter
 from workflows.video import VideoWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -25,7 +27,7 @@ HISTORIES = Path(__file__).parent / "histories"
 async def test_saved_histories_replay_without_nondeterminism() -> None:
     files = sorted(HISTORIES.glob("*.json"))
     assert files, "no saved histories: tests/workflows/histories/ must hold at least one"
-    replayer = Replayer(workflows=[VideoWorkflow])
+    replayer = Replayer(workflows=[VideoWorkflow], data_converter=encrypting_converter(TEST_KEY_RING))
     for path in files:
         history = WorkflowHistory.from_json(path.stem, path.read_text())
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
