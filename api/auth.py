@@ -4,7 +4,9 @@ Credentials, in any of these places:
 - `Authorization: Bearer <access token>`: a person, signed in at `POST /auth/token` (short-lived JWT);
 - `Authorization: Bearer <API key>` or `X-API-Key: <API key>`: a machine (n8n, scripts), a key from
   `python -m api.accounts keys create`;
-- `YTEMPIRE_API_KEY`, when the server sets one, is accepted as an admin key, so scripts written for it keep working.
+- `YTEMPIRE_API_KEY`, when the server sets one, is accepted as an admin key, so scripts written for it keep working;
+- the `ytempire_session` cookie (`POST /auth/session`), a browser's: read by GET requests and by the routes that
+  say so (the codec's), never by one that changes anything, so another page cannot forge a change with it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from ledger.principals import PrincipalStore
 
 API_KEY_HEADER = "X-API-Key"
 ENV_KEY_NAME = "YTEMPIRE_API_KEY"
+SESSION_COOKIE = "ytempire_session"
+_READS = frozenset({"GET", "HEAD"})
 
 api_key_header = APIKeyHeader(
     name=API_KEY_HEADER,
@@ -93,21 +97,25 @@ class Authenticator:
         return user.principal()
 
 
-def _credential(connection: HTTPConnection) -> str | None:
+def _credential(connection: HTTPConnection, session_cookie: bool = False) -> str | None:
     authorization = connection.headers.get("authorization", "")
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     if connection.scope["type"] == "websocket" and (ticket := connection.query_params.get("ticket")):
         return ticket  # a browser's WebSocket cannot send headers: a ticket from POST /auth/stream-ticket
-    return connection.headers.get(API_KEY_HEADER) or None
+    if key := connection.headers.get(API_KEY_HEADER):
+        return key
+    if connection.scope["type"] == "http" and (session_cookie or connection.scope["method"] in _READS):
+        return connection.cookies.get(SESSION_COOKIE) or None
+    return None
 
 
-async def _authenticate(connection: HTTPConnection) -> Principal | str:
+async def _authenticate(connection: HTTPConnection, session_cookie: bool = False) -> Principal | str:
     """The principal, or why there is none (found once per request, however many role checks ask)."""
     if isinstance(known := getattr(connection.state, "principal", None), Principal):
         return known
-    credential = _credential(connection)
+    credential = _credential(connection, session_cookie)
     if credential is None:
         return f"sign in: send an access token (Authorization: Bearer …) or an API key ({API_KEY_HEADER})"
     authenticator: Authenticator = connection.app.state.authenticator
@@ -149,8 +157,9 @@ def _forbidden(principal: Principal, required: Role) -> str:
 
 
 @functools.cache  # one callable per role: FastAPI runs a dependency once per request, however often it is named
-def require(role: Role) -> Callable[..., Awaitable[Principal]]:
-    """The dependency of an HTTP route that needs at least `role` (401 without a valid credential, 403 below it)."""
+def require(role: Role, *, session_cookie: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """The dependency of an HTTP route that needs at least `role` (401 without a valid credential, 403 below it).
+    `session_cookie`: a POST route that changes nothing may be called with the browser's session cookie."""
 
     async def dependency(
         request: Request,
@@ -159,8 +168,8 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
         _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     ) -> Principal:
         counted = getattr(request.state, "principal", None) is not None  # by an earlier role check of this request
-        found = await _authenticate(request)
-        if not counted and _credential(request) is not None:  # no credential at all: a 401 that costs nothing
+        found = await _authenticate(request, session_cookie)
+        if not counted and _credential(request, session_cookie) is not None:  # none at all: a 401 that costs nothing
             response.headers.update((await _limited(request, found)).headers())
         if isinstance(found, str):
             raise _unauthorized(found)

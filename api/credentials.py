@@ -93,7 +93,8 @@ class Passwords:
 
 
 class AccessTokens:
-    """Short-lived signed access tokens for people: who, which role, which channels, until when."""
+    """Short-lived signed access tokens for people (and browser sessions of keys): who, which role, which channels,
+    until when."""
 
     def __init__(self, signing_key: bytes, lifetime: timedelta) -> None:
         self._key = signing_key
@@ -104,6 +105,7 @@ class AccessTokens:
         claims = {
             "iss": _JWT_ISSUER,
             "sub": principal.id,
+            "kind": principal.kind.value,
             "name": principal.name,
             "role": principal.role.value,
             "channels": None if principal.channels is None else sorted(str(c) for c in principal.channels),
@@ -124,7 +126,7 @@ class AccessTokens:
             )
             channels = claims.get("channels")
             return Principal(
-                PrincipalKind.USER,
+                PrincipalKind(claims.get("kind", PrincipalKind.USER.value)),
                 str(claims["sub"]),
                 str(claims["name"]),
                 Role(claims["role"]),

@@ -18,8 +18,9 @@ from api.body_limit import BodyLimit
 from api.credentials import AccessTokens, Passwords
 from api.local_admin import ensure_local_admin_key
 from api.metrics import ApiMetrics
+from api.path_cors import PathCors, origins_of
 from api.rate_limit import RateLimiter
-from api.routes import audit, auth, health, metrics, pipeline, pipeline_metrics, stream
+from api.routes import audit, auth, codec, health, metrics, pipeline, pipeline_metrics, stream
 from api.stream import StatusHub
 from core.principals import Role
 from core.secret_files import secret_file
@@ -72,6 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-API-Key"],
             expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"],
         )
+    app.add_middleware(
+        PathCors,
+        prefix="/codec/",
+        origins=origins_of([config.temporal_ui_url, *config.codec_cors_origins]),
+        headers=["Authorization", "Content-Type", "X-Namespace", "X-API-Key"],
+    )
     # Outermost: a request for another host name (DNS rebinding) never reaches a route.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_allowed_hosts(config))
     # Every route names the least role it needs (api/auth.py); only /healthz and sign-in are open.
@@ -80,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stream.router, dependencies=[Depends(require_ws(Role.VIEWER))])
     app.include_router(auth.router)
     app.include_router(audit.router)
+    app.include_router(codec.router)
     app.include_router(health.router)
     app.include_router(metrics.router, dependencies=[Depends(require(Role.VIEWER))])
     return app

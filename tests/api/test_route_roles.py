@@ -33,6 +33,10 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/redoc"): OPEN,
     ("GET", "/auth/me"): Role.VIEWER,
     ("POST", "/auth/stream-ticket"): Role.VIEWER,
+    ("POST", "/auth/session"): Role.VIEWER,
+    ("DELETE", "/auth/session"): OPEN,
+    ("POST", "/codec/decode"): Role.VIEWER,
+    ("POST", "/codec/encode"): Role.OPERATOR,
     ("GET", "/metrics"): Role.VIEWER,
     ("GET", "/pipeline/metrics"): Role.VIEWER,
     ("GET", "/pipeline/videos"): Role.VIEWER,
@@ -95,6 +99,8 @@ async def test_every_route_for_every_role(dev_env: WorkflowEnvironment, settings
     bodies = {
         "/pipeline/queue": {"topic": "roles", "channel_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4())},
         "/pipeline/queue/batch": {"videos": []},
+        "/codec/decode": {"payloads": []},
+        "/codec/encode": {"payloads": []},
         "/pipeline/approve/{video_id}": {"new_cap_usd": 4.0, "reason": "route table"},
     }
     seen: list[tuple[str, str, str, str, str]] = []
@@ -104,6 +110,7 @@ async def test_every_route_for_every_role(dev_env: WorkflowEnvironment, settings
         async with plain:
             for (method, path), required in sorted(ROUTE_ROLES.items(), key=str):
                 for caller in CALLERS:
+                    plain.cookies.clear()  # POST /auth/session leaves a session cookie: each call has one caller
                     headers = {} if caller is None else {"X-API-Key": keys[caller]}
                     url = path.replace("{video_id}", str(uuid.uuid4()))
                     want = expected(required, caller)
