@@ -20,7 +20,7 @@ from api.local_admin import ensure_local_admin_key
 from api.metrics import ApiMetrics
 from api.path_cors import PathCors, origins_of
 from api.rate_limit import RateLimiter
-from api.routes import audit, auth, codec, health, metrics, pipeline, pipeline_metrics, stream
+from api.routes import audit, auth, codec, health, metrics, pipeline, pipeline_metrics, sign_in, stream
 from api.stream import StatusHub
 from core.principals import Role
 from core.secret_files import secret_file
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(audit.router)
     app.include_router(codec.router)
+    app.include_router(sign_in.router)
     app.include_router(health.router)
     app.include_router(metrics.router, dependencies=[Depends(require(Role.VIEWER))])
     return app

@@ -27,6 +27,7 @@ OPEN = None
 ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/healthz"): OPEN,
     ("POST", "/auth/token"): OPEN,
+    ("GET", "/auth/sign-in"): OPEN,
     ("GET", "/openapi.json"): OPEN,
     ("GET", "/docs"): OPEN,
     ("GET", "/docs/oauth2-redirect"): OPEN,

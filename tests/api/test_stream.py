@@ -45,10 +45,10 @@ class Served:
 
 
 @asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[Served]:
-    """The real app under a real uvicorn server on 127.0.0.1, run in this event loop."""
+async def serving(settings: Settings, port: int | None = None) -> AsyncIterator[Served]:
+    """The real app under a real uvicorn server on 127.0.0.1 (on `port`, or a free one), run in this event loop."""
     app = create_app(settings)
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     try:

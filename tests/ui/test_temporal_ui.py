@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 import uuid
@@ -23,7 +24,9 @@ from devstack.postgres import PostgresServer
 from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, dynamic_config_args, temporal_cli
 from ledger import Ledger
 from tests.admission import admit
+from tests.api.test_stream import serving
 from tests.conftest import TEST_KEY_RING, free_port
+from tests.integration.conftest import admin_headers
 from workers.hosting import build_workers, running
 from workflows.client import start_video
 from workflows.payload_codec import encrypting_converter
@@ -48,24 +51,34 @@ WAIT_MS = 15_000  # per UI assertion; the UI answers in well under a second on l
 class UiServer:
     env: WorkflowEnvironment
     url: str
+    api_port: int  # where its UI finds the codec endpoint (the test serves the API there)
+    db_dir: Path  # the server's SQLite database, every file of it
 
 
 @pytest.fixture(scope="module")
-async def ui_server() -> AsyncIterator[UiServer]:
-    """A dev server of our own with its Web UI (the session's `dev_env` runs headless)."""
-    ui_port = free_port()
+async def ui_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[UiServer]:
+    """A dev server of our own with its Web UI and a database on disk (the session's `dev_env` runs headless, in
+    memory)."""
+    ui_port, api_port = free_port(), free_port()
+    db_dir = tmp_path_factory.mktemp("temporal-db")
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
         ip="127.0.0.1",  # the CLI binds the UI to the same address: loopback only
         ui=True,
         ui_port=ui_port,
-        dev_server_extra_args=dynamic_config_args(),
+        dev_server_extra_args=[
+            *dynamic_config_args(),
+            "--db-filename",
+            str(db_dir / "temporal.db"),
+            "--ui-codec-endpoint",
+            f"http://127.0.0.1:{api_port}/codec",
+        ],
         search_attributes=search_attributes.ALL,
         data_converter=encrypting_converter(TEST_KEY_RING),
     )
     try:
-        yield UiServer(env, f"http://127.0.0.1:{ui_port}")
+        yield UiServer(env, f"http://127.0.0.1:{ui_port}", api_port, db_dir)
     finally:
         await env.shutdown()
 
@@ -76,7 +89,8 @@ def ui_settings(tmp_path: Path, pg_server: PostgresServer, ui_server: UiServer, 
         data_dir=tmp_path / "data",
         database_url=pg_server.dsn,
         temporal_address=ui_server.env.client.service_client.config.target_host,
-        temporal_ui_url=ui_server.url,
+        temporal_ui_url=ui_server.url,  # the codec endpoint answers this origin
+        api_port=ui_server.api_port,
         task_queue_pipeline=queues.pipeline,
         task_queue_cpu=queues.cpu,
         task_queue_gpu=queues.gpu,
@@ -189,7 +203,7 @@ async def test_a_finished_video_is_found_and_read_in_the_temporal_ui(
     ]
     request = VideoRequest(
         video_id=str(uuid.uuid4()),
-        topic="octopus hearts",
+        topic=f"octopus hearts {uuid.uuid4().hex[:8]}",  # a topic found nowhere else, for the database scan
         channel_id=str(uuid.uuid4()),
         user_id=str(uuid.uuid4()),
         priority=7,
@@ -208,15 +222,63 @@ async def test_a_finished_video_is_found_and_read_in_the_temporal_ui(
         await wait_visible(client, query)
         print(f"video completed in {time.monotonic() - started:.1f} s")
 
-        started = time.monotonic()
-        await find_in_list(page, ui_server.url, query, wf_id, request.channel_id)
-        await shot(page, "list")
-        await page.get_by_test_id("workflows-summary-configurable-table-row").get_by_role("link", name=wf_id).click()
-        await page.wait_for_url(re.compile(rf"/workflows/{wf_id}/[^/]+/"))
-        await check_workflow_page(page, request, wf_id)
-        await shot(page, "workflow")
-        await check_user_metadata(page, request)
-        await shot(page, "user-metadata")
-        await check_history(page)
-        await shot(page, "history")
-        print(f"UI checks took {time.monotonic() - started:.1f} s")
+        async with serving(ui_settings, port=ui_server.api_port):
+            started = time.monotonic()
+            await use_the_codec_with_credentials(page, ui_server, ui_settings)
+            await check_sealed_without_sign_in(page, ui_server.url, wf_id, request)
+            await shot(page, "workflow-sealed")
+            await sign_in(page, ui_settings)
+            await find_in_list(page, ui_server.url, query, wf_id, request.channel_id)
+            await shot(page, "list")
+            await (
+                page.get_by_test_id("workflows-summary-configurable-table-row").get_by_role("link", name=wf_id).click()
+            )
+            await page.wait_for_url(re.compile(rf"/workflows/{wf_id}/[^/]+/"))
+            await check_workflow_page(page, request, wf_id)
+            await shot(page, "workflow")
+            await check_user_metadata(page, request)
+            await shot(page, "user-metadata")
+            await check_history(page)
+            await shot(page, "history")
+            print(f"UI checks took {time.monotonic() - started:.1f} s")
+    assert_nothing_in_clear(ui_server.db_dir, request, wf_id)
+
+
+async def use_the_codec_with_credentials(page: Page, ui_server: UiServer, settings: Settings) -> None:
+    """What an operator sets once in the UI's codec settings (the endpoint the server names, "include cross-origin
+    credentials" ticked), written where the UI keeps it before the UI loads."""
+    endpoint = f"http://127.0.0.1:{ui_server.api_port}/codec"
+    await page.add_init_script(
+        f"""if (location.origin === {json.dumps(ui_server.url)}) {{
+            localStorage.setItem("endpoint", {json.dumps(json.dumps(endpoint))});
+            localStorage.setItem("includeCredentials", "true");
+            localStorage.setItem("passAccessToken", "false");
+            localStorage.setItem("overrideRemoteCodecConfiguration", "true");
+        }}"""
+    )
+
+
+async def check_sealed_without_sign_in(page: Page, ui_url: str, wf_id: str, request: VideoRequest) -> None:
+    """Before the operator signs in, the codec endpoint refuses the UI: the input shows sealed, the topic nowhere."""
+    await page.goto(f"{ui_url}/namespaces/default/workflows/{wf_id}")
+    editors = page.get_by_test_id("input-and-result").locator(".cm-editor")
+    await expect(editors.nth(0)).to_contain_text('"encoding"', timeout=WAIT_MS)
+    await expect(page.locator("body")).not_to_contain_text(request.topic)
+
+
+async def sign_in(page: Page, settings: Settings) -> None:
+    """The API's sign-in page, with the local admin key: the browser gets its session cookie."""
+    await page.goto(f"http://127.0.0.1:{settings.api_port}/auth/sign-in")
+    await page.get_by_label("API key").fill(admin_headers(settings)["X-API-Key"])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("status")).to_have_text(re.compile("Signed in as .*admin"), timeout=WAIT_MS)
+
+
+def assert_nothing_in_clear(db_dir: Path, request: VideoRequest, wf_id: str) -> None:
+    """Every file of the dev server's database (the SQLite file, its WAL and shared memory): the workflow id is there
+    in clear (so the scan reads what the server wrote), the topic in no form the payloads could hold."""
+    files = [path for path in db_dir.iterdir() if path.is_file()]
+    contents = b"".join(path.read_bytes() for path in files)
+    assert wf_id.encode() in contents, f"the scan of {[p.name for p in files]} did not find the workflow id"
+    for form in (request.topic.encode(), request.topic.encode("utf-16-le"), request.user_id.encode()):
+        assert form not in contents, f"{form!r} is stored in clear in {db_dir}"
