@@ -159,7 +159,7 @@ async def _main(argv: Sequence[str] | None) -> int:
     pool = await create_pool(settings.database_url, max_size=2)
     try:
         await apply_migrations(pool)
-        lines = await run(args, Ledger(pool), settings)
+        lines = await run(args, Ledger(pool, settings.key_ring), settings)
     except AccountError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1

@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool = await create_pool(app.state.settings.database_url)
         await apply_migrations(pool)
         app.state.pool = pool
-        app.state.ledger = Ledger(pool)
+        app.state.ledger = Ledger(pool, app.state.settings.key_ring)
         app.state.authenticator = _authenticator(app.state.settings, app.state.ledger)
         app.state.rate_limiter = RateLimiter(app.state.ledger)
         app.state.open_streams = Counter[str]()  # status streams open per principal, in this process

@@ -31,7 +31,7 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
         settings = stack_settings(root, pg, env, "b")
         pool = await create_pool(pg.dsn)
         await apply_migrations(pool)
-        ledger = Ledger(pool)
+        ledger = Ledger(pool, settings.key_ring)
         request = VideoRequest(
             video_id=str(uuid.uuid4()),
             topic=args.topic,

@@ -15,7 +15,6 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from core import search_attributes
-from core.encryption import KEY_FILE_NAME, key_file_ring
 from core.settings import Settings
 from devstack.postgres import PostgresServer
 from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, dynamic_config_args, temporal_cli
@@ -42,7 +41,7 @@ async def start_stack(root: Path) -> tuple[PostgresServer, WorkflowEnvironment]:
         dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
         dev_server_extra_args=dynamic_config_args(),
         search_attributes=search_attributes.ALL,
-        data_converter=encrypting_converter(key_file_ring(root / "data" / "secrets" / KEY_FILE_NAME)),
+        data_converter=encrypting_converter(Settings(data_dir=root / "data").key_ring),
     )
     return pg, env
 

@@ -192,7 +192,7 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
     settings = stack_settings(root, pg, env, "sb", worker_metrics_port=0, worker_sdk_metrics_port=0)
     pool = await create_pool(pg.dsn)
     await apply_migrations(pool)
-    ledger = Ledger(pool)
+    ledger = Ledger(pool, settings.key_ring)
     # The bench is a principal of its own, with limits far above a person's: it measures the stream, not the limits.
     bench_key = new_api_key()
     await ledger.create_key(bench_key.id, "stream-bench", bench_key.sha256, Role.OPERATOR, rate_per_minute=10_000_000)

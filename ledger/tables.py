@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from core.encryption import KeyRing
+
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
@@ -12,10 +14,12 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
 
 
 class Table:
-    """One table's queries. Every write is idempotent, so a retried activity can repeat it safely."""
+    """One table's queries. Every write is idempotent, so a retried activity can repeat it safely. Secrets are
+    stored sealed under `key_ring` (core.encryption)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, key_ring: KeyRing) -> None:
         self._pool = pool
+        self.key_ring = key_ring
 
     @property
     def pool(self) -> asyncpg.Pool:

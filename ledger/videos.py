@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from core.domain import FINAL_STATUSES, STATUS_REACHABLE_FROM, VideoRequest, VideoRetry, VideoStatus
+from core.encryption import KeyRing
 from core.errors import DailySpendLimitReached, QueueFull, RetryRefused
 from core.records import Admission, DailySpend, VideoRow
 from core.stage_table import PRE_RENDER_STAGES, RENDER_STAGE
@@ -38,7 +39,34 @@ HOLDS_CAPACITY = f"({WAITING} OR status = 'halted')"
 _ADMISSION_LOCK = 7_233_002
 
 
-def _video_row(row: asyncpg.Record) -> VideoRow:
+# Request fields that are credentials (an n8n Wait node's resume URL lets anyone resume that execution): sealed under
+# the key ring in request_data, opened as rows are read.
+SEALED_REQUEST_FIELDS = ("callback_url",)
+
+
+def _sealing_context(field: str) -> str:
+    return f"video_queue.request_data.{field}"
+
+
+def seal_request_data(ring: KeyRing, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: ring.seal_text(value, _sealing_context(key))
+        if key in SEALED_REQUEST_FIELDS and isinstance(value, str) and ring.sealed_with(value) is None
+        else value
+        for key, value in data.items()
+    }
+
+
+def open_request_data(ring: KeyRing, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: ring.open_text(value, _sealing_context(key))
+        if key in SEALED_REQUEST_FIELDS and isinstance(value, str)
+        else value
+        for key, value in data.items()
+    }
+
+
+def _video_row(row: asyncpg.Record, ring: KeyRing) -> VideoRow:
     return VideoRow(
         video_id=str(row["id"]),
         channel_id=str(row["channel_id"]),
@@ -53,7 +81,7 @@ def _video_row(row: asyncpg.Record) -> VideoRow:
         processing_time_seconds=row["processing_time_seconds"],
         retry_count=row["retry_count"],
         error_log=json.loads(row["error_log"]) if row["error_log"] else [],
-        request_data=json.loads(row["request_data"]),
+        request_data=open_request_data(ring, json.loads(row["request_data"])),
         attempts=row["attempts"],
     )
 
@@ -127,7 +155,7 @@ class VideoQueue(Table):
                 request.channel_id,
                 request.priority,
                 request.complexity,
-                json.dumps(storable_json(request_data)),
+                json.dumps(seal_request_data(self.key_ring, storable_json(request_data))),
                 idempotency_key,
                 request.cost_cap_usd,
                 idempotency_scope if idempotency_key is not None else None,
@@ -261,7 +289,34 @@ class VideoQueue(Table):
             seconds,
             limit,
         )
-        return [_video_row(row) for row in rows]
+        return [_video_row(row, self.key_ring) for row in rows]
+
+    async def reseal_request_secrets(self) -> int:
+        """Seal under the ring's encrypting key every request secret stored in clear (rows from before encryption)
+        or under an older key (after a rotation, so the old key can retire); the rows changed."""
+        rows = await self._pool.fetch(
+            "SELECT id, request_data FROM video_queue WHERE request_data ?| $1::text[]", list(SEALED_REQUEST_FIELDS)
+        )
+        changed = 0
+        for row in rows:
+            data = json.loads(row["request_data"])
+            stale = [
+                field
+                for field in SEALED_REQUEST_FIELDS
+                if isinstance(data.get(field), str)
+                and self.key_ring.sealed_with(data[field]) != self.key_ring.active_id
+            ]
+            if not stale:
+                continue
+            resealed = seal_request_data(self.key_ring, open_request_data(self.key_ring, data))
+            result = await self._pool.execute(
+                "UPDATE video_queue SET request_data = $2::jsonb WHERE id = $1 AND request_data = $3::jsonb",
+                row["id"],
+                json.dumps(resealed),
+                row["request_data"],
+            )
+            changed += result == "UPDATE 1"
+        return changed
 
     async def known_videos(self, video_ids: list[str]) -> set[str]:
         """Those of `video_ids` that have a row."""
@@ -270,7 +325,7 @@ class VideoQueue(Table):
 
     async def get_video(self, video_id: str) -> VideoRow | None:
         row = await self._pool.fetchrow("SELECT * FROM video_queue WHERE id = $1", video_id)
-        return _video_row(row) if row is not None else None
+        return _video_row(row, self.key_ring) if row is not None else None
 
     async def list_videos(
         self,
@@ -303,7 +358,7 @@ class VideoQueue(Table):
             f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
             *args,
         )
-        return [_video_row(row) for row in rows]
+        return [_video_row(row, self.key_ring) for row in rows]
 
     async def queue_position(self, video_id: str) -> int:
         """1-based rank among waiting videos (priority DESC, created_at ASC); 0 once its render has started."""

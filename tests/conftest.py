@@ -74,7 +74,7 @@ async def pg_pool(pg_server: PostgresServer) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="session")
 def ledger(pg_pool: asyncpg.Pool) -> Ledger:
-    return Ledger(pg_pool)
+    return Ledger(pg_pool, TEST_KEY_RING)
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ async def own_ledger(pg_server: PostgresServer, pg_pool: asyncpg.Pool) -> AsyncI
     pool = await create_pool(pg_server.dsn.rsplit("/", 1)[0] + f"/{name}", max_size=5)
     try:
         await apply_migrations(pool)
-        yield Ledger(pool)
+        yield Ledger(pool, TEST_KEY_RING)
     finally:
         await pool.close()
         await pg_pool.execute(f'DROP DATABASE "{name}"')

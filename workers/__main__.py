@@ -40,7 +40,9 @@ async def serve(roles: list[str]) -> None:
     metrics = WorkerMetrics()
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr="127.0.0.1", registry=metrics.registry)
-    ledger = Ledger(pool)
+    ledger = Ledger(pool, settings.key_ring)
+    if "pipeline" in roles and (resealed := await ledger.reseal_request_secrets()):
+        log.info("sealed %d stored callback URLs under encryption key %s", resealed, settings.key_ring.active_id)
     workers = build_workers(client, settings, ledger, roles, metrics=metrics)
     # The gpu role exports ytempire_gpu_* (utilisation against the 70-85 % band, memory, NVENC sessions), and
     # publishes the same figures to the ledger for the API's ytempire_gpu_reported_* (housekeeping/gpu_status.py).

@@ -16,6 +16,7 @@ from core.records import GpuReading, GpuSnapshot
 from ledger import Ledger
 from ledger.analytics import GpuStatus, gpu_status
 from telemetry.gpu import STARTING, GpuGauges, GpuSampler
+from tests.conftest import TEST_KEY_RING
 from tests.telemetry.fake_nvml import GIB, FakeGpu, FakeNvml, NVMLError_DriverNotLoaded
 from workers.housekeeping.gpu_status import STALE_SAMPLE, GpuStatusPublisher, worker_host_id
 
@@ -159,7 +160,7 @@ class BrokenLedger(Ledger):
 async def test_ledger_failures_are_logged_once_and_never_raise(
     pg_pool: asyncpg.Pool, host: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ledger = BrokenLedger(pg_pool)
+    ledger = BrokenLedger(pg_pool, TEST_KEY_RING)
     publisher = GpuStatusPublisher(ledger, lambda: TWO_GPUS, host, interval_seconds=0.01)
     with caplog.at_level(logging.INFO, logger="workers.housekeeping.gpu_status"):
         publisher.start()
