@@ -45,3 +45,12 @@ _EMAIL = re.compile(r"([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
 def masked(text: str) -> str:
     """`text` fit for a log line: e-mail addresses keep their first letter and domain (`a***@example.com`)."""
     return _EMAIL.sub(r"\1***@\2", text)
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~=&\"'])")
+
+
+def markdown_literal(value: str) -> str:
+    """`value` as markdown that renders it verbatim: no link, image, HTML or emphasis a caller could slip into a
+    page that renders it (the Temporal UI renders workflow summaries as markdown)."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", value.replace("\n", " "))

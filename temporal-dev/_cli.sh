@@ -15,6 +15,10 @@ api_key() {
   else cat "${YTEMPIRE_DATA_DIR:-$repo/data}/admin.key" 2>/dev/null | tr -d '\n' || true; fi
 }
 api_curl() { curl -sS --fail-with-body -H @<(printf 'X-API-Key: %s\n' "$(api_key)") "$@"; }
+# Payloads are sealed (README, "Encryption"): the CLI has them decoded by the API's codec endpoint, with the same key,
+# passed in the environment (never on a command line).
+export TEMPORAL_CODEC_ENDPOINT="${TEMPORAL_CODEC_ENDPOINT:-$API/codec}"
+if [ -z "${TEMPORAL_CODEC_AUTH:-}" ] && [ -n "$(api_key)" ]; then export TEMPORAL_CODEC_AUTH="Bearer $(api_key)"; fi
 # `channel_videos STATUS CHANNEL`: the ids of the channel's video workflows in that execution status, one a line.
 channel_videos() {
   "$TEMPORAL" workflow list --output json --limit 1000 \

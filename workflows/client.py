@@ -33,6 +33,7 @@ from core.reconciliation import ATTEMPT_MEMO_KEY
 from core.records import VideoRow
 from core.resume import resume_plan
 from core.settings import Settings
+from core.text import markdown_literal
 from ledger import Ledger
 from stages.cost_model import video_budget
 from stages.scripts import script_language_problem
@@ -121,7 +122,7 @@ async def start_video(
             if with_search_attributes
             else None
         ),
-        static_summary=f"{request.complexity} video: {request.topic}",
+        static_summary=f"{request.complexity} video: {markdown_literal(request.topic)}",
         static_details=(
             f"channel `{request.channel_id}` · priority {request.priority} · {request.orientation} · "
             f"{request.duration_seconds} s target"

@@ -44,6 +44,7 @@ async def test_approve_and_cancel_scripts_go_through_the_api(
     async with serving(settings) as api, running_workers(dev_env, settings, ledger, roles=("pipeline",)):
         url = str(api.http.base_url).rstrip("/")
         video_id = (await api.http.post("/pipeline/queue", json=body)).json()["video_id"]
+        status = await asyncio.to_thread(script, "video-status.sh", video_id, api_url=url, settings=settings)
         approved = await asyncio.to_thread(
             script, "approve-video.sh", video_id, "4.5", "maria", "flagship", "video", api_url=url, settings=settings
         )
@@ -64,6 +65,8 @@ async def test_approve_and_cancel_scripts_go_through_the_api(
             api_url=url,
             settings=settings.model_copy(update={"data_dir": Path("/nonexistent")}),
         )
+    # The query's answer is sealed in Temporal; the CLI has the API's codec endpoint open it, with the same key.
+    assert status.returncode == 0 and '"completed_stages":[' in status.stdout, status.stdout + status.stderr
     assert approved.returncode == 0 and '"cap_usd":4.5' in approved.stdout, approved.stdout + approved.stderr
     assert refused.returncode != 0 and "above the current cap" in refused.stdout
     assert cancelled.returncode == 0 and video_id in cancelled.stdout and "cancelling" in cancelled.stdout

@@ -203,7 +203,8 @@ async def test_a_finished_video_is_found_and_read_in_the_temporal_ui(
     ]
     request = VideoRequest(
         video_id=str(uuid.uuid4()),
-        topic=f"octopus hearts {uuid.uuid4().hex[:8]}",  # a topic found nowhere else, for the database scan
+        # A topic found nowhere else (for the database scan), with markdown the summary must show as typed.
+        topic=f"octopus hearts {uuid.uuid4().hex[:8]} *beat* [more](http://example.test)",
         channel_id=str(uuid.uuid4()),
         user_id=str(uuid.uuid4()),
         priority=7,
