@@ -5,6 +5,7 @@ source "$(dirname "$0")/_cli.sh"
 mkdir -p "$repo/data"
 exec "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "${TEMPORAL_ADDRESS##*:}" \
   --db-filename "$repo/data/temporal.db" --ui-ip 127.0.0.1 --ui-port 8233 --ui-disable-news-fetch \
+  --ui-codec-endpoint "$API/codec" \
   --dynamic-config-value matching.priorityLevels=10 \
   --dynamic-config-value matching.enableFairness=true \
   --dynamic-config-value matching.numTaskqueueReadPartitions=1 \
