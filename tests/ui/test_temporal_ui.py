@@ -219,7 +219,7 @@ async def test_a_finished_video_is_found_and_read_in_the_temporal_ui(
     async with running(build_workers(client, ui_settings, ledger, ("pipeline", "cpu", "gpu"))):
         started = time.monotonic()
         handle = await start_video(client, ui_settings, request)
-        await asyncio.wait_for(handle.result(), timeout=60)
+        await asyncio.wait_for(handle.result(), timeout=120)
         await wait_visible(client, query)
         print(f"video completed in {time.monotonic() - started:.1f} s")
 
