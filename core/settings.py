@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
 from core.destinations import target_of
@@ -104,6 +104,17 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_tls: Literal["dev"] | None = Field(
+        None,
+        description="dev: the API serves HTTPS with a self-signed certificate for 127.0.0.1 and localhost, made once "
+        "in <data_dir>/secrets/api-dev-cert.pem (its key 0600), which the stack's own clients trust",
+    )
+    api_tls_cert_file: Path | None = Field(
+        None,
+        description="the API serves HTTPS (TLS 1.3 only) with this PEM certificate (chain) and "
+        "YTEMPIRE_API_TLS_KEY_FILE",
+    )
+    api_tls_key_file: Path | None = Field(None, description="the PEM private key of YTEMPIRE_API_TLS_CERT_FILE")
     api_key: SecretStr | None = Field(
         None, description="accepted as an admin API key (X-API-Key or Authorization: Bearer), beside stored keys"
     )
@@ -248,6 +259,20 @@ class Settings(BaseSettings):
     storage_usd_per_gb: float = 0.02
     overhead_usd_per_stage: float = 0.002
 
+    @model_validator(mode="after")
+    def _tls_files_in_pairs(self) -> Settings:
+        pairs = [
+            ("YTEMPIRE_API_TLS_CERT_FILE", self.api_tls_cert_file, "YTEMPIRE_API_TLS_KEY_FILE", self.api_tls_key_file),
+        ]
+        for cert_name, cert, key_name, key in pairs:
+            if (cert is None) != (key is None):
+                raise ValueError(f"{cert_name} and {key_name} go together: set both, or neither")
+        if self.api_tls == "dev" and self.api_tls_cert_file is not None:
+            raise ValueError(
+                "YTEMPIRE_API_TLS=dev makes its own certificate: unset it to serve YTEMPIRE_API_TLS_CERT_FILE"
+            )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -295,6 +320,11 @@ class Settings(BaseSettings):
     @property
     def secrets_dir(self) -> Path:
         return self.data_dir / "secrets"
+
+    @property
+    def api_https(self) -> bool:
+        """Whether the API serves HTTPS (the development certificate, or certificate files)."""
+        return self.api_tls == "dev" or self.api_tls_cert_file is not None
 
     @cached_property
     def outbox_dir(self) -> Path:
