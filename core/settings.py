@@ -40,6 +40,41 @@ class Settings(BaseSettings):
         "127.0.0.1:7233", validation_alias=AliasChoices("YTEMPIRE_TEMPORAL_ADDRESS", "TEMPORAL_ADDRESS")
     )
     temporal_namespace: str = "default"
+    # TLS and the API key of a Temporal cluster or Temporal Cloud (workflows/connection.py): each is the temporal CLI's
+    # own variable with YTEMPIRE_ in front, and answers to the CLI's name too, as the temporal-dev/ scripts use it.
+    temporal_tls: bool | None = Field(
+        None,
+        validation_alias=_env("YTEMPIRE_TEMPORAL_TLS", "TEMPORAL_TLS"),
+        description="TLS to the Temporal frontend; unset: on when an API key or any other YTEMPIRE_TEMPORAL_TLS_* "
+        "setting is given, as the temporal CLI does",
+    )
+    temporal_tls_server_ca_cert_path: Path | None = Field(
+        None,
+        validation_alias=_env("YTEMPIRE_TEMPORAL_TLS_SERVER_CA_CERT_PATH", "TEMPORAL_TLS_SERVER_CA_CERT_PATH"),
+        description="PEM CA certificate(s) the server's certificate is verified against (unset: the system's)",
+    )
+    temporal_tls_client_cert_path: Path | None = Field(
+        None,
+        validation_alias=_env("YTEMPIRE_TEMPORAL_TLS_CLIENT_CERT_PATH", "TEMPORAL_TLS_CLIENT_CERT_PATH"),
+        description="mTLS: this client's PEM certificate (chain), with YTEMPIRE_TEMPORAL_TLS_CLIENT_KEY_PATH",
+    )
+    temporal_tls_client_key_path: Path | None = Field(
+        None,
+        validation_alias=_env("YTEMPIRE_TEMPORAL_TLS_CLIENT_KEY_PATH", "TEMPORAL_TLS_CLIENT_KEY_PATH"),
+        description="mTLS: the PEM private key of YTEMPIRE_TEMPORAL_TLS_CLIENT_CERT_PATH",
+    )
+    temporal_tls_server_name: str | None = Field(
+        None,
+        validation_alias=_env("YTEMPIRE_TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_TLS_SERVER_NAME"),
+        description="the name the server's certificate must carry (and the SNI sent), when it is not the host of "
+        "YTEMPIRE_TEMPORAL_ADDRESS",
+    )
+    temporal_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("YTEMPIRE_TEMPORAL_API_KEY", "TEMPORAL_API_KEY"),
+        description="Temporal Cloud API key, sent as 'authorization: Bearer ...'; turns TLS on unless "
+        "YTEMPIRE_TEMPORAL_TLS=false",
+    )
     temporal_ui_url: str = "http://127.0.0.1:8233"
     database_url: str = Field(
         "postgresql://ytempire@127.0.0.1:54329/ytempire",
@@ -263,6 +298,12 @@ class Settings(BaseSettings):
     def _tls_files_in_pairs(self) -> Settings:
         pairs = [
             ("YTEMPIRE_API_TLS_CERT_FILE", self.api_tls_cert_file, "YTEMPIRE_API_TLS_KEY_FILE", self.api_tls_key_file),
+            (
+                "YTEMPIRE_TEMPORAL_TLS_CLIENT_CERT_PATH",
+                self.temporal_tls_client_cert_path,
+                "YTEMPIRE_TEMPORAL_TLS_CLIENT_KEY_PATH",
+                self.temporal_tls_client_key_path,
+            ),
         ]
         for cert_name, cert, key_name, key in pairs:
             if (cert is None) != (key is None):

@@ -36,6 +36,7 @@ from core.settings import Settings
 from ledger import Ledger
 from stages.cost_model import video_budget
 from stages.scripts import script_language_problem
+from workflows.connection import connect_options
 from workflows.reconciliation import ReconcileWorkflow
 from workflows.video import VideoWorkflow
 
@@ -45,7 +46,9 @@ log = logging.getLogger(__name__)
 
 async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
     """The one place that connects to Temporal (address, namespace, data converter)."""
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime)
+    return await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime, **connect_options(settings)
+    )
 
 
 def task_priority(request: VideoRequest) -> Priority:

@@ -14,6 +14,10 @@ from core.settings import Settings
         ({"api_tls_cert_file": "cert.pem"}, "YTEMPIRE_API_TLS_CERT_FILE and YTEMPIRE_API_TLS_KEY_FILE go together"),
         ({"api_tls_key_file": "key.pem"}, "YTEMPIRE_API_TLS_CERT_FILE and YTEMPIRE_API_TLS_KEY_FILE go together"),
         (
+            {"temporal_tls_client_key_path": "key.pem"},
+            "YTEMPIRE_TEMPORAL_TLS_CLIENT_CERT_PATH and YTEMPIRE_TEMPORAL_TLS_CLIENT_KEY_PATH go together",
+        ),
+        (
             {"api_tls": "dev", "api_tls_cert_file": "cert.pem", "api_tls_key_file": "key.pem"},
             "YTEMPIRE_API_TLS=dev makes its own certificate",
         ),
