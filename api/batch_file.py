@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from api.https import api_url, client_verify
 from api.local_admin import client_headers
 from api.schemas import BatchEnqueueRequest, EnqueueRequest
 from core.settings import Settings
@@ -117,7 +118,7 @@ async def queue_rows(api: httpx.AsyncClient, rows: list[FileRow], key: str) -> t
     return report, rejected
 
 
-async def _main(path: Path, api_url: str) -> int:
+async def _main(path: Path, url: str | None) -> int:
     try:
         rows = read_rows(path)
     except (BatchFileError, OSError, UnicodeDecodeError, csv.Error) as err:
@@ -125,7 +126,8 @@ async def _main(path: Path, api_url: str) -> int:
         return 2
     settings = Settings()
     headers = client_headers(settings.admin_key_path, settings.api_key)
-    async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=120) as api:
+    verify = client_verify(settings, settings.secrets_dir)
+    async with httpx.AsyncClient(base_url=url or api_url(settings), headers=headers, verify=verify, timeout=120) as api:
         try:
             report, rejected = await queue_rows(api, rows, file_key(path))
         except (BatchFileError, httpx.HTTPError) as err:
@@ -139,7 +141,11 @@ async def _main(path: Path, api_url: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api.batch_file", description=__doc__.split("\n\n")[0])
     parser.add_argument("file", type=Path, help="a .csv file (header row) or a .jsonl file")
-    parser.add_argument("--api", default=os.environ.get("YTEMPIRE_API_URL", "http://127.0.0.1:8000"))
+    parser.add_argument(
+        "--api",
+        default=os.environ.get("YTEMPIRE_API_URL"),
+        help="the API's URL (default: YTEMPIRE_API_URL, else this machine's API, https with a certificate)",
+    )
     args = parser.parse_args(argv)
     return asyncio.run(_main(args.file, args.api))
 

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
 from core.destinations import target_of
@@ -41,6 +41,41 @@ class Settings(BaseSettings):
         "127.0.0.1:7233", validation_alias=AliasChoices("YTEMPIRE_TEMPORAL_ADDRESS", "TEMPORAL_ADDRESS")
     )
     temporal_namespace: str = "default"
+    # TLS and the API key of a Temporal cluster or Temporal Cloud (workflows/connection.py): each is the temporal CLI's
+    # own variable with YTEMPIRE_ in front, and answers to the CLI's name too, as the temporal-dev/ scripts use it.
+    temporal_tls: bool | None = Field(
+        None,
+        validation_alias=_env("YTEMPIRE_TEMPORAL_TLS", "TEMPORAL_TLS"),
+        description="TLS to the Temporal frontend; unset: on when an API key or any other YTEMPIRE_TEMPORAL_TLS_* "
+        "setting is given, as the temporal CLI does",
+    )
+    temporal_tls_server_ca_cert_path: Path | None = Field(
+        None,
+        validation_alias=_env("YTEMPIRE_TEMPORAL_TLS_SERVER_CA_CERT_PATH", "TEMPORAL_TLS_SERVER_CA_CERT_PATH"),
+        description="PEM CA certificate(s) the server's certificate is verified against (unset: the system's)",
+    )
+    temporal_tls_client_cert_path: Path | None = Field(
+        None,
+        validation_alias=_env("YTEMPIRE_TEMPORAL_TLS_CLIENT_CERT_PATH", "TEMPORAL_TLS_CLIENT_CERT_PATH"),
+        description="mTLS: this client's PEM certificate (chain), with YTEMPIRE_TEMPORAL_TLS_CLIENT_KEY_PATH",
+    )
+    temporal_tls_client_key_path: Path | None = Field(
+        None,
+        validation_alias=_env("YTEMPIRE_TEMPORAL_TLS_CLIENT_KEY_PATH", "TEMPORAL_TLS_CLIENT_KEY_PATH"),
+        description="mTLS: the PEM private key of YTEMPIRE_TEMPORAL_TLS_CLIENT_CERT_PATH",
+    )
+    temporal_tls_server_name: str | None = Field(
+        None,
+        validation_alias=_env("YTEMPIRE_TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_TLS_SERVER_NAME"),
+        description="the name the server's certificate must carry (and the SNI sent), when it is not the host of "
+        "YTEMPIRE_TEMPORAL_ADDRESS",
+    )
+    temporal_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("YTEMPIRE_TEMPORAL_API_KEY", "TEMPORAL_API_KEY"),
+        description="Temporal Cloud API key, sent as 'authorization: Bearer ...'; turns TLS on unless "
+        "YTEMPIRE_TEMPORAL_TLS=false",
+    )
     temporal_ui_url: str = "http://127.0.0.1:8233"
     database_url: str = Field(
         "postgresql://ytempire@127.0.0.1:54329/ytempire",
@@ -105,6 +140,17 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_tls: Literal["dev"] | None = Field(
+        None,
+        description="dev: the API serves HTTPS with a self-signed certificate for 127.0.0.1 and localhost, made once "
+        "in <data_dir>/secrets/api-dev-cert.pem (its key 0600), which the stack's own clients trust",
+    )
+    api_tls_cert_file: Path | None = Field(
+        None,
+        description="the API serves HTTPS (TLS 1.3 only) with this PEM certificate (chain) and "
+        "YTEMPIRE_API_TLS_KEY_FILE",
+    )
+    api_tls_key_file: Path | None = Field(None, description="the PEM private key of YTEMPIRE_API_TLS_CERT_FILE")
     api_key: SecretStr | None = Field(
         None, description="accepted as an admin API key (X-API-Key or Authorization: Bearer), beside stored keys"
     )
@@ -260,6 +306,26 @@ class Settings(BaseSettings):
     storage_usd_per_gb: float = 0.02
     overhead_usd_per_stage: float = 0.002
 
+    @model_validator(mode="after")
+    def _tls_files_in_pairs(self) -> Settings:
+        pairs = [
+            ("YTEMPIRE_API_TLS_CERT_FILE", self.api_tls_cert_file, "YTEMPIRE_API_TLS_KEY_FILE", self.api_tls_key_file),
+            (
+                "YTEMPIRE_TEMPORAL_TLS_CLIENT_CERT_PATH",
+                self.temporal_tls_client_cert_path,
+                "YTEMPIRE_TEMPORAL_TLS_CLIENT_KEY_PATH",
+                self.temporal_tls_client_key_path,
+            ),
+        ]
+        for cert_name, cert, key_name, key in pairs:
+            if (cert is None) != (key is None):
+                raise ValueError(f"{cert_name} and {key_name} go together: set both, or neither")
+        if self.api_tls == "dev" and self.api_tls_cert_file is not None:
+            raise ValueError(
+                "YTEMPIRE_API_TLS=dev makes its own certificate: unset it to serve YTEMPIRE_API_TLS_CERT_FILE"
+            )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -307,6 +373,11 @@ class Settings(BaseSettings):
     @property
     def secrets_dir(self) -> Path:
         return self.data_dir / "secrets"
+
+    @property
+    def api_https(self) -> bool:
+        """Whether the API serves HTTPS (the development certificate, or certificate files)."""
+        return self.api_tls == "dev" or self.api_tls_cert_file is not None
 
     @cached_property
     def key_ring(self) -> KeyRing:

@@ -15,9 +15,9 @@ from devstack.stack import Stack, StackError
 
 def _make_video(stack: Stack, topic: str, complexity: str) -> str | None:
     """Queue one video, follow it, and return its MP4 path (None when it did not complete)."""
-    queued = enqueue(stack.api_url, topic, stack.api_headers, complexity=complexity)
+    queued = enqueue(stack.api_url, topic, stack.api_headers, complexity=complexity, verify=stack.api_verify)
     print(f"queued video {queued['video_id']} (position {queued['position']}, eta {queued['eta']} s): {topic}")
-    outcome = follow(stack.api_url, str(queued["video_id"]), stack.api_headers)
+    outcome = follow(stack.api_url, str(queued["video_id"]), stack.api_headers, verify=stack.api_verify)
     print(f"Temporal UI: {outcome.temporal_ui}")
     if outcome.status != "completed" or not outcome.mp4_path:
         print(f"video {outcome.status}: {outcome.error}", file=sys.stderr)

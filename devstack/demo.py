@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import sys
 import time
 from dataclasses import dataclass
@@ -22,7 +23,13 @@ class DemoOutcome:
 
 
 def enqueue(
-    api_url: str, topic: str, headers: dict[str, str], *, complexity: str = "simple", priority: int = 7
+    api_url: str,
+    topic: str,
+    headers: dict[str, str],
+    *,
+    complexity: str = "simple",
+    priority: int = 7,
+    verify: ssl.SSLContext | bool = True,
 ) -> dict[str, object]:
     response = httpx.post(
         f"{api_url}/pipeline/queue",
@@ -35,18 +42,26 @@ def enqueue(
         },
         headers=headers,
         timeout=30,
+        verify=verify,
     )
     response.raise_for_status()
     return response.json()  # type: ignore[no-any-return]
 
 
-def follow(api_url: str, video_id: str, headers: dict[str, str], *, timeout: float = 900) -> DemoOutcome:
+def follow(
+    api_url: str,
+    video_id: str,
+    headers: dict[str, str],
+    *,
+    timeout: float = 900,
+    verify: ssl.SSLContext | bool = True,
+) -> DemoOutcome:
     """Poll the status endpoint and draw a progress bar until the video is final."""
     tty = sys.stdout.isatty()
     started = time.monotonic()
     last_key: tuple[str, str] | None = None
     while True:
-        body = httpx.get(f"{api_url}/pipeline/status/{video_id}", headers=headers, timeout=30).json()
+        body = httpx.get(f"{api_url}/pipeline/status/{video_id}", headers=headers, timeout=30, verify=verify).json()
         percent = float(body["progress"])
         bar = "#" * int(percent / 5) + "-" * (20 - int(percent / 5))
         line = (

@@ -460,6 +460,7 @@ def running_n8n(
 
 def main() -> int:
     """`python -m devstack.n8n`: n8n with our workflows against `make up`'s stack, until Ctrl-C."""
+    from api.https import api_url, trusted_certificate
     from api.local_admin import client_headers
     from core.secret_files import secret_file
     from core.settings import Settings
@@ -467,9 +468,10 @@ def main() -> int:
     settings = Settings()
     port = int(os.environ.get("YTEMPIRE_N8N_PORT", "5678"))
     data_dir = settings.data_dir if settings.data_dir.is_absolute() else REPO / settings.data_dir
-    workflow_env = {"YTEMPIRE_API_URL": os.environ.get("YTEMPIRE_API_URL", "")}
-    if not workflow_env["YTEMPIRE_API_URL"]:
-        workflow_env["YTEMPIRE_API_URL"] = f"http://{settings.api_host}:{settings.api_port}"
+    workflow_env = {"YTEMPIRE_API_URL": os.environ.get("YTEMPIRE_API_URL") or api_url(settings)}
+    if (api_cert := trusted_certificate(settings, data_dir / "secrets")) is not None:
+        # Over HTTPS, n8n's HTTP Request nodes (Node.js) trust the certificate our API serves.
+        os.environ.setdefault("NODE_EXTRA_CA_CERTS", str(api_cert))
     if settings.alert_webhook_secret is not None:
         workflow_env["YTEMPIRE_ALERT_WEBHOOK_SECRET"] = settings.alert_webhook_secret.get_secret_value()
     if (callback_secret := settings.callback_secret) is not None:

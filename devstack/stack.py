@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import socket
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,8 @@ from urllib.parse import urlparse
 
 import httpx
 
+from api.dev_certificate import ensure_dev_certificate
+from api.https import api_url, client_verify
 from api.local_admin import client_headers
 from core import search_attributes
 from core.settings import Settings
@@ -61,7 +64,12 @@ class Stack:
 
     @property
     def api_url(self) -> str:
-        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+        return api_url(self.settings)
+
+    @property
+    def api_verify(self) -> ssl.SSLContext | bool:
+        """What the stack's own calls to the API verify it with: the certificate it serves (https), if any."""
+        return client_verify(self.settings, self.data_dir / "secrets")
 
     @property
     def api_headers(self) -> dict[str, str]:
@@ -93,11 +101,14 @@ class Stack:
         _wait_for_port("127.0.0.1", self.temporal_port, 30, temporal)
         asyncio.run(wait_for_temporal(self.settings.temporal_address, self.settings.temporal_namespace, 30))
         workers.start(self.child_env(), REPO)
+        if self.settings.api_tls == "dev":
+            cert = ensure_dev_certificate(self.data_dir / "secrets").cert
+            say(f"https      the API's development certificate: {cert} (curl --cacert it)")
         api.start(self.child_env(), REPO)
         limits = f"cpu (max {self.settings.cpu_max_concurrent}), gpu (max {self.settings.gpu_max_concurrent})"
         say(f"workers    pipeline, {limits}; logs in {self.log_dir}")
         say(f"api        {self.api_url} (OpenAPI docs at {self.api_url}/docs)")
-        _wait_for_http(f"{self.api_url}/healthz", 60, api)
+        _wait_for_http(f"{self.api_url}/healthz", 60, api, self.api_verify)
         if not workers.alive():
             raise StackError(f"workers exited at start; see {workers.log_file}")
         say(f"api key    {(self.data_dir / 'admin.key').resolve()} (admin: send it as X-API-Key; keep it private)")
@@ -150,12 +161,12 @@ async def wait_for_temporal(address: str, namespace: str, timeout: float) -> Non
             await asyncio.sleep(0.3)
 
 
-def _wait_for_http(url: str, timeout: float, proc: ManagedProcess) -> None:
+def _wait_for_http(url: str, timeout: float, proc: ManagedProcess, verify: ssl.SSLContext | bool = True) -> None:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         try:
-            response = httpx.get(url, timeout=2)
+            response = httpx.get(url, timeout=2, verify=verify)
             if response.status_code == 200:
                 return
             last = f"HTTP {response.status_code}: {response.text[:200]}"

@@ -8,13 +8,18 @@ export TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-127.0.0.1:7233}"
 PYTHON="$repo/.venv/bin/python"
 [ -x "$PYTHON" ] || PYTHON="$(command -v python3)"
 # The API wants a principal: YTEMPIRE_API_KEY when set, else the local admin key `make up` keeps in data/admin.key.
-# `api_curl ARGS...` sends it as a header read from a pipe, so the key never shows in `ps`.
-API="${YTEMPIRE_API_URL:-http://127.0.0.1:8000}"
+# `api_curl ARGS...` sends it as a header read from a pipe, so the key never shows in `ps`. Over HTTPS
+# (YTEMPIRE_API_TLS=dev, or YTEMPIRE_API_TLS_CERT_FILE) curl trusts the certificate the API serves.
+data_dir="${YTEMPIRE_DATA_DIR:-$repo/data}"
+if [ "${YTEMPIRE_API_TLS:-}" = dev ]; then API_CA="$data_dir/secrets/api-dev-cert.pem"
+else API_CA="${YTEMPIRE_API_TLS_CERT_FILE:-}"; fi
+if [ -n "$API_CA" ]; then API="${YTEMPIRE_API_URL:-https://127.0.0.1:8000}"; API_TLS=(--cacert "$API_CA")
+else API="${YTEMPIRE_API_URL:-http://127.0.0.1:8000}"; API_TLS=(); fi
 api_key() {
   if [ -n "${YTEMPIRE_API_KEY:-}" ]; then printf '%s' "$YTEMPIRE_API_KEY"
-  else cat "${YTEMPIRE_DATA_DIR:-$repo/data}/admin.key" 2>/dev/null | tr -d '\n' || true; fi
+  else cat "$data_dir/admin.key" 2>/dev/null | tr -d '\n' || true; fi
 }
-api_curl() { curl -sS --fail-with-body -H @<(printf 'X-API-Key: %s\n' "$(api_key)") "$@"; }
+api_curl() { curl -sS --fail-with-body "${API_TLS[@]}" -H @<(printf 'X-API-Key: %s\n' "$(api_key)") "$@"; }
 # Payloads are sealed (README, "Encryption"): the CLI has them decoded by the API's codec endpoint, with the same key,
 # passed in the environment (never on a command line).
 export TEMPORAL_CODEC_ENDPOINT="${TEMPORAL_CODEC_ENDPOINT:-$API/codec}"

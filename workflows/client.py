@@ -37,6 +37,7 @@ from core.text import markdown_literal
 from ledger import Ledger
 from stages.cost_model import video_budget
 from stages.scripts import script_language_problem
+from workflows.connection import connect_options
 from workflows.payload_codec import encrypting_converter
 from workflows.reconciliation import ReconcileWorkflow
 from workflows.video import VideoWorkflow
@@ -52,6 +53,7 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
         namespace=settings.temporal_namespace,
         runtime=runtime,
         data_converter=encrypting_converter(settings.key_ring),
+        **connect_options(settings),
     )
 
 
