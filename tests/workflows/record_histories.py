@@ -152,6 +152,8 @@ SCENARIOS: dict[str, Scenario] = {
     "v2_halted_approved": halted_then_approved,
     "v2_halt_timed_out": halt_timed_out,
     "v2_stage_stopped_at_the_cap": stage_stopped_at_the_cap,
+    # Payloads sealed by the encrypting data converter (workflows/payload_codec.py): replay opens them.
+    "v3_sealed_halted_approved": halted_then_approved,
 }
 
 

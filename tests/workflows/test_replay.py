@@ -8,6 +8,7 @@ retry, automatic whole-video retry, halt timeout, halt and approval, a stage sto
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from temporalio.workflow import NondeterminismError
 
 from core.domain import VideoResult, VideoWorkflowInput
 from tests.conftest import TEST_KEY_RING
-from workflows.payload_codec import encrypting_converter
+from workflows.payload_codec import ENCODING, encrypting_converter
 from workflows.video import VideoWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -27,6 +28,8 @@ HISTORIES = Path(__file__).parent / "histories"
 async def test_saved_histories_replay_without_nondeterminism() -> None:
     files = sorted(HISTORIES.glob("*.json"))
     assert files, "no saved histories: tests/workflows/histories/ must hold at least one"
+    sealed = base64.b64encode(ENCODING).decode()
+    assert any(sealed in path.read_text() for path in files), "no saved history has sealed payloads"
     replayer = Replayer(workflows=[VideoWorkflow], data_converter=encrypting_converter(TEST_KEY_RING))
     for path in files:
         history = WorkflowHistory.from_json(path.stem, path.read_text())
