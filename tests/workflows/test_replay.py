@@ -30,10 +30,9 @@ async def test_saved_histories_replay_without_nondeterminism() -> None:
     assert files, "no saved histories: tests/workflows/histories/ must hold at least one"
     sealed = base64.b64encode(ENCODING).decode()
     assert any(sealed in path.read_text() for path in files), "no saved history has sealed payloads"
-    replayer = Replayer(workflows=[VideoWorkflow], data_converter=encrypting_converter(TEST_KEY_RING))
     for path in files:
         history = WorkflowHistory.from_json(path.stem, path.read_text())
-        result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+        result = await replayer(VideoWorkflow).replay_workflow(history, raise_on_replay_failure=True)
         assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
 
 
@@ -58,11 +57,15 @@ class GuardedChange(VideoWorkflow):
         return await super().run(inp)
 
 
+def replayer(workflow_class: type) -> Replayer:
+    return Replayer(workflows=[workflow_class], data_converter=encrypting_converter(TEST_KEY_RING))
+
+
 async def test_the_replay_check_catches_an_unguarded_command_change() -> None:
     files = sorted(HISTORIES.glob("*.json"))
     for path in files:
         history = WorkflowHistory.from_json(path.stem, path.read_text())
-        unguarded = await Replayer(workflows=[UnguardedChange]).replay_workflow(history, raise_on_replay_failure=False)
+        unguarded = await replayer(UnguardedChange).replay_workflow(history, raise_on_replay_failure=False)
         assert isinstance(unguarded.replay_failure, NondeterminismError), path.name
-        guarded = await Replayer(workflows=[GuardedChange]).replay_workflow(history, raise_on_replay_failure=False)
+        guarded = await replayer(GuardedChange).replay_workflow(history, raise_on_replay_failure=False)
         assert guarded.replay_failure is None, f"{path.name}: {guarded.replay_failure}"
