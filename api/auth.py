@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hmac
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -133,7 +134,16 @@ def client_address(connection: HTTPConnection) -> str:
     return connection.client.host if connection.client else "unknown"
 
 
-async def _limited(connection: HTTPConnection, found: Principal | str) -> Allowance:
+@dataclass(frozen=True)
+class RateBucket:
+    """Requests counted apart from the principal's others, with `times` its limit: the Temporal UI decodes each
+    event's payloads with a call of its own, so one page can cost a hundred calls."""
+
+    name: str
+    times: int
+
+
+async def _limited(connection: HTTPConnection, found: Principal | str, bucket: RateBucket | None = None) -> Allowance:
     """Count this request against its principal's limit, or an invalid credential against its client address."""
     limiter: RateLimiter = connection.app.state.rate_limiter
     settings = connection.app.state.settings
@@ -142,7 +152,11 @@ async def _limited(connection: HTTPConnection, found: Principal | str) -> Allowa
         if allowance.exceeded:
             raise allowance.refusal(f"{client_address(connection)} (invalid credentials)")
         return allowance
-    allowance = await limiter.count(f"principal:{found.label}", found.rate_per_minute or settings.rate_limit_per_minute)
+    limit = found.rate_per_minute or settings.rate_limit_per_minute
+    key = f"principal:{found.label}"
+    if bucket is not None:
+        key, limit = f"{key}:{bucket.name}", limit * bucket.times
+    allowance = await limiter.count(key, limit)
     if allowance.exceeded:
         raise allowance.refusal(found.label)
     return allowance
@@ -157,9 +171,12 @@ def _forbidden(principal: Principal, required: Role) -> str:
 
 
 @functools.cache  # one callable per role: FastAPI runs a dependency once per request, however often it is named
-def require(role: Role, *, session_cookie: bool = False) -> Callable[..., Awaitable[Principal]]:
+def require(
+    role: Role, *, session_cookie: bool = False, bucket: RateBucket | None = None
+) -> Callable[..., Awaitable[Principal]]:
     """The dependency of an HTTP route that needs at least `role` (401 without a valid credential, 403 below it).
-    `session_cookie`: a POST route that changes nothing may be called with the browser's session cookie."""
+    `session_cookie`: a POST route that changes nothing may be called with the browser's session cookie; `bucket`:
+    its calls count apart (RateBucket)."""
 
     async def dependency(
         request: Request,
@@ -170,7 +187,7 @@ def require(role: Role, *, session_cookie: bool = False) -> Callable[..., Awaita
         counted = getattr(request.state, "principal", None) is not None  # by an earlier role check of this request
         found = await _authenticate(request, session_cookie)
         if not counted and _credential(request, session_cookie) is not None:  # none at all: a 401 that costs nothing
-            response.headers.update((await _limited(request, found)).headers())
+            response.headers.update((await _limited(request, found, bucket)).headers())
         if isinstance(found, str):
             raise _unauthorized(found)
         if not found.may(role):

@@ -103,3 +103,18 @@ async def test_cors_answers_the_ui_origin_on_the_codec_only(dev_env: WorkflowEnv
     assert "access-control-allow-origin" not in stranger.headers
     assert "access-control-allow-origin" not in elsewhere.headers
     assert unsigned.status_code == 401
+
+
+async def test_codec_calls_count_apart_at_ten_times_the_limit(
+    dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
+) -> None:
+    tight = settings.model_copy(update={"rate_limit_per_minute": 2})
+    viewer = {"X-API-Key": await make_key(ledger, Role.VIEWER)}
+    body = await sealed_body(settings, request())
+    async with api_client(tight, signed_in=False) as api:
+        reads = [(await api.get("/auth/me", headers=viewer)).status_code for _ in range(3)]
+        decoded = await api.post("/codec/decode", content=body, headers=viewer)
+    if reads == [200, 200, 200]:  # a minute boundary fell between the reads: the count started again
+        return
+    assert reads[-1] == 429
+    assert decoded.status_code == 200 and decoded.headers["RateLimit-Limit"] == "20"
