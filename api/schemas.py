@@ -60,8 +60,9 @@ class EnqueueRequest(BaseModel):
     )
     callback_url: AnyHttpUrl | None = Field(
         None,
-        description="Receives a signed JSON event (X-Ytempire-Signature, HMAC-SHA256) when the video completes, "
-        "fails, is cancelled or halts; e.g. an n8n Wait node's $execution.resumeUrl.",
+        description="Receives a signed JSON event (X-Ytempire-Signature, HMAC-SHA256 of the timestamp, this URL and "
+        "the body) when the video completes, fails, is cancelled or halts; e.g. an n8n Wait node's "
+        "$execution.resumeUrl.",
     )
     request_id: PlainText | None = Field(
         None,
