@@ -20,6 +20,7 @@ from api.schemas import (
     VideoListResponse,
     VideoSummary,
 )
+from api.server_paths import ServerPaths
 from core.domain import FINAL_STATUSES, BudgetApproval, VideoStatus, workflow_id
 from core.errors import ApprovalRefused, InvalidVideoRequest, NotPermitted, UnknownVideo, VideoFinished
 from core.principals import Principal, Role
@@ -60,8 +61,9 @@ class Operations:
         )
         page = rows[:limit]
         more = len(rows) > limit
+        paths = ServerPaths(self.settings.data_dir)
         return VideoListResponse(
-            videos=[_summary(row) for row in page],
+            videos=[_summary(row, paths) for row in page],
             next_cursor=f"{page[-1].created_at.isoformat()}|{page[-1].video_id}" if more else None,
         )
 
@@ -164,7 +166,7 @@ def _parse_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidVideoRequest("not a cursor from a previous page", loc=("query", "cursor")) from err
 
 
-def _summary(row: VideoRow) -> VideoSummary:
+def _summary(row: VideoRow, paths: ServerPaths) -> VideoSummary:
     data = row.request_data
     return VideoSummary(
         video_id=UUID(row.video_id),
@@ -179,6 +181,6 @@ def _summary(row: VideoRow) -> VideoSummary:
         created_at=row.created_at,
         completed_at=row.completed_at,
         last_error_type=str(row.error_log[-1].get("type")) if row.error_log else None,
-        failure=FailureInfo.of(row),
+        failure=FailureInfo.of(row, paths.scrub),
         status_url=f"/pipeline/status/{row.video_id}",
     )

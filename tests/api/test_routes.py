@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.body_limit import MAX_BODY_BYTES
 from api.main import create_app
 from core.settings import Settings
+from ledger import Ledger
 from ledger.videos import HOLDS_CAPACITY
 from tests.integration import conftest as integration
 from tests.integration.conftest import admin_headers, api_client
@@ -125,3 +126,32 @@ async def test_healthz_says_503_and_what_is_down(settings: Settings, dev_env: Wo
     assert down.json()["temporal"] == "ok"
     assert listed.status_code == 503 and listed.headers["Retry-After"] == "5"
     assert "PostgreSQL" in listed.json()["detail"] and "pool" not in listed.json()["detail"]
+
+
+async def test_a_failed_videos_answers_show_no_server_path(
+    settings: Settings, dev_env: WorkflowEnvironment, ledger: Ledger, pg_pool: asyncpg.Pool
+) -> None:
+    video_id, channel_id = str(uuid.uuid4()), str(uuid.uuid4())
+    # A ledger row and no workflow: the status answer is the ledger's alone.
+    await pg_pool.execute(
+        "INSERT INTO video_queue (id, user_id, channel_id, request_data) VALUES ($1, $2, $3, '{}'::jsonb)",
+        video_id,
+        str(uuid.uuid4()),
+        channel_id,
+    )
+    render = settings.artifacts_dir / video_id / "render.mp4"
+    failed = "ffmpeg exited with code 1: Error opening output {}: Invalid argument | font '{}'"
+    message = failed.format(render, "/usr/share/f/x.ttf")
+    await ledger.set_status(video_id, "processing", "video_rendering")
+    await ledger.stage_failed(video_id, "video_rendering", 1, "FFmpegError", message)
+    await ledger.finalize(video_id, "failed", "FFmpegError", message)
+    async with api_client(settings) as http:
+        status = await http.get(f"/pipeline/status/{video_id}")
+        listed = await http.get("/pipeline/videos", params={"channel_id": channel_id})
+    assert status.status_code == 200 and listed.status_code == 200
+    [summary] = listed.json()["videos"]
+    shown = failed.format(f"videos/{video_id}/render.mp4", "x.ttf")
+    assert status.json()["failure"]["message"] == summary["failure"]["message"] == shown
+    assert [e["message"] for e in status.json()["errors"]] == [shown]
+    for answer in (status.text, listed.text):
+        assert str(settings.data_dir.resolve()) not in answer and "/usr/share" not in answer
