@@ -89,9 +89,13 @@ class Operations:
             raise _closed(video_id, err) from err
         except WorkflowUpdateFailedError as failed:
             cause = failed.cause
-            raise ApprovalRefused(
-                cause.message if isinstance(cause, ApplicationError) else str(cause or failed)
-            ) from failed
+            if not isinstance(cause, ApplicationError):  # not the workflow's own refusal: its text is not for callers
+                log.error("approval of video %s failed", video_id, exc_info=failed)
+                raise ApprovalRefused(
+                    f"the video's workflow could not take the approval ({type(cause or failed).__name__}): retry; "
+                    "if it fails again, tell the operator"
+                ) from failed
+            raise ApprovalRefused(cause.message) from failed
         return ApproveResponse(
             video_id=video_id,
             status=progress.status,
