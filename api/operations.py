@@ -20,6 +20,7 @@ from api.schemas import (
     VideoListResponse,
     VideoSummary,
 )
+from api.server_paths import ServerPaths
 from core.domain import FINAL_STATUSES, BudgetApproval, VideoStatus, workflow_id
 from core.errors import ApprovalRefused, InvalidVideoRequest, NotPermitted, UnknownVideo, VideoFinished
 from core.principals import Principal, Role
@@ -60,8 +61,9 @@ class Operations:
         )
         page = rows[:limit]
         more = len(rows) > limit
+        paths = ServerPaths(self.settings.data_dir)
         return VideoListResponse(
-            videos=[_summary(row) for row in page],
+            videos=[_summary(row, paths) for row in page],
             next_cursor=f"{page[-1].created_at.isoformat()}|{page[-1].video_id}" if more else None,
         )
 
@@ -87,9 +89,13 @@ class Operations:
             raise _closed(video_id, err) from err
         except WorkflowUpdateFailedError as failed:
             cause = failed.cause
-            raise ApprovalRefused(
-                cause.message if isinstance(cause, ApplicationError) else str(cause or failed)
-            ) from failed
+            if not isinstance(cause, ApplicationError):  # not the workflow's own refusal: its text is not for callers
+                log.error("approval of video %s failed", video_id, exc_info=failed)
+                raise ApprovalRefused(
+                    f"the video's workflow could not take the approval ({type(cause or failed).__name__}): retry; "
+                    "if it fails again, tell the operator"
+                ) from failed
+            raise ApprovalRefused(cause.message) from failed
         return ApproveResponse(
             video_id=video_id,
             status=progress.status,
@@ -164,7 +170,7 @@ def _parse_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidVideoRequest("not a cursor from a previous page", loc=("query", "cursor")) from err
 
 
-def _summary(row: VideoRow) -> VideoSummary:
+def _summary(row: VideoRow, paths: ServerPaths) -> VideoSummary:
     data = row.request_data
     return VideoSummary(
         video_id=UUID(row.video_id),
@@ -179,6 +185,6 @@ def _summary(row: VideoRow) -> VideoSummary:
         created_at=row.created_at,
         completed_at=row.completed_at,
         last_error_type=str(row.error_log[-1].get("type")) if row.error_log else None,
-        failure=FailureInfo.of(row),
+        failure=FailureInfo.of(row, paths.scrub),
         status_url=f"/pipeline/status/{row.video_id}",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
@@ -60,8 +61,9 @@ class EnqueueRequest(BaseModel):
     )
     callback_url: AnyHttpUrl | None = Field(
         None,
-        description="Receives a signed JSON event (X-Ytempire-Signature, HMAC-SHA256) when the video completes, "
-        "fails, is cancelled or halts; e.g. an n8n Wait node's $execution.resumeUrl.",
+        description="Receives a signed JSON event (X-Ytempire-Signature, HMAC-SHA256 of the timestamp, this URL and "
+        "the body) when the video completes, fails, is cancelled or halts; e.g. an n8n Wait node's "
+        "$execution.resumeUrl.",
     )
     request_id: PlainText | None = Field(
         None,
@@ -183,19 +185,23 @@ class FailureInfo(BaseModel):
 
     type: str = Field(description="the error type scripts match on (StageTimeout, ProviderUnavailable, ...)")
     stage: str | None = Field(description="the stage it failed in")
-    message: str
+    message: str = Field(description="what went wrong; server paths in it are relative to the data directory")
     retry_worthwhile: bool = Field(
         description="whether POST /pipeline/retry can succeed where it failed (false for a refused request, a "
         "failed QA, a cost limit, bad credentials)"
     )
 
     @classmethod
-    def of(cls, row: VideoRow) -> FailureInfo | None:
+    def of(cls, row: VideoRow, shown: Callable[[str], str]) -> FailureInfo | None:
+        """The row's failure, its message passed through `shown` (what an answer may show of it)."""
         failure = row.failure
         if failure is None:
             return None
         return cls(
-            type=failure.type, stage=failure.stage, message=failure.message, retry_worthwhile=failure.retry_worthwhile
+            type=failure.type,
+            stage=failure.stage,
+            message=shown(failure.message),
+            retry_worthwhile=failure.retry_worthwhile,
         )
 
 
@@ -224,9 +230,12 @@ class VideoListResponse(BaseModel):
 
 
 class VideoOutputs(BaseModel):
-    mp4_path: str
-    metadata_path: str
-    thumbnail_path: str
+    """The finished video's files, relative to the data directory (YTEMPIRE_DATA_DIR), never the server's absolute
+    paths: join them with that directory on the machine that shares it."""
+
+    mp4_path: str = Field(examples=["outbox/3f1c2d9e-8a51-4c53-9a8e-2f4b8d1e7a10/video.mp4"])
+    metadata_path: str = Field(examples=["outbox/3f1c2d9e-8a51-4c53-9a8e-2f4b8d1e7a10/metadata.json"])
+    thumbnail_path: str = Field(examples=["outbox/3f1c2d9e-8a51-4c53-9a8e-2f4b8d1e7a10/thumbnail.jpg"])
 
 
 class StatusResponse(BaseModel):
@@ -240,7 +249,10 @@ class StatusResponse(BaseModel):
     cost_usd: float
     costs: list[StageCost]
     retry_count: int
-    errors: list[dict[str, object]]
+    errors: list[dict[str, object]] = Field(
+        description="each failed attempt (stage, type, message, ...); server paths in messages are relative to the "
+        "data directory"
+    )
     created_at: datetime
     processing_started_at: datetime | None
     completed_at: datetime | None

@@ -12,6 +12,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 
 from api.schemas import FailureInfo, StageCost, StatusResponse, VideoOutputs
+from api.server_paths import ServerPaths
 from core import cost_policy
 from core.domain import Progress, VideoResult, render_role, rendered_alike, workflow_id
 from core.errors import UnknownVideo
@@ -31,7 +32,8 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
     if row is None:
         raise UnknownVideo(video_id)
     handle = temporal.get_workflow_handle(workflow_id(video_id), result_type=VideoResult)
-    live = await _live_progress(handle, row.status)
+    paths = ServerPaths(settings.data_dir)
+    live = await _live_progress(handle, row.status, paths)
     position, eta = await position_and_eta(ledger, settings, row, live.fraction, row.stage, live.completed)
     requested_cap = cost_policy.cap_usd(settings, row.request_data.get("cost_cap_usd"))
     costs = await ledger.stage_costs(str(video_id))
@@ -47,7 +49,7 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
         cost_usd=round(sum(c.amount_usd for c in costs + failed), 4),
         costs=[_stage_cost(c) for c in costs] + [_stage_cost(c, failed_attempt=True) for c in failed],
         retry_count=row.retry_count,
-        errors=row.error_log,
+        errors=[paths.scrub_entry(entry) for entry in row.error_log],
         created_at=row.created_at,
         processing_started_at=row.processing_started_at,
         completed_at=row.completed_at,
@@ -57,7 +59,7 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
         outputs=live.outputs,
         cost_cap_usd=live.progress.cap_usd if live.progress and live.progress.cap_usd else requested_cap,
         halted_reason=live.progress.halted_reason if live.progress else None,
-        failure=FailureInfo.of(row),
+        failure=FailureInfo.of(row, paths.scrub),
     )
 
 
@@ -102,7 +104,7 @@ class _Live:
     progress: Progress | None = None
 
 
-async def _live_progress(handle: WorkflowHandle[Any, VideoResult], ledger_status: str) -> _Live:
+async def _live_progress(handle: WorkflowHandle[Any, VideoResult], ledger_status: str, paths: ServerPaths) -> _Live:
     """Progress, outputs and the workflow's own view (cap, halt reason) from the workflow itself."""
     if ledger_status == "queued":
         return _Live()
@@ -112,7 +114,9 @@ async def _live_progress(handle: WorkflowHandle[Any, VideoResult], ledger_status
         if desc.status == WorkflowExecutionStatus.COMPLETED or ledger_status == "completed":
             result = await asyncio.wait_for(handle.result(), timeout=10)
             outputs = VideoOutputs(
-                mp4_path=result.mp4_path, metadata_path=result.metadata_path, thumbnail_path=result.thumbnail_path
+                mp4_path=paths.relative(result.mp4_path),
+                metadata_path=paths.relative(result.metadata_path),
+                thumbnail_path=paths.relative(result.thumbnail_path),
             )
             return _Live(100.0, 1.0, [s.name for s in STAGES], outputs)
         # The workflow's own view, render progress included (the render signals it as ffmpeg goes).

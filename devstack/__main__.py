@@ -14,7 +14,7 @@ from devstack.stack import Stack, StackError
 
 
 def _make_video(stack: Stack, topic: str, complexity: str) -> str | None:
-    """Queue one video, follow it, and return its MP4 path (None when it did not complete)."""
+    """Queue one video, follow it, and return its MP4's absolute path (None when it did not complete)."""
     queued = enqueue(stack.api_url, topic, stack.api_headers, complexity=complexity, verify=stack.api_verify)
     print(f"queued video {queued['video_id']} (position {queued['position']}, eta {queued['eta']} s): {topic}")
     outcome = follow(stack.api_url, str(queued["video_id"]), stack.api_headers, verify=stack.api_verify)
@@ -22,8 +22,9 @@ def _make_video(stack: Stack, topic: str, complexity: str) -> str | None:
     if outcome.status != "completed" or not outcome.mp4_path:
         print(f"video {outcome.status}: {outcome.error}", file=sys.stderr)
         return None
-    print(f"MP4: {outcome.mp4_path}")
-    return outcome.mp4_path
+    mp4 = str(stack.data_dir / outcome.mp4_path)  # the API answers with paths relative to the stack's data dir
+    print(f"MP4: {mp4}")
+    return mp4
 
 
 def main() -> int:

@@ -17,7 +17,7 @@ FINAL = ("completed", "failed", "cancelled")
 @dataclass(frozen=True)
 class DemoOutcome:
     status: str
-    mp4_path: str | None
+    mp4_path: str | None  # relative to the data directory, as the API gives it
     temporal_ui: str
     error: str | None
 

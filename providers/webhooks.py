@@ -1,7 +1,10 @@
 """Signed outbound webhooks: HMAC-SHA256 signatures a receiver can verify, and one delivery attempt over HTTP.
 
-A receiver checks `X-Ytempire-Signature` against `sign(raw_body, secret, X-Ytempire-Timestamp)` with `verify`,
-and de-duplicates on `Idempotency-Key` (the event id: every retry of one event carries the same key).
+The signature covers the timestamp, the destination URL and the body, so an event can neither be replayed later nor
+to another receiver that shares the secret (another caller's callback URL, the alert webhook). A receiver checks
+`X-Ytempire-Signature` with `verify(raw_body, secret, X-Ytempire-Timestamp, signature, its own URL)`; one that cannot
+know the URL string its senders use (behind a proxy) checks that `X-Ytempire-Destination` names it and passes that.
+It de-duplicates on `Idempotency-Key` (the event id: every retry of one event carries the same key).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import time
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from temporalio.exceptions import ApplicationError
@@ -28,6 +32,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Ytempire-Signature"
 TIMESTAMP_HEADER = "X-Ytempire-Timestamp"
 EVENT_HEADER = "X-Ytempire-Event"
+DESTINATION_HEADER = "X-Ytempire-Destination"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 RETRYABLE_STATUSES = frozenset({408, 429})  # plus every 5xx
@@ -35,10 +40,19 @@ RETRYABLE_STATUSES = frozenset({408, 429})  # plus every 5xx
 MAX_RETRY_AFTER_SECONDS = 3600.0
 
 
-def sign(body: bytes, secret: str, timestamp: int) -> str:
-    """ "sha256=" + hex HMAC-SHA256 of f"{timestamp}." + body; the timestamp in the MAC stops replays of old bodies."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
+def destination_of(url: str) -> str:
+    """The destination a signature covers: `url` as its receiver is reached, without userinfo (a credential, sent as
+    an Authorization header, never echoed in ours) or fragment (never sent)."""
+    parts = urlsplit(url)  # drops tabs and line breaks: the signed string below splits one way only
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, ""))
+
+
+def sign(body: bytes, secret: str, timestamp: int, destination: str) -> str:
+    """ "sha256=" + hex HMAC-SHA256 of f"{timestamp}\n{destination_of(destination)}\n" + body.
+
+    The timestamp stops replays of old events, the destination replays to another receiver."""
+    signed = f"{timestamp}\n{destination_of(destination)}\n".encode() + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
 def verify(
@@ -46,25 +60,28 @@ def verify(
     secret: str,
     timestamp: int | str,
     signature: str,
+    destination: str,
     *,
     tolerance_seconds: float = 300,
     now: float | None = None,
 ) -> bool:
-    """True when `signature` is `sign(body, secret, timestamp)` and the timestamp is within the tolerance of now."""
+    """True when `signature` is `sign(body, secret, timestamp, destination)` and the timestamp is within the
+    tolerance of now; `destination` is the URL this receiver is reached at (an event signed for another URL fails)."""
     try:
         ts = int(timestamp)
+        expected = sign(body, secret, ts, destination)
     except (TypeError, ValueError):
         return False
     current = time.time() if now is None else now
     if abs(current - ts) > tolerance_seconds:
         return False
-    return hmac.compare_digest(sign(body, secret, ts).encode(), signature.encode())
+    return hmac.compare_digest(expected.encode(), signature.encode())
 
 
 def build_request(
-    event: dict[str, Any], *, event_id: str, kind: str, secret: str | None, timestamp: int
+    event: dict[str, Any], *, url: str, event_id: str, kind: str, secret: str | None, timestamp: int
 ) -> tuple[bytes, dict[str, str]]:
-    """The exact body bytes (what the signature covers) and the headers of one delivery."""
+    """The exact body bytes and the headers of one delivery to `url` (the signature covers the body and the URL)."""
     body = json.dumps(event, separators=(",", ":"), sort_keys=True, default=str).encode()
     headers = {
         "Content-Type": "application/json",
@@ -73,7 +90,8 @@ def build_request(
         IDEMPOTENCY_HEADER: event_id,
     }
     if secret:
-        headers[SIGNATURE_HEADER] = sign(body, secret, timestamp)
+        headers[DESTINATION_HEADER] = destination_of(url)
+        headers[SIGNATURE_HEADER] = sign(body, secret, timestamp, url)
     return body, headers
 
 
@@ -96,7 +114,16 @@ async def deliver(
     """
     kind = kind or str(event.get("kind", "event"))
     safe_url = redact_url(url)
-    body, headers = build_request(event, event_id=event_id, kind=kind, secret=secret, timestamp=int(time.time()))
+    try:
+        body, headers = build_request(
+            event, url=url, event_id=event_id, kind=kind, secret=secret, timestamp=int(time.time())
+        )
+    except ValueError:
+        raise ApplicationError(
+            f"webhook {safe_url} is not a URL an event can be signed for; give a plain http(s) URL",
+            type=ErrorType.WEBHOOK_DESTINATION_REFUSED,
+            non_retryable=True,
+        ) from None
     guard = breaker.guard() if breaker is not None else contextlib.nullcontext()
     async with guard:
         try:

@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.body_limit import MAX_BODY_BYTES
 from api.main import create_app
 from core.settings import Settings
+from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, temporal_cli
+from ledger import Ledger
 from ledger.videos import HOLDS_CAPACITY
 from tests.integration import conftest as integration
 from tests.integration.conftest import admin_headers, api_client
@@ -124,4 +127,94 @@ async def test_healthz_says_503_and_what_is_down(settings: Settings, dev_env: Wo
     assert down.status_code == 503 and down.json()["postgres"].startswith("unavailable")
     assert down.json()["temporal"] == "ok"
     assert listed.status_code == 503 and listed.headers["Retry-After"] == "5"
-    assert "PostgreSQL" in listed.json()["detail"] and "pool" not in listed.json()["detail"]
+    assert listed.json()["error"] == "ledger_unavailable"
+    assert "PostgreSQL" in listed.json()["detail"] and "pool" not in listed.text
+
+
+async def processing_video(pg_pool: asyncpg.Pool) -> str:
+    """A ledger row of a video that is being made (no workflow needed)."""
+    video_id = str(uuid.uuid4())
+    await pg_pool.execute(
+        "INSERT INTO video_queue (id, user_id, channel_id, request_data, status, stage) "
+        "VALUES ($1, $2, $3, '{}'::jsonb, 'processing', 'video_rendering')",
+        video_id,
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
+    )
+    return video_id
+
+
+async def test_with_temporal_gone_calls_answer_503_without_its_text(
+    settings: Settings, pg_pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    temporal = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(), dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT
+    )
+    address = temporal.client.service_client.config.target_host
+    own = settings.model_copy(update={"temporal_address": address})
+    video_id = await processing_video(pg_pool)
+    app = create_app(own)
+    async with app.router.lifespan_context(app):
+        await temporal.shutdown()  # Temporal gone after the API connected
+        transport = httpx.ASGITransport(app=app)
+        signed_in = admin_headers(own)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test", headers=signed_in) as http:
+            cancel = await http.post(f"/pipeline/cancel/{video_id}")
+            approve = await http.post(
+                f"/pipeline/approve/{video_id}", json={"new_cap_usd": 4, "approved_by": "ops", "reason": "more"}
+            )
+    for answer in (cancel, approve):
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "5", answer.text
+        assert answer.json()["error"] == "temporal_unavailable" and "UNAVAILABLE" in answer.json()["detail"]
+        assert "tcp connect error" not in answer.text and address not in answer.text
+    assert "tcp connect error" in caplog.text  # the detail is in the log
+
+
+async def test_an_unexpected_failure_is_a_500_that_names_its_type_and_nothing_more(
+    settings: Settings, dev_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings)
+    secret_path = f"{settings.data_dir.resolve()}/videos/x/render.mp4"
+
+    async def broken() -> None:
+        raise KeyError(f"no stream in {secret_path}")
+
+    app.add_api_route("/broken", broken)  # a bug anywhere behind a route, as the app's own handlers meet it
+    async with app.router.lifespan_context(app):
+        # The exception is raised again after the answer, for the server to log: here the client gets the answer.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
+            answer = await http.get("/broken")
+    assert answer.status_code == 500 and answer.json()["error"] == "internal_error"
+    assert "KeyError" in answer.json()["detail"] and "operator" in answer.json()["detail"]
+    assert "no stream" not in answer.text and str(settings.data_dir) not in answer.text
+    assert secret_path in caplog.text
+
+
+async def test_a_failed_videos_answers_show_no_server_path(
+    settings: Settings, dev_env: WorkflowEnvironment, ledger: Ledger, pg_pool: asyncpg.Pool
+) -> None:
+    video_id, channel_id = str(uuid.uuid4()), str(uuid.uuid4())
+    # A ledger row and no workflow: the status answer is the ledger's alone.
+    await pg_pool.execute(
+        "INSERT INTO video_queue (id, user_id, channel_id, request_data) VALUES ($1, $2, $3, '{}'::jsonb)",
+        video_id,
+        str(uuid.uuid4()),
+        channel_id,
+    )
+    render = settings.artifacts_dir / video_id / "render.mp4"
+    failed = "ffmpeg exited with code 1: Error opening output {}: Invalid argument | font '{}'"
+    message = failed.format(render, "/usr/share/f/x.ttf")
+    await ledger.set_status(video_id, "processing", "video_rendering")
+    await ledger.stage_failed(video_id, "video_rendering", 1, "FFmpegError", message)
+    await ledger.finalize(video_id, "failed", "FFmpegError", message)
+    async with api_client(settings) as http:
+        status = await http.get(f"/pipeline/status/{video_id}")
+        listed = await http.get("/pipeline/videos", params={"channel_id": channel_id})
+    assert status.status_code == 200 and listed.status_code == 200
+    [summary] = listed.json()["videos"]
+    shown = failed.format(f"videos/{video_id}/render.mp4", "x.ttf")
+    assert status.json()["failure"]["message"] == summary["failure"]["message"] == shown
+    assert [e["message"] for e in status.json()["errors"]] == [shown]
+    for answer in (status.text, listed.text):
+        assert str(settings.data_dir.resolve()) not in answer and "/usr/share" not in answer

@@ -24,6 +24,7 @@ from api.stream import StatusHub, StreamMessage, Subscription
 from core.domain import workflow_id
 from core.settings import Settings
 from core.stage_table import STAGES
+from devstack.demo import follow as demo_follow
 from ledger import Ledger
 from tests.conftest import free_port
 from tests.integration import conftest as integration
@@ -97,6 +98,12 @@ async def test_a_real_video_is_followed_from_queued_to_completed(
             messages = await asyncio.wait_for(follow(ws), timeout=180)
         assert (ws.close_code, ws.close_reason) == (1000, "final")
         await wait_until(lambda: api.hub.watchers == 0)
+        row = await ledger.get_video(video_id)
+        assert row is not None
+        status = await api.http.get(f"/pipeline/status/{video_id}")
+        listed = await api.http.get("/pipeline/videos", params={"channel_id": row.channel_id})
+        # What `make demo` does with the answer: the MP4's path relative to the data dir, joined locally.
+        demo = await asyncio.to_thread(demo_follow, str(api.http.base_url), video_id, api.auth)
 
     assert messages[0]["status"] in ("queued", "processing") and messages[0]["final"] is False
     progress = [m["progress"] for m in messages]
@@ -107,7 +114,12 @@ async def test_a_real_video_is_followed_from_queued_to_completed(
     assert all(a != b for a, b in zip(messages, messages[1:], strict=False)), "a message repeats the one before"
     last = messages[-1]
     assert last["status"] == "completed" and last["final"] is True and last["progress"] == 100.0
-    assert last["outputs"] and last["outputs"]["mp4_path"].endswith(".mp4")
+    assert last["outputs"] and last["outputs"]["mp4_path"] == f"outbox/{video_id}/video.mp4"
+    assert status.json()["outputs"] == last["outputs"] and listed.json()["videos"][0]["video_id"] == video_id
+    for answer in [*(json.dumps(m) for m in messages), status.text, listed.text]:
+        assert str(settings.data_dir.resolve()) not in answer
+    assert demo.status == "completed" and demo.mp4_path is not None
+    assert (settings.data_dir / demo.mp4_path).stat().st_size > 0
     assert last["video_id"] == video_id and last["eta"] is None
     assert not any(m["final"] for m in messages[:-1])
 

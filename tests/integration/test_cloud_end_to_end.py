@@ -171,7 +171,7 @@ async def test_every_stage_on_its_cloud_provider(
 
     # Each video reached YouTube whole, with its thumbnail, once.
     for video_id, body in ((first, a), (second, b), (complex_video, c)):
-        mp4 = Path(body["outputs"]["mp4_path"])  # type: ignore[index]
+        mp4 = settings.data_dir / body["outputs"]["mp4_path"]  # type: ignore[index]
         facts = ffprobe(str(mp4))
         assert float(facts["format"]["duration"]) > DURATION * 0.5  # type: ignore[index]
         state = json.loads((settings.outbox_dir / video_id / "youtube_upload.json").read_text())

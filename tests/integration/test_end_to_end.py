@@ -72,17 +72,18 @@ async def test_a_real_video_is_made_validated_and_ledgered(
     assert body["progress"] == 100.0
     seen = body["seen_progress"]
     assert seen == sorted(seen), "progress must never go backwards"
-    mp4 = body["outputs"]["mp4_path"]
-    facts = ffprobe(mp4)
+    outputs = body["outputs"]
+    assert outputs["mp4_path"] == f"outbox/{queued['video_id']}/video.mp4"  # relative to the data dir
+    facts = ffprobe(str(settings.data_dir / outputs["mp4_path"]))
     video = next(s for s in facts["streams"] if s["codec_type"] == "video")  # type: ignore[union-attr,index]
     audio = next(s for s in facts["streams"] if s["codec_type"] == "audio")  # type: ignore[union-attr,index]
     assert (video["width"], video["height"], video["codec_name"]) == (1080, 1920, "h264")
     assert audio["codec_name"] == "aac" and audio["sample_rate"] == "48000"
     timeline = json.loads((settings.artifacts_dir / queued["video_id"] / "timeline.json").read_text())
     assert abs(float(facts["format"]["duration"]) - timeline["duration"]) < 0.5  # type: ignore[index]
-    metadata = json.loads(Path(body["outputs"]["metadata_path"]).read_text())
+    metadata = json.loads((settings.data_dir / outputs["metadata_path"]).read_text())
     assert metadata["youtube"]["snippet"]["title"]
-    assert Path(body["outputs"]["thumbnail_path"]).read_bytes()[:2] == b"\xff\xd8"  # JPEG
+    assert (settings.data_dir / outputs["thumbnail_path"]).read_bytes()[:2] == b"\xff\xd8"  # JPEG
 
     row = await ledger.get_video(queued["video_id"])
     assert row is not None and row.status == "completed" and row.processing_time_seconds is not None
@@ -158,7 +159,7 @@ async def test_a_spanish_video_is_made_offline(
     assert script["title"] == "Corazones de pulpo: lo que nadie te cuenta"
     captions = (settings.artifacts_dir / video_id / "captions.ass").read_text()
     assert "pulpo" in captions and any(ch in captions for ch in "áéíóúñ")
-    metadata = json.loads(Path(body["outputs"]["metadata_path"]).read_text())  # type: ignore[index]
+    metadata = json.loads((settings.data_dir / body["outputs"]["metadata_path"]).read_text())  # type: ignore[index]
     assert metadata["youtube"]["snippet"]["defaultLanguage"] == "es"
     assert metadata["youtube"]["snippet"]["title"] == script["title"]
 
@@ -199,5 +200,5 @@ async def test_a_channels_own_clip_is_in_its_video(
     media = json.loads((settings.artifacts_dir / video_id / "media" / "media.json").read_text())
     clips = [item for item in media["items"] if item["path"].endswith(".mp4")]
     assert len(clips) == 1 and clips[0]["source"] == "library" and clips[0]["origin"].endswith("b-roll.mp4")
-    facts = ffprobe(body["outputs"]["mp4_path"])  # type: ignore[index]
+    facts = ffprobe(str(settings.data_dir / body["outputs"]["mp4_path"]))  # type: ignore[index]
     assert [s["codec_type"] for s in facts["streams"]] == ["video", "audio"]  # type: ignore[union-attr,index]

@@ -153,7 +153,7 @@ async def test_n8n_queues_a_video_waits_for_its_callback_and_forwards_cost_alert
         print(f"n8n imported, started and serving webhooks in {time.monotonic() - started:.1f} s")
         try:
             async with running_workers(dev_env, stack, ledger), httpx.AsyncClient(timeout=60) as http:
-                await check_flows(n8n, http, api.http, api_key, callers_key, box, dev_env, ledger)
+                await check_flows(n8n, http, api.http, api_key, callers_key, box, dev_env, ledger, secret, stack)
         finally:
             await asyncio.to_thread(n8n.stop)
 
@@ -167,17 +167,27 @@ async def check_flows(
     box: Inbox,
     dev_env: WorkflowEnvironment,
     ledger: Ledger,
+    alert_secret: str,
+    stack: Settings,
 ) -> None:
-    # A forged alert is refused by the cost flow's signature check and goes nowhere.
-    body, headers = build_request(
-        {"id": "forged", "kind": "cost_critical", "payload": {"level": "critical"}},
-        event_id="forged",
-        kind="cost_critical",
-        secret="not-the-secret",
-        timestamp=int(time.time()),
-    )
-    forged = await http.post(n8n.webhook_url("ytempire/cost-alert"), content=body, headers=headers)
-    assert forged.status_code == 401 and forged.json()["error"] == "invalid_signature"
+    # A forged alert is refused by the cost flow's signature check and goes nowhere; so is one signed with the alert
+    # secret for another URL (the signature covers the URL it was sent to).
+    alert_url = n8n.webhook_url("ytempire/cost-alert")
+    for event_id, secret, url in (
+        ("forged", "not-the-secret", alert_url),
+        ("misdirected", alert_secret, n8n.webhook_url("ytempire/other-flow")),
+    ):
+        body, headers = build_request(
+            {"id": event_id, "kind": "cost_critical", "payload": {"level": "critical"}},
+            url=url,
+            event_id=event_id,
+            kind="cost_critical",
+            secret=secret,
+            timestamp=int(time.time()),
+        )
+        refused = await http.post(alert_url, content=body, headers=headers)
+        assert refused.status_code == 401 and refused.json()["error"] == "invalid_signature", refused.text
+    assert "signed for another URL" in refused.json()["message"]
 
     # The video webhook spends money through our API key: a caller without n8n's webhook key is refused.
     caller = {CALLERS_HEADER: callers_key}
@@ -232,6 +242,23 @@ async def check_flows(
     )
     halted = (await api.get(f"/pipeline/status/{video_id}", headers=key_header)).json()
     assert halted["status"] == "halted", halted
+    # Every caller's callbacks share one secret: a `completed` callback signed for another execution's resume URL,
+    # replayed to this one, resumes it, is found not to be its own and the execution waits again.
+    body, headers = build_request(
+        {"id": "replayed", "kind": "video_completed", "payload": {"video_id": video_id, "status": "completed"}},
+        url=f"{n8n.url}/webhook-waiting/{int(execution_id) + 1000}",
+        event_id="replayed",
+        kind="video_completed",
+        secret=stack.callback_secret,
+        timestamp=int(time.time()),
+    )
+    replayed = await http.post(row.request_data["callback_url"], content=body, headers=headers)
+    assert replayed.status_code == 200, replayed.text
+    await until(
+        lambda: execution()["status"] == "waiting" and "not this execution's resume URL" in execution()["data"],
+        60,
+        "the replayed callback refused and the flow waiting again",
+    )
     approved = await api.post(
         f"/pipeline/approve/{video_id}",
         json={"new_cap_usd": 4.0, "approved_by": "n8n test", "reason": "finish it"},
@@ -261,7 +288,7 @@ async def check_flows(
     assert halt["level"] == "critical" and halt["cap_usd"] == 3.0 and "would cross the cap" in halt["text"]
     assert "critical cost alert" in critical["text"]
     assert all(h["idempotency-key"] == a["event_id"] for h, a in alerts)
-    assert "forged" not in json.dumps(alerts)
+    assert "forged" not in json.dumps(alerts) and "misdirected" not in json.dumps(alerts)
 
     # The hourly analytics flow, run once now: /pipeline/metrics (with the API key), shaped and sent on.
     await asyncio.to_thread(n8n.cli, "execute", f"--id={ANALYTICS_FLOW}")

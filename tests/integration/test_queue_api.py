@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -181,7 +180,7 @@ async def test_whole_video_retry_resumes_from_the_failed_stage(
         done = await wait_final(api, video_id)
         again = await api.post(f"/pipeline/retry/{video_id}")
     assert done["status"] == "completed" and done["attempts"] == 2
-    assert Path(done["outputs"]["mp4_path"]).exists()
+    assert (settings.data_dir / done["outputs"]["mp4_path"]).exists()
     assert [(c["stage"], c["attempt"]) for c in done["costs"]] == [
         ("script_generation", 1),
         ("audio_synthesis", 1),

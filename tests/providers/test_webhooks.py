@@ -30,12 +30,14 @@ from providers.circuit_breaker import BreakerBoard, CircuitOpenError
 from providers.errors import retry_after_seconds
 from providers.redaction import redact_url
 from providers.webhooks import (
+    DESTINATION_HEADER,
     EVENT_HEADER,
     IDEMPOTENCY_HEADER,
     MAX_RETRY_AFTER_SECONDS,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     deliver,
+    destination_of,
     sign,
     verify,
 )
@@ -82,7 +84,9 @@ class Receiver:
     async def hook(self, request: Request) -> Response:
         body = await request.body()
         headers = request.headers
-        verified = verify(body, SECRET, headers.get(TIMESTAMP_HEADER, ""), headers.get(SIGNATURE_HEADER, ""))
+        # The URL this receiver was reached at, as a receiver that knows its own address checks it.
+        here = str(request.url)
+        verified = verify(body, SECRET, headers.get(TIMESTAMP_HEADER, ""), headers.get(SIGNATURE_HEADER, ""), here)
         self.deliveries.append(Received(dict(headers), body, verified, request.url.query))
         status, extra = self.script.pop(0) if self.script else (200, {})  # on arrival: a slow request
         if self.delay_seconds:  # left over from an earlier test must not take a later test's answer
@@ -136,20 +140,39 @@ def assert_no_secrets(text: str) -> None:
 # --- signatures ---------------------------------------------------------------------------------------------------
 
 
+HOOK = "https://hooks.example.com/ytempire/alerts"
+
+
 def test_sign_and_verify() -> None:
     body = b'{"id":"e1","kind":"cost_critical"}'
-    sig = sign(body, SECRET, 1_700_000_000)
+    sig = sign(body, SECRET, 1_700_000_000, HOOK)
     assert sig.startswith("sha256=") and len(sig) == len("sha256=") + 64
-    assert verify(body, SECRET, 1_700_000_000, sig, now=1_700_000_100)
-    assert verify(body, SECRET, "1700000000", sig, now=1_700_000_100)
-    assert not verify(body + b" ", SECRET, 1_700_000_000, sig, now=1_700_000_100)  # body tampered
-    assert not verify(body, "other-secret", 1_700_000_000, sig, now=1_700_000_100)
-    assert not verify(body, SECRET, 1_700_000_001, sig, now=1_700_000_100)  # timestamp is covered by the MAC
-    assert not verify(body, SECRET, 1_700_000_000, sig, now=1_700_000_301)  # stale (replay)
-    assert not verify(body, SECRET, 1_700_000_000, sig, now=1_699_999_699)  # from the future
-    assert verify(body, SECRET, 1_700_000_000, sig, now=1_700_000_900, tolerance_seconds=1000)
-    assert not verify(body, SECRET, "not-a-number", sig)
-    assert not verify(body, SECRET, 1_700_000_000, "sha256=" + "0" * 64, now=1_700_000_000)
+    assert verify(body, SECRET, 1_700_000_000, sig, HOOK, now=1_700_000_100)
+    assert verify(body, SECRET, "1700000000", sig, HOOK, now=1_700_000_100)
+    assert not verify(body + b" ", SECRET, 1_700_000_000, sig, HOOK, now=1_700_000_100)  # body tampered
+    assert not verify(body, "other-secret", 1_700_000_000, sig, HOOK, now=1_700_000_100)
+    assert not verify(body, SECRET, 1_700_000_001, sig, HOOK, now=1_700_000_100)  # timestamp is covered by the MAC
+    assert not verify(body, SECRET, 1_700_000_000, sig, HOOK, now=1_700_000_301)  # stale (replay)
+    assert not verify(body, SECRET, 1_700_000_000, sig, HOOK, now=1_699_999_699)  # from the future
+    assert verify(body, SECRET, 1_700_000_000, sig, HOOK, now=1_700_000_900, tolerance_seconds=1000)
+    assert not verify(body, SECRET, "not-a-number", sig, HOOK)
+    assert not verify(body, SECRET, 1_700_000_000, "sha256=" + "0" * 64, HOOK, now=1_700_000_000)
+
+
+def test_a_signature_for_one_url_does_not_verify_for_another() -> None:
+    body, ts = b'{"id":"e1","kind":"video_completed"}', 1_700_000_000
+    sig = sign(body, SECRET, ts, "https://hooks.example.com/callbacks/caller-a")
+    for elsewhere in (
+        "https://hooks.example.com/callbacks/caller-b",  # another caller's callback
+        "https://hooks.example.com/ytempire/alerts",  # the alert receiver
+        "https://other.example.com/callbacks/caller-a",  # the same path on another host
+        "https://hooks.example.com/callbacks/caller-a?run=2",
+        "http://hooks.example.com/callbacks/caller-a",
+    ):
+        assert not verify(body, SECRET, ts, sig, elsewhere, now=ts), elsewhere
+    # The same destination as the receiver is reached: credentials and fragment are not part of it.
+    assert verify(body, SECRET, ts, sig, "https://user:pw@hooks.example.com/callbacks/caller-a#x", now=ts)
+    assert destination_of("https://u:p@h.example.com:8443/a?b=1#f") == "https://h.example.com:8443/a?b=1"
 
 
 def test_redact_url_drops_userinfo_query_and_fragment() -> None:
@@ -182,13 +205,29 @@ async def test_delivery_is_signed_with_idempotency_key(receiver: Receiver, http:
     assert got.verified
     assert got.headers[IDEMPOTENCY_HEADER.lower()] == "e-1"
     assert got.headers[EVENT_HEADER.lower()] == "cost_warning"
+    assert got.headers[DESTINATION_HEADER.lower()] == receiver.url
     assert got.headers["content-type"] == "application/json"
+
+
+async def test_a_delivery_replayed_to_another_url_does_not_verify(receiver: Receiver, http: httpx.AsyncClient) -> None:
+    await deliver(http, receiver.url, {"kind": "x"}, secret=SECRET, breaker=None, event_id="e-3")
+    [sent] = receiver.deliveries
+    replayed = await http.post(f"{receiver.url}?to=another", content=sent.body, headers=sent.headers)
+    assert replayed.status_code == 200
+    assert sent.verified and not receiver.deliveries[-1].verified
+
+
+async def test_a_url_no_signature_can_name_is_rejected_for_good(http: httpx.AsyncClient) -> None:
+    with pytest.raises(ApplicationError) as err:
+        await deliver(http, "http://[::1/hook", {"kind": "x"}, secret=SECRET, breaker=None, event_id="e")
+    assert err.value.type == "WebhookDestinationRefused" and err.value.non_retryable
 
 
 async def test_unsigned_when_no_secret(receiver: Receiver, http: httpx.AsyncClient) -> None:
     await deliver(http, receiver.url, {"kind": "x"}, secret=None, breaker=None, event_id="e-2")
     [got] = receiver.deliveries
-    assert SIGNATURE_HEADER.lower() not in got.headers and not got.verified
+    assert SIGNATURE_HEADER.lower() not in got.headers and DESTINATION_HEADER.lower() not in got.headers
+    assert not got.verified
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 408])
