@@ -9,8 +9,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from api.credentials import API_KEY_PREFIX, new_api_key, same_digest, split_secret, write_owner_only
+from api.credentials import API_KEY_PREFIX, new_api_key, same_digest, split_secret
 from core.principals import Role
+from core.secret_files import write_owner_only
 from ledger.principals import PrincipalStore
 
 LOCAL_ADMIN_KEY_NAME = "local-admin"

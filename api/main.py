@@ -15,13 +15,14 @@ from api import errors
 from api.audit import AuditTrail
 from api.auth import Authenticator, require, require_ws
 from api.body_limit import BodyLimit
-from api.credentials import AccessTokens, Passwords, secret_file
+from api.credentials import AccessTokens, Passwords
 from api.local_admin import ensure_local_admin_key
 from api.metrics import ApiMetrics
 from api.rate_limit import RateLimiter
 from api.routes import audit, auth, health, metrics, pipeline, pipeline_metrics, stream
 from api.stream import StatusHub
 from core.principals import Role
+from core.secret_files import secret_file
 from core.settings import Settings
 from ledger import Ledger, create_pool
 from ledger.migrations import apply_migrations

@@ -460,8 +460,8 @@ def running_n8n(
 
 def main() -> int:
     """`python -m devstack.n8n`: n8n with our workflows against `make up`'s stack, until Ctrl-C."""
-    from api.credentials import secret_file
     from api.local_admin import client_headers
+    from core.secret_files import secret_file
     from core.settings import Settings
 
     settings = Settings()
