@@ -23,7 +23,7 @@ from devstack.postgres import PostgresServer
 from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, dynamic_config_args, temporal_cli
 from ledger import Ledger
 from tests.admission import admit
-from tests.conftest import free_port
+from tests.conftest import database_settings, free_port
 from workers.hosting import build_workers, running
 from workflows.client import start_video
 
@@ -72,7 +72,7 @@ async def ui_server() -> AsyncIterator[UiServer]:
 def ui_settings(tmp_path: Path, pg_server: PostgresServer, ui_server: UiServer, queues: TaskQueues) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
-        database_url=pg_server.dsn,
+        **database_settings(pg_server),
         temporal_address=ui_server.env.client.service_client.config.target_host,
         temporal_ui_url=ui_server.url,
         task_queue_pipeline=queues.pipeline,
