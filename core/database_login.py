@@ -1,5 +1,5 @@
 """How a process logs in to PostgreSQL: a URL without its password, and the password kept apart from it (in a setting
-or an owner-only file), so that it shows up in no process list, environment dump or log line."""
+or an owner-only file), so that it shows up in no process list or log line."""
 
 from __future__ import annotations
 
