@@ -27,7 +27,7 @@ from api.credentials import Passwords, new_api_key
 from core.principals import Role
 from core.settings import Settings
 from ledger import Ledger, create_pool
-from ledger.migrations import apply_migrations
+from ledger.migrations import migrate
 from ledger.principals import UsernameTaken
 
 
@@ -156,9 +156,9 @@ async def run(args: argparse.Namespace, ledger: Ledger, settings: Settings) -> l
 async def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
-    pool = await create_pool(settings.database_url, max_size=2)
+    pool = await create_pool(settings.app_database, max_size=2)
     try:
-        await apply_migrations(pool)
+        await migrate(settings.owner_database, pool)
         lines = await run(args, Ledger(pool, settings.key_ring), settings)
     except AccountError as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -26,7 +26,7 @@ from core.principals import Role
 from core.secret_files import secret_file
 from core.settings import Settings
 from ledger import Ledger, create_pool
-from ledger.migrations import apply_migrations
+from ledger.migrations import migrate
 from workflows.client import connect
 
 
@@ -37,8 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = config
         app.state.metrics = ApiMetrics()
-        pool = await create_pool(app.state.settings.database_url)
-        await apply_migrations(pool)
+        pool = await create_pool(app.state.settings.app_database)
+        await migrate(app.state.settings.owner_database, pool)
         app.state.pool = pool
         app.state.ledger = Ledger(pool, app.state.settings.key_ring)
         app.state.authenticator = _authenticator(app.state.settings, app.state.ledger)

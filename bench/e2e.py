@@ -19,7 +19,7 @@ from bench.harness import run_in_scratch_dir, stack_settings, start_stack, stop_
 from core.domain import VideoRequest, VideoResult  # noqa: E402
 from core.stage_table import STAGES  # noqa: E402
 from ledger import Ledger, create_pool  # noqa: E402
-from ledger.migrations import apply_migrations  # noqa: E402
+from ledger.migrations import migrate  # noqa: E402
 from tests.admission import admit  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
 from workflows.client import start_video  # noqa: E402
@@ -29,8 +29,8 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
     pg, env = await start_stack(root)
     try:
         settings = stack_settings(root, pg, env, "b")
-        pool = await create_pool(pg.dsn)
-        await apply_migrations(pool)
+        pool = await create_pool(settings.app_database)
+        await migrate(settings.owner_database, pool)
         ledger = Ledger(pool, settings.key_ring)
         request = VideoRequest(
             video_id=str(uuid.uuid4()),

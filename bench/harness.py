@@ -34,7 +34,7 @@ def percentile(values: list[float], q: float) -> float:
 async def start_stack(root: Path) -> tuple[PostgresServer, WorkflowEnvironment]:
     """PostgreSQL in `root` and a dev server with the project's dynamic config and search attributes; its client
     encrypts with the key ring stack_settings' data dir holds."""
-    pg = PostgresServer(root / "pg", free_port(), fast_unsafe=True)
+    pg = PostgresServer(root / "pg", free_port(), root / "data" / "secrets", fast_unsafe=True)
     pg.start()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -58,6 +58,7 @@ def stack_settings(
     return Settings(
         data_dir=root / "data",
         database_url=pg.dsn,
+        database_owner_url=pg.owner_dsn,
         temporal_address=env.client.service_client.config.target_host,
         task_queue_pipeline=f"{prefix}-pipeline",
         task_queue_cpu=f"{prefix}-cpu",

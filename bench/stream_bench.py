@@ -48,7 +48,7 @@ from core.principals import Role  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.stage_table import STAGES  # noqa: E402
 from ledger import Ledger, create_pool  # noqa: E402
-from ledger.migrations import apply_migrations  # noqa: E402
+from ledger.migrations import migrate  # noqa: E402
 from workers.hosting import build_workers, running  # noqa: E402
 
 
@@ -190,8 +190,8 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
     pg, env = await start_stack(root)
     port = free_port()
     settings = stack_settings(root, pg, env, "sb", worker_metrics_port=0, worker_sdk_metrics_port=0)
-    pool = await create_pool(pg.dsn)
-    await apply_migrations(pool)
+    pool = await create_pool(settings.app_database)
+    await migrate(settings.owner_database, pool)
     ledger = Ledger(pool, settings.key_ring)
     # The bench is a principal of its own, with limits far above a person's: it measures the stream, not the limits.
     bench_key = new_api_key()
@@ -199,6 +199,7 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
     api_env = {
         **os.environ,
         "YTEMPIRE_DATABASE_URL": settings.database_url,
+        "YTEMPIRE_DATABASE_OWNER_URL": pg.owner_dsn,
         "YTEMPIRE_TEMPORAL_ADDRESS": settings.temporal_address,
         "YTEMPIRE_TASK_QUEUE_PIPELINE": settings.task_queue_pipeline,
         "YTEMPIRE_TASK_QUEUE_CPU": settings.task_queue_cpu,

@@ -1,4 +1,4 @@
-"""Files that hold secrets: created owner-only (0600, their folder 0700), written atomically."""
+"""Owner-only secret files (0600 in a 0700 folder), made once and written atomically: keys, passwords."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
+from core.database_login import DatabaseLogin, database_login
 from core.destinations import target_of
 from core.domain import Complexity, TaskQueues
 from core.encryption import KEY_FILE_NAME, KeyRing, key_file_ring
@@ -80,6 +81,19 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "postgresql://ytempire@127.0.0.1:54329/ytempire",
         validation_alias=AliasChoices("YTEMPIRE_DATABASE_URL", "DATABASE_URL"),
+        description="the app's role: reads and writes rows, nothing more; a URL without a password takes "
+        "YTEMPIRE_DATABASE_PASSWORD, else <data_dir>/secrets/postgres-<user>.password (0600)",
+    )
+    database_password: SecretStr | None = Field(None, description="the password of YTEMPIRE_DATABASE_URL's role")
+    database_owner_url: str | None = Field(
+        None,
+        description="the role that owns the tables, used only to apply migrations (make up passes its cluster's); "
+        "unset: migrations use YTEMPIRE_DATABASE_URL",
+    )
+    database_owner_password: SecretStr | None = Field(
+        None,
+        description="the password of YTEMPIRE_DATABASE_OWNER_URL's role; unset: the URL's own, else "
+        "<data_dir>/secrets/postgres-<user>.password",
     )
 
     data_dir: Path = Path("data")
@@ -385,6 +399,20 @@ class Settings(BaseSettings):
         if self.encryption_keys is not None:
             return KeyRing.parse(self.encryption_keys.get_secret_value())
         return key_file_ring(self.secrets_dir / KEY_FILE_NAME)
+
+    @property
+    def app_database(self) -> DatabaseLogin:
+        """How the app logs in: YTEMPIRE_DATABASE_URL with its password."""
+        password = self.database_password.get_secret_value() if self.database_password else None
+        return database_login(self.database_url, password, self.secrets_dir)
+
+    @property
+    def owner_database(self) -> DatabaseLogin:
+        """How migrations log in: YTEMPIRE_DATABASE_OWNER_URL with its password, else as the app."""
+        if self.database_owner_url is None:
+            return self.app_database
+        password = self.database_owner_password.get_secret_value() if self.database_owner_password else None
+        return database_login(self.database_owner_url, password, self.secrets_dir)
 
     @cached_property
     def outbox_dir(self) -> Path:

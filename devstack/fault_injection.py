@@ -163,12 +163,13 @@ class FaultStack:
         self.run_dir = root / "run"
         self.log_dir = root / "logs"
         # Durable, as `make up` runs it: a SIGKILLed PostgreSQL must keep every commit (fast_unsafe would not).
-        self.postgres = PostgresServer(root / "pg", _free_port())
+        self.postgres = PostgresServer(root / "pg", _free_port(), self.data_dir / "secrets")
         temporal_port = _free_port()
         self.settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             data_dir=self.data_dir,
             database_url=self.postgres.dsn,
+            database_owner_url=self.postgres.owner_dsn,
             temporal_address=f"127.0.0.1:{temporal_port}",
             api_port=_free_port(),
             task_queue_pipeline="faults-pipeline",
@@ -180,6 +181,7 @@ class FaultStack:
             PYTHONUNBUFFERED="1",
             YTEMPIRE_DATA_DIR=str(self.data_dir),
             YTEMPIRE_DATABASE_URL=self.postgres.dsn,
+            YTEMPIRE_DATABASE_OWNER_URL=self.postgres.owner_dsn,
             YTEMPIRE_TEMPORAL_ADDRESS=self.settings.temporal_address,
             YTEMPIRE_API_PORT=str(self.settings.api_port),
             YTEMPIRE_TASK_QUEUE_PIPELINE=self.settings.task_queue_pipeline,
@@ -468,7 +470,8 @@ async def run_faults(
     started = time.monotonic()
     await stack.start()
     say(f"stack up in {time.monotonic() - started:.0f} s; {plan.videos} videos, {plan.faults} faults")
-    pool = await asyncpg.create_pool(stack.postgres.dsn, min_size=0, max_size=4)  # no floor to restore in outages
+    login = stack.postgres.app_login()
+    pool = await asyncpg.create_pool(login.dsn, password=login.password, min_size=0, max_size=4)  # no floor: outages
     assert pool is not None
     run_id = uuid.uuid4().hex[:8]
     client = await connect(stack.settings)

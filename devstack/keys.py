@@ -31,7 +31,7 @@ def _store(settings: Settings, ring: KeyRing) -> None:
 
 
 async def _reseal(settings: Settings) -> int:
-    pool = await create_pool(settings.database_url, max_size=2)
+    pool = await create_pool(settings.app_database, max_size=2)
     try:
         return await Ledger(pool, settings.key_ring).reseal_request_secrets()
     finally:

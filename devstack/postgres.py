@@ -1,4 +1,5 @@
-"""A private PostgreSQL cluster for the embedded stack and the tests, run as a non-root user."""
+"""A private PostgreSQL cluster for the embedded stack and the tests, run as a non-root user; who may reach it, as
+what, is `devstack/postgres_access.py`'s."""
 
 from __future__ import annotations
 
@@ -11,8 +12,20 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.database_login import DatabaseLogin
+from devstack.postgres_access import (
+    APP_ROLE,
+    OWNER_ROLE,
+    SUPERUSER,
+    access_rules,
+    ensure_database,
+    ensure_roles,
+    retire_legacy_superuser,
+    role_password,
+    trusting,
+)
+
 DB_NAME = "ytempire"
-DB_USER = "ytempire"
 RUN_AS_WHEN_ROOT = ("postgres", "ytempire")
 
 
@@ -61,6 +74,7 @@ def _reachable_by(user: pwd.struct_passwd, path: Path) -> bool:
 class PostgresServer:
     data_dir: Path
     port: int
+    secrets_dir: Path  # the roles' passwords, owner-only: `<data_dir>/secrets` of the settings that connect
     fast_unsafe: bool = False  # fsync off: for throw-away test clusters only
 
     def __post_init__(self) -> None:
@@ -70,7 +84,26 @@ class PostgresServer:
 
     @property
     def dsn(self) -> str:
-        return f"postgresql://{DB_USER}@127.0.0.1:{self.port}/{DB_NAME}"
+        """The app role's URL, without its password (YTEMPIRE_DATABASE_URL)."""
+        return self._url(APP_ROLE, DB_NAME)
+
+    @property
+    def owner_dsn(self) -> str:
+        """The owner role's URL, without its password (YTEMPIRE_DATABASE_OWNER_URL)."""
+        return self._url(OWNER_ROLE, DB_NAME)
+
+    def app_login(self, database: str = DB_NAME) -> DatabaseLogin:
+        return DatabaseLogin(self._url(APP_ROLE, database), role_password(self.secrets_dir, APP_ROLE))
+
+    def owner_login(self, database: str = DB_NAME) -> DatabaseLogin:
+        return DatabaseLogin(self._url(OWNER_ROLE, database), role_password(self.secrets_dir, OWNER_ROLE))
+
+    def _url(self, role: str, database: str) -> str:
+        return f"postgresql://{role}@127.0.0.1:{self.port}/{database}"
+
+    @property
+    def _os_user(self) -> str:
+        return (self.user or pwd.getpwuid(os.geteuid())).pw_name
 
     def _usable_data_dir(self, wanted: Path) -> Path:
         """As root, the service user must reach the folder; a repo under /root is not, so fall back to /var/tmp."""
@@ -87,12 +120,12 @@ class PostgresServer:
         os.chown(fallback, self.user.pw_uid, self.user.pw_gid)
         return fallback
 
-    def _run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(self, *argv: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         kwargs: dict[str, object] = {}
         if self.user is not None:
             kwargs = {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
         return subprocess.run(  # type: ignore[call-overload,no-any-return]
-            list(argv), check=check, capture_output=True, text=True, cwd="/", **kwargs
+            list(argv), check=check, capture_output=True, text=True, cwd="/", input=stdin, **kwargs
         )
 
     @property
@@ -107,8 +140,9 @@ class PostgresServer:
             "-D",
             str(self.data_dir),
             "-U",
-            DB_USER,
-            "--auth=trust",
+            SUPERUSER,
+            "--auth-local=peer",
+            "--auth-host=reject",
             "-E",
             "UTF8",
             "--locale=C",
@@ -117,14 +151,33 @@ class PostgresServer:
         )
         if result.returncode != 0:
             raise PostgresSetupError(f"initdb failed: {result.stderr.strip()[-2000:]}")
+        self._write_access_rules()
 
     def running(self) -> bool:
         return self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status", check=False).returncode == 0
 
-    def start(self) -> None:
+    def start(self) -> list[str]:
+        """Start the cluster (made on first use) with its access rules, roles and database in place, upgrading a
+        cluster made before roles; what that changed (nothing, once all is in place)."""
         self.init()
-        if self.running():
-            return
+        if not self.running():
+            self._launch()
+        changes: list[str] = []
+        if trusting((self.data_dir / "pg_hba.conf").read_text()):
+            changes += retire_legacy_superuser(self)
+        if self._write_access_rules():
+            self.stop()  # a restart, not a reload: the next connection must meet the new rules, not maybe the old
+            self._launch()
+            changes.append("access rules: a SCRAM password for every role, trust for none")
+        changes += ensure_roles(self)
+        changes += self.ensure_database(DB_NAME)
+        return changes
+
+    def ensure_database(self, name: str) -> list[str]:
+        """Database `name`, owned with everything in it by the owner role; what that changed."""
+        return ensure_database(self, name)
+
+    def _launch(self) -> None:
         options = f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
         if self.fast_unsafe:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -148,23 +201,31 @@ class PostgresServer:
             if log_file.exists():
                 log_tail = log_file.read_text()[-2000:]
             raise PostgresSetupError(f"PostgreSQL did not start: {result.stderr.strip()} {log_tail}")
-        self._ensure_database()
 
-    def _ensure_database(self) -> None:
-        psql = [
-            str(self.bin_dir / "psql"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            DB_USER,
-            "-d",
-            "postgres",
-        ]
-        exists = self._run(*psql, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'")
-        if exists.stdout.strip() != "1":
-            self._run(*psql, "-c", f"CREATE DATABASE {DB_NAME}")
+    def _write_access_rules(self) -> bool:
+        """pg_hba.conf and pg_ident.conf as they should be; whether they were not."""
+        changed = False
+        for name, text in access_rules(self._os_user).items():
+            path = self.data_dir / name
+            if path.read_text() != text:
+                path.write_text(text)  # an existing file: its owner (the service user) and mode stay
+                changed = True
+        return changed
+
+    def sql(self, script: str, *, role: str = SUPERUSER, database: str = "postgres") -> str:
+        """Run `script` through psql as `role` on the socket (the superuser's only way in); its output, unaligned."""
+        result = self._run(*self._psql(role, database), "-v", "ON_ERROR_STOP=1", "-f", "-", stdin=script, check=False)
+        if result.returncode != 0:
+            raise PostgresSetupError(f"psql as {role} on {database} failed: {result.stderr.strip()[-2000:]}")
+        return result.stdout.strip()
+
+    def logs_in(self, role: str) -> bool:
+        """Whether `role` gets in through the socket (without a password: by peer or trust)."""
+        return self._run(*self._psql(role, "postgres"), "-c", "SELECT 1", check=False).returncode == 0
+
+    def _psql(self, role: str, database: str) -> list[str]:
+        host = ["-h", str(self.data_dir), "-p", str(self.port)]
+        return [str(self.bin_dir / "psql"), "-X", "-q", "-A", "-t", "-w", *host, "-U", role, "-d", database]
 
     def stop(self) -> None:
         if self.initialised and self.running():

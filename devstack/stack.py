@@ -39,7 +39,7 @@ class Stack:
         self.run_dir = self.data_dir / "run"
         self.log_dir = self.data_dir / "logs"
         db = urlparse(settings.database_url)
-        self.postgres = PostgresServer(self.data_dir / "postgres", db.port or 5432)
+        self.postgres = PostgresServer(self.data_dir / "postgres", db.port or 5432, self.data_dir / "secrets")
         host, _, port = settings.temporal_address.rpartition(":")
         self.temporal_port = int(port)
         ui_port = urlparse(settings.temporal_ui_url).port or 8233
@@ -77,10 +77,16 @@ class Stack:
         return client_headers(self.data_dir / "admin.key", self.settings.api_key)
 
     def child_env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        # The embedded cluster's passwords are its files under <data_dir>/secrets, never an external database's.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("YTEMPIRE_DATABASE_PASSWORD", "YTEMPIRE_DATABASE_OWNER_PASSWORD")
+        }
         env.update(
             YTEMPIRE_DATA_DIR=str(self.data_dir),
             YTEMPIRE_DATABASE_URL=self.postgres.dsn,
+            YTEMPIRE_DATABASE_OWNER_URL=self.postgres.owner_dsn,
             YTEMPIRE_TEMPORAL_ADDRESS=self.settings.temporal_address,
             PYTHONUNBUFFERED="1",
         )
@@ -94,7 +100,8 @@ class Stack:
         """Start whatever is not running yet and wait until every part is healthy."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         say(f"postgres   starting on 127.0.0.1:{self.postgres.port} (data {self.postgres.data_dir})")
-        self.postgres.start()
+        for change in self.postgres.start():
+            say(f"postgres   {change}")
         temporal, workers, api = self.processes
         temporal.start(self.child_env(), REPO)
         say(f"temporal   dev server on {self.settings.temporal_address}, UI {self.settings.temporal_ui_url}")

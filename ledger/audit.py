@@ -39,9 +39,8 @@ class AuditLog(Table):
         )
 
     async def forget_audit_entries_past_retention(self) -> int:
-        """Remove the entries the retention lets go (a year old: `sql/012_audit_log.sql`); how many."""
-        status = await self._pool.execute("DELETE FROM audit_log WHERE at < NOW() - INTERVAL '1 year'")
-        return int(status.split()[-1])
+        """Remove the entries the retention lets go (a year old: `sql/015_audit_retention.sql`); how many."""
+        return int(await self._pool.fetchval("SELECT forget_audit_entries_past_retention()"))
 
     async def audit_entries(
         self,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncpg
 
+from core.database_login import DatabaseLogin
 from core.encryption import KeyRing
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+async def create_pool(login: DatabaseLogin, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(login.dsn, password=login.password, min_size=min_size, max_size=max_size)
     assert pool is not None
     return pool
 

@@ -9,6 +9,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -26,7 +27,7 @@ from devstack.temporal_server import (
     temporal_test_server,
 )
 from ledger import Ledger, create_pool
-from ledger.migrations import apply_migrations
+from ledger.migrations import migrate
 from workflows.payload_codec import encrypting_converter
 
 # Every test's settings, clients, workers and child processes encrypt with this ring (YTEMPIRE_ENCRYPTION_KEYS): a
@@ -50,10 +51,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def database_settings(server: PostgresServer) -> dict[str, Any]:
+    """The settings that reach `server` as the app and as the owner. Their passwords go along: a test's data dir is
+    its own, not the one the cluster keeps them in."""
+    return {
+        "database_url": server.dsn,
+        "database_password": server.app_login().password,
+        "database_owner_url": server.owner_dsn,
+        "database_owner_password": server.owner_login().password,
+    }
+
+
+def database_env(settings: Settings) -> dict[str, str]:
+    """The same for a process a test starts: in its environment, never on its command line."""
+    env = {"YTEMPIRE_DATABASE_URL": settings.database_url}
+    if settings.database_owner_url is not None:
+        env["YTEMPIRE_DATABASE_OWNER_URL"] = settings.database_owner_url
+    for name, secret in (
+        ("PASSWORD", settings.database_password),
+        ("OWNER_PASSWORD", settings.database_owner_password),
+    ):
+        if secret is not None:
+            env[f"YTEMPIRE_DATABASE_{name}"] = secret.get_secret_value()
+    return env
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
+    """The cluster as `make up` runs it (SCRAM passwords, an owner and an app role), but without fsync."""
     root = Path(tempfile.mkdtemp(prefix="ytempire-test-pg-"))
-    server = PostgresServer(root / "cluster", free_port(), fast_unsafe=True)
+    server = PostgresServer(root / "cluster", free_port(), root / "secrets", fast_unsafe=True)
     server.start()
     try:
         yield server
@@ -66,8 +93,17 @@ def pg_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="session")
 async def pg_pool(pg_server: PostgresServer) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(pg_server.dsn, max_size=20)
-    await apply_migrations(pool)
+    """The app role's pool on the migrated database."""
+    pool = await create_pool(pg_server.app_login(), max_size=20)
+    await migrate(pg_server.owner_login(), pool)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def owner_pool(pg_server: PostgresServer, pg_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
+    """The owner role's pool, for what only the owner may do (the migrations' own work, dropping a database)."""
+    pool = await create_pool(pg_server.owner_login(), max_size=2)
     yield pool
     await pool.close()
 
@@ -78,18 +114,18 @@ def ledger(pg_pool: asyncpg.Pool) -> Ledger:
 
 
 @pytest.fixture
-async def own_ledger(pg_server: PostgresServer, pg_pool: asyncpg.Pool) -> AsyncIterator[Ledger]:
+async def own_ledger(pg_server: PostgresServer, owner_pool: asyncpg.Pool) -> AsyncIterator[Ledger]:
     """A database of the test's own, migrated: for what reads the whole ledger (the reconciler), which in the
     session's database would meet every other test's unfinished videos."""
     name = f"own_{uuid.uuid4().hex[:12]}"
-    await pg_pool.execute(f'CREATE DATABASE "{name}"')
-    pool = await create_pool(pg_server.dsn.rsplit("/", 1)[0] + f"/{name}", max_size=5)
+    pg_server.ensure_database(name)
+    pool = await create_pool(pg_server.app_login(name), max_size=5)
     try:
-        await apply_migrations(pool)
+        await migrate(pg_server.owner_login(name), pool)
         yield Ledger(pool, TEST_KEY_RING)
     finally:
         await pool.close()
-        await pg_pool.execute(f'DROP DATABASE "{name}"')
+        await owner_pool.execute(f'DROP DATABASE "{name}"')
 
 
 @pytest.fixture(scope="session")

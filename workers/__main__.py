@@ -13,7 +13,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.settings import Settings
 from ledger import Ledger, create_pool
-from ledger.migrations import apply_migrations
+from ledger.migrations import migrate
 from telemetry import log_context
 from telemetry.gpu import GpuSampler
 from telemetry.worker_metrics import WorkerMetrics
@@ -27,8 +27,8 @@ log = logging.getLogger("workers")
 
 async def serve(roles: list[str]) -> None:
     settings = Settings()
-    pool = await create_pool(settings.database_url)
-    await apply_migrations(pool)
+    pool = await create_pool(settings.app_database)
+    await migrate(settings.owner_database, pool)
     runtime = None
     if settings.worker_sdk_metrics_port:
         runtime = Runtime(

@@ -24,6 +24,7 @@ from core.principals import Role
 from core.settings import Settings
 from ledger import Ledger
 from tests.api.test_stream import serving
+from tests.conftest import database_env
 from tests.integration import conftest as integration
 from tests.integration.conftest import admin_headers, api_client
 
@@ -209,7 +210,7 @@ async def test_the_stream_needs_a_principal_too(dev_env: WorkflowEnvironment, se
 
 def accounts(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("YTEMPIRE_")}
-    env["YTEMPIRE_DATABASE_URL"] = settings.database_url
+    env.update(database_env(settings))
     return subprocess.run(
         [sys.executable, "-m", "api.accounts", *args],
         input=stdin,

@@ -19,6 +19,7 @@ from core.settings import Settings
 from devstack.postgres import PostgresServer
 from ledger import Ledger
 from telemetry.worker_metrics import WorkerMetrics
+from tests.conftest import database_settings
 from tests.providers.test_webhooks import Receiver, _receiver_server  # noqa: F401 (a fixture)
 from workers.hosting import build_workers, running
 
@@ -27,7 +28,7 @@ from workers.hosting import build_workers, running
 def settings(tmp_path: Path, pg_server: PostgresServer, dev_env: WorkflowEnvironment, queues: TaskQueues) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
-        database_url=pg_server.dsn,
+        **database_settings(pg_server),
         temporal_address=dev_env.client.service_client.config.target_host,
         task_queue_pipeline=queues.pipeline,
         task_queue_cpu=queues.cpu,

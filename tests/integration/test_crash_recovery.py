@@ -20,6 +20,7 @@ from core.settings import Settings
 from core.stage_table import STAGES
 from ledger import Ledger
 from tests.admission import admitted_video
+from tests.conftest import database_env
 from tests.integration.conftest import running_workers
 from workflows.client import start_video
 from workflows.video import VideoWorkflow
@@ -31,7 +32,7 @@ def start_worker(settings: Settings, log: Path, queues: str) -> subprocess.Popen
     """`python -m workers --queues <queues>` on the test's own task queues, as a process of its own."""
     env = dict(
         os.environ,
-        YTEMPIRE_DATABASE_URL=settings.database_url,
+        **database_env(settings),
         YTEMPIRE_TEMPORAL_ADDRESS=settings.temporal_address,
         YTEMPIRE_TASK_QUEUE_PIPELINE=settings.task_queue_pipeline,
         YTEMPIRE_TASK_QUEUE_CPU=settings.task_queue_cpu,

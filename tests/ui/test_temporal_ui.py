@@ -25,7 +25,7 @@ from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, dynamic_config_args
 from ledger import Ledger
 from tests.admission import admit
 from tests.api.test_stream import serving
-from tests.conftest import TEST_KEY_RING, free_port
+from tests.conftest import TEST_KEY_RING, database_settings, free_port
 from tests.integration.conftest import admin_headers
 from workers.hosting import build_workers, running
 from workflows.client import start_video
@@ -87,7 +87,7 @@ async def ui_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[U
 def ui_settings(tmp_path: Path, pg_server: PostgresServer, ui_server: UiServer, queues: TaskQueues) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
-        database_url=pg_server.dsn,
+        **database_settings(pg_server),
         temporal_address=ui_server.env.client.service_client.config.target_host,
         temporal_ui_url=ui_server.url,  # the codec endpoint answers this origin
         api_port=ui_server.api_port,

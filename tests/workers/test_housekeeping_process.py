@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.settings import Settings
 from ledger import Ledger
 from providers.cache import ContentCache, cache_key
-from tests.conftest import free_port
+from tests.conftest import database_env, free_port
 from tests.integration import conftest as integration
 from tests.workers.test_artifact_retention import finished_video
 
@@ -60,7 +60,7 @@ async def test_pipeline_worker_prunes_the_cache_and_old_working_files(
     port = free_port()
     env = dict(
         os.environ,
-        YTEMPIRE_DATABASE_URL=settings.database_url,
+        **database_env(settings),
         YTEMPIRE_TEMPORAL_ADDRESS=settings.temporal_address,
         YTEMPIRE_TASK_QUEUE_PIPELINE=settings.task_queue_pipeline,
         YTEMPIRE_DATA_DIR=str(settings.data_dir),
