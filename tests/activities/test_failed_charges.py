@@ -22,6 +22,7 @@ from ledger import Ledger
 from providers.billing import report_billed
 from telemetry.worker_metrics import WorkerMetrics
 from tests.admission import admitted_video
+from tests.conftest import TEST_KEY_RING
 from tests.fakes.openai_api import FakeOpenAI, Scripted
 from tests.fakes.server import serve
 
@@ -142,7 +143,9 @@ async def test_a_charge_the_database_missed_is_booked_from_the_journal(
 
     env = ActivityEnvironment()
     doomed = asyncio.create_task(
-        env.run(run_stage, LedgerAway(pg_pool), inp, answered_while_the_database_is_away, WorkerMetrics())
+        env.run(
+            run_stage, LedgerAway(pg_pool, TEST_KEY_RING), inp, answered_while_the_database_is_away, WorkerMetrics()
+        )
     )
     await asyncio.wait_for(answered.wait(), 10)
     await asyncio.sleep(0.5)

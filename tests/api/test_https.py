@@ -26,7 +26,7 @@ from devstack.postgres import PostgresServer
 from devstack.processes import ManagedProcess
 from devstack.stack import _wait_for_http
 from devstack.temporal_server import temporal_cli
-from tests.conftest import free_port
+from tests.conftest import database_env, database_settings, free_port
 from tests.integration.conftest import admin_headers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def api(
     """`python -m api` serving HTTPS with the development certificate; the settings its clients read."""
     settings = Settings(
         data_dir=tmp_path / "data",
-        database_url=pg_server.dsn,
+        **database_settings(pg_server),
         temporal_address=dev_env.client.service_client.config.target_host,
         task_queue_pipeline=queues.pipeline,
         task_queue_cpu=queues.cpu,
@@ -61,7 +61,7 @@ def api(
 def api_environment(settings: Settings) -> dict[str, str]:
     return {
         "YTEMPIRE_DATA_DIR": str(settings.data_dir),
-        "YTEMPIRE_DATABASE_URL": settings.database_url,
+        **database_env(settings),
         "YTEMPIRE_TEMPORAL_ADDRESS": settings.temporal_address,
         "YTEMPIRE_TASK_QUEUE_PIPELINE": settings.task_queue_pipeline,
         "YTEMPIRE_TASK_QUEUE_CPU": settings.task_queue_cpu,

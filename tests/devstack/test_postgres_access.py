@@ -25,7 +25,7 @@ from devstack.postgres_access import (
 from ledger import Ledger, create_pool
 from ledger.migrations import SQL_DIR, apply_migrations, migrate
 from tests.admission import admitted_video
-from tests.conftest import free_port
+from tests.conftest import TEST_KEY_RING, free_port
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +108,7 @@ async def test_a_cluster_from_before_roles_is_upgraded_in_place(legacy_server: P
         DatabaseLogin(f"postgresql://{LEGACY_SUPERUSER}@127.0.0.1:{legacy_server.port}/ytempire")
     )
     await apply_migrations(superuser, old_sql)
-    video = await admitted_video(Ledger(superuser), "a video from before roles")
+    video = await admitted_video(Ledger(superuser, TEST_KEY_RING), "a video from before roles")
     await superuser.close()
     legacy_server.stop()
 
@@ -122,7 +122,7 @@ async def test_a_cluster_from_before_roles_is_upgraded_in_place(legacy_server: P
     pool = await create_pool(legacy_server.app_login())
     try:
         assert await migrate(legacy_server.owner_login(), pool) == ["015_audit_retention.sql"]
-        row = await Ledger(pool).get_video(video.video_id)
+        row = await Ledger(pool, TEST_KEY_RING).get_video(video.video_id)
         assert row is not None and row.channel_id == video.channel_id and row.status == "queued"
         powers = "SELECT rolsuper OR rolcreatedb OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
         assert await pool.fetchval(powers) is False
@@ -142,6 +142,6 @@ async def test_a_cluster_from_before_roles_is_upgraded_in_place(legacy_server: P
     pool = await create_pool(legacy_server.app_login())
     try:
         assert await migrate(legacy_server.owner_login(), pool) == []
-        assert await Ledger(pool).get_video(video.video_id) == row
+        assert await Ledger(pool, TEST_KEY_RING).get_video(video.video_id) == row
     finally:
         await pool.close()

@@ -262,8 +262,10 @@ async def use_the_codec_with_credentials(page: Page, ui_server: UiServer, settin
 async def check_sealed_without_sign_in(page: Page, ui_url: str, wf_id: str, request: VideoRequest) -> None:
     """Before the operator signs in, the codec endpoint refuses the UI: the input shows sealed, the topic nowhere."""
     await page.goto(f"{ui_url}/namespaces/default/workflows/{wf_id}")
-    editors = page.get_by_test_id("input-and-result").locator(".cm-editor")
-    await expect(editors.nth(0)).to_contain_text('"encoding"', timeout=WAIT_MS)
+    await expect(page.locator("#content").get_by_text("Codec Server could not connect")).to_be_visible(timeout=WAIT_MS)
+    workflow_input = page.get_by_test_id("input-and-result").locator(".cm-editor").nth(0)
+    await expect(workflow_input).to_have_text(re.compile(r"\S{40}"), timeout=WAIT_MS)  # the sealed bytes, as base64
+    await expect(workflow_input).not_to_contain_text('"artifact_dir"')
     await expect(page.locator("body")).not_to_contain_text(request.topic)
 
 

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from prometheus_client import CollectorRegistry
 
+from core.encryption import KeyRing
 from core.records import GpuReading, GpuSnapshot
 from ledger import Ledger
 from ledger.analytics import GpuStatus, gpu_status
@@ -145,8 +146,8 @@ async def test_the_first_publication_waits_at_most_one_interval(
 
 
 class BrokenLedger(Ledger):
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        super().__init__(pool)
+    def __init__(self, pool: asyncpg.Pool, key_ring: KeyRing) -> None:
+        super().__init__(pool, key_ring)
         self.broken = True
         self.saves = 0
 
