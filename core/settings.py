@@ -12,11 +12,12 @@ import hmac
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
+from core.caption_style import CaptionStyle, merged_style
 from core.database_login import DatabaseLogin, database_login
 from core.destinations import target_of
 from core.domain import Complexity, TaskQueues
@@ -229,6 +230,16 @@ class Settings(BaseSettings):
     render_preset: str = "veryfast"
     espeak_voice: str = "en-us"
     words_per_minute: int = Field(165, ge=80, le=400)
+    caption_style: CaptionStyle = Field(
+        default_factory=CaptionStyle,
+        description="JSON: the burned-in captions' look for every channel (fields of core/caption_style.py; "
+        "those left out keep their defaults)",
+    )
+    channel_caption_styles: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="JSON {channel_id: {field: value}}: a channel's caption fields that differ from "
+        "YTEMPIRE_CAPTION_STYLE",
+    )
 
     # Providers per stage: the local one (offline, $0 API fees) unless configured; `*_provider_tiers` picks one per
     # quality tier, e.g. YTEMPIRE_TTS_PROVIDER_TIERS='{"premium": "elevenlabs", "complex": "google"}'.
@@ -339,6 +350,19 @@ class Settings(BaseSettings):
                 "YTEMPIRE_API_TLS=dev makes its own certificate: unset it to serve YTEMPIRE_API_TLS_CERT_FILE"
             )
         return self
+
+    @model_validator(mode="after")
+    def _channel_caption_styles_valid(self) -> Settings:
+        for channel in self.channel_caption_styles:
+            self.caption_style_for(channel)
+        return self
+
+    def caption_style_for(self, channel_id: str) -> CaptionStyle:
+        """The channel's caption style: YTEMPIRE_CAPTION_STYLE with the channel's own fields over it."""
+        changes = self.channel_caption_styles.get(channel_id)
+        if not changes:
+            return self.caption_style
+        return merged_style(self.caption_style, changes, f"YTEMPIRE_CHANNEL_CAPTION_STYLES[{channel_id!r}]")
 
     @classmethod
     def settings_customise_sources(

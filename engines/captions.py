@@ -1,114 +1,99 @@
-"""Burned-in captions: group timed words into short chunks and write them as an ASS file for libass."""
+"""Burned-in captions: group timed words into short chunks and write them as an ASS file for libass.
+
+Where they go and how large they are comes from the frame layout (engines/render/layout.py), which keeps them clear
+of the title and inside the safe area; how they look comes from the channel's CaptionStyle."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from engines.render.layout import CaptionFit, FrameLayout, caption_margins, fit_caption
 from engines.speech.timeline import SpeechTimeline, WordTiming
 
-CaptionStyle = Literal["basic", "styled"]
-
-FONT = "DejaVu Sans"
-_WHITE = "&H00FFFFFF"
-_BLACK = "&H00000000"
 _SHADOW = "&H80000000"
-_HIGHLIGHT = "&H0000D7FF"  # ASS colours are &HAABBGGRR: this is gold (#FFD700)
 _CLAUSE_END = (".", ",", "!", "?", ";", ":")
 
 
 @dataclass(frozen=True)
 class CaptionChunk:
-    """A few consecutive words of one segment, shown together from `start` to `end` (seconds)."""
+    """A few consecutive words of one segment, shown together from `start` to `end` (seconds), in `lines`."""
 
     text: str
     start: float
     end: float
     segment: int
     words: tuple[WordTiming, ...]
+    lines: tuple[tuple[WordTiming, ...], ...]
 
 
-@dataclass(frozen=True)
-class CaptionLayout:
-    """Pixel sizes of the caption style for one output resolution."""
-
-    font_size: int
-    outline: int
-    shadow: int
-    margin_h: int
-    margin_v: int
-
-
-def caption_chunks(timeline: SpeechTimeline, max_words: int = 4, max_chars: int = 22) -> list[CaptionChunk]:
-    """Group words into chunks of at most `max_words` / `max_chars` (a longer single word stands alone).
+def caption_chunks(
+    timeline: SpeechTimeline,
+    *,
+    words_per_line: int = 4,
+    lines: int = 1,
+    fits: Callable[[str], bool] | None = None,
+) -> list[CaptionChunk]:
+    """Group words into chunks of at most `lines` lines, each of at most `words_per_line` words for which
+    `fits(line text)` holds (a word that does not fit alone still gets a line of its own).
 
     A chunk never crosses a segment boundary and also ends after a word that closes a clause.
     """
-    groups: list[list[WordTiming]] = []
+    groups: list[list[list[WordTiming]]] = []
     for word in timeline.words:
-        current = groups[-1] if groups else None
-        if (
-            current is None
-            or current[-1].segment != word.segment
-            or len(current) >= max_words
-            or len(_join(current)) + 1 + len(word.text) > max_chars
-            or current[-1].text.endswith(_CLAUSE_END)
-        ):
-            groups.append([word])
+        chunk = groups[-1] if groups else None
+        if chunk is None or chunk[-1][-1].segment != word.segment or chunk[-1][-1].text.endswith(_CLAUSE_END):
+            groups.append([[word]])
+            continue
+        line = chunk[-1]
+        if len(line) < words_per_line and (fits is None or fits(_join([*line, word]))):
+            line.append(word)
+        elif len(chunk) < lines:
+            chunk.append([word])
         else:
-            current.append(word)
+            groups.append([[word]])
     chunks: list[CaptionChunk] = []
     for i, group in enumerate(groups):
-        end = group[-1].end
+        words = [w for line in group for w in line]
+        end = words[-1].end
         if i + 1 < len(groups):
-            end = min(end, groups[i + 1][0].start)
+            end = min(end, groups[i + 1][0][0].start)
         chunks.append(
             CaptionChunk(
-                text=_join(group),
-                start=group[0].start,
-                end=max(end, group[0].start),
-                segment=group[0].segment,
-                words=tuple(group),
+                text=_join(words),
+                start=words[0].start,
+                end=max(end, words[0].start),
+                segment=words[0].segment,
+                words=tuple(words),
+                lines=tuple(tuple(line) for line in group),
             )
         )
     return chunks
 
 
-def caption_layout(width: int, height: int) -> CaptionLayout:
-    """Font and margins scaled to the frame: ~62% down in portrait, near the bottom in landscape."""
-    font_size = max(12, round(min(width, height) * 0.062))
-    portrait = height > width
-    return CaptionLayout(
-        font_size=font_size,
-        outline=max(1, round(font_size * 0.08)),
-        shadow=max(1, round(font_size * 0.03)),
-        margin_h=round(width * 0.06),
-        # Bottom-aligned text: its bottom edge sits at 66% of the height in portrait, 93% in landscape.
-        margin_v=round(height * (0.34 if portrait else 0.07)),
-    )
-
-
-def write_ass(timeline: SpeechTimeline, path: Path, *, width: int, height: int, style: CaptionStyle = "basic") -> Path:
-    """Write the timeline's captions as an ASS file sized for a `width` x `height` video; return `path`."""
+def write_ass(timeline: SpeechTimeline, path: Path, layout: FrameLayout, *, highlight: bool) -> Path:
+    """Write the timeline's captions as an ASS file laid out by `layout`; return `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_ass(timeline, width=width, height=height, style=style), encoding="utf-8")
+    path.write_text(render_ass(timeline, layout, highlight=highlight), encoding="utf-8")
     return path
 
 
-def render_ass(timeline: SpeechTimeline, *, width: int, height: int, style: CaptionStyle = "basic") -> str:
-    """The text of the ASS file that `write_ass` writes."""
-    if style not in ("basic", "styled"):
-        raise ValueError(f"unknown caption style {style!r}; use 'basic' or 'styled'")
-    layout = caption_layout(width, height)
+def render_ass(timeline: SpeechTimeline, layout: FrameLayout, *, highlight: bool) -> str:
+    """The text of the ASS file that `write_ass` writes: the layout's caption area and the style's look; with
+    `highlight`, one event per word with the word being spoken in the highlight colour."""
+    style, area = layout.style, layout.captions
+    margin_l, margin_r, margin_v = caption_margins(layout)
+    text, outline = ass_colour(style.text_colour), ass_colour(style.outline_colour)
     lines = [
         "[Script Info]",
         "; Generated by YTEMPIRE Pipeline",
         "ScriptType: v4.00+",
-        f"PlayResX: {width}",
-        f"PlayResY: {height}",
-        "WrapStyle: 0",
+        f"PlayResX: {layout.width}",
+        f"PlayResY: {layout.height}",
+        # Lines are broken here (engines/render/layout.py measured them); libass only follows the \N breaks.
+        "WrapStyle: 2",
         "ScaledBorderAndShadow: yes",
         "YCbCr Matrix: None",
         "",
@@ -116,22 +101,31 @@ def render_ass(timeline: SpeechTimeline, *, width: int, height: int, style: Capt
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, "
         "Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
         "Alignment, MarginL, MarginR, MarginV, Encoding",
-        f"Style: Caption,{FONT},{layout.font_size},{_WHITE},{_WHITE},{_BLACK},{_SHADOW},"
-        "-1,0,0,0,100,100,0,0,1,"
-        f"{layout.outline},{layout.shadow},2,{layout.margin_h},{layout.margin_h},{layout.margin_v},1",
+        f"Style: Caption,{style.font},{area.font_size},{text},{text},{outline},{_SHADOW},"
+        f"{-1 if style.bold else 0},0,0,0,100,100,0,0,1,"
+        f"{area.outline},{area.shadow},{2 if area.anchor == 'bottom' else 8},{margin_l},{margin_r},{margin_v},1",
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
     ]
-    for chunk in caption_chunks(timeline):
-        if style == "basic":
-            events = [(chunk.start, chunk.end, escape_ass_text(chunk.text))]
+    chunks = caption_chunks(timeline, words_per_line=style.words_per_line, lines=style.lines, fits=area.fits)
+    for chunk in chunks:
+        fit = fit_caption(area, [[w.text for w in line] for line in chunk.lines])
+        prefix = f"{{\\fs{fit.font_size}}}" if fit.font_size != area.font_size else ""
+        if highlight:
+            events = _highlighted(chunk, fit, ass_colour(style.highlight_colour), text)
         else:
-            events = _highlighted(chunk)
-        for start, end, text in events:
+            events = [(chunk.start, chunk.end, _event_text(fit))]
+        for start, end, body in events:
             if _ass_time(end) > _ass_time(start):
-                lines.append(f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},Caption,,0,0,0,,{text}")
+                lines.append(f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},Caption,,0,0,0,,{prefix}{body}")
     return "\n".join(lines) + "\n"
+
+
+def ass_colour(hex_colour: str) -> str:
+    """`#RRGGBB` as ASS writes it: `&HAABBGGRR`, opaque."""
+    r, g, b = hex_colour[1:3], hex_colour[3:5], hex_colour[5:7]
+    return f"&H00{b}{g}{r}".upper()
 
 
 def escape_ass_text(text: str) -> str:
@@ -142,20 +136,32 @@ def escape_ass_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def _highlighted(chunk: CaptionChunk) -> list[tuple[float, float, str]]:
+def _event_text(fit: CaptionFit, active: int | None = None, colours: tuple[str, str] = ("", "")) -> str:
+    """The fitted lines joined by \\N; with `active`, that word's pieces in the first colour, then back to the
+    second."""
+    on, off = colours
+    rows = []
+    for line in fit.lines:
+        parts = []
+        for index, piece in line:
+            part = escape_ass_text(piece)
+            parts.append(f"{{\\1c{on}&}}{part}{{\\1c{off}&}}" if index == active else part)
+        rows.append(" ".join(parts))
+    return "\\N".join(rows)
+
+
+def _highlighted(chunk: CaptionChunk, fit: CaptionFit, on: str, off: str) -> list[tuple[float, float, str]]:
     """One event per word: the whole chunk, with the word being spoken in the highlight colour."""
     events = []
     words = chunk.words
     for i, word in enumerate(words):
-        parts = [escape_ass_text(w.text) for w in words]
-        parts[i] = f"{{\\1c{_HIGHLIGHT}&}}{parts[i]}{{\\r}}"
         start = chunk.start if i == 0 else word.start
         end = chunk.end if i == len(words) - 1 else min(word.end, words[i + 1].start)
-        events.append((start, end, " ".join(parts)))
+        events.append((start, end, _event_text(fit, i, (on, off))))
     return events
 
 
-def _join(words: list[WordTiming]) -> str:
+def _join(words: Sequence[WordTiming]) -> str:
     return " ".join(w.text for w in words)
 
 

@@ -58,6 +58,7 @@ async def _local(ctx: ProviderContext, inp: StageInput, script: Script, media_di
         title=script.title,
         library_dir=ctx.settings.media_library_dir,
         channel_id=inp.request.channel_id,
+        caption_style=ctx.settings.caption_style_for(inp.request.channel_id),
     )
 
 

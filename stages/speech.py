@@ -21,6 +21,7 @@ from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from engines.captions import write_ass
 from engines.files import link_or_copy
+from engines.render.layout import frame_layout
 from engines.script.writer import Script
 from engines.speech.cloud_audio import CloudSpeech, normalize_segments
 from engines.speech.espeak import synthesize_espeak
@@ -49,7 +50,7 @@ async def synthesize(ctx: ProviderContext, inp: StageInput, script: Script, out_
             words_per_minute=ctx.settings.words_per_minute,
         )
         cost = ctx.overhead("tts_local", "espeak_ng", seconds=timeline.duration)
-        return _outcome(inp, out_dir, wav, timeline, cost, {"provider": "espeak-ng"})
+        return _outcome(ctx, inp, script, out_dir, wav, timeline, cost, {"provider": "espeak-ng"})
     if provider not in _CLOUD:
         raise ApplicationError(
             f"unknown TTS provider {provider!r}", type=ErrorType.INVALID_CONFIGURATION, non_retryable=True
@@ -81,7 +82,7 @@ async def _cloud(ctx: ProviderContext, inp: StageInput, provider: str, script: S
         link_or_copy(entry / "voice.wav", wav)
         timeline = SpeechTimeline.from_json(json.loads((entry / "timeline.json").read_text()))
         cost = ctx.overhead(provider, "speech_cache_hit", characters=characters, cache="hit")
-        return _outcome(inp, out_dir, wav, timeline, cost, {"provider": provider, "cache": "hit"})
+        return _outcome(ctx, inp, script, out_dir, wav, timeline, cost, {"provider": provider, "cache": "hit"})
     speech = await synthesize_with(ctx, texts, wav, language)
     timeline_path = out_dir / "timeline.json"
     timeline_path.write_text(json.dumps(speech.timeline.to_json()))
@@ -98,11 +99,13 @@ async def _cloud(ctx: ProviderContext, inp: StageInput, provider: str, script: S
         },
     )
     details: dict[str, str | float] = {"provider": provider, "cache": "miss", "characters": speech.characters}
-    return _outcome(inp, out_dir, wav, speech.timeline, cost, details)
+    return _outcome(ctx, inp, script, out_dir, wav, speech.timeline, cost, details)
 
 
 def _outcome(
+    ctx: ProviderContext,
     inp: StageInput,
+    script: Script,
     out_dir: Path,
     wav: Path,
     timeline: SpeechTimeline,
@@ -112,13 +115,10 @@ def _outcome(
     timeline_path = out_dir / "timeline.json"
     timeline_path.write_text(json.dumps(timeline.to_json()))
     width, height = inp.request.resolution
-    captions = write_ass(
-        timeline,
-        out_dir / "captions.ass",
-        width=width,
-        height=height,
-        style="basic" if inp.request.complexity == "simple" else "styled",
-    )
+    style = ctx.settings.caption_style_for(inp.request.channel_id)
+    # The media stage lays the title card out with the same function and inputs, so the two agree.
+    layout = frame_layout(width, height, script.title, style)
+    captions = write_ass(timeline, out_dir / "captions.ass", layout, highlight=style.highlights(inp.request.complexity))
     return StageOutcome(
         {"voice": str(wav), "timeline": str(timeline_path), "captions": str(captions)},
         cost,

@@ -332,6 +332,7 @@ async def collect_stock(
             title=script.title,
             library_dir=library,
             channel_id=None,  # the shared library only: the channel's own items are in already
+            caption_style=ctx.settings.caption_style_for(inp.request.channel_id),
         )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)

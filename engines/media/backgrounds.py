@@ -6,18 +6,18 @@ import colorsys
 import logging
 import os
 import random
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
+
+from core.caption_style import CaptionStyle
+from engines.render.layout import TitleText, frame_layout, title_font
 
 log = logging.getLogger(__name__)
 
 RGB = tuple[int, int, int]
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
-
-FONT_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+DEFAULT_CAPTION_STYLE = CaptionStyle()
 
 # Every pixel is a blend of palette colours, and luma is linear in RGB, so a floor on each palette colour's
 # luma is a floor on the whole image: far above blackdetect's pix_th=0.10.
@@ -134,58 +134,23 @@ _KINDS: dict[str, Callable[[random.Random, list[RGB], tuple[int, int]], Image.Im
 }
 
 
-def _font(size: int) -> Font:
-    try:
-        return ImageFont.truetype(str(FONT_PATH), size)
-    except OSError:
-        log.warning("title font %s not found; using Pillow's default font", FONT_PATH)
-        return ImageFont.load_default(size=size)
-
-
-def _wrap(title: str, font: Font, box_w: int, break_words: bool) -> list[str]:
-    """Word-wrap ``title`` to ``box_w`` pixels, narrowing the character width until the lines fit."""
-    chars = max(int(box_w * 27 / font.getlength("abcdefghijklmnopqrstuvwxyz ")), 1)
-    while True:
-        lines = textwrap.wrap(title, width=chars, break_long_words=break_words) or [""]
-        if chars == 1 or max(font.getlength(line) for line in lines) <= box_w:
-            return lines
-        if not break_words:
-            return lines  # a single word is too wide: the caller shrinks the font instead
-        chars -= 1
-
-
-def _fit_title(title: str, box_w: int, box_h: int) -> tuple[Font, list[str], int]:
-    """The largest font size whose word-wrapped lines fit the box; returns font, lines and line height."""
-    size, smallest = max(box_w // 7, 12), max(box_w // 40, 12)
-    while True:
-        font = _font(size)
-        # Words are split only as a last resort, once the font is as small as it may get.
-        lines = _wrap(title, font, box_w, break_words=size <= smallest)
-        line_h = int(size * 1.15)
-        widest = max(font.getlength(line) for line in lines)
-        if (widest <= box_w and line_h * len(lines) <= box_h) or size <= smallest:
-            return font, lines, line_h
-        size = max(int(size * 0.92), smallest)
-
-
-def _title_card(rng: random.Random, base_hue: float, size: tuple[int, int], title: str | None) -> Image.Image:
+def _title_card(rng: random.Random, base_hue: float, size: tuple[int, int], title: TitleText | None) -> Image.Image:
+    """A dark diagonal gradient with the title, white with a soft drop shadow, where the frame layout put it."""
     img = _diagonal(rng, _palette(rng, base_hue, luma=TITLE_LUMA), size)
-    if not title:
+    if title is None:
         return img
-    w, h = size
-    # Keep the text inside the central 16:9 band so the landscape thumbnail crop keeps all of it.
-    font, lines, line_h = _fit_title(title.strip(), int(w * 0.84), int(min(h, w * 9 / 16) * 0.88))
-    block_h = line_h * len(lines)
-    pad = max(line_h // 2, 8)
-    text_mask = Image.new("L", (w, block_h + 2 * pad))
+    w = size[0]
+    font = title_font(title.font_size)
+    band = title.drawn
+    text_mask = Image.new("L", (w, band.height))
     draw = ImageDraw.Draw(text_mask)
-    for i, line in enumerate(lines):
-        draw.text((w / 2, pad + i * line_h + line_h / 2), line, font=font, fill=255, anchor="mm")
-    top = (h - text_mask.height) // 2
-    offset = max(line_h // 18, 2)
-    shadow = text_mask.filter(ImageFilter.GaussianBlur(max(line_h // 14, 2))).point(lambda v: v * 3 // 4)
-    img.paste((0, 0, 0), (offset, top + offset), shadow)
-    img.paste((255, 255, 255), (0, top), text_mask)
+    for i, line in enumerate(title.lines):
+        y = title.first_centre_y - band.top + i * title.line_height
+        draw.text((title.centre_x, y), line, font=font, fill=255, anchor="mm")
+    offset = title.shadow_offset
+    shadow = text_mask.filter(ImageFilter.GaussianBlur(title.shadow_blur)).point(lambda v: v * 3 // 4)
+    img.paste((0, 0, 0), (offset, band.top + offset), shadow)
+    img.paste((255, 255, 255), (0, band.top), text_mask)
     return img
 
 
@@ -198,9 +163,17 @@ def _save_png(img: Image.Image, path: Path) -> Path:
 
 
 def generate_backgrounds(
-    out_dir: Path, *, count: int, width: int, height: int, seed: str, title: str | None
+    out_dir: Path,
+    *,
+    count: int,
+    width: int,
+    height: int,
+    seed: str,
+    title: str | None,
+    caption_style: CaptionStyle = DEFAULT_CAPTION_STYLE,
 ) -> list[Path]:
-    """Write ``count`` PNG backgrounds to ``out_dir``: a title card first, then varied kinds.
+    """Write ``count`` PNG backgrounds to ``out_dir``: a title card first, then varied kinds. The title goes where
+    the frame layout for ``caption_style`` puts it, clear of the captions.
 
     Output depends only on the arguments (same seed, same bytes); image ``i`` does not depend on ``count``.
     """
@@ -214,7 +187,8 @@ def generate_backgrounds(
     for i in range(count):
         rng = random.Random(f"{seed}/{i}")
         if i == 0:
-            img, kind = _title_card(rng, base_hue, size, title), "title"
+            layout = frame_layout(width, height, title, caption_style)
+            img, kind = _title_card(rng, base_hue, size, layout.title), "title"
         else:
             kind = kinds[(i - 1) % len(kinds)]
             hue = base_hue + rng.uniform(-0.12, 0.12)

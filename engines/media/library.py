@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.caption_style import CaptionStyle
 from engines.files import link_or_copy
-from engines.media.backgrounds import generate_backgrounds
+from engines.media.backgrounds import DEFAULT_CAPTION_STYLE, generate_backgrounds
 from engines.proc import run_blocking
 from engines.render.plan import CLIP_SUFFIXES, is_clip
 
@@ -237,9 +238,10 @@ def collect_media(
     title: str | None,
     library_dir: Path | None,
     channel_id: str | None = None,
+    caption_style: CaptionStyle = DEFAULT_CAPTION_STYLE,
 ) -> MediaSet:
-    """Build ``count`` images in ``out_dir``: generated title card, library images (the channel's own first),
-    generated fill."""
+    """Build ``count`` images in ``out_dir``: generated title card (laid out around ``caption_style``'s captions),
+    library images (the channel's own first), generated fill."""
     if count <= 0:
         return MediaSet()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -247,7 +249,13 @@ def collect_media(
     # Cycling only makes sense when there is nothing else; with generated fill available, use each once.
     unique = list(dict.fromkeys(picked))
     generated = generate_backgrounds(
-        out_dir, count=count - len(unique), width=width, height=height, seed=seed, title=title
+        out_dir,
+        count=count - len(unique),
+        width=width,
+        height=height,
+        seed=seed,
+        title=title,
+        caption_style=caption_style,
     )
     items = [MediaItem(generated[0], "generated")]
     items.extend(_prepared(src, out_dir, f"lib_{i:02d}", width, height) for i, src in enumerate(unique, start=1))

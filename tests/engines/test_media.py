@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageStat
 
-from engines.media import backgrounds
 from engines.media.backgrounds import generate_backgrounds
 from engines.media.library import MediaSet, collect_media, normalise_image, pick_from_library
 from engines.media.thumbnail import make_thumbnail
 from engines.quality.signal import analyze_signal
+from engines.render import layout
 
 TITLE = "Why octopuses have three hearts and blue blood"
 
@@ -220,7 +220,7 @@ def test_thumbnail_is_small_jpeg(full_size: list[Path], tmp_path: Path) -> None:
 def test_title_card_without_the_dejavu_font(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(backgrounds, "FONT_PATH", tmp_path / "missing.ttf")
+    monkeypatch.setattr(layout, "TITLE_FONT", tmp_path / "missing.ttf")
     with caplog.at_level(logging.WARNING):
         (card,) = generate_backgrounds(tmp_path, count=1, width=216, height=384, seed="f", title=TITLE)
     assert "missing.ttf" in caplog.text

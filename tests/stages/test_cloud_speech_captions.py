@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from core.caption_style import CaptionStyle
 from core.settings import Settings
 from engines.captions import caption_chunks, write_ass
+from engines.render.layout import frame_layout
 from engines.speech.timeline import SpeechTimeline
 from providers.context import ProviderContext
 from stages import speech
@@ -56,13 +58,8 @@ async def test_captions_from_the_timeline_fall_inside_the_wav(
     assert all(0.0 <= w.start <= w.end <= wav_seconds for w in timeline.words)
 
     # The stage wrote captions.ass with write_ass; writing it again from timeline.json gives the same file.
-    again = write_ass(
-        timeline,
-        tmp_path / "again.ass",
-        width=1080,
-        height=1920,
-        style=("basic" if complexity == "simple" else "styled"),
-    )
+    layout = frame_layout(1080, 1920, script_for(inp).title, CaptionStyle())
+    again = write_ass(timeline, tmp_path / "again.ass", layout, highlight=complexity != "simple")
     assert again.read_text() == Path(outcome.artifacts["captions"]).read_text()
 
     events = [m.groups() for line in again.read_text().splitlines() if (m := _DIALOGUE.match(line))]
@@ -70,7 +67,8 @@ async def test_captions_from_the_timeline_fall_inside_the_wav(
     spans = [(seconds(*e[0:4]), seconds(*e[4:8])) for e in events]
     assert all(0.0 <= start < end <= wav_seconds + 0.005 for start, end in spans)
     # Every word is captioned, in order, once per chunk.
-    chunks = caption_chunks(timeline)
+    chunks = caption_chunks(timeline, fits=layout.captions.fits)
     assert [w for c in chunks for w in c.words] == timeline.words
     if complexity == "simple":
-        assert [e[8] for e in events] == [c.text for c in chunks if round(c.end * 100) > round(c.start * 100)]
+        shown = [re.sub(r"^\{\\fs\d+\}", "", e[8]) for e in events]
+        assert shown == [c.text for c in chunks if round(c.end * 100) > round(c.start * 100)]
