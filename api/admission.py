@@ -162,9 +162,11 @@ class Admitter:
             cost_cap_usd=body.cost_cap_usd,
             callback_url=str(body.callback_url) if body.callback_url else None,
             language=body.language,
+            voice=body.voice,
         )
-        if problem := request_problem(settings, request):
-            raise InvalidVideoRequest(problem, loc=("body", "language"))
+        if found := request_problem(settings, request):
+            field, problem = found
+            raise InvalidVideoRequest(problem, loc=("body", field))
         return request
 
     async def _depth_alerts(self, depth: int) -> None:

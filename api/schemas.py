@@ -57,7 +57,17 @@ class EnqueueRequest(BaseModel):
         pattern=LANGUAGE_PATTERN,
         description="BCP 47 language of the script and narration (en, es, pt-BR, ...). The offline template writer "
         "writes en, es, pt, fr and de; others need a cloud script provider (YTEMPIRE_SCRIPT_PROVIDER=openai). "
-        "espeak-ng, Google TTS and ElevenLabs speak it.",
+        "Piper (where a Piper voice speaks it), espeak-ng, Google TTS and ElevenLabs speak it.",
+    )
+    voice: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="A Piper voice of the server's YTEMPIRE_PIPER_VOICES_DIR by name (the file name without .onnx, "
+        "e.g. en_US-lessac-medium) to speak this video with the local speech provider; it must speak the video's "
+        "language. Unset: the language's own offline voice (Piper's en_US-joe-medium for English, espeak-ng for a "
+        "language without a Piper voice).",
     )
     callback_url: AnyHttpUrl | None = Field(
         None,

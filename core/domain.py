@@ -80,6 +80,7 @@ class VideoRequest:
     cost_cap_usd: float | None = None  # None: the configured default
     callback_url: str | None = None  # POSTed a signed event when the video completes, fails, is cancelled or halts
     language: str = "en"  # BCP 47: what the script is written in and the narration speaks
+    voice: str | None = None  # a Piper voice of YTEMPIRE_PIPER_VOICES_DIR by name (None: the language's own)
 
     @property
     def resolution(self) -> tuple[int, int]:

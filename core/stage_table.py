@@ -52,7 +52,7 @@ STAGES: tuple[StageSpec, ...] = (
         base_cost_usd=0.20,
         queue="pipeline",
         weight=0.05,
-        default_seconds=1.0,
+        default_seconds=6.0,  # Piper: bench/local_stages_bench.py
         estimate="provider",
         label="synthesizing speech",
     ),

@@ -1,6 +1,7 @@
 """What the configured providers need, checked when a pipeline worker starts: one line per stage saying which
-provider each tier uses, and a warning naming the variable for every selected cloud provider without credentials
-(the first video to reach that stage would fail with ProviderAuthFailed otherwise, minutes later)."""
+provider each tier uses, a warning naming the variable for every selected cloud provider without credentials
+(the first video to reach that stage would fail with ProviderAuthFailed otherwise, minutes later), and one for an
+offline voice that cannot speak (the first video to reach speech would fail with InvalidConfiguration)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import get_args
 
 from core.domain import Complexity
 from core.settings import Settings
+from engines.speech.espeak import SpeechSynthesisError
+from engines.speech.piper import bundled_voice, read_voice
 from stages.selection import ProviderKind, provider_for
 
 # provider -> (the setting that must be present, the variable to set)
@@ -44,4 +47,18 @@ def missing_credentials(settings: Settings) -> list[str]:
         field, variable = _CREDENTIALS[name]
         if getattr(settings, field) is None:
             problems.append(f"{name} is selected but {variable} is not set: its stage will fail until it is")
+    return problems
+
+
+def voice_problems(settings: Settings) -> list[str]:
+    """One message per configured Piper voice setting that cannot be used, where the local speech provider speaks."""
+    if not settings.piper_enabled or "local" not in provider_table(settings)["tts"].values():
+        return []
+    problems = []
+    try:
+        read_voice(settings.piper_voice or bundled_voice())
+    except SpeechSynthesisError as err:
+        problems.append(f"the default Piper voice cannot speak: {err}")
+    if settings.piper_voices_dir is not None and not settings.piper_voices_dir.is_dir():
+        problems.append(f"YTEMPIRE_PIPER_VOICES_DIR {settings.piper_voices_dir} is not a directory")
     return problems

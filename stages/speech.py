@@ -1,8 +1,10 @@
-"""audio_synthesis: espeak-ng (local, default), ElevenLabs or Google Cloud Text-to-Speech.
+"""audio_synthesis: Piper or espeak-ng (local, default), ElevenLabs or Google Cloud Text-to-Speech.
 
-Every provider leaves the same artifacts: voice.wav (mono s16, 48 kHz), timeline.json (word and segment timings,
-from which captions are cut) and captions.ass. A cloud provider's result is cached by provider, voice settings and
-the exact narration: a repeat materialises voice.wav and timeline.json and calls nothing.
+The local provider speaks with a Piper neural voice where one speaks the video's language (the bundled
+en_US-joe-medium for English, YTEMPIRE_PIPER_VOICE, a voice of YTEMPIRE_PIPER_VOICES_DIR) and with espeak-ng
+otherwise. Every provider leaves the same artifacts: voice.wav (mono s16, 48 kHz), timeline.json (word and segment
+timings, from which captions are cut) and captions.ass. A cloud provider's result is cached by provider, voice
+settings and the exact narration: a repeat materialises voice.wav and timeline.json and calls nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from core import cost_policy
 from core.domain import StageInput, VideoRequest
 from core.errors import ErrorType
-from core.languages import espeak_voice
+from core.languages import espeak_voice, piper_match
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from engines.captions import write_ass
@@ -24,7 +26,8 @@ from engines.files import link_or_copy
 from engines.render.layout import frame_layout
 from engines.script.writer import Script
 from engines.speech.cloud_audio import CloudSpeech, normalize_segments
-from engines.speech.espeak import synthesize_espeak
+from engines.speech.espeak import SpeechSynthesisError, synthesize_espeak
+from engines.speech.piper import PiperVoice, PiperVoiceError, bundled_voice, read_voice, synthesize_piper, voices_in
 from engines.speech.timeline import SpeechTimeline
 from providers import elevenlabs_tts, google_tts
 from providers.cache import cache_key
@@ -41,21 +44,83 @@ _CLOUD: dict[str, tuple[CloudSynthesis, Callable[[Settings, str], str], Callable
 
 async def synthesize(ctx: ProviderContext, inp: StageInput, script: Script, out_dir: Path) -> StageOutcome:
     provider = provider_for(ctx.settings, "tts", inp.request.complexity)
-    wav = out_dir / "voice.wav"
     if provider == "local":
-        timeline = await synthesize_espeak(
-            script.narration(),
-            wav,
-            voice=espeak_voice(inp.request.language, ctx.settings.espeak_voice),
-            words_per_minute=ctx.settings.words_per_minute,
-        )
-        cost = ctx.overhead("tts_local", "espeak_ng", seconds=timeline.duration)
-        return _outcome(ctx, inp, script, out_dir, wav, timeline, cost, {"provider": "espeak-ng"})
+        return await _local(ctx, inp, script, out_dir)
     if provider not in _CLOUD:
         raise ApplicationError(
             f"unknown TTS provider {provider!r}", type=ErrorType.INVALID_CONFIGURATION, non_retryable=True
         )
     return await _cloud(ctx, inp, provider, script, out_dir)
+
+
+async def _local(ctx: ProviderContext, inp: StageInput, script: Script, out_dir: Path) -> StageOutcome:
+    """Piper where a Piper voice speaks the video's language, else espeak-ng; charged as local compute."""
+    if problem := voice_problem(ctx.settings, inp.request):
+        raise ApplicationError(problem, type=ErrorType.INVALID_REQUEST, non_retryable=True)
+    try:
+        voice = local_voice(ctx.settings, inp.request)
+    except SpeechSynthesisError as err:  # a configured voice is missing or broken, or the bundled one not installed
+        raise _unusable(err) from None
+    wav = out_dir / "voice.wav"
+    if voice is None:
+        espeak = espeak_voice(inp.request.language, ctx.settings.espeak_voice)
+        timeline = await synthesize_espeak(
+            script.narration(), wav, voice=espeak, words_per_minute=ctx.settings.words_per_minute
+        )
+        cost = ctx.overhead("tts_local", "espeak_ng", seconds=timeline.duration)
+        return _outcome(ctx, inp, script, out_dir, wav, timeline, cost, {"provider": "espeak-ng", "voice": espeak})
+    try:
+        speech = await synthesize_piper(script.narration(), wav, voice)
+    except PiperVoiceError as err:  # the model does not load
+        raise _unusable(err) from None
+    cost = ctx.overhead("tts_local", "piper", seconds=speech.timeline.duration)
+    details: dict[str, str | float] = {"provider": "piper", "voice": voice.name, "word_times": speech.word_times}
+    return _outcome(ctx, inp, script, out_dir, wav, speech.timeline, cost, details)
+
+
+def _unusable(err: SpeechSynthesisError) -> ApplicationError:
+    return ApplicationError(
+        f"the local voice is not usable: {err}", type=ErrorType.INVALID_CONFIGURATION, non_retryable=True
+    )
+
+
+def local_voice(settings: Settings, request: VideoRequest) -> PiperVoice | None:
+    """The Piper voice that speaks `request` offline, or None when espeak-ng does: the voice the request names, else
+    the best fit for its language among the default voice and those of YTEMPIRE_PIPER_VOICES_DIR (the same region
+    first, then the default voice). SpeechSynthesisError when a configured voice is unusable or the bundled one is
+    not installed."""
+    if request.voice is not None and settings.piper_voices_dir is not None:
+        return read_voice(settings.piper_voices_dir / f"{request.voice}.onnx")
+    if not settings.piper_enabled:
+        return None
+    candidates = [read_voice(settings.piper_voice or bundled_voice())]
+    if settings.piper_voices_dir is not None:
+        candidates += voices_in(settings.piper_voices_dir)
+    best = max(candidates, key=lambda v: piper_match(v.language, request.language))  # the first of equals
+    return best if piper_match(best.language, request.language) else None
+
+
+def voice_problem(settings: Settings, request: VideoRequest) -> str | None:
+    """Why the Piper voice `request` names cannot speak it here, or None (also when it names none)."""
+    name = request.voice
+    if name is None:
+        return None
+    provider = provider_for(settings, "tts", request.complexity)
+    if provider != "local":
+        return f"voice names a Piper voice, but {request.complexity} videos are spoken by {provider} here"
+    if not settings.piper_enabled:
+        return "voice names a Piper voice, but Piper voices are off here (YTEMPIRE_PIPER_ENABLED=false)"
+    if settings.piper_voices_dir is None:
+        return "voice names a Piper voice, but there are none to choose from here (YTEMPIRE_PIPER_VOICES_DIR is unset)"
+    if Path(name).name != name or name.startswith("."):
+        return f"{name!r} is not a voice name (a file name in YTEMPIRE_PIPER_VOICES_DIR without .onnx)"
+    try:
+        voice = read_voice(settings.piper_voices_dir / f"{name}.onnx")
+    except PiperVoiceError as err:
+        return f"the Piper voice {name!r} is not usable: {err.reason}"
+    if not piper_match(voice.language, request.language):
+        return f"the Piper voice {name!r} speaks {voice.language}, not the video's language {request.language!r}"
+    return None
 
 
 async def _cloud(ctx: ProviderContext, inp: StageInput, provider: str, script: Script, out_dir: Path) -> StageOutcome:

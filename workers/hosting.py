@@ -23,7 +23,7 @@ from core.settings import Settings
 from ledger import Ledger
 from ledger.breakers import StateWriter
 from providers.circuit_breaker import BreakerBoard
-from stages.configuration import describe, missing_credentials
+from stages.configuration import describe, missing_credentials, voice_problems
 from telemetry.worker_metrics import WorkerMetrics
 from workflows.alert_delivery import AlertDeliveryWorkflow
 from workflows.client import start_recorded_attempt
@@ -65,7 +65,7 @@ def build_workers(
     if "pipeline" in roles:
         stages = PipelineActivities(settings, ledger, metrics)
         log.info("providers: %s", "; ".join(describe(settings)))
-        for problem in missing_credentials(settings):
+        for problem in missing_credentials(settings) + voice_problems(settings):
             log.warning("providers: %s", problem)
         alerts, alert_closers = _alert_activities(settings, ledger, metrics)
         closers += alert_closers

@@ -37,6 +37,7 @@ from core.text import markdown_literal
 from ledger import Ledger
 from stages.cost_model import video_budget
 from stages.scripts import script_language_problem
+from stages.speech import voice_problem
 from workflows.connection import connect_options
 from workflows.payload_codec import encrypting_converter
 from workflows.reconciliation import ReconcileWorkflow
@@ -62,9 +63,14 @@ def task_priority(request: VideoRequest) -> Priority:
     return Priority(priority_key=TOP_PRIORITY + 1 - request.priority, fairness_key=request.channel_id)
 
 
-def request_problem(settings: Settings, request: VideoRequest) -> str | None:
-    """Why this deployment's providers cannot make `request` (a language its script writers do not write), or None."""
-    return script_language_problem(settings, request)
+def request_problem(settings: Settings, request: VideoRequest) -> tuple[str, str] | None:
+    """Which field of `request` this deployment's providers cannot serve and why (a language its script writers do
+    not write, a Piper voice it does not have), or None."""
+    if problem := script_language_problem(settings, request):
+        return "language", problem
+    if problem := voice_problem(settings, request):
+        return "voice", problem
+    return None
 
 
 def workflow_input(

@@ -1,6 +1,17 @@
 """Offline narration: speech synthesis with word timings."""
 
 from engines.speech.espeak import SpeechSynthesisError, synthesize_espeak
+from engines.speech.piper import PiperSpeech, PiperVoice, PiperVoiceError, synthesize_piper
 from engines.speech.timeline import SegmentTiming, SpeechTimeline, WordTiming
 
-__all__ = ["SegmentTiming", "SpeechSynthesisError", "SpeechTimeline", "WordTiming", "synthesize_espeak"]
+__all__ = [
+    "PiperSpeech",
+    "PiperVoice",
+    "PiperVoiceError",
+    "SegmentTiming",
+    "SpeechSynthesisError",
+    "SpeechTimeline",
+    "WordTiming",
+    "synthesize_espeak",
+    "synthesize_piper",
+]

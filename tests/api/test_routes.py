@@ -3,8 +3,10 @@ through the real app (ASGI transport, its real PostgreSQL pool and Temporal clie
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -15,6 +17,7 @@ from api.body_limit import MAX_BODY_BYTES
 from api.main import create_app
 from core.settings import Settings
 from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, temporal_cli
+from engines.speech.piper import bundled_voice, read_voice
 from ledger import Ledger
 from ledger.videos import HOLDS_CAPACITY
 from tests.integration import conftest as integration
@@ -47,9 +50,34 @@ async def test_what_this_deployment_refuses_is_422_with_where(settings: Settings
         rich = await http.post("/pipeline/queue", json=video(cost_cap_usd=settings.cost_cap_max_usd + 1))
         cursor = await http.get("/pipeline/videos", params={"cursor": "not-a-cursor"})
         japanese = await http.post("/pipeline/queue", json=video(language="ja"))
+        unknown_voice = await http.post("/pipeline/queue", json=video(voice="en_US-lessac-medium"))
+        path_voice = await http.post("/pipeline/queue", json=video(voice="../../etc/voice"))
     assert rich.status_code == 422 and rich.json()["detail"][0]["loc"] == ["body", "cost_cap_usd"]
     assert cursor.status_code == 422 and cursor.json()["detail"][0]["loc"] == ["query", "cursor"]
     assert japanese.status_code == 422 and japanese.json()["detail"][0]["loc"] == ["body", "language"]
+    assert unknown_voice.status_code == 422 and unknown_voice.json()["detail"][0]["loc"] == ["body", "voice"]
+    assert "YTEMPIRE_PIPER_VOICES_DIR" in unknown_voice.json()["detail"][0]["msg"]
+    assert path_voice.status_code == 422 and path_voice.json()["detail"][0]["loc"] == ["body", "voice"]
+
+
+async def test_a_named_piper_voice_is_admitted_and_kept_with_the_request(
+    settings: Settings, dev_env: WorkflowEnvironment, pg_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    joe = read_voice(bundled_voice())
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    (voices / "en_US-joe-medium.onnx").symlink_to(joe.model)
+    (voices / "en_US-joe-medium.onnx.json").symlink_to(joe.config)
+    async with api_client(settings.model_copy(update={"piper_voices_dir": voices})) as http:
+        admitted = await http.post("/pipeline/queue", json=video(voice="en_US-joe-medium", language="en-GB"))
+        spanish = await http.post("/pipeline/queue", json=video(voice="en_US-joe-medium", language="es"))
+    assert admitted.status_code == 201, admitted.text
+    stored = await pg_pool.fetchval(
+        "SELECT request_data FROM video_queue WHERE id = $1", uuid.UUID(admitted.json()["video_id"])
+    )
+    assert json.loads(stored)["voice"] == "en_US-joe-medium"
+    assert spanish.status_code == 422 and spanish.json()["detail"][0]["loc"] == ["body", "voice"]
+    assert "speaks en_US, not the video's language 'es'" in spanish.json()["detail"][0]["msg"]
 
 
 async def test_a_full_queue_is_429_with_retry_after_alone_and_in_a_batch(

@@ -1,4 +1,4 @@
-"""Fixtures for tests on the real stack: dev server, PostgreSQL, ffmpeg, espeak-ng, real workers."""
+"""Fixtures for tests on the real stack: dev server, PostgreSQL, ffmpeg, Piper and espeak-ng, real workers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One real video: API → dev server → workers → ffmpeg/espeak-ng → MP4 and ledger rows in PostgreSQL."""
+"""Real videos: API → dev server → workers → ffmpeg and Piper (espeak-ng for Spanish) → MP4 and ledger rows."""
 
 from __future__ import annotations
 
@@ -90,6 +90,8 @@ async def test_a_real_video_is_made_validated_and_ledgered(
     costs = await ledger.stage_costs(queued["video_id"])
     assert sorted(c.stage for c in costs) == sorted(s.name for s in STAGES)
     assert [c["stage"] for c in body["costs"]] == [c.stage for c in costs]
+    [speech] = [c for c in costs if c.stage == "audio_synthesis"]
+    assert (speech.service, speech.operation) == ("tts_local", "piper")  # the natural voice, offline, by default
 
     history = await dev_env.client.get_workflow_handle(f"video-{queued['video_id']}").fetch_history()
     scheduled = [
@@ -139,7 +141,8 @@ async def test_api_validates_requests_and_ids(dev_env: WorkflowEnvironment, sett
 async def test_a_spanish_video_is_made_offline(
     dev_env: WorkflowEnvironment, settings: Settings, ledger: Ledger
 ) -> None:
-    """The template writer's Spanish, espeak-ng's Spanish voice, accented captions, QA and YouTube metadata."""
+    """The template writer's Spanish, espeak-ng's Spanish voice (no Piper voice speaks it), accented captions, QA and
+    YouTube metadata."""
     async with running_workers(dev_env, settings, ledger), api_client(settings) as api:
         response = await api.post(
             "/pipeline/queue",
@@ -155,6 +158,8 @@ async def test_a_spanish_video_is_made_offline(
         video_id = response.json()["video_id"]
         body = await wait_final(api, video_id)
     assert body["status"] == "completed", body
+    [speech] = [c for c in await ledger.stage_costs(video_id) if c.stage == "audio_synthesis"]
+    assert speech.operation == "espeak_ng"  # no Piper voice speaks Spanish here
     script = json.loads((settings.artifacts_dir / video_id / "script.json").read_text())
     assert script["title"] == "Corazones de pulpo: lo que nadie te cuenta"
     captions = (settings.artifacts_dir / video_id / "captions.ass").read_text()
