@@ -1,7 +1,8 @@
 """script_generation with an OpenAI-compatible chat model (OpenAI, Azure-compatible gateways, Ollama, vLLM).
 
-One chat completion per script, answered in a strict JSON schema (title, hook, segments, call_to_action,
-description, tags) and parsed into the same `Script` the template writer makes. What we accept:
+One chat completion per script, answered in a strict JSON schema (title, hook, segments each with its text and
+the visual search terms of the footage to show under it, call_to_action, description, tags) and parsed into the
+same `Script` the template writer makes. What we accept:
 
 - the body is a chat completion with `usage` (without token counts the call cannot be charged, so it is rejected);
   a body that is not JSON, or JSON outside the schema, is `ProviderResponseInvalid` (retryable, never passed on);
@@ -10,7 +11,9 @@ description, tags) and parsed into the same `Script` the template writer makes. 
 - content: no blank field or segment, 1..12 segments, and narration (hook + segments + call to action) between
   65 % and 130 % of the target words (2.5 words per second). The upper bound is the cost model's allowance for
   narration beyond the target, so the later stages' estimates stay upper bounds; the lower one is loose because
-  models undershoot. A miss is `ScriptContentInvalid`, retryable (the next sample usually fits), with the counts.
+  models undershoot. A miss is `ScriptContentInvalid`, retryable (the next sample usually fits), with the counts;
+- a segment given as a plain string (servers that honour JSON mode but not the schema) is taken, its search terms
+  derived from its words as the template writer does; so are a segment's terms when the model leaves them blank.
 
 Cost: usage.prompt_tokens x input price + usage.completion_tokens x output price, USD per 1M tokens from
 `openai_prices_per_million_tokens`; a model missing there is charged the table's highest input and output prices.
@@ -38,6 +41,7 @@ from core.errors import ErrorType
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from engines.files import link_or_copy
+from engines.script.visual_terms import visual_terms
 from engines.script.writer import Script
 from providers.billing import report_billed
 from providers.cache import cache_key
@@ -59,13 +63,15 @@ log = logging.getLogger(__name__)
 SERVICE = "OpenAI"
 PROVIDER = "openai"
 KEY_SETTING = "OPENAI_API_KEY (or YTEMPIRE_OPENAI_API_KEY)"
-PROMPT_VERSION = 1  # part of the cache key: a new prompt must not be answered from old scripts
+PROMPT_VERSION = 2  # part of the cache key: a new prompt must not be answered from old scripts
 DEFAULT_LANGUAGE = "en"
 MIN_WORDS_RATIO = 0.65
 MAX_SEGMENTS = 12
 TITLE_MAX_CHARS = 100  # YouTube's limits
 DESCRIPTION_MAX_CHARS = 5000
 MAX_TAGS = 15
+MAX_VISUAL_TERMS = 3
+VISUAL_TERM_MAX_CHARS = 40
 # Output cap: 2 tokens per narration word (English is ~1.3) plus title, description, tags and JSON syntax.
 OUTPUT_TOKENS_PER_WORD = 2
 OUTPUT_TOKENS_FIXED = 600
@@ -80,7 +86,19 @@ SCRIPT_SCHEMA: JSONSchema = {
             "hook": {"type": "string", "description": "first spoken sentence, grabs attention"},
             "segments": {
                 "type": "array",
-                "items": {"type": "string"},
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "text": {"type": "string", "description": "the narration paragraph"},
+                        "visual_terms": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "1 to 3 stock footage search terms for what to show while it is spoken",
+                        },
+                    },
+                    "required": ["text", "visual_terms"],
+                    "additionalProperties": False,
+                },
                 "description": "narration paragraphs, spoken in order",
             },
             "call_to_action": {"type": "string", "description": "last spoken sentence(s)"},
@@ -98,6 +116,8 @@ _SYSTEM_PROMPT = (
     "- hook: one sentence that makes a viewer stay for the first three seconds.\n"
     "- segments: narration paragraphs spoken in order, each one idea in plain spoken sentences; no stage "
     "directions, no speaker labels, no markdown, no emoji, no hashtags.\n"
+    "- visual_terms of a segment: 1 to 3 short English search terms for stock video of what that segment talks "
+    "about, concrete things a camera can film (e.g. 'octopus tentacles', 'coral reef'), not abstract ideas.\n"
     "- call_to_action: one or two sentences inviting the viewer to follow or comment.\n"
     "- The spoken words (hook, segments and call_to_action together) must fit the word budget you are given.\n"
     "- title: at most 100 characters, no angle brackets.\n"
@@ -171,6 +191,13 @@ class ScriptBrief:
         }
 
 
+class _DraftSegment(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: str
+    visual_terms: list[str]
+
+
 class _Draft(BaseModel):
     """The schema's object, checked again here: gateways and local servers may not enforce `strict`."""
 
@@ -178,7 +205,7 @@ class _Draft(BaseModel):
 
     title: str
     hook: str
-    segments: list[str]
+    segments: list[_DraftSegment | str]
     call_to_action: str
     description: str
     tags: list[str]
@@ -445,7 +472,8 @@ def check_script(draft: _Draft, brief: ScriptBrief) -> Script:
     blank = [name for name, value in fields.items() if not value]
     if not draft.description.strip():
         blank.append("description")
-    segments = [" ".join(s.split()) for s in draft.segments]
+    parts = [(s, []) if isinstance(s, str) else (s.text, s.visual_terms) for s in draft.segments]
+    segments = [" ".join(text.split()) for text, _ in parts]
     blank += [f"segments[{i}]" for i, s in enumerate(segments) if not s]
     if blank:
         raise ScriptCheckError(f"empty {', '.join(blank)}")
@@ -455,6 +483,9 @@ def check_script(draft: _Draft, brief: ScriptBrief) -> Script:
     if len(title) > TITLE_MAX_CHARS:
         title = title[: TITLE_MAX_CHARS - 3].rstrip() + "..."
     tags = list(dict.fromkeys(t for t in (" ".join(tag.split()) for tag in draft.tags) if t))[:MAX_TAGS]
+    # The hook plays over the title card and the call to action speaks to the viewer: both show the topic.
+    about = visual_terms(brief.topic, brief.language)
+    terms = [_terms(given, text, brief.language) for (_, given), text in zip(parts, segments, strict=True)]
     script = Script(
         title=title,
         hook=fields["hook"],
@@ -462,6 +493,7 @@ def check_script(draft: _Draft, brief: ScriptBrief) -> Script:
         call_to_action=fields["call_to_action"],
         description=draft.description.strip()[:DESCRIPTION_MAX_CHARS],
         tags=tags,
+        visual_terms=[about, *terms, about],
     )
     words = script.word_count()
     if not brief.min_words <= words <= brief.max_words:
@@ -470,3 +502,12 @@ def check_script(draft: _Draft, brief: ScriptBrief) -> Script:
             f"{brief.max_words} (target {brief.target_words} at {WORDS_PER_SECOND:g} words/s)"
         )
     return script
+
+
+def _terms(given: list[str], text: str, language: str) -> list[str]:
+    """The model's terms for one segment, tidied; derived from the segment's words when it gave none usable."""
+    kept: dict[str, str] = {}
+    for term in (" ".join(t.split()) for t in given):
+        if term and len(term) <= VISUAL_TERM_MAX_CHARS:
+            kept.setdefault(term.lower(), term)
+    return list(kept.values())[:MAX_VISUAL_TERMS] or visual_terms(text, language)

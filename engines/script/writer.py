@@ -6,11 +6,12 @@ import hashlib
 import json
 import random
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from core import cost_policy
 from engines.script.templates import BY_LANGUAGE, Templates
+from engines.script.visual_terms import MAX_TERMS, visual_terms
 
 
 class ScriptError(ValueError):
@@ -25,10 +26,18 @@ class Script:
     call_to_action: str
     description: str
     tags: list[str]
+    # What each narration entry should show, as stock-footage search terms: one list per entry of narration(),
+    # in order. Empty for scripts written before there were terms; terms_for() derives them then.
+    visual_terms: list[list[str]] = field(default_factory=list)
 
     def narration(self) -> list[str]:
         """What is spoken, in order: one caption/slide group per entry."""
         return [self.hook, *self.segments, self.call_to_action]
+
+    def terms_for(self, index: int, language: str = "en") -> list[str]:
+        """The search terms of narration entry `index`: the script's own, else derived from its words."""
+        own = self.visual_terms[index] if index < len(self.visual_terms) else []
+        return own or visual_terms(self.narration()[index], language)
 
     def word_count(self) -> int:
         return sum(len(part.split()) for part in self.narration())
@@ -97,7 +106,18 @@ def write_script(topic: str, duration_seconds: int, language: str = "en") -> Scr
     tags = _tags(topic, templates)
     description = templates.description.format(hook=hook, seconds=duration_seconds, topic=topic) + "\n\n"
     description += " ".join(f"#{tag.replace(' ', '')}" for tag in tags[:3])
-    return Script(title, hook, segments, cta, description, tags)
+    about = visual_terms(topic, language)
+    terms = [about, *(_segment_terms(segment, about, language) for segment in segments), about]
+    return Script(title, hook, segments, cta, description, tags, terms)
+
+
+def _segment_terms(segment: str, about: list[str], language: str) -> list[str]:
+    """The topic's words, then the segment's longest other words: every template sentence is about the topic,
+    and its own filler words alone ("understand problem solves") would find footage of nothing in particular."""
+    head = visual_terms(" ".join(about), language, limit=MAX_TERMS - 1)
+    own = [w for w in visual_terms(segment, language, limit=MAX_TERMS + len(head)) if w not in head]
+    own.sort(key=len, reverse=True)
+    return [*head, *own][:MAX_TERMS]
 
 
 def _templates_for(language: str) -> Templates:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engines.script.writer import ScriptError, write_script
+from engines.script.visual_terms import search_text, visual_terms
+from engines.script.writer import Script, ScriptError, write_script
 
 
 @pytest.mark.parametrize("duration", [30, 45, 60, 90, 120, 180])
@@ -43,3 +44,39 @@ def test_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
     script = write_script("octopus hearts", 60)
     script.save(tmp_path / "script.json")
     assert Script.from_json(json.loads((tmp_path / "script.json").read_text())) == script
+
+
+def test_visual_terms_are_the_longest_words_that_are_not_stopwords_in_spoken_order() -> None:
+    text = "When the octopus's arms reach into a jar, something clever happens to the lid."
+    assert visual_terms(text) == ["octopus", "clever", "happens"]
+    assert visual_terms(text, limit=1) == ["octopus"]
+    assert visual_terms("It is what it is, and that is all.") == []
+    # Another language's function words; an elided article stays off the noun.
+    assert visual_terms("Los científicos estudiaron l'histoire del café", "es-MX") == [
+        "científicos",
+        "estudiaron",
+        "histoire",
+    ]
+    assert search_text(["coral", "reef  fish"]) == "coral reef fish"
+
+
+@pytest.mark.parametrize("language", ["en", "es", "pt", "fr", "de"])
+def test_every_narration_entry_carries_its_own_search_terms(language: str) -> None:
+    script = write_script("octopus intelligence", 60, language)
+    assert len(script.visual_terms) == len(script.narration())
+    for text, terms in zip(script.narration(), script.visual_terms, strict=True):
+        assert 1 <= len(terms) <= 3
+        # The topic, then words of that entry: nothing invented.
+        assert terms[:2] == ["octopus", "intelligence"] and all(term in text.lower() for term in terms[2:])
+    segment_terms = script.visual_terms[1:-1]
+    # Beyond the topic, each segment adds a word of its own: the segments do not all search the same thing.
+    assert len({tuple(terms) for terms in segment_terms}) > 1
+
+
+def test_scripts_saved_without_terms_still_load_and_derive_them() -> None:
+    script = write_script("octopus intelligence", 60)
+    old = {k: v for k, v in script.to_json().items() if k != "visual_terms"}
+    loaded = Script.from_json(old)
+    assert loaded.visual_terms == []
+    assert loaded.terms_for(1) == visual_terms(script.segments[0])
+    assert script.terms_for(1) == script.visual_terms[1]

@@ -77,14 +77,19 @@ class Received:
 
 
 def make_script(words: int, topic: str = "the topic") -> dict[str, Any]:
-    """A script object whose hook + segments + call to action have exactly `words` words."""
+    """A script object whose hook + segments + call to action have exactly `words` words; each segment is
+    `{"text", "visual_terms"}` as SCRIPT_SCHEMA asks."""
     hook = f"Here is what nobody tells you about {topic}."
     cta = "Follow for more facts like this one."
     remaining = max(words - len(hook.split()) - len(cta.split()), 4)
     per_segment = [remaining // 4 + (1 if i < remaining % 4 else 0) for i in range(4)]
     vocabulary = "deep ocean creatures glow bright blue light when they hunt at night far below".split()
     segments = [
-        " ".join(vocabulary[(i + j) % len(vocabulary)] for j in range(n)).capitalize() + "."
+        {
+            "text": " ".join(vocabulary[(i + j) % len(vocabulary)] for j in range(n)).capitalize() + ".",
+            # What the schema asks of each segment: footage search terms, here the segment's first words.
+            "visual_terms": [" ".join(vocabulary[(i + j) % len(vocabulary)] for j in range(2))],
+        }
         for i, n in enumerate(per_segment)
     ]
     return {

@@ -117,6 +117,41 @@ async def test_a_script_through_the_real_client_is_charged_from_usage(
     assert calls(ctx, "ok") == 1
 
 
+async def test_each_segment_brings_its_own_footage_terms(tmp_path: Path, fake: FakeOpenAI, base_url: str) -> None:
+    """The schema asks each segment for visual_terms; they land in the script beside the narration, one list per
+    spoken part (the hook and the call to action show the topic)."""
+    schema = SCRIPT_SCHEMA["schema"]["properties"]["segments"]["items"]  # type: ignore[index]
+    assert schema["required"] == ["text", "visual_terms"] and schema["additionalProperties"] is False
+    reply = make_script(150)
+    reply["segments"][0]["visual_terms"] = ["  anglerfish   lure ", "ANGLERFISH LURE", "", "x" * 41, "deep sea"]
+    fake.push(Scripted(script=reply))
+    path = tmp_path / "script.json"
+    await openai_script.generate(context(tmp_path, base_url), request(), path)
+
+    script = Script.from_json(json.loads(path.read_text()))
+    assert script.segments == [s["text"] for s in reply["segments"]]
+    topic = ["deep", "sea", "creatures"]
+    # Tidied: spaces, repeats, blanks and overlong terms dropped.
+    first = ["anglerfish lure", "deep sea"]
+    assert script.visual_terms == [topic, first, *[s["visual_terms"] for s in reply["segments"][1:]], topic]
+    assert "visual_terms" in fake.requests[0].body["messages"][0]["content"]
+
+
+async def test_plain_string_segments_from_a_json_mode_server_get_derived_terms(
+    tmp_path: Path, fake: FakeOpenAI, base_url: str
+) -> None:
+    reply = make_script(150)
+    reply["segments"] = [s["text"] for s in reply["segments"]]
+    reply["segments"][1] = "Anglerfish dangle glowing lures in the darkness below."
+    fake.push(Scripted(script=reply))
+    path = tmp_path / "script.json"
+    await openai_script.generate(context(tmp_path, base_url), request(), path)
+    script = Script.from_json(json.loads(path.read_text()))
+    assert script.segments == reply["segments"]
+    assert script.visual_terms[2] == ["anglerfish", "glowing", "darkness"]
+    assert all(terms for terms in script.visual_terms)
+
+
 async def test_a_repeated_request_is_served_from_the_cache_without_a_call(
     tmp_path: Path, fake: FakeOpenAI, base_url: str
 ) -> None:
