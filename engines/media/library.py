@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -15,14 +14,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from core.caption_style import CaptionStyle
 from engines.files import link_or_copy
 from engines.media.backgrounds import DEFAULT_CAPTION_STYLE, generate_backgrounds
-from engines.proc import run_blocking
+from engines.media.clip_check import ClipUnusable, check_clip
 from engines.render.plan import CLIP_SUFFIXES, is_clip
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | CLIP_SUFFIXES  # a library may hold the user's own video clips too
-MIN_CLIP_SECONDS = 0.5
 
 MediaSource = Literal["generated", "library", "pexels", "pixabay"]
 
@@ -112,28 +110,11 @@ def _is_readable_image(path: Path) -> bool:
 
 
 def _is_playable_clip(path: Path) -> bool:
-    """ffmpeg decodes its first second of video (a header alone can lie) and it lasts at least half a second."""
+    """ffmpeg decodes frames of it (a header alone can lie) and it lasts at least half a second."""
     try:
-        probe = run_blocking(
-            ["ffprobe", "-v", "error", "-protocol_whitelist", "file", "-select_streams", "v:0",
-             "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", str(path)],
-            timeout=30,
-        )  # fmt: skip
-        decode = run_blocking(
-            ["ffmpeg", "-v", "error", "-xerror", "-protocol_whitelist", "file", "-t", "1", "-i", str(path),
-             "-map", "0:v:0", "-f", "null", "-"],
-            timeout=60,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as e:
-        log.warning("skipping library clip %s: %s", path, e)
-        return False
-    try:
-        seconds = float(probe.stdout.strip().splitlines()[0])
-    except (ValueError, IndexError):
-        seconds = 0.0
-    if probe.returncode or decode.returncode or seconds < MIN_CLIP_SECONDS:
-        reason = (decode.stderr or probe.stderr).strip().splitlines()[-1:] or [f"{seconds:.2f} s long"]
-        log.warning("skipping unplayable library clip %s: %s", path, reason[0])
+        check_clip(path)
+    except ClipUnusable as why:
+        log.warning("skipping unplayable library clip %s: %s", path, why)
         return False
     return True
 

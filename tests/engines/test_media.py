@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from engines.media.backgrounds import generate_backgrounds
+from engines.media.clip_check import ClipFacts, ClipUnusable, check_clip, probe_clip
 from engines.media.library import MediaSet, collect_media, normalise_image, pick_from_library
 from engines.media.thumbnail import make_thumbnail
 from engines.quality.signal import analyze_signal
@@ -271,3 +272,38 @@ def test_a_library_file_cannot_reach_the_network_or_leave_the_library(tmp_path: 
         thread.join(5)
     assert hits == []
     assert set(picked) == {library / "own.png"}
+
+
+def _lavfi_clip(path: Path, source: str, seconds: float = 2.0) -> Path:
+    """`source` is a lavfi source with its own options (testsrc, color=c=black), sized and timed here."""
+    options = f"size=160x284:rate=25:duration={seconds}"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}{':' if '=' in source else '='}{options}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def test_a_clip_is_checked_by_decoding_its_first_and_last_frames(tmp_path: Path) -> None:
+    good = _lavfi_clip(tmp_path / "good.mp4", "testsrc")
+    assert check_clip(good) == ClipFacts("h264", 160, 284, 2.0)
+    # The index is at the front, so ffprobe still reads a cut-short download: only decoding its end shows it.
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size * 6 // 10])
+    assert probe_clip(cut).duration == 2.0
+    with pytest.raises(ClipUnusable, match="corrupt|Invalid"):
+        check_clip(cut)
+    with pytest.raises(ClipUnusable, match="under 0.5 s"):
+        check_clip(_lavfi_clip(tmp_path / "short.mp4", "testsrc", 0.3))
+    (tmp_path / "page.mp4").write_text("<html><body>Please verify you are human</body></html>")
+    with pytest.raises(ClipUnusable):
+        check_clip(tmp_path / "page.mp4")
+
+
+def test_a_clip_that_opens_on_black_is_refused_where_asked(tmp_path: Path) -> None:
+    black = _lavfi_clip(tmp_path / "black.mp4", "color=c=black", 2.0)
+    assert check_clip(black).duration == 2.0  # a library clip is the user's choice
+    with pytest.raises(ClipUnusable, match="opens with 1 s or more of black"):
+        check_clip(black, reject_black_start=True)
+    assert check_clip(_lavfi_clip(tmp_path / "lit.mp4", "testsrc"), reject_black_start=True).width == 160
