@@ -22,6 +22,7 @@ from core.database_login import DatabaseLogin, database_login
 from core.destinations import target_of
 from core.domain import Complexity, TaskQueues
 from core.encryption import KEY_FILE_NAME, KeyRing, key_file_ring
+from core.footage import DEFAULT_FOOTAGE, Footage
 
 ScriptProvider = Literal["local", "openai"]
 TtsProvider = Literal["local", "elevenlabs", "google"]
@@ -329,7 +330,19 @@ class Settings(BaseSettings):
     pixabay_base_url: str = Field(
         "https://pixabay.com", validation_alias=_env("YTEMPIRE_PIXABAY_BASE_URL", "PIXABAY_BASE_URL")
     )
-    media_max_download_bytes: int = Field(25_000_000, gt=0)
+    media_max_download_bytes: int = Field(
+        25_000_000, gt=0, description="a stock photo or clip larger than this is skipped (abandoned mid-stream)"
+    )
+    stock_footage: dict[Complexity, Footage] = Field(
+        default_factory=lambda: dict(DEFAULT_FOOTAGE),
+        description="JSON {tier: clips|photos}: what Pexels/Pixabay slides prefer per quality tier (clips: video "
+        "clips, then photos; photos: photos only); a tier left out keeps its default (simple photos, complex and "
+        "premium clips)",
+    )
+    channel_stock_footage: dict[str, Footage] = Field(
+        default_factory=dict,
+        description="JSON {channel_id: clips|photos}: a channel's footage for every tier, over YTEMPIRE_STOCK_FOOTAGE",
+    )
 
     youtube_credentials_file: Path | None = Field(
         None, description="OAuth authorized-user JSON (client_id, client_secret, refresh_token, token_uri)"
@@ -378,6 +391,12 @@ class Settings(BaseSettings):
         if not changes:
             return self.caption_style
         return merged_style(self.caption_style, changes, f"YTEMPIRE_CHANNEL_CAPTION_STYLES[{channel_id!r}]")
+
+    def stock_footage_for(self, channel_id: str, complexity: Complexity) -> Footage:
+        """What a video's stock slides prefer: the channel's choice, else its tier's."""
+        if channel_id in self.channel_stock_footage:
+            return self.channel_stock_footage[channel_id]
+        return self.stock_footage.get(complexity, DEFAULT_FOOTAGE[complexity])
 
     @classmethod
     def settings_customise_sources(

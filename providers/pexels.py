@@ -1,4 +1,5 @@
-"""Pexels photo search (`GET /v1/search`, key in the `Authorization` header) parsed into stock candidates."""
+"""Pexels photo search (`GET /v1/search`) and video search (`GET /videos/search`), key in the `Authorization`
+header, parsed into stock candidates."""
 
 from __future__ import annotations
 
@@ -41,6 +42,34 @@ class _SearchPage(BaseModel):
     photos: list[_Photo]
 
 
+class _VideoFile(BaseModel):
+    link: str
+    quality: str | None = None  # "uhd" | "hd" | "sd", or null
+    file_type: str | None = None  # "video/mp4"; HLS playlists ("application/x-mpegURL") have no size
+    width: int | None = None
+    height: int | None = None
+    size: int | None = None
+
+
+class _VideoUser(BaseModel):
+    name: str
+    url: str | None = None
+
+
+class _Video(BaseModel):
+    id: int
+    width: int
+    height: int
+    url: str
+    duration: float
+    user: _VideoUser
+    video_files: list[_VideoFile]
+
+
+class _VideoPage(BaseModel):
+    videos: list[_Video]
+
+
 def _variants(photo: _Photo) -> list[SizeVariant]:
     """The sizes Pexels documents: original as is; large/large2x fit 940x650 (x2); portrait/landscape crops."""
     w, h, src = photo.width, photo.height, photo.src
@@ -67,6 +96,28 @@ def _candidate(photo: _Photo, query: str) -> StockCandidate:
     return StockCandidate("pexels", str(photo.id), photo.width, photo.height, _variants(photo), attribution, query)
 
 
+def _clip(video: _Video, query: str) -> StockCandidate:
+    files = [
+        SizeVariant(f"{f.quality or 'file'}-{f.width}x{f.height}", f.link, f.width, f.height, f.size)
+        for f in video.video_files
+        if f.file_type == "video/mp4" and f.width and f.height
+    ]
+    attribution = Attribution(
+        provider="pexels",
+        provider_id=str(video.id),
+        page_url=video.url,
+        author=video.user.name,
+        author_url=video.user.url,
+        licence=LICENCE,
+        licence_url=LICENCE_URL,
+        media="video",
+    )
+    size = (video.width, video.height)
+    return StockCandidate(
+        "pexels", str(video.id), *size, files, attribution, query, kind="clip", duration=video.duration
+    )
+
+
 def _retry_headers(headers: httpx.Headers) -> dict[str, str]:
     """Pexels sends X-Ratelimit-Reset (a UNIX time) and may omit Retry-After: derive one from the reset."""
     out = dict(headers)
@@ -76,21 +127,23 @@ def _retry_headers(headers: httpx.Headers) -> dict[str, str]:
     return out
 
 
-async def search(
-    client: httpx.AsyncClient, base_url: str, api_key: SecretStr, query: SearchQuery
-) -> list[StockCandidate]:
-    """One page of photos for `query`; raises the uniform ApplicationError for any failure."""
-    params: dict[str, str | int] = {
+def _params(query: SearchQuery, *, video: bool) -> dict[str, str | int]:
+    if video:  # Pexels' minimum video sizes: medium Full HD, large 4K
+        size = "large" if max(query.width, query.height) > 1920 else "medium"
+    else:  # and photo sizes: medium 12 MP, large 24 MP; 12 MP covers anything up to 4K
+        size = "large" if max(query.width, query.height) > 4000 else "medium"
+    return {
         "query": query.text,
         "orientation": query.orientation,
-        # Pexels' minimum sizes: medium 12 MP, large 24 MP; 12 MP covers anything up to 4K.
-        "size": "large" if max(query.width, query.height) > 4000 else "medium",
+        "size": size,
         "per_page": min(query.per_page, MAX_PER_PAGE),
         "page": 1,
     }
-    secret = api_key.get_secret_value()
+
+
+async def _get(client: httpx.AsyncClient, url: str, params: dict[str, str | int], api_key: SecretStr) -> bytes:
     try:
-        resp = await client.get(f"{base_url.rstrip('/')}/v1/search", params=params, headers={"Authorization": secret})
+        resp = await client.get(url, params=params, headers={"Authorization": api_key.get_secret_value()})
     except httpx.HTTPError as err:
         raise unavailable(SERVICE, err, [api_key]) from None
     if resp.status_code != 200:
@@ -102,11 +155,32 @@ async def search(
             body=resp.text,
             secrets=[api_key],
         )
+    return resp.content
+
+
+async def search(
+    client: httpx.AsyncClient, base_url: str, api_key: SecretStr, query: SearchQuery
+) -> list[StockCandidate]:
+    """One page of photos for `query`; raises the uniform ApplicationError for any failure."""
+    body = await _get(client, f"{base_url.rstrip('/')}/v1/search", _params(query, video=False), api_key)
     try:
-        page = _SearchPage.model_validate_json(resp.content)
+        page = _SearchPage.model_validate_json(body)
     except ValidationError as err:
         raise _malformed(err) from None
     return [_candidate(photo, query.text) for photo in page.photos if photo.width > 0 and photo.height > 0]
+
+
+async def search_videos(
+    client: httpx.AsyncClient, base_url: str, api_key: SecretStr, query: SearchQuery
+) -> list[StockCandidate]:
+    """One page of videos for `query`, each with its MP4 files; raises the uniform ApplicationError for any failure."""
+    body = await _get(client, f"{base_url.rstrip('/')}/videos/search", _params(query, video=True), api_key)
+    try:
+        page = _VideoPage.model_validate_json(body)
+    except ValidationError as err:
+        raise _malformed(err) from None
+    clips = [_clip(video, query.text) for video in page.videos]
+    return [clip for clip in clips if clip.variants]
 
 
 def _malformed(err: ValidationError) -> ApplicationError:

@@ -1,7 +1,8 @@
-"""What a stock-photo search returns, whichever provider: candidates with their sizes and attribution.
+"""What a stock-photo or stock-video search returns, whichever provider: candidates with their sizes and attribution.
 
-A candidate lists the sizes the provider offers (with the pixel size each will have, derived from the provider's
-documented resizing rules) so that one pure function picks the smallest download that still covers the render.
+A candidate lists the sizes (a photo's renditions, a video's files) the provider offers, with the pixel size each
+will have (derived from the provider's documented resizing rules, or listed by it), so that one pure function
+picks the smallest download that still covers the render.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Literal
 from engines.media.library import Attribution
 
 StockProvider = Literal["pexels", "pixabay"]
+StockKind = Literal["photo", "clip"]
 Orientation = Literal["landscape", "portrait", "square"]
 
 # A download may be scaled up at most this much to cover the render (720x1280 covers 1080x1920 at 1.5x).
@@ -25,6 +27,7 @@ class SizeVariant:
     url: str
     width: int
     height: int
+    size_bytes: int | None = None  # when the provider says (Pixabay's video files): larger than the limit, skipped
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,13 @@ class StockCandidate:
     query: str
     # Part of the download cache key: Pexels' size URLs are stable, Pixabay's change daily (so: the size's name).
     stable_urls: bool = True
+    kind: StockKind = "photo"
+    duration: float | None = None  # a clip's seconds
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Who it is within a video: photo and video ids are separate numberings at the same provider."""
+        return self.provider, self.kind, self.provider_id
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,6 +63,8 @@ class StockCandidate:
             attribution=Attribution(**data["attribution"]),
             query=data["query"],
             stable_urls=bool(data.get("stable_urls", True)),
+            kind=data.get("kind", "photo"),
+            duration=data.get("duration"),
         )
 
 
@@ -82,9 +94,13 @@ def fit_within(width: int, height: int, box_w: int, box_h: int) -> tuple[int, in
     return max(round(width * scale), 1), max(round(height * scale), 1)
 
 
-def choose_variant(candidate: StockCandidate, target_w: int, target_h: int) -> SizeVariant | None:
-    """The smallest size that covers the target without upscaling, else the largest within MAX_UPSCALE, else None."""
-    by_area = sorted(candidate.variants, key=lambda v: v.width * v.height)
+def choose_variant(
+    candidate: StockCandidate, target_w: int, target_h: int, max_bytes: int | None = None
+) -> SizeVariant | None:
+    """The smallest size that covers the target without upscaling, else the largest within MAX_UPSCALE, else None;
+    sizes the provider declares larger than `max_bytes` are left out."""
+    fitting = [v for v in candidate.variants if max_bytes is None or v.size_bytes is None or v.size_bytes <= max_bytes]
+    by_area = sorted(fitting, key=lambda v: v.width * v.height)
     covering = [v for v in by_area if upscale_needed(v.width, v.height, target_w, target_h) <= 1.0]
     if covering:
         return covering[0]

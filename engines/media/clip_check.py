@@ -27,6 +27,10 @@ class ClipUnusable(Exception):
     """The file is not a playable clip; the message says why."""
 
 
+class ClipOpensBlack(ClipUnusable):
+    """Playable, but it opens on black the QA stage would fail."""
+
+
 @dataclass(frozen=True)
 class ClipFacts:
     codec: str
@@ -45,7 +49,7 @@ def check_clip(path: Path, *, reject_black_start: bool = False, timeout: float =
         filters = ["-vf", f"blackdetect=d={BLACK_MIN_SECONDS}:pix_th={BLACK_PIXEL_THRESHOLD}"]
     first = _decode(path, head, filters, timeout)
     if reject_black_start and "black_start:" in first:
-        raise ClipUnusable(f"opens with {BLACK_MIN_SECONDS:g} s or more of black (would fail the black-frame check)")
+        raise ClipOpensBlack(f"opens with {BLACK_MIN_SECONDS:g} s or more of black (would fail the black-frame check)")
     _decode(path, ["-sseof", "-0.5"], [], timeout)
     return facts
 
@@ -61,7 +65,7 @@ def probe_clip(path: Path, *, timeout: float = 30.0) -> ClipFacts:
     except (OSError, subprocess.TimeoutExpired) as err:
         raise ClipUnusable(f"ffprobe failed ({type(err).__name__})") from None
     if probe.returncode:
-        raise ClipUnusable(_last_line(probe.stderr) or f"ffprobe exited with {probe.returncode}")
+        raise ClipUnusable(_last_line(probe.stderr, path) or f"ffprobe exited with {probe.returncode}")
     try:
         data = json.loads(probe.stdout or "{}")
         stream = data["streams"][0]
@@ -91,11 +95,12 @@ def _decode(path: Path, position: list[str], filters: list[str], timeout: float)
     except (OSError, subprocess.TimeoutExpired) as err:
         raise ClipUnusable(f"ffmpeg failed ({type(err).__name__})") from None
     if run.returncode:
-        raise ClipUnusable(_last_line(run.stderr) or f"ffmpeg could not decode it (exit {run.returncode})")
+        raise ClipUnusable(_last_line(run.stderr, path) or f"ffmpeg could not decode it (exit {run.returncode})")
     return run.stderr
 
 
-def _last_line(text: str) -> str:
-    """ffmpeg's last word on what went wrong (its closing "Conversion failed!" says nothing)."""
+def _last_line(text: str, path: Path) -> str:
+    """ffmpeg's last word on what went wrong (its closing "Conversion failed!" says nothing), naming the file only
+    by its name."""
     lines = [line.strip() for line in text.splitlines() if line.strip() and line.strip() != "Conversion failed!"]
-    return lines[-1][:200] if lines else ""
+    return lines[-1].replace(str(path), path.name)[:200] if lines else ""

@@ -36,13 +36,15 @@ class Attribution:
     author_url: str | None
     licence: str
     licence_url: str
+    media: str = "photo"  # "photo" | "video": what the credit line calls it
 
     @property
     def credit(self) -> str:
-        """The credit line the provider asks for, e.g. "Photo by Jane Doe on Pexels"."""
+        """The credit line the provider asks for, e.g. "Photo by Jane Doe on Pexels", "Video by … from Pixabay"."""
+        video = self.media == "video"
         if self.provider == "pixabay":
-            return f"Image by {self.author} from Pixabay"
-        return f"Photo by {self.author} on {self.provider.capitalize()}"
+            return f"{'Video' if video else 'Image'} by {self.author} from Pixabay"
+        return f"{'Video' if video else 'Photo'} by {self.author} on {self.provider.capitalize()}"
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class MediaItem:
     path: Path
     source: MediaSource
     origin: str | None = None  # the library file or stock download URL it came from; None for generated images
-    attribution: Attribution | None = None  # stock images only
+    attribution: Attribution | None = None  # stock images and clips only
+    query: str | None = None  # stock only: the search that found it (the terms of the segment it shows)
 
 
 @dataclass
@@ -67,15 +70,18 @@ class MediaSet:
         return list(dict.fromkeys(item.attribution for item in self.items if item.attribution is not None))
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: ``{"items": [{"path", "source", "origin"[, "attribution"]}, ...]}``, paths as strings.
+        """A JSON-ready dict: ``{"items": [{"path", "source", "origin"[, "attribution", "query"]}, ...]}``, paths
+        as strings; item i shows narration segment i.
 
-        ``attribution`` appears only on stock items, so manifests of local media keep their original shape.
+        ``attribution`` and ``query`` appear only on stock items, so manifests of local media keep their shape.
         """
         items = []
         for item in self.items:
             entry: dict[str, Any] = {"path": str(item.path), "source": item.source, "origin": item.origin}
             if item.attribution is not None:
                 entry["attribution"] = {**asdict(item.attribution), "credit": item.attribution.credit}
+            if item.query is not None:
+                entry["query"] = item.query
             items.append(entry)
         return {"items": items}
 
@@ -87,10 +93,10 @@ class MediaSet:
 
 def _item_from_json(data: dict[str, Any]) -> MediaItem:
     credit = data.get("attribution")
-    attribution = (
-        Attribution(**{f: credit.get(f) for f in Attribution.__dataclass_fields__}) if credit is not None else None
-    )
-    return MediaItem(Path(data["path"]), data["source"], data.get("origin"), attribution)
+    # Manifests from before videos lack "media" (so: a photo); a missing older field reads as None.
+    fields = [f for f in Attribution.__dataclass_fields__ if f != "media" or f in (credit or {})]
+    attribution = Attribution(**{f: credit.get(f) for f in fields}) if credit is not None else None
+    return MediaItem(Path(data["path"]), data["source"], data.get("origin"), attribution, data.get("query"))
 
 
 def _is_usable(path: Path) -> bool:

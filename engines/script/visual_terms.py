@@ -96,5 +96,6 @@ def visual_terms(text: str, language: str = "en", limit: int = MAX_TERMS) -> lis
 
 
 def search_text(terms: list[str]) -> str:
-    """One search query from a segment's terms."""
-    return " ".join(" ".join(terms).split())
+    """One search query from a segment's terms, lowercase: stock searches ignore case, so "Coral reef" and "coral
+    reef" are one search."""
+    return " ".join(" ".join(terms).split()).lower()

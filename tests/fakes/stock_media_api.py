@@ -1,4 +1,5 @@
-"""A fake of Pexels (`GET /v1/search`) and Pixabay (`GET /api/`) plus the image files their results point at.
+"""A fake of Pexels (`GET /v1/search`, `GET /videos/search`) and Pixabay (`GET /api/`, `GET /api/videos/`) plus
+the image and video files their results point at.
 
 Wire protocol as the real services speak it:
 - Pexels: key in the `Authorization` header (a wrong one: 401 JSON), `photos[]` with `src{original, large2x, ...}`
@@ -7,15 +8,24 @@ Wire protocol as the real services speak it:
 - Pixabay: key in the query string (a wrong one: HTTP 400 "[ERROR 400] Invalid or missing API key", text),
   `hits[]` with `largeImageURL` (fits 1280 px) whose token changes with `url_epoch`, like the real temporary URLs,
   `X-RateLimit-*` headers (Reset in seconds).
+- Pexels videos: `videos[]` with `user{name, url}`, `duration` and `video_files[]` (`quality` uhd/hd/sd,
+  `file_type` video/mp4, `width`, `height`, `fps`, `link`), plus an HLS entry without a size, as the real answers
+  carry; Pixabay videos: `hits[].videos.{large,medium,small,tiny}.{url,width,height,size,thumbnail}`, a size it
+  does not have as an empty URL with zero width and height, `duration`, `user`, `user_id`.
 - Images are real JPEGs drawn with Pillow at the sizes the URLs promise. A photo's `kind` scripts a bad download:
   "html" (text/html), "oversize" (Content-Length over the limit), "oversize_stream" (chunked, no length),
   "truncated", "corrupt", "small", "dark", "missing" (404); `same_as` serves another photo's bytes (one image
   under two ids).
+- Video files are real MP4s made by ffmpeg at request time (lavfi `testsrc`, hue-shifted per video, or a solid
+  `colour`), at the size the file entry promises. A video's `kind` scripts a bad one: "html", "oversize",
+  "truncated" (cut short: the header still reads), "corrupt", "black" (opens on black), "small" (listed large,
+  served at 320 px), "short" (0.3 s), "missing" (404).
 
-State a test controls: `photos`, `results` (query -> ids; default: every photo of the requested orientation),
-`faults` (scripted answers returned next, per route), and `requests` (everything received).
+State a test controls: `photos`, `videos`, `results` / `video_results` (query -> ids; default: every photo or
+video of the requested orientation), `faults` (scripted answers returned next, per route), and `requests`
+(everything received).
 
-    api = StockMediaApi([FakePhoto(101, 1280, 2000), ...])
+    api = StockMediaApi([FakePhoto(101, 1280, 2000), ...], videos=[FakeVideo(501, 1080, 1920), ...])
     with serve(api.app) as base_url: ...
 """
 
@@ -26,6 +36,8 @@ import colorsys
 import io
 import json
 import re
+import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -36,10 +48,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from PIL import Image, ImageDraw
 
-Route = Literal["pexels", "pixabay", "download"]
+Route = Literal["pexels", "pixabay", "download", "pexels_videos", "pixabay_videos", "video_download"]
 PhotoKind = Literal[
     "ok", "png", "html", "oversize", "oversize_stream", "truncated", "corrupt", "small", "dark", "missing"
 ]
+VideoKind = Literal["ok", "html", "oversize", "truncated", "corrupt", "black", "small", "short", "missing"]
 
 PEXELS_KEY = "pexels-test-key-0123456789"
 PIXABAY_KEY = "12345678-pixabaytestkey0123456789"
@@ -57,6 +70,21 @@ class FakePhoto:
 
     def __post_init__(self) -> None:
         self.photographer = self.photographer or f"Photographer {self.id}"
+
+
+@dataclass
+class FakeVideo:
+    id: int
+    width: int  # the original's size; smaller files are listed beside it
+    height: int
+    duration: float = 2.0
+    kind: VideoKind = "ok"
+    colour: str | None = None  # a solid colour (lavfi `color`) instead of the test pattern
+    videographer: str = ""
+    declared_size: int | None = None  # Pixabay's `size` of every file (default: a plausible small number)
+
+    def __post_init__(self) -> None:
+        self.videographer = self.videographer or f"Videographer {self.id}"
 
 
 @dataclass
@@ -114,12 +142,42 @@ def render_jpeg(seed: int, width: int, height: int, dark: bool = False, fmt: str
     return out.getvalue()
 
 
+@lru_cache(maxsize=128)
+def render_mp4(seed: int, width: int, height: int, seconds: float, colour: str | None = None) -> bytes:
+    """An H.264 MP4 made by ffmpeg: the test pattern hue-shifted by `seed`, or a solid `colour`; distinct bytes per
+    seed either way (the title tag), so content dedupe sees one file per video."""
+    source = f"color=c={colour}" if colour else "testsrc"
+    lavfi = f"{source}:size={width}x{height}:rate=15:duration={seconds}".replace("testsrc:", "testsrc=")
+    hue = [] if colour else ["-vf", f"hue=h={seed * 47 % 360}"]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = f"{tmp}/clip.mp4"
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", lavfi, *hue, "-c:v", "libx264", "-preset",
+             "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-metadata", f"title=fake-{seed}", out],
+            check=True,
+        )  # fmt: skip
+        with open(out, "rb") as f:
+            return f.read()
+
+
+def video_sizes(video: FakeVideo) -> list[tuple[int, int]]:
+    """The original and its renditions down to 640 px on the long side, as Pexels lists them (even sizes)."""
+    sizes = [(video.width, video.height)]
+    for long_side in (2560, 1920, 1280, 960, 640):
+        if long_side < max(video.width, video.height):
+            w, h = _fit(video.width, video.height, long_side, long_side)
+            sizes.append((w // 2 * 2, h // 2 * 2))
+    return list(dict.fromkeys(sizes))
+
+
 class StockMediaApi:
-    def __init__(self, photos: list[FakePhoto] | None = None) -> None:
+    def __init__(self, photos: list[FakePhoto] | None = None, videos: list[FakeVideo] | None = None) -> None:
         self.pexels_key = PEXELS_KEY
         self.pixabay_key = PIXABAY_KEY
         self.photos: dict[int, FakePhoto] = {p.id: p for p in photos or []}
+        self.videos: dict[int, FakeVideo] = {v.id: v for v in videos or []}
         self.results: dict[str, list[int]] = {}
+        self.video_results: dict[str, list[int]] = {}
         self.faults: list[Fault] = []
         self.requests: list[Received] = []
         self.url_epoch = 1  # Pixabay's image URLs change with it
@@ -139,6 +197,12 @@ class StockMediaApi:
                 ids.append(int(m.group(1) or m.group(2)))
         return ids
 
+    def downloaded_video_ids(self) -> list[int]:
+        pattern = r"/video-files/(\d+)/|/video/\d+/(\d+)_"
+        return [
+            int(m.group(1) or m.group(2)) for r in self.received("video_download") if (m := re.search(pattern, r.path))
+        ]
+
     # -- plumbing -------------------------------------------------------------------------------------------
     def _record(self, route: Route, request: Request) -> None:
         self.requests.append(Received(route, request.url.path, dict(request.query_params), dict(request.headers)))
@@ -157,6 +221,29 @@ class StockMediaApi:
     def _matching(self, query: str, orientation: str | None) -> list[FakePhoto]:
         ids = self.results.get(query, list(self.photos))
         return [self.photos[i] for i in ids if i in self.photos and _orientation_matches(self.photos[i], orientation)]
+
+    def _matching_videos(self, query: str, orientation: str | None) -> list[FakeVideo]:
+        ids = self.video_results.get(query, list(self.videos))
+        found = [self.videos[i] for i in ids if i in self.videos]
+        return [v for v in found if _orientation_matches(FakePhoto(v.id, v.width, v.height), orientation)]
+
+    async def _video(self, video: FakeVideo, width: int, height: int) -> Response:
+        if video.kind == "missing":
+            return JSONResponse({"error": "Not found"}, status_code=404)
+        if video.kind == "html":
+            return Response("<html><body>Please verify you are human</body></html>", media_type="text/html")
+        if video.kind == "corrupt":
+            return Response(bytes((i * 7919) % 251 for i in range(40_000)), media_type="video/mp4")
+        if video.kind == "small":
+            width, height = (w // 2 * 2 for w in _fit(width, height, 320, 320))
+        seconds = 0.3 if video.kind == "short" else video.duration
+        colour = "black" if video.kind == "black" else video.colour
+        data = await asyncio.to_thread(render_mp4, video.id, width, height, seconds, colour)
+        if video.kind == "truncated":
+            data = data[: len(data) * 6 // 10]
+        elif video.kind == "oversize":
+            data = data + b"\0" * OVERSIZE_BYTES
+        return Response(data, media_type="video/mp4")
 
     def _image(self, photo: FakePhoto, width: int, height: int) -> Response:
         if photo.kind == "missing":
@@ -265,7 +352,151 @@ class StockMediaApi:
                 return JSONResponse({"error": "Not found"}, status_code=404)
             return self._image(photo, *_fit(photo.width, photo.height, int(m.group(3)), int(m.group(3))))
 
+        @app.get("/videos/search")
+        async def pexels_video_search(request: Request) -> Response:
+            self._record("pexels_videos", request)
+            if request.headers.get("authorization") != self.pexels_key:
+                return JSONResponse({"error": "Authorization field missing or invalid"}, status_code=401)
+            if (fault := await self._fault("pexels_videos")) is not None:
+                return fault
+            q = request.query_params
+            query = q.get("query")
+            per_page = int(q.get("per_page", "15"))
+            if not query or not 1 <= per_page <= 80:
+                return JSONResponse({"error": "invalid query or per_page"}, status_code=400)
+            found = self._matching_videos(query, q.get("orientation"))
+            base = str(request.base_url).rstrip("/")
+            body = {
+                "page": 1,
+                "per_page": per_page,
+                "videos": [_pexels_video(v, base) for v in found[:per_page]],
+                "total_results": len(found),
+                "url": f"https://api-server.pexels.com/search/videos/{query}/",
+            }
+            limits = {"X-Ratelimit-Limit": "20000", "X-Ratelimit-Remaining": "19998"}
+            return JSONResponse(body, headers={**limits, "X-Ratelimit-Reset": str(int(time.time()) + 3600)})
+
+        @app.get("/video-files/{video_id}/{name}")
+        async def pexels_video_file(video_id: int, name: str, request: Request) -> Response:
+            self._record("video_download", request)
+            if (fault := await self._fault("video_download")) is not None:
+                return fault
+            video = self.videos.get(video_id)
+            m = re.fullmatch(r"(\d+)x(\d+)\.mp4", name)
+            if video is None or m is None:
+                return JSONResponse({"error": "Not found"}, status_code=404)
+            return await self._video(video, int(m.group(1)), int(m.group(2)))
+
+        @app.get("/api/videos/")
+        async def pixabay_video_search(request: Request) -> Response:
+            self._record("pixabay_videos", request)
+            q = request.query_params
+            if q.get("key") != self.pixabay_key:
+                return PlainTextResponse("[ERROR 400] Invalid or missing API key", status_code=400)
+            if (fault := await self._fault("pixabay_videos")) is not None:
+                return fault
+            per_page = int(q.get("per_page", "20"))
+            if not 3 <= per_page <= 200:
+                return PlainTextResponse('[ERROR 400] "per_page" is out of valid range.', status_code=400)
+            min_w, min_h = int(q.get("min_width", "0")), int(q.get("min_height", "0"))
+            found = [v for v in self._matching_videos(q.get("q", ""), None) if v.width >= min_w and v.height >= min_h]
+            base = str(request.base_url).rstrip("/")
+            body = {
+                "total": len(found),
+                "totalHits": len(found),
+                "hits": [_pixabay_video(v, base, self.url_epoch) for v in found[:per_page]],
+            }
+            headers = {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "99", "X-RateLimit-Reset": "60"}
+            return Response(json.dumps(body), media_type="application/json", headers=headers)
+
+        @app.get("/video/{epoch}/{name}")
+        async def pixabay_video_file(epoch: int, name: str, request: Request) -> Response:
+            self._record("video_download", request)
+            if (fault := await self._fault("video_download")) is not None:
+                return fault
+            m = re.fullmatch(r"(\d+)_(\d+)x(\d+)\.mp4", name)
+            video = self.videos.get(int(m.group(1))) if m else None
+            if m is None or video is None or epoch != self.url_epoch:
+                return JSONResponse({"error": "Not found"}, status_code=404)
+            return await self._video(video, int(m.group(2)), int(m.group(3)))
+
         return app
+
+
+def _quality(width: int, height: int) -> str:
+    long_side = max(width, height)
+    return "uhd" if long_side >= 2560 else "hd" if long_side >= 1280 else "sd"
+
+
+def _pexels_video(video: FakeVideo, base: str) -> dict[str, Any]:
+    files: list[dict[str, Any]] = [
+        {
+            "id": video.id * 100 + i,
+            "quality": _quality(w, h),
+            "file_type": "video/mp4",
+            "width": w,
+            "height": h,
+            "fps": 25.0,
+            "link": f"{base}/video-files/{video.id}/{w}x{h}.mp4",
+        }
+        for i, (w, h) in enumerate(video_sizes(video))
+    ]
+    files.append(
+        {
+            "id": video.id * 100 + 99,
+            "quality": "hls",
+            "file_type": "application/x-mpegURL",
+            "width": None,
+            "height": None,
+            "fps": None,
+            "link": f"https://player.vimeo.com/external/{video.id}.m3u8",
+        }
+    )
+    return {
+        "id": video.id,
+        "width": video.width,
+        "height": video.height,
+        "duration": round(video.duration),
+        "full_res": None,
+        "tags": [],
+        "url": f"https://www.pexels.com/video/fake-video-{video.id}/",
+        "image": f"https://images.pexels.com/videos/{video.id}/preview.jpeg",
+        "avg_color": None,
+        "user": {
+            "id": 3000 + video.id,
+            "name": video.videographer,
+            "url": f"https://www.pexels.com/@videographer-{video.id}",
+        },
+        "video_files": files,
+        "video_pictures": [{"id": video.id, "nr": 0, "picture": f"https://images.pexels.com/videos/{video.id}/0.jpg"}],
+    }
+
+
+def _pixabay_video(video: FakeVideo, base: str, epoch: int) -> dict[str, Any]:
+    def rendition(box: int) -> dict[str, Any]:
+        w, h = (x // 2 * 2 for x in _fit(video.width, video.height, box, box))
+        size = video.declared_size if video.declared_size is not None else w * h // 20
+        url = f"{base}/video/{epoch}/{video.id}_{w}x{h}.mp4"
+        return {"url": url, "width": w, "height": h, "size": size, "thumbnail": f"{base}/thumb/{video.id}.jpg"}
+
+    # `large` is there only when the original is bigger than Full HD (mostly 4K), as on Pixabay.
+    missing = {"url": "", "width": 0, "height": 0, "size": 0, "thumbnail": ""}
+    large = rendition(max(video.width, video.height)) if max(video.width, video.height) > 1920 else missing
+    return {
+        "id": video.id,
+        "pageURL": f"https://pixabay.com/videos/fake-video-{video.id}/",
+        "type": "film",
+        "tags": "nature, fake, test",
+        "duration": round(video.duration),
+        "videos": {"large": large, "medium": rendition(1920), "small": rendition(1280), "tiny": rendition(960)},
+        "views": 1000,
+        "downloads": 500,
+        "likes": 50,
+        "comments": 5,
+        "user_id": 4000 + video.id,
+        "user": video.videographer.replace(" ", ""),
+        "userImageURL": "",
+    }
 
 
 def _pexels_photo(photo: FakePhoto, base: str) -> dict[str, Any]:

@@ -23,17 +23,21 @@ from providers.cache import ContentCache
 from providers.context import ProviderContext
 from providers.stock_photo import SizeVariant, StockCandidate, choose_variant
 from stages import media
-from stages.stock_media import MAX_DOWNLOADS_PER_VIDEO, stock_queries
+from stages.stock_media import MAX_DOWNLOADS_PER_VIDEO, segment_queries
 from telemetry.worker_metrics import WorkerMetrics
 from tests.fakes.server import serve
 from tests.fakes.stock_media_api import PEXELS_KEY, PIXABAY_KEY, FakePhoto, StockMediaApi
 
 TOPIC = "octopus intelligence"
 PORTRAIT = (1280, 2000)  # covers the 1080x1920 render as an original; large2x (832x1300) does not
+# Each segment's own search terms; the call to action has none of its own ("Follow for more."), so it searches the
+# topic.
+SEGMENT_TERMS = [["octopus", "arms"], ["coral reef"], ["ink cloud"], ["camouflage"], ["tentacles"], ["den"]]
+SEGMENT_QUERIES = [" ".join(terms) for terms in SEGMENT_TERMS]
 
 
 def script(slides: int = 6, tags: list[str] | None = None) -> Script:
-    """A script with `slides` narration parts: hook, slides - 2 segments, call to action."""
+    """A script with `slides` narration parts: hook, slides - 2 segments (each with its terms), call to action."""
     return Script(
         title="How smart is an octopus?",
         hook="Octopuses solve puzzles.",
@@ -41,7 +45,12 @@ def script(slides: int = 6, tags: list[str] | None = None) -> Script:
         call_to_action="Follow for more.",
         description="About octopuses.",
         tags=tags if tags is not None else ["octopus", "marine biology", "shorts", "facts"],
+        visual_terms=[["octopus"], *SEGMENT_TERMS[: slides - 2], []],
     )
+
+
+def nothing_found(api: StockMediaApi) -> None:
+    api.results = {q: [] for q in [*SEGMENT_QUERIES, TOPIC]}
 
 
 def portrait_photos(*ids: int, **kinds: Any) -> list[FakePhoto]:
@@ -110,17 +119,20 @@ def sha(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-async def test_pexels_photos_fill_the_slides_with_attribution(
+async def test_pexels_photos_follow_the_segments_with_attribution(
     api: StockMediaApi, base_url: str, tmp_path: Path
 ) -> None:
-    api.results = {TOPIC: [101, 102, 103], "marine biology": [104, 105, 106], "octopus": [107, 108]}
+    """Each segment's photo comes from the search for that segment's own terms; the call to action, with no terms
+    of its own, from the topic's."""
+    api.results = dict(zip(SEGMENT_QUERIES, [[101, 102], [103], [104, 101], [105, 106]], strict=False))
+    api.results[TOPIC] = [107, 108]
     ctx = make_ctx(make_settings(tmp_path, base_url))
     outcome = await run(ctx, stage_input(tmp_path))
 
     items = manifest(outcome)["items"]
     assert [i["source"] for i in items] == ["generated"] + ["pexels"] * 5
-    # Interleaved across the three queries, one from each in turn: variety over the video.
-    assert [i["attribution"]["provider_id"] for i in items[1:]] == ["101", "104", "107", "102", "105"]
+    assert [i["attribution"]["provider_id"] for i in items[1:]] == ["101", "103", "104", "105", "107"]
+    assert [i["query"] for i in items[1:]] == [*SEGMENT_QUERIES[:4], TOPIC]
     first = items[1]["attribution"]
     assert first == {
         "provider": "pexels",
@@ -130,6 +142,7 @@ async def test_pexels_photos_fill_the_slides_with_attribution(
         "author_url": "https://www.pexels.com/@photographer-101",
         "licence": "Pexels License",
         "licence_url": "https://www.pexels.com/license/",
+        "media": "photo",
         "credit": "Photo by Photographer 101 on Pexels",
     }
     for item in items:
@@ -137,29 +150,32 @@ async def test_pexels_photos_fill_the_slides_with_attribution(
             assert img.size == (1080, 1920)
     assert outcome.artifacts["title_card"] == items[0]["path"]
     credits = json.loads(Path(outcome.artifacts["credits"]).read_text())["credits"]
-    assert [c["provider_id"] for c in credits] == ["101", "104", "107", "102", "105"]
+    assert [c["provider_id"] for c in credits] == ["101", "103", "104", "105", "107"]
     assert MediaSet.from_json(manifest(outcome)).items[1].attribution == Attribution(
         **{k: v for k, v in first.items() if k != "credit"}
     )
 
     searches = api.received("pexels")
-    assert [s.query["query"] for s in searches] == [TOPIC, "marine biology", "octopus"]
+    assert [s.query["query"] for s in searches] == [*SEGMENT_QUERIES[:4], TOPIC]  # each once, in spoken order
     assert all(s.headers["authorization"] == PEXELS_KEY for s in searches)
     assert {(s.query["orientation"], s.query["size"]) for s in searches} == {("portrait", "medium")}
     # The original is the smallest size that covers 1080x1920 without upscaling: no resize parameters.
     downloads = api.received("download")
-    assert [d.query for d in downloads] == [{}] * 5 and sorted(api.downloaded_ids()) == [101, 102, 104, 105, 107]
+    assert [d.query for d in downloads] == [{}] * 5 and sorted(api.downloaded_ids()) == [101, 103, 104, 105, 107]
 
     assert outcome.details["stock_items"] == 5 and outcome.details["fallback_items"] == 0
+    assert outcome.details["footage"] == "photos" and outcome.details["stock_clips"] == 0
+    assert outcome.details["queries"] == " | ".join([*SEGMENT_QUERIES[:4], TOPIC])
     assert outcome.details["cache"] == "miss" and outcome.details["provider"] == "pexels"
     cost = outcome.cost
     assert cost.service == "pexels" and cost.operation == "stock_photos"
-    assert cost.metadata["searches"] == 3 and cost.metadata["downloads"] == 5
+    assert cost.metadata["searches"] == 5 and cost.metadata["downloads"] == 5
     assert cost.metadata["bytes_downloaded"] > 0
     expected = 0.002 + cost.metadata["bytes_downloaded"] / 1e9 * ctx.settings.storage_usd_per_gb
     assert cost.amount_usd == pytest.approx(expected)
     assert cost.amount_usd <= media.estimate_usd(ctx.settings, stage_input(tmp_path).request)
-    assert calls(ctx, "pexels", "ok") == 8
+    assert calls(ctx, "pexels", "ok") == 10
+    assert api.received("pexels_videos") == []  # a simple video prefers photos: no video is searched
 
 
 async def test_landscape_render_searches_landscape_photos_and_renders_landscape(tmp_path: Path) -> None:
@@ -193,26 +209,38 @@ def test_choose_variant_takes_the_smallest_cover_within_the_upscale_limit() -> N
     assert choose_variant(cand(("largeImageURL", 640, 1000)), 1080, 1920) is None
 
 
-def test_queries_are_the_topic_then_specific_tags() -> None:
-    tags = ["octopus intelligence", "octopus", "shorts", "facts", "marine biology", "why", "explained"]
-    assert stock_queries("Octopus  intelligence", script(tags=tags)) == [
-        "Octopus intelligence",
-        "marine biology",
-        "octopus",
-    ]
-    assert stock_queries("cats", script(tags=["shorts"])) == ["cats"]
+def test_segment_queries_are_deduplicated_bounded_and_fall_back_to_the_topic() -> None:
+    s = script(slides=8)
+    s.visual_terms[3] = ["Coral  reef"]  # segment 2's search, but for case and spacing
+    s.visual_terms[4] = ["ink", "cloud"]
+    assert segment_queries(s, range(1, 8), " octopus  intelligence ", "en") == {
+        1: "octopus arms",
+        2: "coral reef",
+        3: "coral reef",  # searched once, for both
+        4: "ink cloud",
+        5: "tentacles",
+        6: "den",
+        7: "octopus intelligence",  # no terms of its own ("Follow for more.")
+    }
+    # At most `limit` distinct searches, the topic's among them: later segments search the topic.
+    bounded = segment_queries(s, range(1, 8), TOPIC, "en", limit=3)
+    assert bounded == {1: "octopus arms", 2: "coral reef", 3: "coral reef", 4: TOPIC, 5: TOPIC, 6: TOPIC, 7: TOPIC}
+    # A script saved without terms derives them from each segment's words.
+    plain = Script("t", "Hook.", ["Anglerfish glow in the dark."], "Follow.", "d", [])
+    assert segment_queries(plain, [1, 2], TOPIC, "en") == {1: "anglerfish glow dark", 2: TOPIC}
 
 
 async def test_dedupe_by_provider_id_and_by_content(api: StockMediaApi, base_url: str, tmp_path: Path) -> None:
-    # 101 appears under two queries; 103 is 102's image under another id.
+    # 101 is found for two segments; 103 is 102's image under another id.
     api.photos[103] = FakePhoto(103, *PORTRAIT, same_as=102)
-    api.results = {TOPIC: [101, 102, 103, 104, 105], "marine biology": [101, 103, 106], "octopus": []}
+    api.results = dict(zip(SEGMENT_QUERIES, [[102], [103, 106], [101, 104], [101, 105]], strict=False))
+    api.results[TOPIC] = [107]
     ctx = make_ctx(make_settings(tmp_path, base_url))
     outcome = await run(ctx, stage_input(tmp_path))
 
     items = manifest(outcome)["items"][1:]
     ids = [i["attribution"]["provider_id"] for i in items]
-    assert len(ids) == len(set(ids)) == 5 and not {"102", "103"} <= set(ids)
+    assert ids == ["102", "106", "101", "105", "107"]  # the second segment's duplicate gave way to its next photo
     assert len({sha(i["path"]) for i in items}) == 5
     assert api.downloaded_ids().count(101) == 1
     assert outcome.details["duplicates"] == 1 and outcome.details["fallback_items"] == 0
@@ -224,7 +252,8 @@ async def test_bad_downloads_are_skipped_and_local_media_fills_the_rest(
     kinds = ["html", "oversize", "oversize_stream", "truncated", "corrupt", "small", "dark", "missing"]
     api.photos = {p.id: p for p in portrait_photos(1, 2)}
     api.photos.update({10 + i: FakePhoto(10 + i, *PORTRAIT, kind=kind) for i, kind in enumerate(kinds)})  # type: ignore[arg-type]
-    api.results = {TOPIC: [10 + i for i in range(len(kinds))] + [1, 2]}
+    nothing_found(api)  # every segment falls back to the topic's results
+    api.results[TOPIC] = [10 + i for i in range(len(kinds))] + [1, 2]
     ctx = make_ctx(make_settings(tmp_path, base_url))
     with caplog.at_level(logging.WARNING, logger="stages.stock_media"):
         outcome = await run(ctx, stage_input(tmp_path), tags=[])
@@ -233,7 +262,7 @@ async def test_bad_downloads_are_skipped_and_local_media_fills_the_rest(
     assert [i["source"] for i in items] == ["generated", "pexels", "pexels", "generated", "generated", "generated"]
     assert [i["attribution"]["provider_id"] for i in items[1:3]] == ["1", "2"]
     assert outcome.details["fallback_items"] == 3 and outcome.details["rejected_downloads"] == len(kinds)
-    assert "3 of 5 slides had no usable Pexels photo" in str(outcome.details["fallback_reason"])
+    assert "3 of 5 segments had no usable Pexels photo" in str(outcome.details["fallback_reason"])
     log = caplog.text
     for reason in (
         "content type text/html is not an image",
@@ -256,7 +285,7 @@ async def test_no_results_fall_back_to_local_and_the_library(api: StockMediaApi,
     library = tmp_path / "library"
     library.mkdir()
     Image.new("RGB", (400, 300), (200, 120, 40)).save(library / "own.jpg")
-    api.results = {TOPIC: [], "marine biology": [], "octopus": []}
+    nothing_found(api)
     ctx = make_ctx(make_settings(tmp_path, base_url, media_library_dir=library))
     outcome = await run(ctx, stage_input(tmp_path))
     items = manifest(outcome)["items"]
@@ -314,7 +343,7 @@ async def test_a_second_video_with_the_same_photos_downloads_nothing(
         ctx.metrics.registry.get_sample_value(
             "ytempire_provider_cache_lookups_total", {"kind": "media", "result": "hit"}
         )
-        == 8
+        == 10
     )
     first_ids = [i["attribution"]["provider_id"] for i in manifest(first)["items"][1:]]
     assert [i["attribution"]["provider_id"] for i in manifest(second)["items"][1:]] == first_ids
@@ -322,9 +351,10 @@ async def test_a_second_video_with_the_same_photos_downloads_nothing(
         sha(i["path"]) for i in manifest(first)["items"][1:]
     ]
 
-    # Another topic whose search finds the same photos: new searches, still no downloads.
+    # Another topic: only the call to action searches anew (the segments' terms are the same), and finds the same
+    # photos: still no downloads.
     third = await run(make_ctx(settings), stage_input(tmp_path, "v3", topic="cephalopod brains"))
-    assert len(api.received("pexels")) == 4 and api.received("download")[-1] == api.requests[before - 1]
+    assert len(api.received("pexels")) == 6 and api.received("download")[-1] == api.requests[before - 1]
     assert third.details["cache"] == "partial" and third.cost.metadata["downloads"] == 0
 
 
@@ -347,7 +377,7 @@ async def test_pixabay_photos_with_the_key_kept_out_of_everything(
     search = api.received("pixabay")[0].query
     assert search == {
         "key": PIXABAY_KEY,
-        "q": TOPIC,
+        "q": SEGMENT_QUERIES[0],
         "image_type": "photo",
         "orientation": "vertical",
         "min_width": "1080",
@@ -523,7 +553,7 @@ async def test_heartbeats_while_downloading(api: StockMediaApi, base_url: str, t
     ctx = make_ctx(make_settings(tmp_path, base_url))
     outcome = await env.run(run, ctx, stage_input(tmp_path))
     assert outcome.details["stock_items"] == 5
-    assert beats and beats[-1][0]["stock_images"] == 5
+    assert beats and beats[-1][0]["stock_items"] == 5
 
 
 def test_estimate_is_an_upper_bound_and_local_stays_at_the_overhead(tmp_path: Path) -> None:
