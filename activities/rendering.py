@@ -18,7 +18,7 @@ from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from core.stage_table import RENDER_PROGRESS_SIGNAL
 from engines.render.encoder import choose_encoder
-from engines.render.plan import RenderPlan, plan_stills
+from engines.render.plan import RenderPlan, plan_stills, shot_durations
 from engines.render.runner import RenderProgress, render
 from engines.speech.timeline import SpeechTimeline
 from ledger import Ledger
@@ -29,14 +29,17 @@ CROSSFADE_SECONDS = 0.5
 
 
 def build_plan(inp: StageInput, *, encoder: str, preset: str) -> RenderPlan:
-    """Turn the earlier stages' artifacts into a render plan: one still per narration segment."""
+    """Turn the earlier stages' artifacts into a render plan: media item i on screen while narration segment i is
+    spoken, cut on the segment boundaries of the speech timeline."""
     timeline = SpeechTimeline.from_json(json.loads(Path(inp.artifacts["timeline"]).read_text()))
     media = json.loads(Path(inp.artifacts["media"]).read_text())
     paths = [item["path"] for item in media["items"]]
-    bounds = [segment.start for segment in timeline.segments[1:]]
-    starts = [0.0, *bounds]
-    ends = [*bounds, timeline.duration]
-    durations = [end - start for start, end in zip(starts, ends, strict=True)]
+    durations = shot_durations([segment.start for segment in timeline.segments], timeline.duration)
+    if len(paths) < len(durations):
+        raise ApplicationError(
+            f"the media set has {len(paths)} items for {len(durations)} narration segments",
+            type=ErrorType.MISSING_ARTIFACT,
+        )
     fancy = inp.request.complexity != "simple"
     # A crossfade needs room on both sides of a cut; a very short narration segment gets hard cuts instead.
     crossfade = CROSSFADE_SECONDS if fancy and min(durations) > 3 * CROSSFADE_SECONDS else 0.0

@@ -2,7 +2,7 @@
 
 from engines.render.encoder import EncoderChoice, choose_encoder
 from engines.render.graph import build_argv, build_graph
-from engines.render.plan import RenderPlan, Still, plan_stills
+from engines.render.plan import RenderPlan, Still, plan_stills, shot_durations
 from engines.render.runner import FFmpegError, RenderProgress, RenderResult, render, run_ffmpeg
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "plan_stills",
     "render",
     "run_ffmpeg",
+    "shot_durations",
 ]

@@ -72,6 +72,18 @@ class RenderPlan:
         return sum(s.duration for s in self.stills) - overlaps
 
 
+def shot_durations(segment_starts: Sequence[float], end: float) -> list[float]:
+    """One shot per narration segment, from where the segment starts to where the next one does (the first from 0,
+    the last to `end`, the narration's duration): each cut falls on a segment boundary of the speech timeline."""
+    if not segment_starts:
+        raise ValueError("need at least one segment")
+    bounds = [0.0, *segment_starts[1:], end]
+    durations = [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+    if any(d <= 0 for d in durations):
+        raise ValueError(f"segment starts {list(segment_starts)} are not increasing within 0..{end}")
+    return durations
+
+
 def plan_stills(durations: Sequence[float], paths: Sequence[str], crossfade: float = 0.0) -> list[Still]:
     """Stills whose on-screen times, after crossfade overlaps, still add up to sum(durations).
 
