@@ -29,7 +29,7 @@ from tests.fakes.elevenlabs_api import FakeElevenLabs
 from tests.fakes.google_tts_api import FakeGoogleTts
 from tests.fakes.openai_api import FakeOpenAI, Scripted
 from tests.fakes.server import serve
-from tests.fakes.stock_media_api import FakePhoto, StockMediaApi
+from tests.fakes.stock_media_api import FakePhoto, FakeVideo, StockMediaApi
 from tests.fakes.youtube_api import FakeYouTube
 from tests.integration.conftest import api_client, running_workers
 from tests.integration.test_end_to_end import ffprobe, wait_final
@@ -66,7 +66,7 @@ def fakes() -> Iterator[Fakes]:
         openai=FakeOpenAI(narration_words=int(DURATION * 2.5)),
         elevenlabs=FakeElevenLabs(),
         google=FakeGoogleTts(),
-        stock=StockMediaApi(portrait),
+        stock=StockMediaApi(portrait, videos=[FakeVideo(i, 1080, 1920, duration=2) for i in range(601, 604)]),
         youtube=FakeYouTube(
             client_id="e2e.apps.googleusercontent.com",
             client_secret="GOCSPX-e2e-secret-0042",
@@ -179,11 +179,16 @@ async def test_every_stage_on_its_cloud_provider(
         assert fakes.youtube.thumbnails[state["youtube_video_id"]][:2] == b"\xff\xd8"
     assert len(fakes.youtube.calls("insert")) == 3
 
-    # Attribution travels with the photos.
+    # Attribution travels with the photos, and with the clips a complex video prefers.
     media = json.loads((settings.artifacts_dir / first / "media" / "media.json").read_text())
     assert any(item.get("attribution", {}).get("provider") == "pexels" for item in media["items"])
+    assert {item["attribution"]["media"] for item in media["items"] if "attribution" in item} == {"photo"}
+    complex_media = json.loads((settings.artifacts_dir / complex_video / "media" / "media.json").read_text())
+    clips = [item for item in complex_media["items"] if item.get("attribution", {}).get("media") == "video"]
+    assert clips and all(item["path"].endswith(".mp4") for item in clips)
     descriptions = [session.metadata["snippet"]["description"] for session in fakes.youtube.sessions.values()]
     assert len(descriptions) == 3 and all("Credits:\n" in d for d in descriptions)
+    assert any("Video by Videographer601 from Pixabay" in d for d in descriptions)
 
     # No key, secret or token anywhere a user or the Temporal UI can see.
     histories = [
