@@ -1,4 +1,4 @@
-"""media_collection: generated backgrounds / the user's library (local, default), Pexels or Pixabay photos."""
+"""media_collection: generated backgrounds / the user's library (local, default), Pexels or Pixabay clips and photos."""
 
 from __future__ import annotations
 
