@@ -67,6 +67,16 @@ def google_tts_usd(settings: Settings, characters: int) -> float:
     return characters * settings.google_tts_usd_per_1m_chars / 1_000_000
 
 
+def openai_tts_usd_per_1m_chars(settings: Settings) -> float:
+    """The configured speech model's price; a model missing from the table (a local server's) the unlisted price."""
+    table = settings.openai_tts_usd_per_1m_chars
+    return table.get(settings.openai_tts_model, settings.openai_tts_unlisted_usd_per_1m_chars)
+
+
+def openai_tts_usd(settings: Settings, characters: int) -> float:
+    return characters * openai_tts_usd_per_1m_chars(settings) / 1_000_000
+
+
 def openai_usd(prompt_tokens: int, completion_tokens: int, prices_per_million: tuple[float, float]) -> float:
     price_in, price_out = prices_per_million
     return (prompt_tokens * price_in + completion_tokens * price_out) / 1_000_000

@@ -25,7 +25,8 @@ from core.encryption import KEY_FILE_NAME, KeyRing, key_file_ring
 from core.footage import DEFAULT_FOOTAGE, Footage
 
 ScriptProvider = Literal["local", "openai"]
-TtsProvider = Literal["local", "elevenlabs", "google"]
+TtsProvider = Literal["local", "elevenlabs", "google", "openai"]
+OPENAI_BASE_URL = "https://api.openai.com/v1"  # the OpenAI client's own default
 MediaProvider = Literal["local", "pexels", "pixabay"]
 UploadProvider = Literal["local", "youtube"]
 
@@ -311,6 +312,33 @@ class Settings(BaseSettings):
     elevenlabs_speed: float = Field(1.0, ge=0.7, le=1.2, description="speaking rate (the API's voice_settings.speed)")
     elevenlabs_usd_per_1k_chars: float = 0.30
 
+    openai_tts_base_url: str | None = Field(
+        None,
+        description="an OpenAI-compatible speech server (`POST {url}/audio/speech`: Kokoro-FastAPI, openedai-speech, a "
+        "gateway), e.g. http://127.0.0.1:8880/v1; unset: OpenAI's own API",
+    )
+    openai_tts_api_key: SecretStr | None = Field(
+        None,
+        description="the key sent to the speech server; unset: the OpenAI key where the speech server is the one that "
+        "key is for (OpenAI's API, or YTEMPIRE_OPENAI_BASE_URL), else none (a local server needs none)",
+    )
+    openai_tts_model: str = Field("gpt-4o-mini-tts", description="tts-1, tts-1-hd, gpt-4o-mini-tts or the server's own")
+    openai_tts_voice: str = Field("alloy", description="a voice of the model or server (OpenAI: alloy, coral, ...)")
+    openai_tts_response_format: Literal["wav", "mp3"] = Field(
+        "wav", description="what the server is asked for; either is decoded to 48 kHz WAV (wav: lossless, larger)"
+    )
+    openai_tts_usd_per_1m_chars: dict[str, float] = Field(
+        default_factory=lambda: {"tts-1": 15.0, "tts-1-hd": 30.0, "gpt-4o-mini-tts": 20.0},
+        description="USD per 1M input characters by model (gpt-4o-mini-tts is billed in tokens, about $0.015 a minute: "
+        "20 is a per-character rate that covers a slow voice)",
+    )
+    openai_tts_unlisted_usd_per_1m_chars: float = Field(
+        0.0,
+        ge=0,
+        description="USD per 1M characters of a model missing from YTEMPIRE_OPENAI_TTS_USD_PER_1M_CHARS (0: a local "
+        "server's own model costs nothing)",
+    )
+
     google_api_key: SecretStr | None = Field(None, validation_alias=_env("YTEMPIRE_GOOGLE_API_KEY", "GOOGLE_API_KEY"))
     google_tts_base_url: str | None = Field(
         None, validation_alias=_env("YTEMPIRE_GOOGLE_TTS_BASE_URL", "GOOGLE_TTS_BASE_URL")
@@ -419,6 +447,15 @@ class Settings(BaseSettings):
     @cached_property
     def provider_cache_dir(self) -> Path:
         return (self.cache_dir or self.data_dir / "cache").resolve()
+
+    @property
+    def openai_tts_key(self) -> SecretStr | None:
+        """The key for the speech server: its own, else the OpenAI key when both name the same server (the OpenAI key is
+        never sent to another host, such as a speech server on the LAN)."""
+        if self.openai_tts_api_key is not None:
+            return self.openai_tts_api_key
+        speech_server = (self.openai_tts_base_url or OPENAI_BASE_URL).rstrip("/")
+        return self.openai_api_key if (self.openai_base_url or OPENAI_BASE_URL).rstrip("/") == speech_server else None
 
     @property
     def callback_secret(self) -> str | None:

@@ -42,8 +42,18 @@ def describe(settings: Settings) -> list[str]:
 def missing_credentials(settings: Settings) -> list[str]:
     """One message per selected cloud provider whose credential is not configured."""
     problems = []
-    used = {name for tiers in provider_table(settings).values() for name in tiers.values()}
-    for name in sorted(used - {"local"}):
+    used = {(name, kind) for kind, tiers in provider_table(settings).items() for name in tiers.values()}
+    for name, kind in sorted(used):  # "openai" writes scripts and speaks: each needs its own check
+        if name == "local":
+            continue
+        if (name, kind) == ("openai", "tts"):
+            # A speech server of the user's own (YTEMPIRE_OPENAI_TTS_BASE_URL) may need no key at all.
+            if settings.openai_tts_key is None and settings.openai_tts_base_url is None:
+                problems.append(
+                    "openai speech is selected but neither YTEMPIRE_OPENAI_TTS_API_KEY nor OPENAI_API_KEY (for "
+                    "OpenAI's own API) is set: its stage will fail until one is"
+                )
+            continue
         field, variable = _CREDENTIALS[name]
         if getattr(settings, field) is None:
             problems.append(f"{name} is selected but {variable} is not set: its stage will fail until it is")

@@ -1,4 +1,4 @@
-"""audio_synthesis: Piper or espeak-ng (local, default), ElevenLabs or Google Cloud Text-to-Speech.
+"""audio_synthesis: Piper or espeak-ng (local, default), ElevenLabs, Google Text-to-Speech or OpenAI-compatible speech.
 
 The local provider speaks with a Piper neural voice where one speaks the video's language (the bundled
 en_US-joe-medium for English, YTEMPIRE_PIPER_VOICE, a voice of YTEMPIRE_PIPER_VOICES_DIR) and with espeak-ng
@@ -29,7 +29,7 @@ from engines.speech.cloud_audio import CloudSpeech, normalize_segments
 from engines.speech.espeak import SpeechSynthesisError, synthesize_espeak
 from engines.speech.piper import PiperVoice, PiperVoiceError, bundled_voice, read_voice, synthesize_piper, voices_in
 from engines.speech.timeline import SpeechTimeline
-from providers import elevenlabs_tts, google_tts
+from providers import elevenlabs_tts, google_tts, openai_tts
 from providers.cache import cache_key
 from providers.context import ProviderContext
 from stages.selection import provider_for
@@ -39,6 +39,7 @@ CloudSynthesis = Callable[[ProviderContext, Sequence[str], Path, str], Awaitable
 _CLOUD: dict[str, tuple[CloudSynthesis, Callable[[Settings, str], str], Callable[[Settings, int], float]]] = {
     "elevenlabs": (elevenlabs_tts.synthesize_elevenlabs, elevenlabs_tts.variant, cost_policy.elevenlabs_usd),
     "google": (google_tts.synthesize_google, google_tts.variant, cost_policy.google_tts_usd),
+    "openai": (openai_tts.synthesize_openai, openai_tts.variant, cost_policy.openai_tts_usd),
 }
 
 
@@ -164,6 +165,8 @@ async def _cloud(ctx: ProviderContext, inp: StageInput, provider: str, script: S
         },
     )
     details: dict[str, str | float] = {"provider": provider, "cache": "miss", "characters": speech.characters}
+    if speech.word_times is not None:
+        details["word_times"] = speech.word_times
     return _outcome(ctx, inp, script, out_dir, wav, speech.timeline, cost, details)
 
 

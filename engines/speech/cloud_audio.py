@@ -43,6 +43,7 @@ class CloudSpeech:
     characters: int  # billed characters, as the provider counts them
     requests: int
     cost_usd: float
+    word_times: str | None = None  # how word times were found, where the provider gives none of its own
 
 
 def words_of(text: str) -> list[str]:

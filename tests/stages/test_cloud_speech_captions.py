@@ -20,13 +20,14 @@ from stages import speech
 from telemetry.worker_metrics import WorkerMetrics
 from tests.fakes.elevenlabs_api import FakeElevenLabs
 from tests.fakes.google_tts_api import FakeGoogleTts
+from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.server import serve
 from tests.providers.speech_checks import out_dir, probe_wav, script_for, stage_input
 
 _DIALOGUE = re.compile(r"^Dialogue: 0,(\d+):(\d\d):(\d\d)\.(\d\d),(\d+):(\d\d):(\d\d)\.(\d\d),Caption,,0,0,0,,(.*)$")
 
 
-@pytest.fixture(params=["elevenlabs", "google"])
+@pytest.fixture(params=["elevenlabs", "google", "openai"])
 def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProviderContext]:
     values: dict[str, Any] = {"data_dir": tmp_path, "tts_provider": request.param, "provider_timeout_seconds": 5.0}
     if request.param == "elevenlabs":
@@ -34,10 +35,15 @@ def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProviderCo
         with serve(el.app) as url:
             values |= {"elevenlabs_api_key": el.api_key, "elevenlabs_base_url": url}
             yield ProviderContext.for_worker(Settings(_env_file=None, **values), WorkerMetrics())  # type: ignore[call-arg]
-    else:
+    elif request.param == "google":
         google = FakeGoogleTts()
         with serve(google.app) as url:
             values |= {"google_api_key": google.api_key, "google_tts_base_url": url}
+            yield ProviderContext.for_worker(Settings(_env_file=None, **values), WorkerMetrics())  # type: ignore[call-arg]
+    else:
+        openai = FakeOpenAI()
+        with serve(openai.app) as url:
+            values |= {"openai_tts_api_key": openai.api_key, "openai_tts_base_url": f"{url}/v1"}
             yield ProviderContext.for_worker(Settings(_env_file=None, **values), WorkerMetrics())  # type: ignore[call-arg]
 
 
