@@ -169,11 +169,12 @@ def test_hard_cut_argv_is_golden() -> None:
         "[s5][s11]concat=a=0:n=2:v=1[s12];[s12]subtitles=filename=/in/caps.ass[s13];"
         "[s13]format=yuv420p[s14];"
         # The voice levelled to -20 LUFS (+3.5 dB), compressed and limited; the mix measured at -21.25 LUFS raised
-        # 7.25 dB to -14 under a safety limiter.
+        # 7.25 dB to -14 under a safety limiter, oversampled 4x.
         "[2:a]aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=48000[s15];[s15]volume=3.5dB[s16];"
         "[s16]acompressor=attack=10:makeup=5dB:ratio=2:release=150:threshold=-28dB[s17];"
         "[s17]alimiter=attack=5:level=false:limit=-12dB:release=50[s18];[s18]volume=7.25dB[s19];"
-        "[s19]alimiter=attack=5:level=false:limit=-2dB:release=50[s20]"
+        "[s19]aresample=192000[s20];[s20]alimiter=attack=5:level=false:limit=-2dB:release=50[s21];"
+        "[s21]aresample=48000[s22]"
     )
     assert argv == [
         "ffmpeg",
@@ -181,7 +182,7 @@ def test_hard_cut_argv_is_golden() -> None:
         "-framerate", "30", "-protocol_whitelist", "file", "-i", "/in/b.png",
         "-protocol_whitelist", "file", "-i", "/in/voice.wav",
         "-filter_complex", graph,
-        "-map", "[s14]", "-map", "[s20]",
+        "-map", "[s14]", "-map", "[s22]",
         "-f", "mp4", "-b:a", "192k", "-acodec", "aac", "-ar", "48000", "-bufsize", "16M", "-crf", "23",
         "-g", "60", "-maxrate", "8M", "-movflags", "+faststart", "-pix_fmt", "yuv420p",
         "-preset", "veryfast", "-r", "30", "-t", "4", "-vcodec", "libx264",
@@ -223,12 +224,13 @@ def test_music_argv_loops_fades_ducks_and_mixes_under_the_voice() -> None:
     graph = _arg(argv, "-filter_complex")
     labels = _labels(14)
     audio = VOICE.format(*labels, v="2:a") + MUSIC.format(*labels, m="3:a")
-    # The mix measured at -21.25 LUFS: 7.25 dB up to -14, under the safety limiter.
-    assert graph[graph.index("[2:a]") :] == (
-        audio + ";[s26]volume=7.25dB[s27];[s27]alimiter=attack=5:level=false:limit=-2dB:release=50[s28]"
+    # The mix measured at -21.25 LUFS: 7.25 dB up to -14, under the safety limiter (oversampled 4x).
+    assert graph[graph.index("[2:a]") :] == audio + (
+        ";[s26]volume=7.25dB[s27];[s27]aresample=192000[s28];"
+        "[s28]alimiter=attack=5:level=false:limit=-2dB:release=50[s29];[s29]aresample=48000[s30]"
     )
     assert argv[argv.index("-filter_complex") + 2 : argv.index("-filter_complex") + 6] == [
-        "-map", "[s13]", "-map", "[s28]",
+        "-map", "[s13]", "-map", "[s30]",
     ]  # fmt: skip
 
 
