@@ -118,7 +118,11 @@ class PipelineActivities:
             return StageOutcome(
                 {"qa_report": str(report_path)},
                 cost_policy.overhead(self._settings, "compute", "qa_probe"),
-                {"duration": round(facts.duration, 3), "lufs": signal.integrated_lufs or 0.0},
+                {
+                    "duration": round(facts.duration, 3),
+                    "lufs": signal.integrated_lufs or 0.0,
+                    "true_peak_dbtp": signal.true_peak_dbtp if signal.true_peak_dbtp is not None else 0.0,
+                },
             )
 
         return await self._run(inp, body)

@@ -17,20 +17,25 @@ from core.errors import ErrorType
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from core.stage_table import RENDER_PROGRESS_SIGNAL
+from engines.media.music import MusicLibraryError, Track
 from engines.render.encoder import choose_encoder
+from engines.render.graph import master_gain
 from engines.render.plan import RenderPlan, plan_stills, shot_durations
 from engines.render.runner import RenderProgress, render
 from engines.speech.timeline import SpeechTimeline
 from ledger import Ledger
 from providers.errors import attach_charge
+from stages.music import choose_music
 from telemetry.worker_metrics import WorkerMetrics
 
 CROSSFADE_SECONDS = 0.5
 
 
-def build_plan(inp: StageInput, *, encoder: str, preset: str) -> RenderPlan:
+def build_plan(
+    inp: StageInput, *, encoder: str, preset: str, music: Track | None = None, music_level_db: float = -12.0
+) -> RenderPlan:
     """Turn the earlier stages' artifacts into a render plan: media item i on screen while narration segment i is
-    spoken, cut on the segment boundaries of the speech timeline."""
+    spoken, cut on the segment boundaries of the speech timeline; `music` under the voice."""
     timeline = SpeechTimeline.from_json(json.loads(Path(inp.artifacts["timeline"]).read_text()))
     media = json.loads(Path(inp.artifacts["media"]).read_text())
     paths = [item["path"] for item in media["items"]]
@@ -57,6 +62,8 @@ def build_plan(inp: StageInput, *, encoder: str, preset: str) -> RenderPlan:
         encoder=encoder,
         preset="medium" if premium else preset,
         crf=20 if premium else 23,
+        music_path=str(music.path) if music is not None else None,
+        music_level_db=music_level_db,
     )
 
 
@@ -112,7 +119,14 @@ class RenderActivities:
         fixed_price = cost_policy.fixed_price(self._settings, inp.stage)
 
         async def body() -> StageOutcome:
-            plan = build_plan(inp, encoder=self._encoder.name, preset=self._settings.render_preset)
+            music = await self._music(inp)
+            plan = build_plan(
+                inp,
+                encoder=self._encoder.name,
+                preset=self._settings.render_preset,
+                music=music,
+                music_level_db=self._settings.music_level_db,
+            )
             output = Path(plan.output_path)
             for stale in output.parent.glob(f"{output.stem}.*.partial{output.suffix}"):
                 stale.unlink(missing_ok=True)  # left by an attempt whose worker was killed
@@ -144,17 +158,18 @@ class RenderActivities:
                 cost_policy.render_usd(self._settings, result.seconds_wall),
                 {"encoder": result.encoder, "render_seconds": round(result.seconds_wall, 3)},
             )
-            return StageOutcome(
-                {"video": result.output_path},
-                cost,
-                {
-                    "encoder": result.encoder,
-                    "encoder_reason": self._encoder.reason,
-                    "render_seconds": round(result.seconds_wall, 3),
-                    "realtime_factor": round(result.realtime_factor, 2),
-                    "video_seconds": round(plan.duration, 3),
-                },
-            )
+            details: dict[str, str | float] = {
+                "encoder": result.encoder,
+                "encoder_reason": self._encoder.reason,
+                "render_seconds": round(result.seconds_wall, 3),
+                "realtime_factor": round(result.realtime_factor, 2),
+                "video_seconds": round(plan.duration, 3),
+                "music": music.name if music is not None else "none",
+                "loudness_seconds": round(result.measure_seconds, 3),
+            }
+            if result.levels is not None:
+                details["loudness_gain_db"] = master_gain(plan, result.levels)
+            return StageOutcome({"video": result.output_path}, cost, details)
 
         return await run_stage(
             self._ledger,
@@ -164,6 +179,18 @@ class RenderActivities:
             fixed_price,
             liveness=False,  # its progress heartbeats (once a second) keep it alive
         )
+
+    async def _music(self, inp: StageInput) -> Track | None:
+        """The video's track (the same on every attempt); a choice the library cannot serve fails the video."""
+        try:
+            return await asyncio.to_thread(choose_music, self._settings, inp.request)
+        except MusicLibraryError as err:
+            raise ApplicationError(
+                f"no music for this video: {err} (YTEMPIRE_MUSIC_DIR {self._settings.music_dir}; "
+                "set the request's music to none for a video without it)",
+                type=ErrorType.INVALID_CONFIGURATION,
+                non_retryable=True,
+            ) from None
 
     async def _affordable_seconds(self, inp: StageInput, fixed_price: float | None) -> float | None:
         """How long a render may run before its compute charge, with what this execution's failed attempts were

@@ -163,6 +163,7 @@ class Admitter:
             callback_url=str(body.callback_url) if body.callback_url else None,
             language=body.language,
             voice=body.voice,
+            music=body.music,
         )
         if found := request_problem(settings, request):
             field, problem = found

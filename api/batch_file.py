@@ -3,8 +3,8 @@
     .venv/bin/python -m api.batch_file videos.csv        # or temporal-dev/queue-batch.sh videos.csv
 
 CSV columns are the queue request's fields (topic, channel_id, user_id, priority, complexity, duration_seconds,
-orientation, language, voice, cost_cap_usd, callback_url, request_id); empty cells take the defaults. Every row is
-checked before anything is sent, and a bad row is reported by its line. The idempotency key comes from the file's
+orientation, language, voice, music, cost_cap_usd, callback_url, request_id); empty cells take the defaults. Every
+row is checked before anything is sent, and a bad row is reported by its line. The idempotency key comes from the file's
 content, so running the same file again (after a full queue, a lost connection) only queues what is not queued
 yet. Exit status: 0 all queued, 1 some rejected (run it again later), 2 the file or the API refused the request.
 """

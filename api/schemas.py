@@ -69,6 +69,16 @@ class EnqueueRequest(BaseModel):
         "language. Unset: the language's own offline voice (Piper's en_US-joe-medium for English, espeak-ng for a "
         "language without a Piper voice).",
     )
+    music: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^\w[\w .+-]*(/\w[\w .+-]*)*$",
+        description="The music under this video, from the server's YTEMPIRE_MUSIC_DIR: a mood (e.g. calm, the name "
+        "of a folder or a music.json tag), a file (its path in the library, or its name where that is unique, e.g. "
+        "calm/piano.mp3), or none for no music. Unset: the channel's choice (YTEMPIRE_CHANNEL_MUSIC), else any track "
+        "of the library; no library, no music.",
+    )
     callback_url: AnyHttpUrl | None = Field(
         None,
         description="Receives a signed JSON event (X-Ytempire-Signature, HMAC-SHA256 of the timestamp, this URL and "

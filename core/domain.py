@@ -81,6 +81,7 @@ class VideoRequest:
     callback_url: str | None = None  # POSTed a signed event when the video completes, fails, is cancelled or halts
     language: str = "en"  # BCP 47: what the script is written in and the narration speaks
     voice: str | None = None  # a Piper voice of YTEMPIRE_PIPER_VOICES_DIR by name (None: the language's own)
+    music: str | None = None  # a mood or a file of YTEMPIRE_MUSIC_DIR, or "none" (None: the channel's choice)
 
     @property
     def resolution(self) -> tuple[int, int]:

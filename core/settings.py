@@ -242,6 +242,24 @@ class Settings(BaseSettings):
         description="JSON {channel_id: {field: value}}: a channel's caption fields that differ from "
         "YTEMPIRE_CAPTION_STYLE",
     )
+    music_dir: Path | None = Field(
+        None,
+        description="the music library: audio files (mp3, m4a, aac, ogg, opus, flac, wav) tagged by mood through the "
+        "folders they sit in (calm/, upbeat/) and a music.json beside them; one track plays under each video, "
+        "ducked under the voice (unset: no music)",
+    )
+    channel_music: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON {channel_id: mood, file of the library or 'none'}: the music of a channel's videos when "
+        "the request names none (unset for a channel: any track of the library)",
+    )
+    music_level_db: float = Field(
+        -12.0,
+        ge=-30.0,
+        le=0.0,
+        description="the music's loudness relative to the voice's where the voice pauses (it is ducked about 11 dB "
+        "more while the voice speaks)",
+    )
     piper_enabled: bool = Field(
         True,
         description="the local voice is Piper's where a Piper voice speaks the video's language (false: espeak-ng "
@@ -411,6 +429,13 @@ class Settings(BaseSettings):
     def _channel_caption_styles_valid(self) -> Settings:
         for channel in self.channel_caption_styles:
             self.caption_style_for(channel)
+        return self
+
+    @model_validator(mode="after")
+    def _channel_music_named(self) -> Settings:
+        for channel, choice in self.channel_music.items():
+            if not choice.strip():
+                raise ValueError(f"YTEMPIRE_CHANNEL_MUSIC[{channel!r}]: name a mood, a file of the library or 'none'")
         return self
 
     def caption_style_for(self, channel_id: str) -> CaptionStyle:

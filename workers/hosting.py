@@ -24,6 +24,7 @@ from ledger import Ledger
 from ledger.breakers import StateWriter
 from providers.circuit_breaker import BreakerBoard
 from stages.configuration import describe, missing_credentials, voice_problems
+from stages.music import music_problems
 from telemetry.worker_metrics import WorkerMetrics
 from workflows.alert_delivery import AlertDeliveryWorkflow
 from workflows.client import start_recorded_attempt
@@ -111,6 +112,8 @@ def build_workers(
             continue
         render = RenderActivities(settings, ledger, prefer_gpu=prefer_gpu, metrics=metrics)
         log.info("%s render worker: %s", role, render.encoder_reason)
+        for problem in music_problems(settings):
+            log.warning("%s render worker: %s", role, problem)
         workers.append(
             Worker(
                 client,

@@ -36,6 +36,7 @@ from core.settings import Settings
 from core.text import markdown_literal
 from ledger import Ledger
 from stages.cost_model import video_budget
+from stages.music import music_problem
 from stages.scripts import script_language_problem
 from stages.speech import voice_problem
 from workflows.connection import connect_options
@@ -65,11 +66,13 @@ def task_priority(request: VideoRequest) -> Priority:
 
 def request_problem(settings: Settings, request: VideoRequest) -> tuple[str, str] | None:
     """Which field of `request` this deployment's providers cannot serve and why (a language its script writers do
-    not write, a Piper voice it does not have), or None."""
+    not write, a Piper voice or music it does not have), or None."""
     if problem := script_language_problem(settings, request):
         return "language", problem
     if problem := voice_problem(settings, request):
         return "voice", problem
+    if problem := music_problem(settings, request):
+        return "music", problem
     return None
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from engines.loudness import TARGET_LUFS, TOLERANCE_LU, TRUE_PEAK_CEILING_DBTP
 from engines.quality.facts import MediaFacts
 from engines.quality.signal import SignalFacts
 
@@ -16,7 +17,9 @@ class QualityExpectations:
     width: int
     height: int
     duration_tolerance: float = 0.5
-    lufs_range: tuple[float, float] = (-20.0, -9.0)
+    # YouTube's loudness: the render normalises every video to it, with or without music.
+    lufs_range: tuple[float, float] = (TARGET_LUFS - TOLERANCE_LU, TARGET_LUFS + TOLERANCE_LU)
+    max_true_peak_dbtp: float = TRUE_PEAK_CEILING_DBTP
     max_black_seconds: float = 1.0
     video_codec: str = "h264"
     audio_codec: str = "aac"
@@ -103,6 +106,19 @@ def check_loudness(facts: MediaFacts, signal: SignalFacts, expect: QualityExpect
     ]
 
 
+def check_true_peak(facts: MediaFacts, signal: SignalFacts, expect: QualityExpectations) -> list[QualityIssue]:
+    peak = signal.true_peak_dbtp
+    if facts.audio_codec is None or peak is None or peak <= expect.max_true_peak_dbtp:
+        return []  # no audio or silence: reported by the rules above
+    return [
+        QualityIssue(
+            "true_peak_too_high",
+            f"audio peaks at {peak:.1f} dBTP, above the {expect.max_true_peak_dbtp:g} dBTP ceiling "
+            "(it would clip once YouTube re-encodes it)",
+        )
+    ]
+
+
 def check_black(facts: MediaFacts, signal: SignalFacts, expect: QualityExpectations) -> list[QualityIssue]:
     return [
         QualityIssue(
@@ -121,6 +137,7 @@ RULES: tuple[Rule, ...] = (
     check_video_codec,
     check_audio_codec,
     check_loudness,
+    check_true_peak,
     check_black,
 )
 

@@ -1,4 +1,5 @@
-"""Picture and sound checks that need decoding: black segments and integrated loudness, in one ffmpeg pass."""
+"""Picture and sound checks that need decoding: black segments, integrated loudness and true peak, in one ffmpeg
+pass."""
 
 from __future__ import annotations
 
@@ -7,15 +8,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engines.loudness import parse_ebur128
 from engines.proc import run_capture
 
 FFMPEG = "ffmpeg"
 
-# ebur128 reports -70 LUFS (its absolute gate) when no block is loud enough to count: that is silence.
-SILENCE_LUFS = -70.0
-
 _BLACK_RE = re.compile(r"black_start:\s*(-?[\d.]+)\s+black_end:\s*(-?[\d.]+)")
-_SUMMARY_RE = re.compile(r"Integrated loudness:\s*\n\s*I:\s*(-?(?:[\d.]+|inf))\s*LUFS")
 
 
 class SignalError(Exception):
@@ -26,6 +24,7 @@ class SignalError(Exception):
 class SignalFacts:
     integrated_lufs: float | None
     black_segments: list[tuple[float, float]] = field(default_factory=list)
+    true_peak_dbtp: float | None = None  # None: silent
 
 
 def signal_argv(path: str, *, black_min_seconds: float = 1.0, threads: int = 0) -> list[str]:
@@ -43,7 +42,7 @@ def signal_argv(path: str, *, black_min_seconds: float = 1.0, threads: int = 0) 
         "-filter_threads", "1",
         "-vf", f"scale=192:-2:flags=neighbor,blackdetect=d={black_min_seconds:g}:pix_th=0.10",
         # framelog=verbose hides the per-100 ms lines at -loglevel info (ffmpeg 5.1 rejects framelog=quiet).
-        "-af", "ebur128=peak=none:framelog=verbose",
+        "-af", "ebur128=peak=true:framelog=verbose",
         "-f", "null", "-",
     ]  # fmt: skip
 
@@ -55,11 +54,7 @@ def parse_black_segments(stderr: str) -> list[tuple[float, float]]:
 
 def parse_integrated_lufs(stderr: str) -> float | None:
     """Return the integrated loudness from the last ebur128 summary, or None if absent or silent."""
-    found = _SUMMARY_RE.findall(stderr)
-    if not found:
-        return None
-    value = float(found[-1])
-    return None if value <= SILENCE_LUFS else value
+    return parse_ebur128(stderr).integrated_lufs
 
 
 async def analyze_signal(
@@ -80,7 +75,9 @@ async def analyze_signal(
     if result.returncode != 0:
         tail = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
         raise SignalError(f"cannot analyse {p}: ffmpeg failed: {tail[0]}")
+    loudness = parse_ebur128(result.stderr)
     return SignalFacts(
-        integrated_lufs=parse_integrated_lufs(result.stderr),
+        integrated_lufs=loudness.integrated_lufs,
         black_segments=parse_black_segments(result.stderr),
+        true_peak_dbtp=loudness.true_peak_dbtp,
     )

@@ -1,4 +1,5 @@
-"""RenderPlan -> one ffmpeg filter graph (ffmpeg-python) -> argv. Pure: nothing here runs ffmpeg."""
+"""RenderPlan -> one ffmpeg filter graph (ffmpeg-python) -> argv, and the audio-only graphs that measure its
+loudness first. Pure: nothing here runs ffmpeg."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 import ffmpeg
 
-from engines.render.plan import RenderPlan, is_clip
+from engines.loudness import EBUR128_OPTIONS
+from engines.render.plan import AudioLevels, RenderPlan, is_clip
 
 # zoompan rounds its crop window to whole input pixels; supersampling the still hides the stepping.
 MOTION_SUPERSAMPLE = 1.5
@@ -19,6 +21,28 @@ CLIP_REUSE_OFFSET = 3.0  # seconds further into a clip for each repeated use of 
 # Every input is a local file: a library file that is really a playlist or a concat list may not make ffmpeg fetch
 # URLs or read other files.
 LOCAL_FILES_ONLY = {"protocol_whitelist": "file"}
+
+# The audio is mixed as 48 kHz stereo floats: the voice and the music meet in sidechaincompress and amix, which want
+# one format, and stereo suits uploads (a mono voice is spread to both channels).
+MIX_FORMAT = {"sample_fmts": "fltp", "sample_rates": "48000", "channel_layouts": "stereo"}
+# The voice is first brought to this loudness, so the compressor, the limiter and the ducking, whose thresholds are
+# absolute levels, act the same on every provider's voice.
+VOICE_REFERENCE_LUFS = -20.0
+VOICE_COMPRESSOR = {"threshold": "-28dB", "ratio": 2, "attack": 10, "release": 150, "makeup": "5dB"}
+# Measured speech peaks 20 dB above its loudness; a peak-to-loudness ratio that high cannot be raised to -14 LUFS
+# without passing -1 dBTP, which is why a loudnorm pass (whose limiter then binds) landed at -16.5. Limiting the
+# voice 9 dB above the reference keeps the whole mix near 12 dB, so a plain gain reaches the target.
+VOICE_LIMIT = "-12dB"
+# The music is turned down about 11 dB while the voice speaks and comes back within half a second of a pause.
+DUCKING = {"threshold": 0.02, "ratio": 6, "attack": 20, "release": 300}
+MUSIC_FADE_IN = 1.5
+MUSIC_FADE_OUT = 3.0
+MAX_GAIN_DB = 30.0  # a near-silent input is not raised into a roar of noise
+# A safety net after the final gain (the mix is measured, so it rarely acts much). It limits at 4x the sample rate,
+# where the peaks between samples show: at 48 kHz a hard-working limiter let them through 0.9 dB above its limit, and
+# AAC adds a few tenths more; -2 dBFS oversampled kept every test file at -1.5 dBTP or below.
+MASTER_LIMIT = "-2dB"
+OVERSAMPLED_RATE = "192000"
 
 
 def frame_counts(plan: RenderPlan) -> list[int]:
@@ -46,14 +70,14 @@ def build_graph(plan: RenderPlan) -> Any:
     if plan.captions_path:
         video = video.filter("subtitles", filename=plan.captions_path)
     video = video.filter("format", "yuv420p")
-
+    if plan.levels is None:
+        raise ValueError("the plan's audio levels are not measured yet: render() measures them (measure_levels)")
     audio = (
-        ffmpeg.input(plan.audio_path, **LOCAL_FILES_ONLY)
-        .audio.filter("acompressor")
-        .filter("loudnorm", I=_num(plan.loudness_lufs), TP="-1.5", LRA="11")
+        _mix(plan, plan.levels)
+        .filter("volume", _db(master_gain(plan, plan.levels)))
+        .filter("aresample", OVERSAMPLED_RATE)
+        .filter("alimiter", limit=MASTER_LIMIT, attack=5, release=50, level="false")
         .filter("aresample", "48000")
-        # loudnorm cannot negotiate a guessed (mono WAV) layout; naming one fixes that; stereo suits uploads.
-        .filter("aformat", sample_rates="48000", channel_layouts="stereo")
     )
     return ffmpeg.output(
         video,
@@ -82,6 +106,80 @@ def build_argv(plan: RenderPlan, *, progress: bool = True, ffmpeg_bin: str = "ff
         head += ["-progress", "pipe:1", "-nostats"]
     argv: list[str] = node.global_args(*head).overwrite_output().compile(cmd=ffmpeg_bin)
     return argv
+
+
+def level_argv(path: str, *, seconds: float | None = None, ffmpeg_bin: str = "ffmpeg") -> list[str]:
+    """ffmpeg argv printing the integrated loudness of `path`'s audio (its first `seconds`), as the mix hears it."""
+    limit = ["-t", _num(seconds)] if seconds is not None else []
+    return [
+        ffmpeg_bin, "-hide_banner", "-nostats", "-nostdin", "-protocol_whitelist", "file", *limit, "-i", path,
+        "-map", "0:a:0", "-af", _chain(("aformat", MIX_FORMAT), ("ebur128", EBUR128_OPTIONS)), "-f", "null", "-",
+    ]  # fmt: skip
+
+
+def mix_level_argv(plan: RenderPlan, levels: AudioLevels, *, ffmpeg_bin: str = "ffmpeg") -> list[str]:
+    """ffmpeg argv printing the integrated loudness of the plan's mix before its final gain (audio only)."""
+    measured = _mix(plan, levels).filter("ebur128", **EBUR128_OPTIONS)
+    node = ffmpeg.output(measured, "-", format="null").global_args("-hide_banner", "-nostats", "-nostdin")
+    argv: list[str] = node.compile(cmd=ffmpeg_bin)
+    return argv
+
+
+def voice_gain(levels: AudioLevels) -> float:
+    """dB that bring the voice to VOICE_REFERENCE_LUFS."""
+    return _gain(VOICE_REFERENCE_LUFS, levels.voice_lufs)
+
+
+def music_gain(plan: RenderPlan, levels: AudioLevels) -> float:
+    """dB that put the music `plan.music_level_db` under the levelled voice (before ducking)."""
+    return _gain(VOICE_REFERENCE_LUFS + plan.music_level_db, levels.music_lufs)
+
+
+def master_gain(plan: RenderPlan, levels: AudioLevels) -> float:
+    """dB that bring the measured mix to `plan.loudness_lufs`."""
+    return _gain(plan.loudness_lufs, levels.mix_lufs)
+
+
+def _gain(target: float, measured: float | None) -> float:
+    if measured is None:  # silent: no gain makes it louder
+        return 0.0
+    return round(max(-MAX_GAIN_DB, min(MAX_GAIN_DB, target - measured)), 2)
+
+
+def _mix(plan: RenderPlan, levels: AudioLevels) -> Any:
+    """The narration, levelled, compressed and limited; with music, the track looped or cut to the video's length,
+    faded in and out, ducked with the voice as its sidechain, and mixed under it."""
+    voice = (
+        ffmpeg.input(plan.audio_path, **LOCAL_FILES_ONLY)
+        .audio.filter("aformat", **MIX_FORMAT)
+        .filter("volume", _db(voice_gain(levels)))
+        .filter("acompressor", **VOICE_COMPRESSOR)
+        .filter("alimiter", limit=VOICE_LIMIT, attack=5, release=50, level="false")
+    )
+    if plan.music_path is None:
+        return voice
+    length = plan.duration
+    fade_in, fade_out = min(MUSIC_FADE_IN, length / 4), min(MUSIC_FADE_OUT, length / 4)
+    music = (
+        ffmpeg.input(plan.music_path, stream_loop=-1, **LOCAL_FILES_ONLY)
+        .audio.filter("atrim", duration=_num(round(length, 6)))
+        .filter("aformat", **MIX_FORMAT)
+        .filter("volume", _db(music_gain(plan, levels)))
+        .filter("afade", t="in", d=_num(fade_in))
+        .filter("afade", t="out", st=_num(round(length - fade_out, 6)), d=_num(fade_out))
+    )
+    spoken = voice.asplit()
+    ducked = ffmpeg.filter([music, spoken[1]], "sidechaincompress", **DUCKING)
+    # normalize=false: amix would otherwise halve the voice to make room for the music.
+    return ffmpeg.filter([spoken[0], ducked], "amix", inputs=2, duration="first", normalize="false")
+
+
+def _chain(*filters: tuple[str, dict[str, str]]) -> str:
+    return ",".join(name + "=" + ":".join(f"{k}={v}" for k, v in options.items()) for name, options in filters)
+
+
+def _db(gain: float) -> str:
+    return f"{_num(gain)}dB"
 
 
 def frames_total(plan: RenderPlan, frames: list[int] | None = None) -> int:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from engines.loudness import TARGET_LUFS
+
 ENCODERS = ("libx264", "h264_nvenc")
 CLIP_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".webm", ".mkv"})
 
@@ -26,9 +28,20 @@ class Still:
 
 
 @dataclass(frozen=True)
+class AudioLevels:
+    """What the render's loudness passes measured (integrated LUFS; None: silent). The render sets its gains from
+    them: the voice to a reference level, the music to its bed under the voice, the mix to YouTube's loudness."""
+
+    voice_lufs: float | None
+    music_lufs: float | None = None
+    mix_lufs: float | None = None  # the mix before its final gain (the voice and music gains applied)
+
+
+@dataclass(frozen=True)
 class RenderPlan:
-    """A narrated slideshow: stills (images or clips) over one audio track, optionally captioned, with motion and
-    crossfades."""
+    """A narrated slideshow: stills (images or clips) over the narration, optionally captioned, with motion and
+    crossfades; optionally music under the voice (looped or cut to length, faded, ducked while the voice speaks).
+    The audio is normalised to `loudness_lufs` from `levels`, which the render measures first when they are None."""
 
     stills: list[Still]
     audio_path: str
@@ -42,7 +55,10 @@ class RenderPlan:
     encoder: str = "libx264"  # or "h264_nvenc"
     preset: str = "veryfast"
     crf: int = 23
-    loudness_lufs: float = -14.0
+    loudness_lufs: float = TARGET_LUFS
+    music_path: str | None = None  # a track of the music library; None: the narration alone
+    music_level_db: float = -12.0  # the music's loudness relative to the voice's where the voice pauses
+    levels: AudioLevels | None = None
     audio_bitrate: str = "192k"
     # zoompan output is noisy frame to frame; uncapped CRF balloons the file.
     maxrate: str = "8M"

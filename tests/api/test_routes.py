@@ -52,12 +52,17 @@ async def test_what_this_deployment_refuses_is_422_with_where(settings: Settings
         japanese = await http.post("/pipeline/queue", json=video(language="ja"))
         unknown_voice = await http.post("/pipeline/queue", json=video(voice="en_US-lessac-medium"))
         path_voice = await http.post("/pipeline/queue", json=video(voice="../../etc/voice"))
+        no_library = await http.post("/pipeline/queue", json=video(music="calm"))
+        path_music = await http.post("/pipeline/queue", json=video(music="../outside.mp3"))
     assert rich.status_code == 422 and rich.json()["detail"][0]["loc"] == ["body", "cost_cap_usd"]
     assert cursor.status_code == 422 and cursor.json()["detail"][0]["loc"] == ["query", "cursor"]
     assert japanese.status_code == 422 and japanese.json()["detail"][0]["loc"] == ["body", "language"]
     assert unknown_voice.status_code == 422 and unknown_voice.json()["detail"][0]["loc"] == ["body", "voice"]
     assert "YTEMPIRE_PIPER_VOICES_DIR" in unknown_voice.json()["detail"][0]["msg"]
     assert path_voice.status_code == 422 and path_voice.json()["detail"][0]["loc"] == ["body", "voice"]
+    assert no_library.status_code == 422 and no_library.json()["detail"][0]["loc"] == ["body", "music"]
+    assert "YTEMPIRE_MUSIC_DIR is unset" in no_library.json()["detail"][0]["msg"]
+    assert path_music.status_code == 422 and path_music.json()["detail"][0]["loc"] == ["body", "music"]
 
 
 async def test_a_named_piper_voice_is_admitted_and_kept_with_the_request(
@@ -78,6 +83,28 @@ async def test_a_named_piper_voice_is_admitted_and_kept_with_the_request(
     assert json.loads(stored)["voice"] == "en_US-joe-medium"
     assert spanish.status_code == 422 and spanish.json()["detail"][0]["loc"] == ["body", "voice"]
     assert "speaks en_US, not the video's language 'es'" in spanish.json()["detail"][0]["msg"]
+
+
+async def test_music_by_mood_or_file_is_admitted_and_kept_and_what_the_library_lacks_is_422(
+    settings: Settings, dev_env: WorkflowEnvironment, pg_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    (tmp_path / "music" / "calm").mkdir(parents=True)
+    (tmp_path / "music" / "calm" / "piano.mp3").write_bytes(b"")  # admission reads the library's names, no audio
+    async with api_client(settings.model_copy(update={"music_dir": tmp_path / "music"})) as http:
+        by_mood = await http.post("/pipeline/queue", json=video(music="calm"))
+        by_file = await http.post("/pipeline/queue", json=video(music="calm/piano.mp3"))
+        silent = await http.post("/pipeline/queue", json=video(music="none"))
+        no_mood = await http.post("/pipeline/queue", json=video(music="upbeat"))
+        no_file = await http.post("/pipeline/queue", json=video(music="upbeat/run.mp3"))
+    for admitted, music in ((by_mood, "calm"), (by_file, "calm/piano.mp3"), (silent, "none")):
+        assert admitted.status_code == 201, admitted.text
+        stored = await pg_pool.fetchval(
+            "SELECT request_data FROM video_queue WHERE id = $1", uuid.UUID(admitted.json()["video_id"])
+        )
+        assert json.loads(stored)["music"] == music
+    assert no_mood.status_code == 422 and no_mood.json()["detail"][0]["loc"] == ["body", "music"]
+    assert "no track of the music library has the mood 'upbeat' (its moods: calm)" in no_mood.json()["detail"][0]["msg"]
+    assert no_file.status_code == 422 and "'upbeat/run.mp3' is not a file" in no_file.json()["detail"][0]["msg"]
 
 
 async def test_a_full_queue_is_429_with_retry_after_alone_and_in_a_batch(

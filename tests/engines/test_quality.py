@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engines.loudness import Loudness, parse_ebur128
 from engines.quality.facts import MediaFacts, ProbeError, facts_from_ffprobe_json, probe
 from engines.quality.rules import (
     QualityExpectations,
@@ -19,6 +20,7 @@ from engines.quality.rules import (
     check_duration,
     check_loudness,
     check_resolution,
+    check_true_peak,
     check_video_codec,
 )
 from engines.quality.signal import (
@@ -41,7 +43,7 @@ GOOD_FACTS = MediaFacts(
     fps=30.0,
     size_bytes=12_000_000,
 )
-GOOD_SIGNAL = SignalFacts(integrated_lufs=-14.2, black_segments=[])
+GOOD_SIGNAL = SignalFacts(integrated_lufs=-14.2, black_segments=[], true_peak_dbtp=-2.1)
 EXPECT = QualityExpectations(duration=60.0, width=1080, height=1920)
 
 
@@ -94,17 +96,34 @@ def test_audio_codec_rule() -> None:
 
 @pytest.mark.parametrize(
     ("lufs", "words"),
-    [(-24.3, "too quiet at -24.3 LUFS"), (-6.0, "too loud at -6.0 LUFS"), (None, "silent")],
+    [
+        (-24.3, "too quiet at -24.3 LUFS"),
+        (-15.2, "too quiet at -15.2 LUFS"),
+        (-12.8, "too loud at -12.8 LUFS"),
+        (-6.0, "too loud at -6.0 LUFS"),
+        (None, "silent"),
+    ],
 )
 def test_loudness_rule_fails(lufs: float | None, words: str) -> None:
     issues = check_loudness(GOOD_FACTS, SignalFacts(lufs, []), EXPECT)
     assert codes(issues) == ["loudness_out_of_range"]
-    assert words in issues[0].message and "-20 to -9 LUFS" in issues[0].message
+    assert words in issues[0].message and "-15 to -13 LUFS" in issues[0].message  # YouTube's -14 ± 1
 
 
-@pytest.mark.parametrize("lufs", [-20.0, -14.0, -9.0])
+@pytest.mark.parametrize("lufs", [-15.0, -14.0, -13.0])
 def test_loudness_rule_passes(lufs: float) -> None:
     assert check_loudness(GOOD_FACTS, SignalFacts(lufs, []), EXPECT) == []
+
+
+def test_true_peak_rule() -> None:
+    issues = check_true_peak(GOOD_FACTS, replace(GOOD_SIGNAL, true_peak_dbtp=-0.4), EXPECT)
+    assert codes(issues) == ["true_peak_too_high"]
+    assert issues[0].message.startswith("audio peaks at -0.4 dBTP, above the -1 dBTP ceiling")
+    assert check_true_peak(GOOD_FACTS, replace(GOOD_SIGNAL, true_peak_dbtp=-1.0), EXPECT) == []
+    # Silence and a missing stream are the loudness and audio rules' to report.
+    assert check_true_peak(GOOD_FACTS, replace(GOOD_SIGNAL, true_peak_dbtp=None), EXPECT) == []
+    mute = replace(GOOD_FACTS, audio_codec=None)
+    assert check_true_peak(mute, replace(GOOD_SIGNAL, true_peak_dbtp=0.5), EXPECT) == []
 
 
 def test_black_rule() -> None:
@@ -195,6 +214,9 @@ video:55kB audio:346kB subtitle:0kB other streams:0kB global headers:0kB muxing 
     Threshold: -41.8 LUFS
     LRA low:   -21.8 LUFS
     LRA high:  -21.8 LUFS
+
+  True peak:
+    Peak:      -9.6 dBFS
 """
 
 # With -filter_complex, ffmpeg 5.1 reconfigures the graph and an empty first ebur128 instance prints
@@ -220,6 +242,15 @@ STDERR_SILENT = """\
   Integrated loudness:
     I:         -70.0 LUFS
     Threshold:   0.0 LUFS
+
+  Loudness range:
+    LRA:         0.0 LU
+    Threshold:   0.0 LUFS
+    LRA low:     0.0 LUFS
+    LRA high:    0.0 LUFS
+
+  True peak:
+    Peak:       -inf dBFS
 """
 
 
@@ -237,12 +268,20 @@ def test_parse_integrated_lufs() -> None:
     assert parse_integrated_lufs("no audio here") is None
 
 
+def test_parse_ebur128_reads_the_last_summary_with_its_true_peak() -> None:
+    assert parse_ebur128(STDERR_BLACK) == Loudness(-21.8, -9.6)
+    assert parse_ebur128(STDERR_SILENT) == Loudness(None, None)
+    assert parse_ebur128(STDERR_TWO_SUMMARIES) == Loudness(-14.2, None)  # run with peak=none
+    two = STDERR_SILENT + STDERR_BLACK.split("muxing overhead: unknown\n")[1]
+    assert parse_ebur128(two) == Loudness(-21.8, -9.6)
+
+
 def test_signal_argv_is_one_pass_with_both_filters() -> None:
     argv = signal_argv("in.mp4", black_min_seconds=1.5, threads=2)
     assert argv[0] == "ffmpeg" and argv.count("-i") == 1
     assert argv[argv.index("-threads") + 1] == "2"
     assert argv[argv.index("-vf") + 1] == "scale=192:-2:flags=neighbor,blackdetect=d=1.5:pix_th=0.10"
-    assert argv[argv.index("-af") + 1] == "ebur128=peak=none:framelog=verbose"
+    assert argv[argv.index("-af") + 1] == "ebur128=peak=true:framelog=verbose"
     assert argv[-3:] == ["-f", "null", "-"]
 
 
@@ -271,7 +310,8 @@ ENCODE = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("clips")
-    out = {name: d / f"{name}.mp4" for name in ("good", "black", "silent", "landscape", "mute", "tall")}
+    names = ("good", "black", "silent", "landscape", "mute", "tall", "loud", "peaky")
+    out = {name: d / f"{name}.mp4" for name in names}
     ffmpeg("-f", "lavfi", "-i", f"{TESTSRC}:d=3", "-f", "lavfi", "-i", tone(3), *ENCODE, str(out["good"]))
     ffmpeg(
         "-f", "lavfi", "-i", f"{TESTSRC}:d=1",
@@ -294,6 +334,12 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "-f", "lavfi", "-i", "testsrc2=s=1080x1920:r=30:d=2", "-f", "lavfi", "-i", tone(2),
         *ENCODE, str(out["tall"]),
     )  # fmt: skip
+    ffmpeg("-f", "lavfi", "-i", f"{TESTSRC}:d=3", "-f", "lavfi", "-i", "sine=f=440:r=48000:d=3,volume=16dB",
+           *ENCODE, str(out["loud"]))  # fmt: skip
+    # A -14 LUFS tone with a full-scale blip every half second: loud enough, but its peaks would clip.
+    blips = "0.3*sin(2*PI*440*t)+0.69*lt(mod(t\\,0.5)\\,0.004)*sin(2*PI*1000*t)"
+    ffmpeg("-f", "lavfi", "-i", f"{TESTSRC}:d=3", "-f", "lavfi", "-i", f"aevalsrc=exprs='{blips}':s=48000:d=3",
+           *ENCODE, str(out["peaky"]))  # fmt: skip
     return out
 
 
@@ -308,6 +354,19 @@ async def test_good_clip_passes(clips: dict[str, Path]) -> None:
     assert report.facts.size_bytes == clips["good"].stat().st_size
     assert report.signal.black_segments == []
     assert report.signal.integrated_lufs == pytest.approx(-13.8, abs=1.0)
+
+
+async def test_a_too_loud_file_is_rejected(clips: dict[str, Path]) -> None:
+    report = await validate_media(clips["loud"], SMALL_EXPECT)
+    assert codes(report.issues) == ["loudness_out_of_range"]
+    assert "too loud" in report.issues[0].message and not report.passed
+
+
+async def test_a_file_whose_peaks_would_clip_is_rejected(clips: dict[str, Path]) -> None:
+    report = await validate_media(clips["peaky"], SMALL_EXPECT)
+    assert report.signal is not None and report.signal.true_peak_dbtp is not None
+    assert report.signal.true_peak_dbtp > -1.0
+    assert codes(report.issues) == ["true_peak_too_high"]
 
 
 async def test_black_middle_is_reported(clips: dict[str, Path]) -> None:

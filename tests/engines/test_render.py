@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from engines.render import (
+    AudioLevels,
     FFmpegError,
     RenderPlan,
     RenderProgress,
@@ -26,7 +27,7 @@ from engines.render import (
     run_ffmpeg,
 )
 from engines.render import encoder as encoder_mod
-from engines.render.graph import frame_counts, frames_total
+from engines.render.graph import frame_counts, frames_total, level_argv, mix_level_argv
 from engines.render.runner import parse_progress_block
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,8 +100,12 @@ def _plan(media: dict, out: Path, **kw: object) -> RenderPlan:
     )
 
 
+LEVELS = AudioLevels(voice_lufs=-23.5, mix_lufs=-21.25)  # as if measured: argv tests run no ffmpeg
+
+
 def _bare_plan(**kw: object) -> RenderPlan:
     stills = kw.pop("stills", [Still("/in/a.png", 2.0), Still("/in/b.png", 2.0)])
+    kw.setdefault("levels", LEVELS)
     return RenderPlan(stills=stills, audio_path="/in/voice.wav", output_path="/out/v.mp4", **kw)  # type: ignore[arg-type]
 
 
@@ -163,8 +168,13 @@ def test_hard_cut_argv_is_golden() -> None:
         "[1:v]" + fit.format("s6", "s7", "s8", "s9", "s10", "s11") + ";"
         "[s5][s11]concat=a=0:n=2:v=1[s12];[s12]subtitles=filename=/in/caps.ass[s13];"
         "[s13]format=yuv420p[s14];"
-        "[2:a]acompressor[s15];[s15]loudnorm=I=-14:LRA=11:TP=-1.5[s16];[s16]aresample=48000[s17];"
-        "[s17]aformat=channel_layouts=stereo:sample_rates=48000[s18]"
+        # The voice levelled to -20 LUFS (+3.5 dB), compressed and limited; the mix measured at -21.25 LUFS raised
+        # 7.25 dB to -14 under a safety limiter, oversampled 4x.
+        "[2:a]aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=48000[s15];[s15]volume=3.5dB[s16];"
+        "[s16]acompressor=attack=10:makeup=5dB:ratio=2:release=150:threshold=-28dB[s17];"
+        "[s17]alimiter=attack=5:level=false:limit=-12dB:release=50[s18];[s18]volume=7.25dB[s19];"
+        "[s19]aresample=192000[s20];[s20]alimiter=attack=5:level=false:limit=-2dB:release=50[s21];"
+        "[s21]aresample=48000[s22]"
     )
     assert argv == [
         "ffmpeg",
@@ -172,13 +182,82 @@ def test_hard_cut_argv_is_golden() -> None:
         "-framerate", "30", "-protocol_whitelist", "file", "-i", "/in/b.png",
         "-protocol_whitelist", "file", "-i", "/in/voice.wav",
         "-filter_complex", graph,
-        "-map", "[s14]", "-map", "[s18]",
+        "-map", "[s14]", "-map", "[s22]",
         "-f", "mp4", "-b:a", "192k", "-acodec", "aac", "-ar", "48000", "-bufsize", "16M", "-crf", "23",
         "-g", "60", "-maxrate", "8M", "-movflags", "+faststart", "-pix_fmt", "yuv420p",
         "-preset", "veryfast", "-r", "30", "-t", "4", "-vcodec", "libx264",
         "/out/v.mp4",
         "-hide_banner", "-progress", "pipe:1", "-nostats", "-y",
     ]  # fmt: skip
+
+
+MUSIC_LEVELS = AudioLevels(voice_lufs=-23.5, music_lufs=-9.0, mix_lufs=-21.25)
+# The voice levelled to -20 LUFS, compressed, limited and split: one branch is heard, the other is the sidechain.
+VOICE = (
+    "[{v}]aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=48000[s{0}];[s{0}]volume=3.5dB[s{1}];"
+    "[s{1}]acompressor=attack=10:makeup=5dB:ratio=2:release=150:threshold=-28dB[s{2}];"
+    "[s{2}]alimiter=attack=5:level=false:limit=-12dB:release=50[s{3}];[s{3}]asplit=2[s{4}][s{5}];"
+)
+# The track cut to the video's 4 s (looped by -stream_loop when shorter), 12 dB under the voice (-9 LUFS -> -32),
+# faded in and out over a quarter of the video each, ducked by the voice and mixed under it at full level.
+MUSIC = (
+    "[{m}]atrim=duration=4[s{6}];[s{6}]aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=48000[s{7}];"
+    "[s{7}]volume=-23dB[s{8}];[s{8}]afade=d=1:t=in[s{9}];[s{9}]afade=d=1:st=3:t=out[s{10}];"
+    "[s{10}][s{5}]sidechaincompress=attack=20:ratio=6:release=300:threshold=0.02[s{11}];"
+    "[s{4}][s{11}]amix=duration=first:inputs=2:normalize=false[s{12}]"
+)
+
+
+def _labels(first: int) -> list[int]:
+    return [first + k for k in range(13)]
+
+
+def test_music_argv_loops_fades_ducks_and_mixes_under_the_voice() -> None:
+    argv = build_argv(_bare_plan(music_path="/in/calm/rain.mp3", levels=MUSIC_LEVELS))
+    assert argv[: argv.index("-filter_complex")] == [
+        "ffmpeg",
+        "-framerate", "30", "-protocol_whitelist", "file", "-i", "/in/a.png",
+        "-framerate", "30", "-protocol_whitelist", "file", "-i", "/in/b.png",
+        "-protocol_whitelist", "file", "-i", "/in/voice.wav",
+        "-protocol_whitelist", "file", "-stream_loop", "-1", "-i", "/in/calm/rain.mp3",
+    ]  # fmt: skip
+    graph = _arg(argv, "-filter_complex")
+    labels = _labels(14)
+    audio = VOICE.format(*labels, v="2:a") + MUSIC.format(*labels, m="3:a")
+    # The mix measured at -21.25 LUFS: 7.25 dB up to -14, under the safety limiter (oversampled 4x).
+    assert graph[graph.index("[2:a]") :] == audio + (
+        ";[s26]volume=7.25dB[s27];[s27]aresample=192000[s28];"
+        "[s28]alimiter=attack=5:level=false:limit=-2dB:release=50[s29];[s29]aresample=48000[s30]"
+    )
+    assert argv[argv.index("-filter_complex") + 2 : argv.index("-filter_complex") + 6] == [
+        "-map", "[s13]", "-map", "[s30]",
+    ]  # fmt: skip
+
+
+def test_the_loudness_passes_measure_what_the_render_mixes() -> None:
+    plan = _bare_plan(music_path="/in/calm/rain.mp3", levels=MUSIC_LEVELS)
+    # Each input as the mix hears it (48 kHz stereo), the music over the part that plays.
+    assert level_argv("/in/calm/rain.mp3", seconds=plan.duration) == [
+        "ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-protocol_whitelist", "file", "-t", "4",
+        "-i", "/in/calm/rain.mp3", "-map", "0:a:0",
+        "-af", "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,ebur128=framelog=verbose",
+        "-f", "null", "-",
+    ]  # fmt: skip
+    # The mix itself, audio only, with the same graph as the render's up to the final gain.
+    labels = _labels(0)
+    assert mix_level_argv(plan, MUSIC_LEVELS) == [
+        "ffmpeg",
+        "-protocol_whitelist", "file", "-i", "/in/voice.wav",
+        "-protocol_whitelist", "file", "-stream_loop", "-1", "-i", "/in/calm/rain.mp3",
+        "-filter_complex",
+        VOICE.format(*labels, v="0:a") + MUSIC.format(*labels, m="1:a") + ";[s12]ebur128=framelog=verbose[s13]",
+        "-map", "[s13]", "-f", "null", "-", "-hide_banner", "-nostats", "-nostdin",
+    ]  # fmt: skip
+
+
+def test_a_plan_without_measured_levels_has_no_argv() -> None:
+    with pytest.raises(ValueError, match="not measured"):
+        build_argv(_bare_plan(levels=None))
 
 
 def test_motion_crossfade_argv_uses_zoompan_and_chained_xfade() -> None:
