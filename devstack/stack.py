@@ -119,6 +119,16 @@ class Stack:
         if not workers.alive():
             raise StackError(f"workers exited at start; see {workers.log_file}")
         say(f"api key    {(self.data_dir / 'admin.key').resolve()} (admin: send it as X-API-Key; keep it private)")
+        keys = (
+            "YTEMPIRE_ENCRYPTION_KEYS"
+            if self.settings.encryption_keys is not None
+            else f"{self.settings.secrets_dir.resolve()}/encryption.keys: back it up"
+        )
+        say(
+            f"payloads   sealed in Temporal (AES-256-GCM, keys in {keys}): sign in at "
+            f"{self.api_url}/auth/sign-in, then tick 'Include cross-origin credentials' in the Temporal UI's codec "
+            "settings to read them there"
+        )
         say("stack is up")
 
     def down(self, say: callable = print) -> None:  # type: ignore[valid-type]
