@@ -38,21 +38,18 @@ def caption_chunks(
     """Group words into chunks of at most `lines` lines, each of at most `words_per_line` words for which
     `fits(line text)` holds (a word that does not fit alone still gets a line of its own).
 
-    A chunk never crosses a segment boundary and also ends after a word that closes a clause.
+    A chunk never crosses a segment boundary and also ends after a word that closes a clause. A clause's words are
+    shared evenly between as few lines as hold them (no lone "look." after a full line), and a line does not end on
+    an article, preposition or conjunction when the next line can take it ("Zoom out | for a second.").
     """
     groups: list[list[list[WordTiming]]] = []
-    for word in timeline.words:
-        chunk = groups[-1] if groups else None
-        if chunk is None or chunk[-1][-1].segment != word.segment or chunk[-1][-1].text.endswith(_CLAUSE_END):
-            groups.append([[word]])
-            continue
-        line = chunk[-1]
-        if len(line) < words_per_line and (fits is None or fits(_join([*line, word]))):
-            line.append(word)
-        elif len(chunk) < lines:
-            chunk.append([word])
-        else:
-            groups.append([[word]])
+    for clause in _clauses(timeline.words):
+        clause_lines = _phrase_lines(clause, words_per_line, fits)
+        sizes = _balanced(len(clause_lines), lines)
+        at = 0
+        for size in sizes:
+            groups.append(clause_lines[at : at + size])
+            at += size
     chunks: list[CaptionChunk] = []
     for i, group in enumerate(groups):
         words = [w for line in group for w in line]
@@ -159,6 +156,71 @@ def _highlighted(chunk: CaptionChunk, fit: CaptionFit, on: str, off: str) -> lis
         end = chunk.end if i == len(words) - 1 else min(word.end, words[i + 1].start)
         events.append((start, end, _event_text(fit, i, (on, off))))
     return events
+
+
+# Words a caption line should not end on: articles, prepositions and conjunctions of the template languages.
+_LEADING_WORDS = frozenset(
+    """a an the of to in on at by for from with about into over under and or but nor so as than that if
+    el la los las un una unos unas de del al en con por para sin y o pero que
+    o os as um uma uns umas do da dos das no na nos nas em com por para e ou mas
+    le les une des du au aux dans sur avec pour par sans et ou mais
+    der die das ein eine einen einem einer des dem den im am zum zur von mit auf aus bei nach für und oder
+    aber""".split()
+)
+
+
+def _clauses(words: Sequence[WordTiming]) -> list[list[WordTiming]]:
+    """Runs of words inside one segment, each ending after a word that closes a clause (or the segment's last)."""
+    clauses: list[list[WordTiming]] = []
+    for word in words:
+        last = clauses[-1][-1] if clauses else None
+        if last is None or last.segment != word.segment or last.text.endswith(_CLAUSE_END):
+            clauses.append([word])
+        else:
+            clauses[-1].append(word)
+    return clauses
+
+
+def _even(count: int, parts: int) -> list[int]:
+    """`count` split into `parts` sizes differing by one at most, the larger first."""
+    return [count // parts + (1 if i < count % parts else 0) for i in range(parts)]
+
+
+def _balanced(count: int, most: int) -> list[int]:
+    """`count` split into as few parts of at most `most` as hold it, their sizes differing by one at most."""
+    return _even(count, -(-count // most))
+
+
+def _phrase_lines(
+    clause: list[WordTiming], words_per_line: int, fits: Callable[[str], bool] | None
+) -> list[list[WordTiming]]:
+    """The clause's words in lines of at most `words_per_line` that fit, as even as the widths allow, then each
+    break moved back past a word that leads into the next line, where that line still fits."""
+
+    def ok(line: Sequence[WordTiming]) -> bool:
+        return len(line) <= words_per_line and (fits is None or len(line) == 1 or fits(_join(line)))
+
+    lines: list[list[WordTiming]] = []  # greedy, for a clause no even split fits (a word too wide to share a line)
+    for word in clause:
+        if lines and ok([*lines[-1], word]):
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    for count in range(-(-len(clause) // words_per_line), len(lines) + 1):
+        split, at = [], 0
+        for size in _even(len(clause), count):
+            split.append(clause[at : at + size])
+            at += size
+        if all(ok(line) for line in split):
+            lines = split
+            break
+    for i in range(len(lines) - 1):
+        last = lines[i][-1]
+        moved = [last, *lines[i + 1]]
+        if len(lines[i]) > 1 and last.text.lower() in _LEADING_WORDS and ok(moved):
+            lines[i].pop()
+            lines[i + 1] = moved
+    return lines
 
 
 def _join(words: Sequence[WordTiming]) -> str:

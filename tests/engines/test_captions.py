@@ -76,8 +76,8 @@ def test_chunks_fill_several_lines_of_words_per_line() -> None:
     chunks = caption_chunks(timeline, words_per_line=3, lines=2)
     assert [[" ".join(w.text for w in line) for line in c.lines] for c in chunks] == [
         ["one two three", "four five six"],
-        ["seven eight nine", "ten eleven twelve"],
-        ["thirteen"],
+        ["seven eight nine", "ten eleven"],
+        ["twelve thirteen"],  # lines and chunks shared evenly: no lone last word
     ]
     assert all(c.words == tuple(w for line in c.lines for w in line) for c in chunks)
 
@@ -92,6 +92,34 @@ def test_chunks_never_cross_segments_and_break_after_clauses() -> None:
         "lies a hidden world,",
         "full of strange",
     ]
+
+
+def lines_of(segments: list[str], **options: int) -> list[str]:
+    return [
+        " ".join(w.text for w in line) for c in caption_chunks(make_timeline(segments), **options) for line in c.lines
+    ]
+
+
+def test_a_clause_is_shared_evenly_and_no_line_ends_on_a_word_that_leads_into_the_next() -> None:
+    assert lines_of(["Zoom out for a second."]) == ["Zoom out", "for a second."]
+    assert lines_of(["Once you notice octopus hearts, you start to see it everywhere you look."]) == [
+        "Once you notice",
+        "octopus hearts,",
+        "you start to see",
+        "it everywhere you look.",
+    ]
+    assert lines_of(
+        ["Most explanations of octopus hearts skip the one step that makes everything else make sense."]
+    ) == [
+        "Most explanations of octopus",
+        "hearts skip the one",
+        "step that makes everything",
+        "else make sense.",
+    ]
+    for line in lines_of(
+        ["Deep beneath the ocean lies a hidden world full of strange creatures that glow in the dark."]
+    ):
+        assert line.split()[-1] not in {"the", "a", "of", "in"} and len(line.split()) >= 2
 
 
 def test_chunks_span_their_words_without_overlap() -> None:
