@@ -24,7 +24,7 @@ ENGLISH = Templates(
     hooks=(
         "Here is something about {topic} that most people never hear.",
         "You have probably never thought about {topic} like this.",
-        "Stop scrolling: {topic} is stranger than you think.",
+        "Stop scrolling: there is more to {topic} than you think.",
         "In the next minute, {topic} will surprise you.",
     ),
     openers=(
@@ -40,13 +40,13 @@ ENGLISH = Templates(
         "The details of {topic} explain a lot about how the natural and human world fit together.",
         "Most explanations of {topic} skip the one step that makes everything else make sense.",
         "People who work with {topic} every day say the surprises never really stop.",
-        "If you picture {topic} as one single thing, you miss how many moving parts it has.",
-        "There is a good reason {topic} keeps showing up in research, stories and headlines.",
+        "If you picture {topic} as one single thing, you miss how many moving parts are involved.",
+        "There is a good reason why research, stories and headlines keep coming back to {topic}.",
         "The numbers behind {topic} are bigger than most of us would ever guess.",
-        "A small change in how {topic} works can ripple out into something huge.",
+        "A small change to {topic} can ripple out into something huge.",
         "History is full of people who underestimated {topic} and paid for it.",
-        "Once you notice {topic}, you start to see it almost everywhere you look.",
-        "The best way to understand {topic} is to ask what problem it quietly solves.",
+        "Once you start noticing {topic}, you will find examples almost everywhere you look.",
+        "To understand {topic}, ask which problem sits behind the whole story.",
         "Experts still argue about parts of {topic}, and that debate is half the fun.",
     ),
     ctas=(

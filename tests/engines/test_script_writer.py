@@ -80,3 +80,13 @@ def test_scripts_saved_without_terms_still_load_and_derive_them() -> None:
     assert loaded.visual_terms == []
     assert loaded.terms_for(1) == visual_terms(script.segments[0])
     assert script.terms_for(1) == script.visual_terms[1]
+
+
+def test_english_sentences_never_make_a_verb_agree_with_the_topic() -> None:
+    """'octopus hearts is stranger…': a topic may be singular or plural, so no verb follows it directly."""
+    from engines.script.templates import ENGLISH
+
+    agreeing = {"is", "was", "has", "does", "works", "keeps", "seems", "looks"}  # what a plural topic refuses
+    for sentence in (*ENGLISH.hooks, *ENGLISH.sentences, *ENGLISH.ctas):
+        after = sentence.split("{topic}", 1)[1].split()
+        assert not after or after[0].strip(",.") not in agreeing, sentence
