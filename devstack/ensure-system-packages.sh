@@ -11,6 +11,9 @@ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpe
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 ldconfig -p 2>/dev/null | grep -q 'libespeak-ng.so.1 ' || missing+=(libespeak-ng1)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing+=(fonts-dejavu-core)
+# Captions and titles in Arabic, Hebrew and Devanagari (core) and Chinese, Japanese and Korean (cjk).
+[ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Bold.ttf ] || missing+=(fonts-noto-core)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc ] || missing+=(fonts-noto-cjk)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || [ -n "${YTEMPIRE_PG_BIN:-}" ] || missing+=(postgresql)
 # The browser tests drive Debian's Chromium with pip's playwright, which must never download a browser of its own.
 [ -x /usr/bin/chromium ] || missing+=(chromium)

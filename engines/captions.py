@@ -5,15 +5,19 @@ of the title and inside the safe area; how they look comes from the channel's Ca
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import writing_systems
 from engines.render.layout import CaptionFit, FrameLayout, caption_margins, fit_caption
 from engines.speech.timeline import SpeechTimeline, WordTiming
 
 _SHADOW = "&H80000000"
-_CLAUSE_END = (".", ",", "!", "?", ";", ":")
+# libass's own extension of the style's Encoding: each event's base direction found from its text (Unicode's bidi
+# rules), so a right-to-left caption reads right to left with its full stop at its left end.
+_AUTO_DIRECTION = -1
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,10 @@ def render_ass(timeline: SpeechTimeline, layout: FrameLayout, *, highlight: bool
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, "
         "Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
         "Alignment, MarginL, MarginR, MarginV, Encoding",
-        f"Style: Caption,{style.font},{area.font_size},{text},{text},{outline},{_SHADOW},"
+        f"Style: Caption,{area.font.family},{area.font_size},{text},{text},{outline},{_SHADOW},"
         f"{-1 if style.bold else 0},0,0,0,100,100,0,0,1,"
-        f"{area.outline},{area.shadow},{2 if area.anchor == 'bottom' else 8},{margin_l},{margin_r},{margin_v},1",
+        f"{area.outline},{area.shadow},{2 if area.anchor == 'bottom' else 8},{margin_l},{margin_r},{margin_v},"
+        f"{_AUTO_DIRECTION}",
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
@@ -143,8 +148,16 @@ def _event_text(fit: CaptionFit, active: int | None = None, colours: tuple[str, 
         for index, piece in line:
             part = escape_ass_text(piece)
             parts.append(f"{{\\1c{on}&}}{part}{{\\1c{off}&}}" if index == active else part)
-        rows.append(" ".join(parts))
+        rows.append(_joined_markup(parts, [piece for _, piece in line]))
     return "\\N".join(rows)
+
+
+def _joined_markup(parts: Sequence[str], pieces: Sequence[str]) -> str:
+    """The marked-up `parts` joined with the spaces `writing_systems.join` would put between their `pieces`."""
+    out = ""
+    for i, part in enumerate(parts):
+        out += (writing_systems.separator(pieces[i - 1], pieces[i]) if i else "") + part
+    return out
 
 
 def _highlighted(chunk: CaptionChunk, fit: CaptionFit, on: str, off: str) -> list[tuple[float, float, str]]:
@@ -174,7 +187,7 @@ def _clauses(words: Sequence[WordTiming]) -> list[list[WordTiming]]:
     clauses: list[list[WordTiming]] = []
     for word in words:
         last = clauses[-1][-1] if clauses else None
-        if last is None or last.segment != word.segment or last.text.endswith(_CLAUSE_END):
+        if last is None or last.segment != word.segment or last.text.endswith(writing_systems.CLAUSE_END):
             clauses.append([word])
         else:
             clauses[-1].append(word)
@@ -198,7 +211,7 @@ def _phrase_lines(
     break moved back past a word that leads into the next line, where that line still fits."""
 
     def ok(line: Sequence[WordTiming]) -> bool:
-        return len(line) <= words_per_line and (fits is None or len(line) == 1 or fits(_join(line)))
+        return _weight(line) <= words_per_line and (fits is None or len(line) == 1 or fits(_join(line)))
 
     lines: list[list[WordTiming]] = []  # greedy, for a clause no even split fits (a word too wide to share a line)
     for word in clause:
@@ -206,7 +219,7 @@ def _phrase_lines(
             lines[-1].append(word)
         else:
             lines.append([word])
-    for count in range(-(-len(clause) // words_per_line), len(lines) + 1):
+    for count in range(max(1, math.ceil(_weight(clause) / words_per_line - 1e-9)), len(lines) + 1):
         split, at = [], 0
         for size in _even(len(clause), count):
             split.append(clause[at : at + size])
@@ -224,7 +237,11 @@ def _phrase_lines(
 
 
 def _join(words: Sequence[WordTiming]) -> str:
-    return " ".join(w.text for w in words)
+    return writing_systems.join([w.text for w in words])
+
+
+def _weight(words: Sequence[WordTiming]) -> float:
+    return sum(writing_systems.word_weight(w.text) for w in words)
 
 
 def _ass_time(seconds: float) -> str:

@@ -17,7 +17,6 @@ import difflib
 import functools
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from elevenlabs.types import VoiceSettings
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core import cost_policy
+from core import cost_policy, writing_systems
 from core.errors import ErrorType
 from core.records import CostLine
 from core.settings import Settings
@@ -64,7 +63,6 @@ SETTING = "ELEVENLABS_API_KEY"
 OUTPUT_FORMAT = "pcm_24000"
 PCM_RATE = 24000
 MAX_CHARS_PER_REQUEST = 5000  # within every current model's per-request limit for a paid plan
-_TOKEN = re.compile(r"\S+")
 
 
 def variant(settings: Settings, language: str = "en") -> str:
@@ -264,10 +262,10 @@ def _word_times(
     sizes: list[int] = []
     position = 0
     for segment in group:
-        tokens = list(_TOKEN.finditer(texts[segment]))
+        tokens = writing_systems.word_spans(texts[segment])
         sizes.append(len(tokens))
-        for m in tokens:
-            indexes = [k for k in owner[position + m.start() : position + m.end()] if k is not None]
+        for at, word in tokens:
+            indexes = [k for k in owner[position + at : position + at + len(word)] if k is not None]
             spans.append((starts[min(indexes)], ends[max(indexes)]) if indexes else None)
         position += len(texts[segment]) + 1
     return split_by_segment(monotonic_words(spans, duration), sizes)

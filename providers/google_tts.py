@@ -31,7 +31,7 @@ from googleapiclient.errors import HttpError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core import cost_policy
+from core import cost_policy, writing_systems
 from core.errors import ErrorType
 from core.languages import DEFAULT_LANGUAGE, google_voice
 from core.records import CostLine
@@ -81,11 +81,14 @@ def ssml(texts: Sequence[str], group: Sequence[int]) -> str:
     paragraphs = []
     word = 0
     for k, segment in enumerate(group):
-        parts = []
-        for token in texts[segment].split():
-            parts.append(f'<mark name="w{word}"/>{escape(token)}')
+        marked = ""
+        tokens = writing_systems.words(texts[segment])
+        for i, token in enumerate(tokens):
+            if i:
+                marked += writing_systems.separator(tokens[i - 1], token)
+            marked += f'<mark name="w{word}"/>{escape(token)}'
             word += 1
-        paragraphs.append(f'<p>{" ".join(parts)}<mark name="e{k}"/></p>')
+        paragraphs.append(f'<p>{marked}<mark name="e{k}"/></p>')
     return f"<speak>{''.join(paragraphs)}</speak>"
 
 
@@ -267,7 +270,7 @@ def _word_times(
 
     A mark the service left out is placed evenly between the marks around it.
     """
-    sizes = [len(texts[segment].split()) for segment in group]
+    sizes = [len(writing_systems.words(texts[segment])) for segment in group]
     total = sum(sizes)
     starts = fill_gaps([marks.get(f"w{i}") for i in range(total)], 0.0, duration)
     spans: list[tuple[float, float] | None] = []

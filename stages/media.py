@@ -59,6 +59,7 @@ async def _local(ctx: ProviderContext, inp: StageInput, script: Script, media_di
         library_dir=ctx.settings.media_library_dir,
         channel_id=inp.request.channel_id,
         caption_style=ctx.settings.caption_style_for(inp.request.channel_id),
+        language=inp.request.language,
     )
 
 

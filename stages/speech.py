@@ -185,7 +185,7 @@ def _outcome(
     width, height = inp.request.resolution
     style = ctx.settings.caption_style_for(inp.request.channel_id)
     # The media stage lays the title card out with the same function and inputs, so the two agree.
-    layout = frame_layout(width, height, script.title, style)
+    layout = frame_layout(width, height, script.title, style, inp.request.language)
     captions = write_ass(timeline, out_dir / "captions.ass", layout, highlight=style.highlights(inp.request.complexity))
     return StageOutcome(
         {"voice": str(wav), "timeline": str(timeline_path), "captions": str(captions)},

@@ -419,6 +419,7 @@ async def collect_stock(
             library_dir=library,
             channel_id=None,  # the shared library only: the channel's own items are in already
             caption_style=ctx.settings.caption_style_for(request.channel_id),
+            language=request.language,
         )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)

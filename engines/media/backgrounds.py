@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from core.caption_style import CaptionStyle
+from core.languages import DEFAULT_LANGUAGE
 from engines.render.layout import TitleText, frame_layout, title_font
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ def _title_card(rng: random.Random, base_hue: float, size: tuple[int, int], titl
     if title is None:
         return img
     w = size[0]
-    font = title_font(title.font_size)
+    font = title_font(title.font, title.font_size)
     band = title.drawn
     text_mask = Image.new("L", (w, band.height))
     draw = ImageDraw.Draw(text_mask)
@@ -171,6 +172,7 @@ def generate_backgrounds(
     seed: str,
     title: str | None,
     caption_style: CaptionStyle = DEFAULT_CAPTION_STYLE,
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[Path]:
     """Write ``count`` PNG backgrounds to ``out_dir``: a title card first, then varied kinds. The title goes where
     the frame layout for ``caption_style`` puts it, clear of the captions.
@@ -187,7 +189,7 @@ def generate_backgrounds(
     for i in range(count):
         rng = random.Random(f"{seed}/{i}")
         if i == 0:
-            layout = frame_layout(width, height, title, caption_style)
+            layout = frame_layout(width, height, title, caption_style, language)
             img, kind = _title_card(rng, base_hue, size, layout.title), "title"
         else:
             kind = kinds[(i - 1) % len(kinds)]

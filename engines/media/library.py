@@ -12,6 +12,7 @@ from typing import Any, Literal
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.caption_style import CaptionStyle
+from core.languages import DEFAULT_LANGUAGE
 from engines.files import link_or_copy
 from engines.media.backgrounds import DEFAULT_CAPTION_STYLE, generate_backgrounds
 from engines.media.clip_check import ClipUnusable, check_clip
@@ -226,9 +227,10 @@ def collect_media(
     library_dir: Path | None,
     channel_id: str | None = None,
     caption_style: CaptionStyle = DEFAULT_CAPTION_STYLE,
+    language: str = DEFAULT_LANGUAGE,
 ) -> MediaSet:
     """Build ``count`` images in ``out_dir``: generated title card (laid out around ``caption_style``'s captions),
-    library images (the channel's own first), generated fill."""
+    library images (the channel's own first), generated fill. The title is drawn in the font for `language`."""
     if count <= 0:
         return MediaSet()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -243,6 +245,7 @@ def collect_media(
         seed=seed,
         title=title,
         caption_style=caption_style,
+        language=language,
     )
     items = [MediaItem(generated[0], "generated")]
     items.extend(_prepared(src, out_dir, f"lib_{i:02d}", width, height) for i, src in enumerate(unique, start=1))

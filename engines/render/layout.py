@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import logging
 import math
-import shutil
-import subprocess
-import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 from PIL import ImageFont
 
+from core import writing_systems
 from core.caption_style import CaptionStyle
+from core.languages import DEFAULT_LANGUAGE
+from engines.render.fonts import FontFace, caption_face, face_for
 from engines.render.graph import MOTION_ZOOM
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,6 @@ TITLE_SIDE_MARGIN = 0.08
 # Ken Burns zooms the title card about the frame's centre by up to this (engines/render/graph.py); the title is
 # fitted so that even fully zoomed it stays in its box, whatever the video's tier.
 TITLE_ZOOM = 1 + MOTION_ZOOM
-TITLE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 TITLE_LINE_SPACING = 1.15
 # A caption too wide for its lines at the style's size shrinks down to this share of it before a word is split.
 MIN_CAPTION_SCALE = 0.5
@@ -91,11 +89,12 @@ class Box:
 
 @dataclass(frozen=True)
 class TitleText:
-    """The title as the card draws it: `lines` in TITLE_FONT at `font_size`, centred on `centre_x`, the first line's
+    """The title as the card draws it: `lines` in `font` at `font_size`, centred on `centre_x`, the first line's
     middle at `first_centre_y`, each next one `line_height` lower. `drawn` bounds its pixels (shadow included) on
     the card; `box` bounds them on screen at any Ken Burns zoom."""
 
     lines: tuple[str, ...]
+    font: FontFace
     font_size: int
     line_height: int
     centre_x: int
@@ -111,7 +110,7 @@ class CaptionArea:
     """The region every caption stays in, and the ASS style that anchors it there."""
 
     box: Box
-    font_file: str | None  # what libass will draw with (fontconfig's match for the style's font)
+    font: FontFace  # what libass draws with: the style's font, or the Noto family of the language's script
     font_size: int  # the ASS Fontsize: libass makes one line exactly this many pixels tall
     outline: int
     shadow: int
@@ -127,7 +126,7 @@ class CaptionArea:
 
     def text_width(self, text: str, size: int) -> float:
         """How wide libass draws `text` at ASS Fontsize `size` (a little over, never under)."""
-        return _advance_per_size(self.font_file, text) * size * _WIDTH_SLACK + 1
+        return _advance_per_size(self.font.file, self.font.index, text) * size * _WIDTH_SLACK + 1
 
     def fits(self, text: str, size: int | None = None) -> bool:
         return self.text_width(text, size or self.font_size) <= self.inner.width
@@ -155,7 +154,7 @@ class CaptionFit:
     box: Box
 
     def text_lines(self) -> list[str]:
-        return [" ".join(piece for _, piece in line) for line in self.lines]
+        return [_text(line) for line in self.lines]
 
 
 def safe_area(width: int, height: int) -> Box:
@@ -175,10 +174,13 @@ def safe_area(width: int, height: int) -> Box:
     )
 
 
-def frame_layout(width: int, height: int, title: str | None, style: CaptionStyle) -> FrameLayout:
-    """The caption region and the title's place for a `width` x `height` video; they never overlap."""
+def frame_layout(
+    width: int, height: int, title: str | None, style: CaptionStyle, language: str = DEFAULT_LANGUAGE
+) -> FrameLayout:
+    """The caption region and the title's place for a `width` x `height` video in `language`; they never
+    overlap."""
     safe = safe_area(width, height)
-    area = _caption_area(width, height, safe, style)
+    area = _caption_area(width, height, safe, style, language)
     band = _title_band(width, height)
     gap = max(area.font_size // 3, 4)
     region = _title_region(band, area.box, gap)
@@ -190,7 +192,7 @@ def frame_layout(width: int, height: int, title: str | None, style: CaptionStyle
                 area = _moved(area, top)
                 region = _title_region(band, area.box, gap)
                 break
-    fitted = _fit_title(title.strip(), region, width, height) if title and title.strip() else None
+    fitted = _fit_title(title.strip(), language, region, width, height) if title and title.strip() else None
     return FrameLayout(width, height, safe, area, fitted, style)
 
 
@@ -206,7 +208,7 @@ def fit_caption(area: CaptionArea, lines: Sequence[Sequence[str]]) -> CaptionFit
         k += len(line)
     size = area.font_size
     if len(numbered) <= area.lines and all(
-        len(line) <= area.words_per_line and area.fits(_text(line), size) for line in numbered
+        _weight(line) <= area.words_per_line and area.fits(_text(line), size) for line in numbered
     ):
         return _fitted(area, numbered, size)
     smallest = max(int(area.font_size * MIN_CAPTION_SCALE), 1)
@@ -227,36 +229,19 @@ def caption_margins(layout: FrameLayout) -> tuple[int, int, int]:
     return inner.left, layout.width - inner.right, margin_v
 
 
-def title_font(size: int) -> Font:
-    """The title card's font at `size` (Pillow's own when TITLE_FONT is missing)."""
+def title_font(face: FontFace, size: int) -> Font:
+    """`face` at `size` for Pillow (Pillow's own font when the face has no readable file)."""
     try:
-        return ImageFont.truetype(str(TITLE_FONT), size)
+        return ImageFont.truetype(face.file or "", size, index=face.index)
     except OSError:
-        log.warning("title font %s not found; using Pillow's default font", TITLE_FONT)
+        log.warning("title font %s not found; using Pillow's default font", face.file)
         return ImageFont.load_default(size=size)
-
-
-@lru_cache(maxsize=64)
-def caption_font_file(family: str, bold: bool) -> str | None:
-    """The file libass will draw `family` with: fontconfig's best match (its fallback when the family is missing)."""
-    fc_match = shutil.which("fc-match")
-    if fc_match is not None:
-        pattern = f"{family}:weight={'bold' if bold else 'regular'}"
-        try:
-            found = subprocess.run(
-                [fc_match, "--format=%{file}", pattern], capture_output=True, text=True, timeout=10, check=True
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            found = ""
-        if found and Path(found).is_file():
-            return found
-    return str(TITLE_FONT) if TITLE_FONT.is_file() else None
 
 
 # ---------- captions ----------
 
 
-def _caption_area(width: int, height: int, safe: Box, style: CaptionStyle) -> CaptionArea:
+def _caption_area(width: int, height: int, safe: Box, style: CaptionStyle, language: str) -> CaptionArea:
     scale = min(width, height) / 1080
     size = max(12, round(style.size * scale))
     # A frame too small for the lines at this size gets smaller text: the region takes at most a third of the safe
@@ -273,7 +258,7 @@ def _caption_area(width: int, height: int, safe: Box, style: CaptionStyle) -> Ca
         top = safe.top + (safe.height - h) // 2
     return CaptionArea(
         box=Box(safe.left, top, safe.right, top + h),
-        font_file=caption_font_file(style.font, style.bold),
+        font=caption_face(language, style.font, style.bold),
         font_size=size,
         outline=outline,
         shadow=shadow,
@@ -300,11 +285,11 @@ def _moved(area: CaptionArea, top: int) -> CaptionArea:
 
 
 @lru_cache(maxsize=8)
-def _reference_font(font_file: str | None) -> tuple[Font, int]:
+def _reference_font(font_file: str | None, index: int) -> tuple[Font, int]:
     """The font at a large size, and its ascender plus descender there (what libass scales to the Fontsize)."""
     font: Font
     try:
-        font = ImageFont.truetype(font_file or str(TITLE_FONT), _REFERENCE_SIZE)
+        font = ImageFont.truetype(font_file or "", _REFERENCE_SIZE, index=index)
     except OSError:
         font = ImageFont.load_default(size=_REFERENCE_SIZE)
     if isinstance(font, ImageFont.FreeTypeFont):
@@ -314,13 +299,28 @@ def _reference_font(font_file: str | None) -> tuple[Font, int]:
 
 
 @lru_cache(maxsize=4096)
-def _advance_per_size(font_file: str | None, text: str) -> float:
-    font, line_height = _reference_font(font_file)
+def _advance_per_size(font_file: str | None, index: int, text: str) -> float:
+    font, line_height = _reference_font(font_file, index)
     return float(font.getlength(text)) / line_height
 
 
 def _text(line: Sequence[tuple[int, str]]) -> str:
-    return " ".join(piece for _, piece in line)
+    """A line's pieces as text: a word's pieces (a word split to fit) joined as they were, words as their script
+    joins them."""
+    out: list[str] = []
+    last = None
+    for index, piece in line:
+        if out and index == last:
+            out[-1] += piece
+        else:
+            out.append(piece)
+        last = index
+    return writing_systems.join(out)
+
+
+def _weight(line: Sequence[tuple[int, str]]) -> float:
+    """How many words the line holds (a character of a script written without spaces counts as a part of one)."""
+    return sum(writing_systems.word_weight(piece) for piece in dict(line).values())
 
 
 def _wrap_words(area: CaptionArea, words: Sequence[str], size: int, *, split: bool) -> list[list[tuple[int, str]]]:
@@ -333,7 +333,7 @@ def _wrap_words(area: CaptionArea, words: Sequence[str], size: int, *, split: bo
             line = lines[-1] if lines else None
             if (
                 line is not None
-                and len({i for i, _ in line}) < area.words_per_line
+                and _weight([*line, (index, piece)]) <= area.words_per_line
                 and line[-1][0] != index
                 and area.fits(_text([*line, (index, piece)]), size)
             ):
@@ -433,22 +433,23 @@ def _zoomed(box: Box, width: int, height: int) -> Box:
     )
 
 
-def _fit_title(title: str, region: Box, width: int, height: int) -> TitleText | None:
+def _fit_title(title: str, language: str, region: Box, width: int, height: int) -> TitleText | None:
     """The largest title, word-wrapped, whose pixels stay in `region` at every zoom; cut short at the smallest size."""
     inner = _unzoomed(region, width, height)
     if inner.width <= 0 or inner.height <= 0:
         return None
+    face = face_for(title, language)
     size, smallest = max(inner.width // 7, 12), max(inner.width // 40, 12)
     while True:
-        font = title_font(size)
+        font = title_font(face, size)
         pad = _title_pad(size)
         # Words are split only as a last resort, once the font is as small as it may get.
         lines = _wrap_title(title, font, inner.width - 2 * pad, break_words=size <= smallest)
         placed = _place_title(lines, font, size, inner)
         if placed is not None:
-            return _title_text(placed, width, height)
+            return _title_text(placed, face, width, height)
         if size <= smallest:
-            return _cut_title(lines, font, size, inner, width, height)
+            return _cut_title(lines, font, face, size, inner, width, height)
         size = max(int(size * 0.92), smallest)
 
 
@@ -461,15 +462,53 @@ def _title_pad(size: int) -> int:
 
 
 def _wrap_title(title: str, font: Font, box_w: int, break_words: bool) -> list[str]:
-    """Word-wrap `title` to `box_w` pixels, narrowing the character width until the lines fit."""
-    chars = max(int(box_w * 27 / max(font.getlength("abcdefghijklmnopqrstuvwxyz "), 1)), 1)
-    while True:
-        lines = textwrap.wrap(title, width=chars, break_long_words=break_words) or [""]
-        if chars == 1 or max(font.getlength(line) for line in lines) <= box_w:
-            return lines
-        if not break_words:
-            return lines  # a single word is too wide: the caller shrinks the font instead
-        chars -= 1
+    """`title`'s words (a character each in scripts written without spaces) in lines of at most `box_w` pixels,
+    as even as they allow; with `break_words`, a word wider than a line is cut where it must."""
+    words = writing_systems.words(title) or [""]
+    if break_words:
+        words = [piece for word in words for piece in _title_pieces(word, font, box_w)]
+
+    def width(parts: Sequence[str]) -> float:
+        return float(font.getlength(writing_systems.join(parts)))
+
+    lines = _greedy_lines(words, lambda parts: width(parts) <= box_w)
+    if len(lines) > 1:
+        # The same number of lines, each as short as lets them all fit: no long line above a lone last word.
+        low, high = 0.0, max(width(line) for line in lines)
+        for _ in range(8):
+            limit = (low + high) / 2
+            trial = _greedy_lines(words, _within(width, limit))
+            if len(trial) <= len(lines):
+                lines, high = trial, limit
+            else:
+                low = limit
+    return [writing_systems.join(line) for line in lines]
+
+
+def _within(width: Callable[[Sequence[str]], float], limit: float) -> Callable[[Sequence[str]], bool]:
+    return lambda parts: width(parts) <= limit
+
+
+def _greedy_lines(words: Sequence[str], fits: Callable[[Sequence[str]], bool]) -> list[list[str]]:
+    lines: list[list[str]] = []
+    for word in words:
+        if lines and fits([*lines[-1], word]):
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    return lines
+
+
+def _title_pieces(word: str, font: Font, box_w: int) -> list[str]:
+    pieces: list[str] = []
+    rest = word
+    while rest:
+        n = len(rest)
+        while n > 1 and font.getlength(rest[:n]) > box_w:
+            n -= 1
+        pieces.append(rest[:n])
+        rest = rest[n:]
+    return pieces
 
 
 @dataclass(frozen=True)
@@ -503,23 +542,26 @@ def _place_title(lines: Sequence[str], font: Font, size: int, inner: Box) -> _Pl
     return _Placed(tuple(lines), size, line_h, centre_x, first_centre_y, drawn)
 
 
-def _cut_title(lines: list[str], font: Font, size: int, inner: Box, width: int, height: int) -> TitleText | None:
+def _cut_title(
+    lines: list[str], font: Font, face: FontFace, size: int, inner: Box, width: int, height: int
+) -> TitleText | None:
     """As many lines as fit at the smallest size, the last ending in an ellipsis when text was left out."""
     for n in range(len(lines), 0, -1):
         head, last = lines[: n - 1], lines[n - 1]
         if n == len(lines) and (placed := _place_title(lines, font, size, inner)) is not None:
-            return _title_text(placed, width, height)
+            return _title_text(placed, face, width, height)
         for end in range(len(last), -1, -1):
             placed = _place_title([*head, last[:end].rstrip() + _ELLIPSIS], font, size, inner)
             if placed is not None:
-                return _title_text(placed, width, height)
+                return _title_text(placed, face, width, height)
     return None
 
 
-def _title_text(placed: _Placed, width: int, height: int) -> TitleText:
+def _title_text(placed: _Placed, face: FontFace, width: int, height: int) -> TitleText:
     offset, blur = max(placed.line_h // 18, 2), max(placed.line_h // 14, 2)
     return TitleText(
         lines=placed.lines,
+        font=face,
         font_size=placed.size,
         line_height=placed.line_h,
         centre_x=placed.centre_x,

@@ -5,7 +5,7 @@ and a cancel or a dead worker ends it with the process (engines/proc.py). It imp
 library only, so it runs by path without the project on sys.path.
 
 Writes a mono s16 WAV at the voice's rate and a JSON file with the silences in it (sample spans of at least
-MIN_SILENCE) and, per segment, its sample span, the phoneme count of each whitespace token of its text (the weights
+MIN_SILENCE) and, per segment, its sample span, the phoneme count of each of its words (the weights
 that share the segment's phonemes out among its words) and, per sentence Piper spoke, its sample span, where its
 sound starts and ends, and its phonemes, each with its number of samples when the voice gives alignments (else null).
 """
@@ -64,6 +64,8 @@ def synthesize(request: dict[str, Any]) -> None:
     pieces: list[Any] = []
     position = 0
     texts: list[str] = request["segments"]
+    # The caller's words of each segment (a character each in scripts written without spaces).
+    words: list[list[str]] = request.get("words") or [text.split() for text in texts]
     out_segments = []
     for index, text in enumerate(texts):
         start = position
@@ -93,7 +95,7 @@ def synthesize(request: dict[str, Any]) -> None:
             {
                 "start": start,
                 "end": position,
-                "token_sounds": [sounds([p for s in voice.phonemize(t) for p in s]) for t in text.split()],
+                "token_sounds": [sounds([p for s in voice.phonemize(t) for p in s]) for t in words[index]],
                 "sentences": sentences,
             }
         )

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import writing_systems
 from engines.proc import run_capture
 from engines.speech.espeak import SpeechSynthesisError, normalize_text, resample_argv
 from engines.speech.timeline import SegmentTiming, SpeechTimeline, WordTiming
@@ -47,8 +48,9 @@ class CloudSpeech:
 
 
 def words_of(text: str) -> list[str]:
-    """The words of a normalized segment: its whitespace tokens (captions show them as written)."""
-    return text.split()
+    """The words of a normalized segment, as captions show them (a character each in scripts written without
+    spaces)."""
+    return writing_systems.words(text)
 
 
 def normalize_segments(segments: Sequence[str]) -> list[str]:

@@ -6,7 +6,6 @@ import bisect
 import json
 import logging
 import os
-import re
 import sys
 import tempfile
 import time
@@ -14,6 +13,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
+from core import writing_systems
 from engines.proc import run_capture
 from engines.speech._espeak_child import EXIT_NO_LIBRARY, EXIT_NO_VOICE
 from engines.speech.timeline import SegmentTiming, SpeechTimeline, WordTiming
@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 _CHILD = Path(__file__).with_name("_espeak_child.py")
 _STDERR_TAIL = 2000
-_TOKEN = re.compile(r"\S+")
 
 
 class SpeechSynthesisError(Exception):
@@ -156,14 +155,14 @@ def build_timeline(texts: list[str], raw: dict[str, Any], duration: float) -> Sp
 
 
 def _spoken_words(text: str, events: list[list[int]], offset: float, speech_end: float) -> list[tuple[str, float]]:
-    """(word, start) for each whitespace token of `text` that espeak spoke.
+    """(word, start) for each word of `text` (writing_systems.words) that espeak spoke.
 
     espeak emits several events for some tokens ("1234") and one event for dictionary phrases
     ("many of", "in the"); words inside a phrase get a start interpolated by letter count. A token
     with no letters or digits and no event (a lone dash) is glued to the previous word.
     """
-    matches = list(_TOKEN.finditer(text))
-    token_starts = [m.start() for m in matches]
+    matches = writing_systems.word_spans(text)
+    token_starts = [at for at, _ in matches]
     event_start: dict[int, float] = {}
     last, floor = -1, offset
     for text_position, length, audio_ms in events:
@@ -179,19 +178,19 @@ def _spoken_words(text: str, events: list[list[int]], offset: float, speech_end:
         unit_start = event_start[k]
         unit_end = event_start[following] if u + 1 < len(keys) else max(speech_end, unit_start)
         group: list[str] = []
-        for m in matches[k:following]:
-            if group and not _has_letters(m.group()):
-                group[-1] = f"{group[-1]} {m.group()}"
+        for _, word in matches[k:following]:
+            if group and not _has_letters(word):
+                group[-1] = writing_systems.join([group[-1], word])
             else:
-                group.append(m.group())
+                group.append(word)
         weights = [max(1, sum(c.isalnum() for c in g)) for g in group]
         done = 0
         for g, weight in zip(group, weights, strict=True):
             spoken.append((g, unit_start + (unit_end - unit_start) * done / sum(weights)))
             done += weight
     if spoken and keys[0] > 0:
-        leading = " ".join(m.group() for m in matches[: keys[0]])
-        spoken[0] = (f"{leading} {spoken[0][0]}", spoken[0][1])
+        leading = [word for _, word in matches[: keys[0]]]
+        spoken[0] = (writing_systems.join([*leading, spoken[0][0]]), spoken[0][1])
     return spoken
 
 

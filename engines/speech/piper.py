@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from core import writing_systems
 from engines.proc import run_capture
 from engines.speech._piper_child import EXIT_NO_PIPER, EXIT_NO_VOICE, MARKS
 from engines.speech.espeak import SpeechSynthesisError, normalize_text, resample_argv, wav_duration
@@ -139,6 +140,7 @@ async def synthesize_piper(
             "model": str(voice.model),
             "config": str(voice.config),
             "segments": texts,
+            "words": [writing_systems.words(text) for text in texts],
             "segment_pause": segment_pause,
             "alignments": alignments,
             "wav": str(raw_wav),
@@ -201,7 +203,7 @@ def build_timeline(texts: list[str], raw: dict[str, Any], duration: float) -> Sp
         start = 0.0 if index == 0 else seg["start"] / rate
         end = duration if index == len(texts) - 1 else raw_segments[index + 1]["start"] / rate
         sounds = [s for sentence in seg["sentences"] for s in _sounds(sentence, rate)]
-        for word, word_start, word_end in _spread(text.split(), seg["token_sounds"], sounds):
+        for word, word_start, word_end in _spread(writing_systems.words(text), seg["token_sounds"], sounds):
             word_start, word_end = _out_of_silence(word_start, word_end, silences)
             word_start = min(max(word_start, start), end)
             word_end = min(max(word_end, word_start), end)

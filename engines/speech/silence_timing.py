@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from core import writing_systems
 from engines.proc import run_capture
 from engines.speech.espeak import SpeechSynthesisError, resample_argv
 
 SILENCE_DB = -40
 MIN_PAUSE_SECONDS = 0.2  # shorter gaps (stop consonants, quick joins) are not pauses between sentences
 _EDGE_SECONDS = 0.02  # a silence this close to an end of the audio is leading or trailing silence
-_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*$")
+_SENTENCE_END = re.compile(r"[.!?…。！？؟۔।॥][\"'”’»)\]」』）]*$")
 _START = re.compile(r"silence_start: (-?[0-9.]+)")
 _END = re.compile(r"silence_end: (-?[0-9.]+)")
 
@@ -38,17 +39,18 @@ class SentenceTimes:
 
 
 def sentences_of(text: str) -> list[str]:
-    """The sentences of a normalized segment: its tokens up to one ending in . ! ? or … (a closing quote may follow).
-    Joined with single spaces they are the segment again."""
+    """The sentences of a normalized segment: its words up to one ending a sentence (. ! ? … and their Chinese,
+    Japanese, Arabic and Devanagari forms; a closing quote may follow). Joined by `writing_systems.join` they are the
+    segment again."""
     sentences: list[str] = []
     current: list[str] = []
-    for token in text.split():
+    for token in writing_systems.words(text):
         current.append(token)
         if _SENTENCE_END.search(token):
-            sentences.append(" ".join(current))
+            sentences.append(writing_systems.join(current))
             current = []
     if current:
-        sentences.append(" ".join(current))
+        sentences.append(writing_systems.join(current))
     return sentences
 
 
@@ -107,7 +109,7 @@ def time_sentences(sentences: Sequence[str], silences: Sequence[Span], duration:
     if end <= start:  # no sound found at all: nothing to anchor to
         start, end, inner = 0.0, duration, []
     inner = [(a, b) for a, b in inner if start < a and b < end]
-    tokens = [s.split() for s in sentences]
+    tokens = [writing_systems.words(s) for s in sentences]
     breaks = len(sentences) - 1
     if len(inner) < breaks:
         flat = spread([t for ts in tokens for t in ts], start, end)

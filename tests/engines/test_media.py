@@ -18,6 +18,7 @@ from engines.media.library import MediaSet, collect_media, normalise_image, pick
 from engines.media.thumbnail import make_thumbnail
 from engines.quality.signal import analyze_signal
 from engines.render import layout
+from engines.render.fonts import FontFace
 
 TITLE = "Why octopuses have three hearts and blue blood"
 
@@ -218,10 +219,11 @@ def test_thumbnail_is_small_jpeg(full_size: list[Path], tmp_path: Path) -> None:
     assert not list(thumb.parent.glob(".*.tmp"))
 
 
-def test_title_card_without_the_dejavu_font(
+def test_title_card_without_its_font_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(layout, "TITLE_FONT", tmp_path / "missing.ttf")
+    missing = FontFace("Missing Sans", str(tmp_path / "missing.ttf"))
+    monkeypatch.setattr(layout, "face_for", lambda *_: missing)
     with caplog.at_level(logging.WARNING):
         (card,) = generate_backgrounds(tmp_path, count=1, width=216, height=384, seed="f", title=TITLE)
     assert "missing.ttf" in caplog.text
