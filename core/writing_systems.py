@@ -70,6 +70,15 @@ def has_right_to_left(text: str) -> bool:
     return any(is_right_to_left(c) for c in text)
 
 
+def direction(text: str) -> str:
+    """`rtl` when `text`'s first letter is Hebrew or Arabic, else `ltr` (Unicode's rule for a paragraph's
+    direction, which libass follows for captions and Pillow must be told for the title)."""
+    for char in text:
+        if char.isalpha():
+            return "rtl" if is_right_to_left(char) else "ltr"
+    return "ltr"
+
+
 def script_of(language: str) -> str:
     """The ISO 15924 script `language` (BCP 47) is written in: `Hans`, `Hant`, `Jpan`, `Kore`, `Arab`, `Hebr`,
     `Deva`, or `Latn` for every language whose letters fonts for Latin cover."""

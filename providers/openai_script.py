@@ -34,7 +34,7 @@ from openai.types.shared_params.response_format_json_schema import JSONSchema
 from pydantic import BaseModel, ConfigDict, ValidationError
 from temporalio.exceptions import ApplicationError
 
-from core import cost_policy
+from core import cost_policy, writing_systems
 from core.cost_policy import WORDS_PER_SECOND
 from core.domain import Complexity, VideoRequest
 from core.errors import ErrorType
@@ -170,11 +170,21 @@ class ScriptBrief:
     def max_completion_tokens(self) -> int:
         return self.max_words * OUTPUT_TOKENS_PER_WORD + OUTPUT_TOKENS_FIXED
 
+    @property
+    def unit(self) -> str:
+        """How this language's length is counted: words, or characters where it is written without spaces."""
+        return "characters" if writing_systems.counts_characters(self.language) else "spoken words"
+
+    def in_units(self, words: int) -> int:
+        """`words` in this brief's unit."""
+        return words * writing_systems.CHARACTERS_PER_WORD if self.unit == "characters" else words
+
     def messages(self) -> list[ChatCompletionMessageParam]:
         user = (
             f"Topic: {json.dumps(self.topic, ensure_ascii=False)}\n"
-            f"Length: {self.duration_seconds} seconds of narration, about {self.target_words} spoken words in "
-            f"total (at least {self.min_words}, at most {self.max_words}) across hook, segments and call_to_action.\n"
+            f"Length: {self.duration_seconds} seconds of narration, about {self.in_units(self.target_words)} "
+            f"{self.unit} in total (at least {self.in_units(self.min_words)}, at most "
+            f"{self.in_units(self.max_words)}) across hook, segments and call_to_action.\n"
             f"Segments: {self.suggested_segments}\n"
             f"Style: {_STYLES[self.complexity]}\n"
             f"Language of every field: {self.language} (BCP 47)"
@@ -498,8 +508,9 @@ def check_script(draft: _Draft, brief: ScriptBrief) -> Script:
     words = script.word_count()
     if not brief.min_words <= words <= brief.max_words:
         raise ScriptCheckError(
-            f"{words} spoken words, but a {brief.duration_seconds} s video needs {brief.min_words} to "
-            f"{brief.max_words} (target {brief.target_words} at {WORDS_PER_SECOND:g} words/s)"
+            f"{brief.in_units(words)} {brief.unit}, but a {brief.duration_seconds} s video needs "
+            f"{brief.in_units(brief.min_words)} to {brief.in_units(brief.max_words)} (target "
+            f"{brief.in_units(brief.target_words)} at {WORDS_PER_SECOND:g} words/s)"
         )
     return script
 

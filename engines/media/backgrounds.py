@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
+from core import writing_systems
 from core.caption_style import CaptionStyle
 from core.languages import DEFAULT_LANGUAGE
 from engines.render.layout import TitleText, frame_layout, title_font
@@ -147,7 +148,10 @@ def _title_card(rng: random.Random, base_hue: float, size: tuple[int, int], titl
     draw = ImageDraw.Draw(text_mask)
     for i, line in enumerate(title.lines):
         y = title.first_centre_y - band.top + i * title.line_height
-        draw.text((title.centre_x, y), line, font=font, fill=255, anchor="mm")
+        if writing_systems.direction(line) == "rtl":  # Pillow lays a line out left to right unless told
+            draw.text((title.centre_x, y), line, font=font, fill=255, anchor="mm", direction="rtl")
+        else:
+            draw.text((title.centre_x, y), line, font=font, fill=255, anchor="mm")
     offset = title.shadow_offset
     shadow = text_mask.filter(ImageFilter.GaussianBlur(title.shadow_blur)).point(lambda v: v * 3 // 4)
     img.paste((0, 0, 0), (offset, band.top + offset), shadow)

@@ -9,7 +9,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from core import cost_policy
+from core import cost_policy, writing_systems
 from engines.script.templates import BY_LANGUAGE, Templates
 from engines.script.visual_terms import MAX_TERMS, visual_terms
 
@@ -40,7 +40,8 @@ class Script:
         return own or visual_terms(self.narration()[index], language)
 
     def word_count(self) -> int:
-        return sum(len(part.split()) for part in self.narration())
+        """Spoken words, a character of Chinese or Japanese counting as 1 / CHARACTERS_PER_WORD of one."""
+        return round(sum(writing_systems.spoken_words(part) for part in self.narration()))
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
