@@ -27,9 +27,7 @@ NOTO_FAMILIES = {
     "Hant": "Noto Sans CJK TC",
     "Jpan": "Noto Sans CJK JP",
     "Kore": "Noto Sans CJK KR",
-    # Not Noto Sans Arabic: Debian's (fonts-noto-core 20201225) draws a box into lam-alef ("للأخطبوط") under
-    # libass 0.17, seen on rendered frames; Naskh draws it right and is the book style Arabic readers know.
-    "Arab": "Noto Naskh Arabic",
+    "Arab": "Noto Sans Arabic",
     "Hebr": "Noto Sans Hebrew",
     "Deva": "Noto Sans Devanagari",
 }

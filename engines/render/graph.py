@@ -61,6 +61,13 @@ def frame_counts(plan: RenderPlan) -> list[int]:
     return counts
 
 
+def burn_captions(video: Any, captions_path: str) -> Any:
+    """`video` with the ASS captions drawn on: ffmpeg's `ass` filter, with libass's complex (HarfBuzz) shaping.
+    Simple shaping, what the `subtitles` filter leaves libass at, draws Devanagari's vowel signs after the consonant
+    they go before and takes Arabic ligatures from presentation forms that Noto Sans Arabic has no glyph for."""
+    return video.filter("ass", filename=captions_path, shaping="complex")
+
+
 def build_graph(plan: RenderPlan) -> Any:
     """The ffmpeg-python output node for the plan (call .compile() for argv)."""
     frames = frame_counts(plan)
@@ -68,7 +75,7 @@ def build_graph(plan: RenderPlan) -> Any:
     stills = [_animate(plan, i, src, n) for i, (src, n) in enumerate(zip(sources, frames, strict=True))]
     video = _join(plan, stills, frames)
     if plan.captions_path:
-        video = video.filter("subtitles", filename=plan.captions_path)
+        video = burn_captions(video, plan.captions_path)
     video = video.filter("format", "yuv420p")
     if plan.levels is None:
         raise ValueError("the plan's audio levels are not measured yet: render() measures them (measure_levels)")

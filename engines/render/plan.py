@@ -46,7 +46,7 @@ class RenderPlan:
     stills: list[Still]
     audio_path: str
     output_path: str
-    captions_path: str | None = None  # .ass file burned in with the subtitles filter
+    captions_path: str | None = None  # .ass file burned in with the ass filter (graph.burn_captions)
     width: int = 1080
     height: int = 1920
     fps: int = 30

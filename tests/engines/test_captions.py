@@ -1,4 +1,4 @@
-"""Caption chunking and ASS output; one test burns the file into a clip with ffmpeg's subtitles filter."""
+"""Caption chunking and ASS output; one test burns the file into a clip as the render does."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import re
 import subprocess
 from pathlib import Path
 
+import ffmpeg
 import pytest
 
 from core.caption_style import CaptionStyle
 from engines.captions import caption_chunks, escape_ass_text, render_ass, write_ass
+from engines.render.graph import burn_captions
 from engines.render.layout import caption_margins, frame_layout
 from engines.speech.timeline import SegmentTiming, SpeechTimeline, WordTiming
 
@@ -252,25 +254,12 @@ def test_ass_burns_into_a_clip_inside_its_caption_area(tmp_path: Path, highlight
     layout = frame_layout(320, 568, None, CaptionStyle())
     path = write_ass(timeline, tmp_path / "captions.ass", layout, highlight=highlight)
     assert path == tmp_path / "captions.ass"
+    burned = burn_captions(ffmpeg.input("color=c=black:s=320x568:r=25:d=2", f="lavfi"), "captions.ass")
+    argv = ffmpeg.output(burned, "pipe:", format="rawvideo", pix_fmt="gray").global_args(
+        "-hide_banner", "-nostdin", "-loglevel", "error"
+    )
     result = subprocess.run(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=black:s=320x568:r=25:d=2",
-            "-vf",
-            "subtitles=captions.ass",
-            "-pix_fmt",
-            "gray",
-            "-f",
-            "rawvideo",
-            "-",
-        ],
+        argv.compile(),
         cwd=tmp_path,
         capture_output=True,
         check=False,

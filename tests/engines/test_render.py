@@ -166,7 +166,7 @@ def test_hard_cut_argv_is_golden() -> None:
     graph = (
         "[0:v]" + fit.format("s0", "s1", "s2", "s3", "s4", "s5") + ";"
         "[1:v]" + fit.format("s6", "s7", "s8", "s9", "s10", "s11") + ";"
-        "[s5][s11]concat=a=0:n=2:v=1[s12];[s12]subtitles=filename=/in/caps.ass[s13];"
+        "[s5][s11]concat=a=0:n=2:v=1[s12];[s12]ass=filename=/in/caps.ass:shaping=complex[s13];"
         "[s13]format=yuv420p[s14];"
         # The voice levelled to -20 LUFS (+3.5 dB), compressed and limited; the mix measured at -21.25 LUFS raised
         # 7.25 dB to -14 under a safety limiter, oversampled 4x.
@@ -282,11 +282,11 @@ def test_hard_cut_with_crossfade_uses_loop_and_xfade() -> None:
 def test_caption_path_is_escaped_for_the_filtergraph() -> None:
     graph = _arg(build_argv(_bare_plan(captions_path="/in/it's, [x]:y;.ass")), "-filter_complex")
     # Two levels: option value (\ ' : =) then graph ([ ] , ; and the first level's backslashes).
-    assert r"subtitles=filename=/in/it\\\'s\, \[x\]\\:y\;.ass" in graph
+    assert r"ass=filename=/in/it\\\'s\, \[x\]\\:y\;.ass" in graph
 
 
-def test_no_captions_means_no_subtitles_filter() -> None:
-    assert "subtitles" not in _arg(build_argv(_bare_plan()), "-filter_complex")
+def test_no_captions_means_no_caption_filter() -> None:
+    assert "ass=" not in _arg(build_argv(_bare_plan()), "-filter_complex")
 
 
 def test_repeated_still_is_decoded_once_and_split() -> None:
