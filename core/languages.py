@@ -22,9 +22,17 @@ def is_english(language: str) -> bool:
     return primary(language) == "en"
 
 
+# espeak-ng's names where they are not the language's own: Chinese is Mandarin (cmn), or Cantonese (yue) in Hong
+# Kong and Macau.
+_ESPEAK_NAMES = {"zh": "cmn", "zh-hk": "yue", "zh-mo": "yue"}
+
+
 def espeak_voice(language: str, english_voice: str) -> str:
-    """espeak-ng's voice for `language`: the configured voice for English, else its own (`es`, `pt-br`, ...)."""
-    return english_voice if is_english(language) else language.lower()
+    """espeak-ng's voice for `language`: the configured voice for English, else its own (`es`, `pt-br`, `cmn`...)."""
+    if is_english(language):
+        return english_voice
+    name = language.lower()
+    return _ESPEAK_NAMES.get(name, _ESPEAK_NAMES.get(primary(name), name))
 
 
 def piper_match(voice_language: str, language: str) -> int:

@@ -4,6 +4,7 @@ metadata; a language the local template writer cannot write is refused with the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,16 +12,18 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from core import writing_systems as ws
 from core.domain import StageInput, VideoRequest
 from core.languages import espeak_voice, google_voice
 from core.settings import Settings
+from engines.script.writer import Script
 from providers.context import ProviderContext
 from stages import scripts, speech
 from stages.scripts import script_language_problem
 from stages.upload import youtube_body
 from telemetry.worker_metrics import WorkerMetrics
 from tests.fakes.google_tts_api import FakeGoogleTts
-from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.openai_api import FakeOpenAI, Scripted
 from tests.fakes.server import serve
 from tests.providers.speech_checks import out_dir, script_for, stage_input
 
@@ -131,3 +134,58 @@ def test_youtube_metadata_names_the_language(tmp_path: Path) -> None:
     inp = stage_input(tmp_path)
     body = youtube_body(Settings(_env_file=None), script_for(inp), [], "pt-BR")  # type: ignore[call-arg]
     assert body["snippet"]["defaultLanguage"] == "pt-BR" == body["snippet"]["defaultAudioLanguage"]
+
+
+CHINESE_SCRIPT = {
+    "title": "章鱼的三颗心脏",
+    "hook": "你知道章鱼有三颗心脏吗？",
+    "segments": [
+        {"text": "章鱼的两颗心脏负责把血液送到鳃里，让血液吸收氧气。", "visual_terms": ["章鱼 鳃"]},
+        {"text": "第三颗心脏把含氧的血液送往全身的器官和肌肉。", "visual_terms": ["章鱼"]},
+        {"text": "章鱼的血液里有一种含铜的蛋白质，所以血液是蓝色的。", "visual_terms": ["蓝色 血液"]},
+        {"text": "当章鱼游泳时，主心脏会停止跳动，所以它更喜欢爬行。", "visual_terms": ["章鱼 爬行"]},
+    ],
+    "call_to_action": "关注我们，了解更多海洋动物的秘密。",
+    "description": "章鱼为什么有三颗心脏？",
+    "tags": ["章鱼", "科普"],
+}
+
+
+async def test_a_chinese_script_is_measured_in_characters_and_spoken_and_captioned_by_character(
+    tmp_path: Path,
+) -> None:
+    short = {**CHINESE_SCRIPT, "segments": [{"text": "章鱼有三颗心。", "visual_terms": []}] * 2}
+    fake = FakeOpenAI()
+    fake.scripted.extend([Scripted(script=short), Scripted(script=CHINESE_SCRIPT)])
+    with serve(fake.app) as url:
+        ctx = ctx_for(
+            tmp_path, script_provider="openai", openai_api_key=fake.api_key, openai_base_url=f"{url}/v1",
+            provider_max_attempts=1,
+        )  # fmt: skip
+        request = VideoRequest("v-zh", "章鱼的心脏", "c", "u", duration_seconds=30, language="zh")
+        inp = StageInput("script_generation", request, str(tmp_path), str(tmp_path / "outbox"))
+        with pytest.raises(ApplicationError, match=r"38 characters, but a 30 s video needs 96 to 196 \(target 150"):
+            await scripts.generate_script(ctx, inp, tmp_path / "script.json")
+        outcome = await scripts.generate_script(ctx, inp, tmp_path / "script.json")
+    assert "about 150 characters" in fake.requests[0].body["messages"][-1]["content"]
+    narration = [
+        CHINESE_SCRIPT["hook"],
+        *(s["text"] for s in CHINESE_SCRIPT["segments"]),
+        CHINESE_SCRIPT["call_to_action"],
+    ]
+    characters = sum(len(ws.words(part)) for part in narration)
+    assert float(outcome.details["words"]) == round(characters / ws.CHARACTERS_PER_WORD)
+
+    speech_input = stage_input(tmp_path / "speech", language="zh", duration_seconds=30)
+    script = Script.from_json(json.loads((tmp_path / "script.json").read_text()))
+    await speech.synthesize(ctx_for(tmp_path), speech_input, script, out_dir(speech_input))
+    timeline = json.loads((out_dir(speech_input) / "timeline.json").read_text())
+    words = [w["text"] for w in timeline["words"]]
+    assert words == [w for part in narration for w in ws.words(part)]  # espeak-ng (cmn) spoke every character
+    starts = [w["start"] for w in timeline["words"]]
+    assert starts == sorted(starts) and len(set(starts)) > len(starts) * 0.9
+    captions = (out_dir(speech_input) / "captions.ass").read_text()
+    assert "Style: Caption,Noto Sans CJK SC," in captions
+    for line in re.findall(r"^Dialogue: [^,]*,[^,]*,[^,]*,Caption,,0,0,0,,(.*)$", captions, re.M):
+        for row in re.sub(r"\{[^}]*\}", "", line).split("\\N"):
+            assert " " not in row and 0 < len(row) <= 4 * ws.CHARACTERS_PER_WORD + 1, row
