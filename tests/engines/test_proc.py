@@ -16,7 +16,7 @@ from engines.proc import run_blocking, to_thread
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
-    except (FileNotFoundError, IndexError):
+    except (FileNotFoundError, ProcessLookupError, IndexError):  # reaped between open and read
         return False
     return state != "Z"
 

@@ -149,7 +149,7 @@ def _gone(pid: int) -> bool:
     """Exited: no /proc entry, or a zombie whose reaper (PID 1 here) has not run yet."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # reaped between open and read
         return True
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
 

@@ -79,7 +79,7 @@ def gone(pid: int) -> bool:
     """Dead, or a zombie (an orphan is re-parented to PID 1, which may never reap it in a container)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # reaped between open and read
         return True
 
 
