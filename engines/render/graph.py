@@ -3,11 +3,13 @@ loudness first. Pure: nothing here runs ffmpeg."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from itertools import pairwise
 from typing import Any
 
 import ffmpeg
+from ffmpeg.nodes import InputNode
 
 from engines.loudness import EBUR128_OPTIONS
 from engines.render.plan import AudioLevels, RenderPlan, is_clip
@@ -24,7 +26,8 @@ LOCAL_FILES_ONLY = {"protocol_whitelist": "file"}
 
 # The audio is mixed as 48 kHz stereo floats: the voice and the music meet in sidechaincompress and amix, which want
 # one format, and stereo suits uploads (a mono voice is spread to both channels).
-MIX_FORMAT = {"sample_fmts": "fltp", "sample_rates": "48000", "channel_layouts": "stereo"}
+MIX_RATE = 48000
+MIX_FORMAT = {"sample_fmts": "fltp", "sample_rates": str(MIX_RATE), "channel_layouts": "stereo"}
 # The voice is first brought to this loudness, so the compressor, the limiter and the ducking, whose thresholds are
 # absolute levels, act the same on every provider's voice.
 VOICE_REFERENCE_LUFS = -20.0
@@ -37,12 +40,18 @@ VOICE_LIMIT = "-12dB"
 DUCKING = {"threshold": 0.02, "ratio": 6, "attack": 20, "release": 300}
 MUSIC_FADE_IN = 1.5
 MUSIC_FADE_OUT = 3.0
+# A track shorter than the video is repeated, each repeat crossfaded into the next: a hard cut clicks and jumps. The
+# fade is equal-power (quarter sine): a track's end and its start are unrelated sound, which a linear fade dips 3 dB
+# between.
+MUSIC_LOOP_CROSSFADE = 1.5
+MUSIC_LOOP_CURVE = "qsin"
 MAX_GAIN_DB = 30.0  # a near-silent input is not raised into a roar of noise
 # A safety net after the final gain (the mix is measured, so it rarely acts much). It limits at 4x the sample rate,
 # where the peaks between samples show: at 48 kHz a hard-working limiter let them through 0.9 dB above its limit, and
 # AAC adds a few tenths more; -2 dBFS oversampled kept every test file at -1.5 dBTP or below.
 MASTER_LIMIT = "-2dB"
 OVERSAMPLED_RATE = "192000"
+SAMPLE_COUNT = {"measure_overall": "Number_of_samples", "measure_perchannel": "none"}
 
 
 def frame_counts(plan: RenderPlan) -> list[int]:
@@ -116,11 +125,13 @@ def build_argv(plan: RenderPlan, *, progress: bool = True, ffmpeg_bin: str = "ff
 
 
 def level_argv(path: str, *, seconds: float | None = None, ffmpeg_bin: str = "ffmpeg") -> list[str]:
-    """ffmpeg argv printing the integrated loudness of `path`'s audio (its first `seconds`), as the mix hears it."""
+    """ffmpeg argv printing the integrated loudness of `path`'s audio (its first `seconds`), as the mix hears it, and
+    how many samples (per channel, at the mix's 48 kHz) that is."""
     limit = ["-t", _num(seconds)] if seconds is not None else []
+    counted = _chain(("aformat", MIX_FORMAT), ("ebur128", EBUR128_OPTIONS), ("astats", SAMPLE_COUNT))
     return [
         ffmpeg_bin, "-hide_banner", "-nostats", "-nostdin", "-protocol_whitelist", "file", *limit, "-i", path,
-        "-map", "0:a:0", "-af", _chain(("aformat", MIX_FORMAT), ("ebur128", EBUR128_OPTIONS)), "-f", "null", "-",
+        "-map", "0:a:0", "-af", counted, "-f", "null", "-",
     ]  # fmt: skip
 
 
@@ -168,9 +179,8 @@ def _mix(plan: RenderPlan, levels: AudioLevels) -> Any:
     length = plan.duration
     fade_in, fade_out = min(MUSIC_FADE_IN, length / 4), min(MUSIC_FADE_OUT, length / 4)
     music = (
-        ffmpeg.input(plan.music_path, stream_loop=-1, **LOCAL_FILES_ONLY)
-        .audio.filter("atrim", duration=_num(round(length, 6)))
-        .filter("aformat", **MIX_FORMAT)
+        _looped_music(plan.music_path, length, levels.music_seconds)
+        .filter("atrim", duration=_num(round(length, 6)))
         .filter("volume", _db(music_gain(plan, levels)))
         .filter("afade", t="in", d=_num(fade_in))
         .filter("afade", t="out", st=_num(round(length - fade_out, 6)), d=_num(fade_out))
@@ -179,6 +189,34 @@ def _mix(plan: RenderPlan, levels: AudioLevels) -> Any:
     ducked = ffmpeg.filter([music, spoken[1]], "sidechaincompress", **DUCKING)
     # normalize=false: amix would otherwise halve the voice to make room for the music.
     return ffmpeg.filter([spoken[0], ducked], "amix", inputs=2, duration="first", normalize="false")
+
+
+def _looped_music(path: str, length: float, seconds: float | None) -> Any:
+    """The track at the mix's format, repeated until it lasts `length` seconds, each repeat crossfaded into the next.
+
+    Each repeat is an input of its own: an input ffmpeg reads only when the crossfade asks for it holds nothing in
+    memory, and acrossfade in ffmpeg 5.1 cuts the first track short when both are ready at once (as asplit's branches
+    are). ffmpeg-python merges identical inputs into one node; the repeat's number, an input argument it keeps in the
+    node but never writes into argv, keeps them apart.
+    """
+    if seconds is None:
+        raise ValueError("the music's length is not measured yet: render() measures it (measure_levels)")
+
+    def repeat(k: int) -> Any:
+        node = InputNode(ffmpeg.input.__name__, args=[k], kwargs={"filename": path, **LOCAL_FILES_ONLY})
+        return node.stream().audio.filter("aformat", **MIX_FORMAT)
+
+    # The level pass reads the track up to the video's length: a longer track reads as that, give or take the few
+    # samples the resampler adds or takes.
+    if seconds >= length - 0.01:
+        return repeat(0)
+    fade = min(MUSIC_LOOP_CROSSFADE, seconds / 4)
+    looped = repeat(0)
+    for k in range(1, math.ceil((length - fade) / (seconds - fade))):
+        looped = ffmpeg.filter(
+            [looped, repeat(k)], "acrossfade", d=_num(round(fade, 6)), c1=MUSIC_LOOP_CURVE, c2=MUSIC_LOOP_CURVE
+        )
+    return looped
 
 
 def _chain(*filters: tuple[str, dict[str, str]]) -> str:

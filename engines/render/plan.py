@@ -35,13 +35,16 @@ class AudioLevels:
     voice_lufs: float | None
     music_lufs: float | None = None
     mix_lufs: float | None = None  # the mix before its final gain (the voice and music gains applied)
+    # The track's length as decoded, up to the video's: a shorter track is repeated, and its seams fall by it.
+    music_seconds: float | None = None
 
 
 @dataclass(frozen=True)
 class RenderPlan:
     """A narrated slideshow: stills (images or clips) over the narration, optionally captioned, with motion and
-    crossfades; optionally music under the voice (looped or cut to length, faded, ducked while the voice speaks).
-    The audio is normalised to `loudness_lufs` from `levels`, which the render measures first when they are None."""
+    crossfades; optionally music under the voice (repeated with crossfaded seams or cut to length, faded, ducked
+    while the voice speaks). The audio is normalised to `loudness_lufs` from `levels`, which the render measures
+    first when they are None."""
 
     stills: list[Still]
     audio_path: str

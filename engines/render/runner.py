@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 import shlex
 import time
 import uuid
@@ -15,12 +16,13 @@ from dataclasses import dataclass
 
 from engines.loudness import Loudness, parse_ebur128
 from engines.proc import run_capture, spawn, stop
-from engines.render.graph import build_argv, level_argv, mix_level_argv
+from engines.render.graph import MIX_RATE, build_argv, level_argv, mix_level_argv
 from engines.render.plan import AudioLevels, RenderPlan
 
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_BYTES = 4096
+_SAMPLES_RE = re.compile(r"Number of samples: (\d+)")
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,16 @@ async def run_ffmpeg(
 async def measure_levels(plan: RenderPlan) -> AudioLevels:
     """Measure, then normalise: the voice's and the music's loudness (at once), then the mix's with their gains
     applied. Audio only: a few tenths of a second for a minute of video (bench/render_bench.py)."""
-    voice, music = await asyncio.gather(
+    (voice, _), (music, music_samples) = await asyncio.gather(
         _measure(level_argv(plan.audio_path)),
         _measure(level_argv(plan.music_path, seconds=plan.duration)) if plan.music_path else _unmeasured(),
     )
-    levels = AudioLevels(voice_lufs=voice.integrated_lufs, music_lufs=music.integrated_lufs)
-    mix = await _measure(mix_level_argv(plan, levels))
+    levels = AudioLevels(
+        voice_lufs=voice.integrated_lufs,
+        music_lufs=music.integrated_lufs,
+        music_seconds=music_samples / MIX_RATE if music_samples is not None else None,
+    )
+    mix, _ = await _measure(mix_level_argv(plan, levels))
     return dataclasses.replace(levels, mix_lufs=mix.integrated_lufs)
 
 
@@ -130,16 +136,18 @@ async def render(plan: RenderPlan, on_progress: ProgressCallback | None = None) 
     return result
 
 
-async def _measure(argv: list[str]) -> Loudness:
+async def _measure(argv: list[str]) -> tuple[Loudness, int | None]:
+    """The loudness ffmpeg printed, and the samples it counted (None when the argv counts none)."""
     log.debug("ffmpeg: %s", shlex.join(argv))
     result = await run_capture(argv)
     if result.returncode != 0:
         raise FFmpegError(result.returncode, result.stderr[-STDERR_TAIL_BYTES:])
-    return parse_ebur128(result.stderr)
+    counted = _SAMPLES_RE.findall(result.stderr)
+    return parse_ebur128(result.stderr), int(counted[-1]) if counted else None
 
 
-async def _unmeasured() -> Loudness:
-    return Loudness(None, None)
+async def _unmeasured() -> tuple[Loudness, int | None]:
+    return Loudness(None, None), None
 
 
 def parse_progress_block(fields: dict[str, str], total_seconds: float) -> RenderProgress:

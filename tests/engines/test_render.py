@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pynvml
@@ -191,25 +192,30 @@ def test_hard_cut_argv_is_golden() -> None:
     ]  # fmt: skip
 
 
-MUSIC_LEVELS = AudioLevels(voice_lufs=-23.5, music_lufs=-9.0, mix_lufs=-21.25)
+# A 2.5 s track under 4 s of video: played twice, the second time crossfaded into the first.
+MUSIC_LEVELS = AudioLevels(voice_lufs=-23.5, music_lufs=-9.0, mix_lufs=-21.25, music_seconds=2.5)
 # The voice levelled to -20 LUFS, compressed, limited and split: one branch is heard, the other is the sidechain.
 VOICE = (
     "[{v}]aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=48000[s{0}];[s{0}]volume=3.5dB[s{1}];"
     "[s{1}]acompressor=attack=10:makeup=5dB:ratio=2:release=150:threshold=-28dB[s{2}];"
     "[s{2}]alimiter=attack=5:level=false:limit=-12dB:release=50[s{3}];[s{3}]asplit=2[s{4}][s{5}];"
 )
-# The track cut to the video's 4 s (looped by -stream_loop when shorter), 12 dB under the voice (-9 LUFS -> -32),
-# faded in and out over a quarter of the video each, ducked by the voice and mixed under it at full level.
+# Each repeat of the track an input of its own, the second faded in over the first's last quarter (equal power), cut
+# to the video's 4 s, 12 dB under the voice (-9 LUFS -> -32), faded in and out over a quarter of the video each,
+# ducked by the voice and mixed under it at full level.
 MUSIC = (
-    "[{m}]atrim=duration=4[s{6}];[s{6}]aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=48000[s{7}];"
-    "[s{7}]volume=-23dB[s{8}];[s{8}]afade=d=1:t=in[s{9}];[s{9}]afade=d=1:st=3:t=out[s{10}];"
-    "[s{10}][s{5}]sidechaincompress=attack=20:ratio=6:release=300:threshold=0.02[s{11}];"
-    "[s{4}][s{11}]amix=duration=first:inputs=2:normalize=false[s{12}]"
+    "[{m}]aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=48000[s{6}];"
+    "[{m2}]aformat=channel_layouts=stereo:sample_fmts=fltp:sample_rates=48000[s{7}];"
+    "[s{6}][s{7}]acrossfade=c1=qsin:c2=qsin:d=0.625[s{8}];[s{8}]atrim=duration=4[s{9}];"
+    "[s{9}]volume=-23dB[s{10}];[s{10}]afade=d=1:t=in[s{11}];[s{11}]afade=d=1:st=3:t=out[s{12}];"
+    "[s{12}][s{5}]sidechaincompress=attack=20:ratio=6:release=300:threshold=0.02[s{13}];"
+    "[s{4}][s{13}]amix=duration=first:inputs=2:normalize=false[s{14}]"
 )
+MUSIC_INPUTS = ["-protocol_whitelist", "file", "-i", "/in/calm/rain.mp3"] * 2
 
 
 def _labels(first: int) -> list[int]:
-    return [first + k for k in range(13)]
+    return [first + k for k in range(15)]
 
 
 def test_music_argv_loops_fades_ducks_and_mixes_under_the_voice() -> None:
@@ -219,28 +225,41 @@ def test_music_argv_loops_fades_ducks_and_mixes_under_the_voice() -> None:
         "-framerate", "30", "-protocol_whitelist", "file", "-i", "/in/a.png",
         "-framerate", "30", "-protocol_whitelist", "file", "-i", "/in/b.png",
         "-protocol_whitelist", "file", "-i", "/in/voice.wav",
-        "-protocol_whitelist", "file", "-stream_loop", "-1", "-i", "/in/calm/rain.mp3",
+        *MUSIC_INPUTS,
     ]  # fmt: skip
     graph = _arg(argv, "-filter_complex")
     labels = _labels(14)
-    audio = VOICE.format(*labels, v="2:a") + MUSIC.format(*labels, m="3:a")
+    audio = VOICE.format(*labels, v="2:a") + MUSIC.format(*labels, m="3:a", m2="4:a")
     # The mix measured at -21.25 LUFS: 7.25 dB up to -14, under the safety limiter (oversampled 4x).
     assert graph[graph.index("[2:a]") :] == audio + (
-        ";[s26]volume=7.25dB[s27];[s27]aresample=192000[s28];"
-        "[s28]alimiter=attack=5:level=false:limit=-2dB:release=50[s29];[s29]aresample=48000[s30]"
+        ";[s28]volume=7.25dB[s29];[s29]aresample=192000[s30];"
+        "[s30]alimiter=attack=5:level=false:limit=-2dB:release=50[s31];[s31]aresample=48000[s32]"
     )
     assert argv[argv.index("-filter_complex") + 2 : argv.index("-filter_complex") + 6] == [
-        "-map", "[s13]", "-map", "[s30]",
+        "-map", "[s13]", "-map", "[s32]",
     ]  # fmt: skip
+
+
+def test_music_repeats_only_when_shorter_than_the_video_and_only_once_measured() -> None:
+    def music_graph(seconds: float | None) -> str:
+        plan = _bare_plan(music_path="/in/calm/rain.mp3", levels=replace(MUSIC_LEVELS, music_seconds=seconds))
+        return _arg(build_argv(plan), "-filter_complex")
+
+    assert "acrossfade" not in music_graph(4.0)  # as long as the video: played once
+    # 1.5 s: crossfades of 0.375 s (a quarter of the track, so a repeat's two fades never meet), four plays.
+    assert music_graph(1.5).count("acrossfade=c1=qsin:c2=qsin:d=0.375") == 3
+    with pytest.raises(ValueError, match="music's length is not measured"):
+        music_graph(None)
 
 
 def test_the_loudness_passes_measure_what_the_render_mixes() -> None:
     plan = _bare_plan(music_path="/in/calm/rain.mp3", levels=MUSIC_LEVELS)
-    # Each input as the mix hears it (48 kHz stereo), the music over the part that plays.
+    # Each input as the mix hears it (48 kHz stereo), the music over the part that plays, and how long that is.
     assert level_argv("/in/calm/rain.mp3", seconds=plan.duration) == [
         "ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-protocol_whitelist", "file", "-t", "4",
         "-i", "/in/calm/rain.mp3", "-map", "0:a:0",
-        "-af", "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,ebur128=framelog=verbose",
+        "-af", "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,ebur128=framelog=verbose,"
+        "astats=measure_overall=Number_of_samples:measure_perchannel=none",
         "-f", "null", "-",
     ]  # fmt: skip
     # The mix itself, audio only, with the same graph as the render's up to the final gain.
@@ -248,10 +267,11 @@ def test_the_loudness_passes_measure_what_the_render_mixes() -> None:
     assert mix_level_argv(plan, MUSIC_LEVELS) == [
         "ffmpeg",
         "-protocol_whitelist", "file", "-i", "/in/voice.wav",
-        "-protocol_whitelist", "file", "-stream_loop", "-1", "-i", "/in/calm/rain.mp3",
+        *MUSIC_INPUTS,
         "-filter_complex",
-        VOICE.format(*labels, v="0:a") + MUSIC.format(*labels, m="1:a") + ";[s12]ebur128=framelog=verbose[s13]",
-        "-map", "[s13]", "-f", "null", "-", "-hide_banner", "-nostats", "-nostdin",
+        VOICE.format(*labels, v="0:a") + MUSIC.format(*labels, m="1:a", m2="2:a")
+        + ";[s14]ebur128=framelog=verbose[s15]",
+        "-map", "[s15]", "-f", "null", "-", "-hide_banner", "-nostats", "-nostdin",
     ]  # fmt: skip
 
 

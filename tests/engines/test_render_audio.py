@@ -1,13 +1,18 @@
 """The render's audio on real ffmpeg output: every video normalised for YouTube (-14 ± 1 LUFS, true peak at most
--1 dBTP, measured with loudnorm on the MP4), music under the voice looped to length, faded and ducked while the voice
-speaks; without music, no music input and silence where the voice pauses. Timings: bench/render_bench.py."""
+-1 dBTP, measured with loudnorm on the MP4), music under the voice looped to length without a click at its seams,
+faded and ducked while the voice speaks; without music, no music input and silence where the voice pauses. Timings:
+bench/render_bench.py."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
+import statistics
 import subprocess
+from array import array
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -148,3 +153,56 @@ async def test_without_music_there_is_no_music_input_and_pauses_are_silent(
     video = Path(without_music.output_path)
     assert rms(video, 4.5, 2.0) < -80.0  # digital silence reads -inf
     assert rms(video, 1.5, 2.0) > -30.0  # and the voice is there
+
+
+LOOP_RATE = 48000
+# A 110 Hz tone about 2 s long that stops a quarter cycle in, at its peak: repeated with a hard cut, the wave jumps
+# from its crest to zero at every seam, which is the click a looped track made.
+LOOP_TRACK_SAMPLES = 2 * LOOP_RATE + round(0.25 * LOOP_RATE / 110)
+LOOP_WINDOW = LOOP_RATE // 50  # 20 ms
+
+
+def seam_track(path: Path) -> None:
+    ffmpeg(
+        "-f", "lavfi", "-i", f"aevalsrc=0.5*sin(2*PI*110*t):s={LOOP_RATE}",
+        "-af", f"atrim=end_sample={LOOP_TRACK_SAMPLES}", "-c:a", "pcm_f32le", str(path),
+    )  # fmt: skip
+
+
+def samples(path: Path) -> array[float]:
+    """The file's audio as 48 kHz mono floats."""
+    raw = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(path), "-map", "0:a:0",
+         "-ac", "1", "-ar", str(LOOP_RATE), "-f", "f32le", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return array("f", raw)
+
+
+def window_steps_and_levels(wave: array[float], start: float, end: float) -> tuple[list[float], list[float]]:
+    """Per 20 ms window from `start` to `end` seconds: the largest jump between neighbouring samples, and the RMS
+    level in dB."""
+    steps, levels = [], []
+    for first in range(round(start * LOOP_RATE), round(end * LOOP_RATE) - LOOP_WINDOW, LOOP_WINDOW):
+        window = wave[first : first + LOOP_WINDOW + 1]
+        steps.append(max(abs(b - a) for a, b in pairwise(window)))
+        levels.append(10 * math.log10(sum(x * x for x in window) / len(window)))
+    return steps, levels
+
+
+async def test_a_looped_track_has_no_seam(inputs: dict[str, Path]) -> None:
+    root = inputs["root"]
+    track, silence = root / "seam.wav", root / "silence.wav"
+    seam_track(track)
+    ffmpeg("-f", "lavfi", "-i", f"anullsrc=r={LOOP_RATE}:cl=mono", "-t", str(SECONDS), str(silence))
+    # The music alone: a silent voice neither ducks it nor covers a click.
+    plan = replace(plan_for(inputs, "seams", music=True), audio_path=str(silence), music_path=str(track))
+    wave = samples(Path((await render(plan)).output_path))
+    # Between the fade in (1.5 s) and the fade out (from 7.5 s) the track starts again four times.
+    steps, levels = window_steps_and_levels(wave, 1.75, 7.25)
+    typical_step, typical_level = statistics.median(steps), statistics.median(levels)
+    # The tone moves at most 1.4 % of its amplitude from one sample to the next, and so does the looped bed, seams
+    # included: looped with a hard cut, its largest step was 56 times the typical one.
+    assert max(steps) < 2 * typical_step, (max(steps) / typical_step, steps.index(max(steps)))
+    # and a repeat neither dips nor swells where it overlaps the previous one.
+    assert max(abs(level - typical_level) for level in levels) < 3.0, (min(levels), max(levels), typical_level)
