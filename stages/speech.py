@@ -71,7 +71,7 @@ async def _local(ctx: ProviderContext, inp: StageInput, script: Script, out_dir:
         cost = ctx.overhead("tts_local", "espeak_ng", seconds=timeline.duration)
         return _outcome(ctx, inp, script, out_dir, wav, timeline, cost, {"provider": "espeak-ng", "voice": espeak})
     try:
-        speech = await synthesize_piper(script.narration(), wav, voice)
+        speech = await synthesize_piper(script.narration(), wav, voice, slots=ctx.piper_slots)
     except PiperVoiceError as err:  # the model does not load
         raise _unusable(err) from None
     cost = ctx.overhead("tts_local", "piper", seconds=speech.timeline.duration)

@@ -1,10 +1,11 @@
 """Offline narration: speech synthesis with word timings."""
 
 from engines.speech.espeak import SpeechSynthesisError, synthesize_espeak
-from engines.speech.piper import PiperSpeech, PiperVoice, PiperVoiceError, synthesize_piper
+from engines.speech.piper import PiperSlots, PiperSpeech, PiperVoice, PiperVoiceError, synthesize_piper
 from engines.speech.timeline import SegmentTiming, SpeechTimeline, WordTiming
 
 __all__ = [
+    "PiperSlots",
     "PiperSpeech",
     "PiperVoice",
     "PiperVoiceError",

@@ -9,7 +9,9 @@ count, snapping to the word breaks of the phoneme stream, and no word starts or 
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import contextlib
 import json
 import logging
 import os
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import time
 import unicodedata
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +43,31 @@ class PiperVoiceError(SpeechSynthesisError):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
         self.reason = reason
+
+
+class PiperSlots:
+    """How many Piper children may run at once in one process: each holds its voice model (430 MB at its peak for
+    en_US-joe-medium), and onnxruntime already spreads one synthesis over every core. A worker makes one and every
+    synthesis it runs takes a slot for its child's lifetime, waiting for one when all are taken."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"at least one Piper child must be allowed, got {limit}")
+        self.limit = limit
+        self.running = 0
+        self._free = asyncio.Semaphore(limit)
+
+    @contextlib.asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        """A slot for as long as the block runs. A cancel while waiting takes none, so it gives none back."""
+        if self.running >= self.limit:
+            log.info("waiting for a Piper slot: %d of %d in use", self.running, self.limit)
+        async with self._free:
+            self.running += 1
+            try:
+                yield
+            finally:
+                self.running -= 1
 
 
 @dataclass(frozen=True)
@@ -118,11 +146,13 @@ async def synthesize_piper(
     sample_rate: int = 48000,
     segment_pause: float = 0.0,
     alignments: bool = True,
+    slots: PiperSlots | None = None,
 ) -> PiperSpeech:
     """Speak `segments` in order with `voice` into a mono s16 WAV at `sample_rate`; return its word/segment timeline.
 
     `segment_pause` adds that many seconds of silence between segments; `alignments=False` times words by spreading
-    each sentence's phonemes evenly, as for a voice that cannot give alignments.
+    each sentence's phonemes evenly, as for a voice that cannot give alignments. With `slots`, the Piper child runs
+    only once it has one of them (None: at once).
     """
     if not segments:
         raise ValueError("segments must not be empty")
@@ -147,7 +177,8 @@ async def synthesize_piper(
             "timings": str(timings_path),
         }
         request_path.write_text(json.dumps(request), encoding="utf-8")
-        rc, stderr = await _run([sys.executable, "-I", str(_CHILD), str(request_path)])
+        async with slots.hold() if slots is not None else contextlib.nullcontext():
+            rc, stderr = await _run([sys.executable, "-I", str(_CHILD), str(request_path)])
         if rc == EXIT_NO_PIPER:
             raise SpeechSynthesisError(
                 f"piper is not installed ({_tail(stderr)}); `pip install piper-tts` (make setup)"

@@ -1,19 +1,29 @@
 """Speech synthesis with the real Piper voice (en_US-joe-medium): audio format, word timing accuracy, the
-spread fallback, errors and cancellation. Speed: bench/local_stages_bench.py."""
+spread fallback, errors, cancellation and how many children run at once. Speed: bench/local_stages_bench.py."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from engines.speech import PiperSpeech, PiperVoice, PiperVoiceError, SpeechTimeline, synthesize_piper
+from engines.speech import PiperSlots, PiperSpeech, PiperVoice, PiperVoiceError, SpeechTimeline, synthesize_piper
 from engines.speech.piper import build_timeline, bundled_voice, read_voice
-from tests.engines.test_speech import SEGMENTS, SPEECH_END_TOLERANCE, _children, silences, wav_facts, words_of
+from tests.engines.test_speech import (
+    SEGMENTS,
+    SPEECH_END_TOLERANCE,
+    _children,
+    child_processes,
+    silences,
+    wav_facts,
+    words_of,
+)
 
 
 def speech_end(wav: Path, duration: float) -> float:
@@ -236,3 +246,68 @@ async def test_cancellation_kills_the_child_and_leaves_nothing(tmp_path: Path, j
         await task
     assert not [c for c in _children() if "_piper_child" in c or "ffmpeg" in c]
     assert not os.listdir(tmp_path)
+
+
+class PiperChildren:
+    """When each Piper child of this process was first and last seen running, sampled every 10 ms."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, tuple[float, float]] = {}
+        self.most_at_once = 0
+        self.started = asyncio.Event()  # set once one is seen
+        self._task = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            now = time.monotonic()
+            running = [pid for pid, cmdline in child_processes().items() if "_piper_child.py" in cmdline]
+            for pid in running:
+                self.seen[pid] = (self.seen.get(pid, (now, now))[0], now)
+            self.most_at_once = max(self.most_at_once, len(running))
+            if running:
+                self.started.set()
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> list[tuple[float, float]]:
+        """Each child's (first, last) sighting, in the order they started."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        return sorted(self.seen.values())
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+async def test_no_more_piper_children_run_at_once_than_the_slots(tmp_path: Path, joe: PiperVoice, limit: int) -> None:
+    slots = PiperSlots(limit)
+    children = PiperChildren()
+    await asyncio.gather(*(synthesize_piper(["Hello there."], tmp_path / f"{i}.wav", joe, slots=slots) for i in (1, 2)))
+    lifetimes = await children.stop()
+    assert len(lifetimes) == 2 and children.most_at_once == limit and slots.running == 0
+    if limit == 1:
+        (_, first_ended), (second_started, _) = lifetimes
+        assert first_ended < second_started
+
+
+async def test_a_cancelled_wait_for_a_slot_takes_none_and_gives_none_back(tmp_path: Path, joe: PiperVoice) -> None:
+    slots = PiperSlots(1)
+    children = PiperChildren()
+    first = asyncio.create_task(synthesize_piper(["Hello there."], tmp_path / "first.wav", joe, slots=slots))
+    waiting_dir = tmp_path / "waiting"
+    waiting = asyncio.create_task(synthesize_piper(["Hello there."], waiting_dir / "w.wav", joe, slots=slots))
+    await asyncio.sleep(0.5)
+    assert slots.running == 1 and not first.done() and not waiting.done()
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert not os.listdir(waiting_dir)
+    # Had the cancelled wait given a slot back, this one would start beside the first.
+    third = await asyncio.gather(first, synthesize_piper(["Hello there."], tmp_path / "third.wav", joe, slots=slots))
+    lifetimes = await children.stop()
+    assert len(third) == 2 and len(lifetimes) == 2 and children.most_at_once == 1 and slots.running == 0
+    (_, first_ended), (third_started, _) = lifetimes
+    assert first_ended < third_started
+
+
+def test_at_least_one_piper_child_is_allowed() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        PiperSlots(0)

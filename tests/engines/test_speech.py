@@ -226,8 +226,9 @@ async def test_no_speech_is_an_error(tmp_path: Path) -> None:
         await synthesize_espeak([], tmp_path / "x.wav")
 
 
-def _children() -> list[str]:
-    found = []
+def child_processes() -> dict[int, str]:
+    """This process's children: pid -> command line (empty for one that has exited, not yet reaped)."""
+    found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -235,8 +236,12 @@ def _children() -> list[str]:
         except OSError:
             continue
         if int(fields[1]) == os.getpid():
-            found.append(cmdline)
+            found[int(stat.parent.name)] = cmdline
     return found
+
+
+def _children() -> list[str]:
+    return list(child_processes().values())
 
 
 async def test_cancellation_kills_the_child_and_leaves_nothing(tmp_path: Path) -> None:
