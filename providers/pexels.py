@@ -9,6 +9,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 from temporalio.exceptions import ApplicationError
 
+from core import languages, writing_systems
 from engines.media.library import Attribution
 from providers.errors import http_error, invalid_response, unavailable
 from providers.stock_photo import SearchQuery, SizeVariant, StockCandidate, fit_within
@@ -18,6 +19,14 @@ SETTING = "PEXELS_API_KEY (or YTEMPIRE_PEXELS_API_KEY)"
 LICENCE = "Pexels License"
 LICENCE_URL = "https://www.pexels.com/license/"
 MAX_PER_PAGE = 80
+# The search locales Pexels documents; a language without one is searched in its default (en-US).
+LOCALES = frozenset({
+    "en-US", "pt-BR", "es-ES", "ca-ES", "de-DE", "it-IT", "fr-FR", "sv-SE", "id-ID", "pl-PL", "ja-JP", "zh-TW",
+    "zh-CN", "ko-KR", "th-TH", "nl-NL", "hu-HU", "vi-VN", "cs-CZ", "da-DK", "fi-FI", "uk-UA", "el-GR", "ro-RO",
+    "nb-NO", "sk-SK", "tr-TR", "ru-RU",
+})  # fmt: skip
+_LOCALE_OF = {locale.partition("-")[0]: locale for locale in LOCALES if locale != "zh-TW"}
+_LOCALE_OF |= {"no": "nb-NO", "nn": "nb-NO"}  # Norwegian: Pexels has Bokmål's
 
 
 class _Src(BaseModel):
@@ -127,18 +136,30 @@ def _retry_headers(headers: httpx.Headers) -> dict[str, str]:
     return out
 
 
+def locale_for(language: str) -> str | None:
+    """Pexels' search locale for a video's language (`es` -> `es-ES`, `zh-HK` -> `zh-TW`), None where it has none."""
+    if language in LOCALES:
+        return language
+    if writing_systems.script_of(language) == "Hant":
+        return "zh-TW"
+    return _LOCALE_OF.get(languages.primary(language))
+
+
 def _params(query: SearchQuery, *, video: bool) -> dict[str, str | int]:
     if video:  # Pexels' minimum video sizes: medium Full HD, large 4K
         size = "large" if max(query.width, query.height) > 1920 else "medium"
     else:  # and photo sizes: medium 12 MP, large 24 MP; 12 MP covers anything up to 4K
         size = "large" if max(query.width, query.height) > 4000 else "medium"
-    return {
+    params: dict[str, str | int] = {
         "query": query.text,
         "orientation": query.orientation,
         "size": size,
         "per_page": min(query.per_page, MAX_PER_PAGE),
         "page": 1,
     }
+    if (locale := locale_for(query.language)) is not None:
+        params["locale"] = locale
+    return params
 
 
 async def _get(client: httpx.AsyncClient, url: str, params: dict[str, str | int], api_key: SecretStr) -> bytes:

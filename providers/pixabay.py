@@ -12,6 +12,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 from temporalio.exceptions import ApplicationError
 
+from core import languages
 from engines.media.library import Attribution
 from providers.errors import http_error, invalid_response, unavailable
 from providers.stock_photo import SearchQuery, SizeVariant, StockCandidate, fit_within
@@ -22,6 +23,8 @@ LICENCE = "Pixabay Content License"
 LICENCE_URL = "https://pixabay.com/service/license-summary/"
 MAX_QUERY_CHARS = 100
 _ORIENTATION = {"landscape": "horizontal", "portrait": "vertical", "square": "all"}
+# The search languages (`lang`) Pixabay documents; a language not among them is searched in its default (en).
+LANGUAGES = frozenset("cs da de en es fr id it hu nl no pl pt ro sk fi sv tr vi th bg ru el ja ko zh".split())
 
 
 class _Hit(BaseModel):
@@ -132,8 +135,15 @@ async def _get(client: httpx.AsyncClient, url: str, params: dict[str, str | int]
     return resp.content
 
 
+def lang_for(language: str) -> str | None:
+    """Pixabay's search language for a video's (`pt-BR` -> `pt`, Norwegian Bokmål -> `no`), None where it has none."""
+    code = languages.primary(language)
+    code = "no" if code in ("nb", "nn") else code
+    return code if code in LANGUAGES else None
+
+
 def _params(query: SearchQuery, api_key: SecretStr) -> dict[str, str | int]:
-    return {
+    params: dict[str, str | int] = {
         "key": api_key.get_secret_value(),
         "q": query.text[:MAX_QUERY_CHARS],
         "min_width": query.width,
@@ -142,6 +152,9 @@ def _params(query: SearchQuery, api_key: SecretStr) -> dict[str, str | int]:
         "page": 1,
         "safesearch": "true",
     }
+    if (lang := lang_for(query.language)) is not None:
+        params["lang"] = lang
+    return params
 
 
 def _malformed(err: ValidationError) -> ApplicationError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from core.languages import DEFAULT_LANGUAGE
 from engines.media.library import Attribution
 
 StockProvider = Literal["pexels", "pixabay"]
@@ -75,6 +76,7 @@ class SearchQuery:
     width: int  # the render's size
     height: int
     per_page: int
+    language: str = DEFAULT_LANGUAGE  # the video's (BCP 47): the provider searches in it where it can
 
 
 def orientation_of(width: int, height: int) -> Orientation:

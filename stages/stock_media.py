@@ -19,9 +19,11 @@ Decisions:
   most MAX_DOWNLOADS_PER_VIDEO tries in all.
 - Search errors, and downloads failing with 429/5xx/timeouts, fail the stage with the uniform retryable error so
   Temporal retries it; missing or refused credentials fail it for good (no silent fallback to local).
-- Cache (kind "media"): search results per provider, kind, query, orientation, render size and UTC day (Pixabay
-  requires results be cached for 24 h, and its URLs expire after about that long); downloads per provider, kind,
-  id and chosen size, so a retried stage or another video using the same file downloads nothing.
+- Searches are in the video's language where the provider has it (Pexels' `locale`, Pixabay's `lang`), else in its
+  default (English).
+- Cache (kind "media"): search results per provider, kind, query, language, orientation, render size and UTC day
+  (Pixabay requires results be cached for 24 h, and its URLs expire after about that long); downloads per provider,
+  kind, id and chosen size, so a retried stage or another video using the same file downloads nothing.
 - Cost: the footage is free; the stage charges the per-stage overhead plus storage of the bytes downloaded.
 """
 
@@ -46,6 +48,7 @@ from temporalio.exceptions import ApplicationError
 from core import cost_policy
 from core.domain import StageInput
 from core.footage import Footage
+from core.languages import DEFAULT_LANGUAGE
 from core.records import CostLine
 from core.settings import Settings
 from engines import proc
@@ -197,12 +200,14 @@ class _Collector:
         client: httpx.AsyncClient,
         work_dir: Path,
         size: tuple[int, int],
+        language: str,
     ) -> None:
         self.ctx = ctx
         self.provider = provider
         self.client = client
         self.work_dir = work_dir
         self.width, self.height = size
+        self.language = language
         self.tally = _Tally()
         self.tried: set[tuple[str, str, str]] = set()  # candidate keys downloaded (kept or rejected) in this video
         self.hashes: set[str] = set()
@@ -222,9 +227,15 @@ class _Collector:
         return result
 
     async def search(self, kind: StockKind, text: str) -> list[StockCandidate]:
-        query = SearchQuery(text, orientation_of(self.width, self.height), self.width, self.height, SEARCH_PER_PAGE)
+        orientation = orientation_of(self.width, self.height)
+        query = SearchQuery(text, orientation, self.width, self.height, SEARCH_PER_PAGE, self.language)
         day = datetime.now(UTC).date().isoformat()
-        payload = {"query": query.text, "orientation": query.orientation, "size": [query.width, query.height]}
+        payload = {
+            "query": query.text,
+            "orientation": query.orientation,
+            "size": [query.width, query.height],
+            "language": query.language,
+        }
         variant = "search" if kind == "photo" else "video_search"
         key = cache_key("media", self.provider.name, variant, {**payload, "per_page": query.per_page, "day": day})
         cache = self.ctx.cache
@@ -393,14 +404,15 @@ async def collect_stock(
     )
     stock_segments = segments[len(own) :]
     topic = " ".join(request.topic.split())
-    queries = segment_queries(script, stock_segments, topic, str(request.language or "en"))
+    language = str(request.language or DEFAULT_LANGUAGE)
+    queries = segment_queries(script, stock_segments, topic, language)
     footage = ctx.settings.stock_footage_for(request.channel_id, request.complexity)
     seconds = _segment_seconds(inp)
     work_dir = Path(tempfile.mkdtemp(prefix=".stock-", dir=media_dir))
     timeout = httpx.Timeout(ctx.settings.provider_timeout_seconds)
     try:
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
-            collector = _Collector(ctx, provider, client, work_dir, (width, height))
+            collector = _Collector(ctx, provider, client, work_dir, (width, height), language)
             picked: dict[int, _Picked] = {}
             for kind in KINDS[footage]:
                 waiting = {s: q for s, q in queries.items() if s not in picked}

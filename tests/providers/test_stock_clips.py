@@ -195,6 +195,7 @@ async def test_pixabay_clips_within_the_declared_byte_limit(
         "per_page": "40",
         "page": "1",
         "safesearch": "true",
+        "lang": "en",
     }
     attribution = items[1]["attribution"]
     assert attribution["credit"] == "Video by Videographer702 from Pixabay" and attribution["media"] == "video"

@@ -19,6 +19,7 @@ from core.domain import StageInput, VideoRequest
 from core.settings import Settings
 from engines.media.library import Attribution, MediaItem, MediaSet
 from engines.script.writer import Script
+from providers import pexels, pixabay
 from providers.cache import ContentCache
 from providers.context import ProviderContext
 from providers.stock_photo import SizeVariant, StockCandidate, choose_variant
@@ -91,8 +92,17 @@ def make_ctx(settings: Settings) -> ProviderContext:
     return ProviderContext(settings, cache, metrics)
 
 
-def stage_input(tmp_path: Path, video_id: str = "v1", topic: str = TOPIC, orientation: str = "portrait") -> StageInput:
-    request = VideoRequest(video_id, topic, "channel-1", "user-1", orientation=orientation)  # type: ignore[arg-type]
+def stage_input(
+    tmp_path: Path, video_id: str = "v1", topic: str = TOPIC, orientation: str = "portrait", language: str = "en"
+) -> StageInput:
+    request = VideoRequest(
+        video_id,
+        topic,
+        "channel-1",
+        "user-1",
+        orientation=orientation,
+        language=language,  # type: ignore[arg-type]
+    )
     return StageInput("media_collection", request, str(tmp_path / video_id), str(tmp_path / "outbox"))
 
 
@@ -190,6 +200,34 @@ async def test_landscape_render_searches_landscape_photos_and_renders_landscape(
     assert [d.query for d in api.received("download")] == [{}, {}]  # the originals
     with Image.open(items[1]["path"]) as img:
         assert img.size == (1920, 1080)
+
+
+@pytest.mark.parametrize(
+    ("provider", "parameter", "spanish"), [("pexels", "locale", "es-ES"), ("pixabay", "lang", "es")]
+)
+async def test_searches_are_in_the_videos_language_where_the_provider_has_it(
+    api: StockMediaApi, base_url: str, tmp_path: Path, provider: str, parameter: str, spanish: str
+) -> None:
+    # Clips first (the fake has none), then photos: both searches.
+    settings = make_settings(tmp_path, base_url, provider=provider, stock_footage={"simple": "clips"})
+    routes = (provider, f"{provider}_videos")
+    await run(make_ctx(settings), stage_input(tmp_path, "es1", language="es"), slides=3)
+    searches = [r for r in api.requests if r.route in routes]
+    assert {s.route for s in searches} == set(routes) and {s.query.get(parameter) for s in searches} == {spanish}
+    # Neither has Hindi: its searches go in the provider's default, not in a value it does not know.
+    hindi = len(api.requests)
+    await run(make_ctx(settings), stage_input(tmp_path, "hi1", language="hi"), slides=3)
+    searches = [r for r in api.requests[hindi:] if r.route in routes]
+    assert {s.route for s in searches} == set(routes) and all(parameter not in s.query for s in searches)
+
+
+def test_the_search_language_is_one_the_provider_documents() -> None:
+    assert [pexels.locale_for(code) for code in ("pt", "pt-PT", "zh", "zh-TW", "zh-HK", "nb", "en-GB")] == [
+        "pt-BR", "pt-BR", "zh-CN", "zh-TW", "zh-TW", "nb-NO", "en-US",
+    ]  # fmt: skip
+    assert [pixabay.lang_for(code) for code in ("pt-BR", "zh-TW", "nb", "bg", "ca")] == ["pt", "zh", "no", "bg", None]
+    for code in ("hi", "ar", "he", "sw"):
+        assert pexels.locale_for(code) is None and pixabay.lang_for(code) is None
 
 
 def test_choose_variant_takes_the_smallest_cover_within_the_upscale_limit() -> None:
@@ -385,6 +423,7 @@ async def test_pixabay_photos_with_the_key_kept_out_of_everything(
         "per_page": "40",
         "page": "1",
         "safesearch": "true",
+        "lang": "en",
     }
     # largeImageURL (768x1280) covers 1080x1920 at the allowed 1.5x.
     assert all(d.path.endswith("_1280.jpg") for d in api.received("download"))
