@@ -22,7 +22,9 @@ AUDIO_SUFFIXES = frozenset({".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".f
 SIDECAR = "music.json"
 SIDECAR_MAX_BYTES = 1_000_000
 NO_MUSIC = "none"  # a request's or channel's choice meaning: no music for this video
-MIN_TRACK_SECONDS = 1.0
+# Shorter is a jingle, not a bed under a video: looping it would take one ffmpeg input per repeat (a 1 s file, 240
+# for a 180 s video).
+MIN_TRACK_SECONDS = 8.0
 
 
 class MusicLibraryError(ValueError):
@@ -107,7 +109,7 @@ def pick_track(library_dir: Path, choice: str | None, seed: str) -> Track:
 
 
 def is_playable(path: Path) -> bool:
-    """ffmpeg decodes its first second of audio (a header alone can lie) and it lasts at least a second."""
+    """ffmpeg decodes its first second of audio (a header alone can lie) and it lasts MIN_TRACK_SECONDS or more."""
     try:
         probe = run_blocking(
             ["ffprobe", "-v", "error", "-protocol_whitelist", "file", "-select_streams", "a:0",

@@ -28,7 +28,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("music")
     for path, frequency in (("calm/piano.flac", 220), ("upbeat/run.flac", 440), ("upbeat/jump.flac", 460)):
         (root / path).parent.mkdir(exist_ok=True)
-        argv = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", f"sine=f={frequency}:d=2"]
+        argv = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", f"sine=f={frequency}:d=9"]
         subprocess.run([*argv, str(root / path)], check=True)
     return root
 
