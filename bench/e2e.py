@@ -8,47 +8,29 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from bench.harness import run_in_scratch_dir, stack_settings, start_stack, stop_stack  # noqa: E402
-from core.domain import VideoRequest, VideoResult  # noqa: E402
+from bench.harness import make_videos, run_in_scratch_dir  # noqa: E402
+from core.domain import VideoRequest  # noqa: E402
 from core.stage_table import STAGES  # noqa: E402
-from ledger import Ledger, create_pool  # noqa: E402
-from ledger.migrations import migrate  # noqa: E402
-from tests.admission import admit  # noqa: E402
-from workers.hosting import build_workers, running  # noqa: E402
-from workflows.client import start_video  # noqa: E402
 
 
 async def bench(args: argparse.Namespace, root: Path) -> None:
-    pg, env = await start_stack(root)
-    try:
-        settings = stack_settings(root, pg, env, "b")
-        pool = await create_pool(settings.app_database)
-        await migrate(settings.owner_database, pool)
-        ledger = Ledger(pool, settings.key_ring)
-        request = VideoRequest(
-            video_id=str(uuid.uuid4()),
-            topic=args.topic,
-            channel_id=str(uuid.uuid4()),
-            user_id=str(uuid.uuid4()),
-            complexity=args.complexity,
-            duration_seconds=args.duration,
-            orientation=args.orientation,
-        )
-        await admit(ledger, request, {})
-        async with running(build_workers(env.client, settings, ledger, ("pipeline", "cpu", "gpu"))):
-            started = time.monotonic()
-            result: VideoResult = await (await start_video(env.client, settings, request)).result()
-            total = time.monotonic() - started
-        await pool.close()
-    finally:
-        await stop_stack(pg, env)
+    request = VideoRequest(
+        video_id=str(uuid.uuid4()),
+        topic=args.topic,
+        channel_id=str(uuid.uuid4()),
+        user_id=str(uuid.uuid4()),
+        complexity=args.complexity,
+        duration_seconds=args.duration,
+        orientation=args.orientation,
+    )
+    _, [video] = await make_videos(root, "b", [request])
+    result, total = video.result, video.seconds
 
     print(f"video: {args.complexity}, {args.orientation}, target {args.duration} s, topic {args.topic!r}")
     print(f"{'stage':<22}{'wall s':>9}")

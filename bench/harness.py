@@ -9,15 +9,24 @@ import shutil
 import socket
 import statistics
 import tempfile
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
 from core import search_attributes
+from core.domain import VideoRequest, VideoResult
 from core.settings import Settings
 from devstack.postgres import PostgresServer
 from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, dynamic_config_args, temporal_cli
+from ledger import Ledger, create_pool
+from ledger.migrations import migrate
+from tests.admission import admit
+from workers.hosting import build_workers, running
+from workflows.client import start_video
 from workflows.payload_codec import encrypting_converter
 
 
@@ -67,8 +76,41 @@ def stack_settings(
     )
 
 
+@dataclass(frozen=True)
+class FinishedVideo:
+    request: VideoRequest
+    result: VideoResult
+    seconds: float  # end to end, from the workflow's start to its result
+
+
+async def make_videos(
+    root: Path, prefix: str, requests: Sequence[VideoRequest], **overrides: object
+) -> tuple[Settings, list[FinishedVideo]]:
+    """Each request made in turn, end to end, on a throw-away stack with workers for every queue (so each video's
+    timings are its own); its files stay under `root` (the settings say where)."""
+    pg, env = await start_stack(root)
+    try:
+        settings = stack_settings(root, pg, env, prefix, **overrides)
+        pool = await create_pool(settings.app_database)
+        try:
+            await migrate(settings.owner_database, pool)
+            ledger = Ledger(pool, settings.key_ring)
+            finished = []
+            async with running(build_workers(env.client, settings, ledger, ("pipeline", "cpu", "gpu"))):
+                for request in requests:
+                    await admit(ledger, request, {})
+                    started = time.monotonic()
+                    result: VideoResult = await (await start_video(env.client, settings, request)).result()
+                    finished.append(FinishedVideo(request, result, time.monotonic() - started))
+        finally:
+            await pool.close()
+    finally:
+        await stop_stack(pg, env)
+    return settings, finished
+
+
 def run_in_scratch_dir(
-    bench: Callable[[argparse.Namespace, Path], Awaitable[None]], args: argparse.Namespace, prefix: str
+    bench: Callable[[argparse.Namespace, Path], Coroutine[Any, Any, None]], args: argparse.Namespace, prefix: str
 ) -> None:
     """Run `bench(args, root)` in a fresh temp dir, remove it, and exit at once (without waiting for the
     SDK's and the servers' background threads, already stopped by the benchmark)."""
