@@ -33,6 +33,9 @@ explain explained explaining explains explanation explanations expect expected f
 important kind matter matters minute moment next opposite part question questions quietly reason reasons second
 share short shorts simple single start stop story subscribe surprise surprised surprises surprising tell topic
 truth twist video videos watch whatever
+ask asked believe biggest careful cares change changes claim claims compare differences different disagree easily
+example expect finally happen hesitate imagine information list memorise middle missing picture possible reliable
+sentences smallest someone sounds subject whenever wrong yourself
 """
 _SPANISH = """
 a al algo alguien algunos ante antes aquí así aunque cada casi como con contra cual cuando de del desde donde
@@ -42,6 +45,10 @@ también tan te tiene todo todos tu tú un una uno unos usted ya yo además ahor
 entonces esas esos estas están estar fue han hacer hace parte parece puede pueden quien quién sabe siempre según
 sigue tanto tener tienen vez veces sigue mejor mayor menos mucho muchos nunca otras otros pocos primera primero
 próximo simple
+abiertas además alguien apoyo cambia compara comprobarla construyen continuación cuidadosas después diferencias
+distintas ejemplo encontrarte encuentras enseñen esperarías explicación explicarle faltaría fiable frases grande igual
+imagina información lista luego memorizar necesitarías nombrarías palabras parecen parecido pequeño piensa podrían
+podrías pregunta preguntado preguntando preguntas pregúntate preocupa pruebas relacionado resto sencilla separan último
 """
 _PORTUGUESE = """
 a ao aos aquele aquilo as até com como da das de dela dele do dos e é ela elas ele eles em entre era essa esse isso
@@ -49,6 +56,10 @@ esta este isto já lhe mais mas me mesmo meu minha muito na nas nem no nos nós 
 quando se sem ser seu sua são só também te tem tu um uma uns você vocês algo alguém agora ainda assim coisa coisas
 depois então estão está fazer faz foi há isso lá mesmo onde outra outro outros parte pode podem pouco primeira
 primeiro próximo quase quem sempre sobre tanto tudo todos vez vezes melhor maior menos muitos nunca simples
+acontecer acreditar aberto alguém compare compõe confiável continuaria cuidadosas curiosidade diferenças diferentes
+discordassem encontra encontrar exemplo explicação explicar faltaria frases igual imagine informação lista menor
+observaria palavras pense pergunta perguntado perguntando perguntar perguntas pergunte poderiam poderia possível
+questões semelhança seguida sequência
 """
 _FRENCH = """
 à au aux avec ce ceci cela celle celui ces cet cette chaque comme dans de des du elle elles en encore est et été
@@ -57,6 +68,10 @@ pour qu que quel quelle qui sa sans se ses si son sont sur ta te tes toi ton tou
 vos votre vous ça alors aussi autre autres avant bien ceux chose choses dont donc fait faire fois jamais jour
 lorsque parce partie peu peut presque puis quand quelque rien sous souvent suite tant toujours trop vers voici
 voilà meilleur plus simple première premier prochain
+affirmation attentives cherchez choisissez comparez comprendre concernant concerné connaissez construisent continuez
+demandez différentes enfin ensuite exemple expliquer explication facilement faites imaginez information informations
+longtemps maintenant observerait personnes pourraient pourriez profondeur question questions remarquerait remarquez
+ressemblance ressemblent seulement étapes
 """
 _GERMAN = """
 aber alle allem allen aller alles als also am an auch auf aus bei bin bis bist da damit dann das dass dein deine
@@ -66,6 +81,9 @@ man mehr mein meine mich mir mit muss nach nicht noch nur ob oder ohne sehr sein
 uns unser unter viel vom von vor war warum was weil wenn wer wie wieder wir wird wo zu zum zur zwischen immer fast
 ganz genau gibt geht haben kommt macht mal nie schon sagen sagt sieht teil teile thema themas werden wurde wirklich
 besser beste erste nächste einfach
+achte auswendig begegnet behauptung bekommst bemerken erklären erstens folgende frag fragen gefragt gehört geführten
+kleinste könnten leichtfallen nächstes passieren reichen reihenfolge schluss schritten sorgfältige unterschieden
+verlässliche verschiedenes verstehen vergleiche vielleicht welche wichtig informationen
 """
 STOPWORDS: dict[str, frozenset[str]] = {
     language: frozenset(words.split())

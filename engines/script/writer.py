@@ -77,29 +77,26 @@ def write_script(topic: str, duration_seconds: int, language: str = "en") -> Scr
     rng = random.Random(seed)
     target_words = cost_policy.target_words(duration_seconds)
 
-    hook = rng.choice(templates.hooks).format(topic=topic)
-    cta = rng.choice(templates.ctas).format(topic=topic)
-    n_segments = min(6, max(4, round(duration_seconds / 12)))
-    remaining = target_words - len(hook.split()) - len(cta.split())
-
-    sentences = [sentence.format(topic=topic) for sentence in templates.sentences]
-    rng.shuffle(sentences)
-    openers = list(templates.openers)
-    rng.shuffle(openers)
-    queue = sentences * 4
-    segments: list[str] = []
-    for index in range(n_segments):
-        goal = remaining / (n_segments - index)  # spread what is left of the word budget evenly
-        parts = [openers[index % len(openers)]] if goal >= 18 else []
-        count = sum(len(p.split()) for p in parts)
-        while queue:
-            size = len(queue[0].split())
-            if count and abs(count + size - goal) >= abs(count - goal):
-                break
-            parts.append(queue.pop(0))
-            count += size
-        segments.append(" ".join(parts))
-        remaining -= count
+    # Each segment opens with an angle's question: a video too short for four of them gets two.
+    n_segments = min(6, max(4, round(duration_seconds / 12))) if duration_seconds >= 30 else 2
+    angles = [_Angle(a.question.format(topic=topic), a.detail, a.step) for a in templates.angles]
+    # Where the shortest script of average sentences would overrun (a short video, a long topic), the shorter hooks,
+    # calls to action and questions are used.
+    short = (
+        _mean(templates.hooks, topic)
+        + _mean(templates.ctas, topic)
+        + n_segments * (sum(_words(a.question) + 1 for a in angles) / len(angles))
+        > target_words
+    )
+    hook = rng.choice(_shortest(templates.hooks) if short else templates.hooks).format(topic=topic)
+    cta = rng.choice(_shortest(templates.ctas) if short else templates.ctas).format(topic=topic)
+    framing = rng.choice(templates.framings).format(topic=topic)
+    closing = rng.choice(templates.closings).format(topic=topic)
+    budget = target_words - _words(hook) - _words(cta)
+    if short:
+        shorter = sorted(range(len(angles)), key=lambda i: _words(angles[i].question))[: len(angles) // 2]
+        angles = [angles[i] for i in sorted(shorter)]
+    segments = _body(templates, angles, rng, budget, n_segments, framing, closing)
 
     title = templates.title.format(Topic=f"{topic[:1].upper()}{topic[1:]}")
     if len(title) > 100:  # YouTube's title limit
@@ -110,6 +107,107 @@ def write_script(topic: str, duration_seconds: int, language: str = "en") -> Scr
     about = visual_terms(topic, language)
     terms = [about, *(_segment_terms(segment, about, language) for segment in segments), about]
     return Script(title, hook, segments, cta, description, tags, terms)
+
+
+@dataclass(frozen=True)
+class _Angle:
+    question: str  # the topic filled in
+    detail: str
+    step: str
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _shortest(sentences: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(sentences, key=_words)[:2])
+
+
+def _mean(sentences: tuple[str, ...], topic: str) -> float:
+    return sum(_words(s.format(topic=topic)) for s in sentences) / len(sentences)
+
+
+def _body(
+    templates: Templates,
+    angles: list[_Angle],
+    rng: random.Random,
+    budget: int,
+    n_segments: int,
+    framing: str,
+    closing: str,
+) -> list[str]:
+    """The segments: the framing, then angles in the templates' order, each opened by the connective of its place,
+    then the closing; as close to `budget` words as whole sentences allow, in `n_segments` segments."""
+    full = sum(_words(a.question) + 1 + _words(a.detail) + _words(a.step) for a in angles) / len(angles)
+    wanted = round((budget - _words(framing) - _words(closing)) / full)
+    count = min(len(angles), max(n_segments, wanted))
+    chosen = [angles[i] for i in sorted(rng.sample(range(len(angles)), count))]
+    parts = [[_opener(templates, place, count).format(angle.question)] for place, angle in enumerate(chosen)]
+    total = sum(_words(p[0]) for p in parts)
+    lead: list[str] = []
+    tail: list[str] = []
+
+    def fits(sentence: str) -> bool:
+        nonlocal total
+        if abs(total + _words(sentence) - budget) > abs(total - budget):
+            return False
+        total += _words(sentence)
+        return True
+
+    # What a bigger budget adds, in this order: the framing, each angle's sharper question, the closing, then what
+    # to do with each answer (only after its sharper question).
+    if fits(framing):
+        lead.append(framing)
+    for sentences, angle in zip(parts, chosen, strict=True):
+        if fits(angle.detail):
+            sentences.append(angle.detail)
+    if fits(closing):
+        tail.append(closing)
+    for sentences, angle in zip(parts, chosen, strict=True):
+        if len(sentences) == 2 and fits(angle.step):
+            sentences.append(angle.step)
+
+    groups = _balanced_groups([sum(map(_words, p)) for p in parts], n_segments, _words(" ".join(lead)), total)
+    segments = []
+    for index, (start, end) in enumerate(groups):
+        sentences = [s for p in parts[start:end] for s in p]
+        if index == 0:
+            sentences = lead + sentences
+        if index == len(groups) - 1:
+            sentences = sentences + tail
+        segments.append(" ".join(sentences))
+    return segments
+
+
+def _opener(templates: Templates, place: int, count: int) -> str:
+    if place == 0:
+        return templates.first
+    if place == count - 1:
+        return templates.last
+    return templates.openers[(place - 1) % len(templates.openers)]
+
+
+def _balanced_groups(sizes: list[int], groups: int, lead: int, total: int) -> list[tuple[int, int]]:
+    """`sizes` cut into `groups` runs, (start, end) each, whose word counts (the first run also holding `lead`
+    words) are as even as the cuts allow; the closing's words are in `total` and land in the last run."""
+    goal = total / groups
+    tail = total - lead - sum(sizes)
+    # best[g][i]: (cost, cuts) of the first i sizes in g runs
+    best: list[dict[int, tuple[float, list[int]]]] = [{0: (0.0, [])}]
+    for g in range(1, groups + 1):
+        row: dict[int, tuple[float, list[int]]] = {}
+        for i in range(g, len(sizes) - (groups - g) + 1):
+            for j, (cost, cuts) in best[g - 1].items():
+                if j >= i:
+                    continue
+                words = sum(sizes[j:i]) + (lead if j == 0 else 0) + (tail if g == groups else 0)
+                candidate = (cost + (words - goal) ** 2, [*cuts, i])
+                if i not in row or candidate[0] < row[i][0]:
+                    row[i] = candidate
+        best.append(row)
+    cuts = best[groups][len(sizes)][1]
+    return list(zip([0, *cuts[:-1]], cuts, strict=True))
 
 
 def _segment_terms(segment: str, about: list[str], language: str) -> list[str]:

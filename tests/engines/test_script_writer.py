@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from core import cost_policy
+from engines.script.templates import BY_LANGUAGE, Templates
 from engines.script.visual_terms import search_text, visual_terms
 from engines.script.writer import Script, ScriptError, write_script
+from engines.speech.silence_timing import sentences_of
+
+LANGUAGES = list(BY_LANGUAGE)
+TOPICS = ["octopus hearts", "black holes", "the history of coffee", "Oktopusherzen", "why cats purr"]
 
 
 @pytest.mark.parametrize("duration", [30, 45, 60, 90, 120, 180])
@@ -83,10 +91,145 @@ def test_scripts_saved_without_terms_still_load_and_derive_them() -> None:
 
 
 def test_english_sentences_never_make_a_verb_agree_with_the_topic() -> None:
-    """'octopus hearts is stranger…': a topic may be singular or plural, so no verb follows it directly."""
+    """'octopus hearts is stranger…': a topic may be singular or plural, so no verb follows it directly and no
+    pronoun stands for it."""
     from engines.script.templates import ENGLISH
 
-    agreeing = {"is", "was", "has", "does", "works", "keeps", "seems", "looks"}  # what a plural topic refuses
-    for sentence in (*ENGLISH.hooks, *ENGLISH.sentences, *ENGLISH.ctas):
-        after = sentence.split("{topic}", 1)[1].split()
-        assert not after or after[0].strip(",.") not in agreeing, sentence
+    agreeing = {"is", "was", "has", "does", "works", "keeps", "seems", "looks", "becomes", "matters"}
+    pronouns = {"it", "its", "itself", "they", "them", "their", "themselves"}
+    for sentence in ENGLISH.sentences():
+        for after in sentence.split("{topic}")[1:]:
+            assert not after.split() or after.split()[0].strip(",.?:") not in agreeing, sentence
+        assert not pronouns & {w.strip(",.?:").lower() for w in sentence.split()}, sentence
+
+
+# What sits right before {topic} must not decline or contract with it: an article, or a preposition that fuses with
+# the article a topic may bring ("de" + "el café" is "del café", "à" + "le" is "au", "em" + "o" is "no").
+_BEFORE_TOPIC_REFUSED = {
+    "en": {"a", "an", "the"},
+    "es": {"el", "la", "los", "las", "un", "una", "de", "a", "del", "al"},
+    "pt": {"o", "a", "os", "as", "um", "uma", "de", "em", "por", "do", "da", "no", "na", "ao", "pelo", "pela"},
+    "fr": {"le", "la", "les", "un", "une", "de", "à", "du", "au", "aux", "des"},
+    "de": {"der", "die", "das", "dem", "den", "des", "ein", "eine", "zum", "zur", "im", "am", "vom", "beim"},
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_nothing_next_to_the_topic_agrees_with_it(language: str) -> None:
+    templates = BY_LANGUAGE[language]
+    for sentence in templates.sentences():
+        for before in sentence.split("{topic}")[:-1]:
+            word = before.split()[-1].lower() if before.split() else ""
+            assert word not in _BEFORE_TOPIC_REFUSED[language] and not word.endswith("'"), sentence
+            if language == "de":  # German names the topic after "Thema", so case and gender follow that noun
+                assert word == "thema", sentence
+
+
+# Sentences that claim what the template writer cannot know: findings, studies, experts, numbers, history, what most
+# people think. The old templates said all of these ("When scientists first studied {topic}, they expected…").
+FACT_CLAIMS = {
+    "en": r"\bscientists?\b|\bexperts\b|\bresearch|\bstudied\b|\bstudies\b|\ba study\b|\bhistory\b|\bnumbers?\b"
+    r"|\bmost (people|of us)\b|\bdiscover|\bfound that\b|\bturns out\b|\bproven\b|\bin fact\b|bigger than"
+    r"|every day say|\b(experts|scientists|people) (say|agree|believe)\b|\bnever really stop",
+    "es": r"científic|\bexpert[oa]s\b|investigaci|estudiaron|\bestudios?\b|\bhistoria\b|\bnúmeros?\b|la mayoría"
+    r"|descubr|\bde hecho\b|más grandes? de lo",
+    "pt": r"cientistas?|especialistas|pesquisas?\b|estudaram|\bestudos?\b|\bhistória\b|\bnúmeros?\b|a maioria"
+    r"|descobr|\bna verdade\b|maiores do que",
+    "fr": r"scientifiques?|\bexperts\b|\brecherches?\b|ont étudié|\bétudes?\b|\bhistoire\b|\bchiffres?\b"
+    r"|la plupart|découv|\ben fait\b|plus grands? que",
+    "de": r"forscher|experten|forschung|untersucht|geschichte|\bzahlen\b|die meisten|entdeck|\btatsächlich\b"
+    r"|größer, als",
+}
+
+
+def test_the_fact_patterns_catch_the_sentences_they_were_written_for() -> None:
+    old = {
+        "en": "When scientists first studied octopus hearts, they expected something simple and found the opposite.",
+        "es": "Los números detrás de Oktopusherzen son mucho más grandes de lo que casi nadie imagina.",
+        "pt": "A história está cheia de gente que subestimou Oktopusherzen e pagou caro por isso.",
+        "fr": "Les experts débattent encore sur Oktopusherzen, et ce débat fait la moitié du plaisir.",
+        "de": "Die Zahlen hinter dem Thema Oktopusherzen sind größer, als fast jeder vermuten würde.",
+    }
+    for language, sentence in old.items():
+        assert re.search(FACT_CLAIMS[language], sentence, re.IGNORECASE), sentence
+
+
+def narration_sentences(script: Script) -> list[str]:
+    return [sentence for part in script.narration() for sentence in sentences_of(" ".join(part.split()))]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_sentence_claims_a_fact(language: str) -> None:
+    sentences = BY_LANGUAGE[language].sentences()
+    for topic in TOPICS:  # the topic is the user's words ("the history of coffee"), not a claim
+        for duration in (30, 60, 180):
+            script = write_script(topic, duration, language)
+            sentences += [s.replace(topic, "{topic}") for s in narration_sentences(script)]
+    claims = [s for s in sentences if re.search(FACT_CLAIMS[language], s, re.IGNORECASE)]
+    assert claims == []
+
+
+def openers_of(templates: Templates) -> list[str]:
+    """Each opener's text before the question, in the order the angles are asked."""
+    return [opener.split("{}")[0] for opener in (templates.first, *templates.openers, templates.last)]
+
+
+def opener_at_start(text: str, templates: Templates) -> str | None:
+    return next((o for o in sorted(openers_of(templates), key=len, reverse=True) if text.startswith(o)), None)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("duration", [15, 30, 60, 120, 180])
+def test_segments_are_whole_sentences_in_a_fixed_order_that_follow_from_each_other(
+    language: str, duration: int
+) -> None:
+    templates = BY_LANGUAGE[language]
+    for topic in TOPICS:
+        script = write_script(topic, duration, language)
+        for part in script.narration():
+            assert part.endswith((".", "?", "!")), part
+            # No lone punctuation mark (French spacing would leave one as a caption word).
+            assert all(re.search(r"\w", token) for token in part.split()), part
+        for index, segment in enumerate(script.segments):
+            # An angle's connective opens a segment, or (the first) the framing, which names the topic; the
+            # sentences after it follow from it.
+            first = sentences_of(segment)[0]
+            assert opener_at_start(first, templates) or (index == 0 and topic in first), segment
+        # Angles, and nothing else, open with a connective: "First", the ones between in their order, "Finally".
+        used = [o for s in narration_sentences(script) if (o := opener_at_start(s, templates))]
+        openers = openers_of(templates)
+        assert len(used) >= 2 and used == [openers[0], *openers[1:-1][: len(used) - 2], openers[-1]], used
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_word_budget_is_met_from_30_to_180_seconds(language: str) -> None:
+    for duration in (30, 45, 60, 90, 120, 150, 180):
+        target = cost_policy.target_words(duration)
+        for topic in TOPICS:
+            script = write_script(topic, duration, language)
+            words = script.word_count()
+            assert 4 <= len(script.segments) <= 6
+            # Four questions, each naming the topic, are the floor: at 30 s a long topic may run past the target,
+            # never past what the cost model allows (and a cloud voice accepts: NarrationTooLong otherwise).
+            assert 0.85 * target <= words <= cost_policy.max_narration_words(target), (topic, duration, words)
+            assert len(" ".join(script.narration())) <= cost_policy.max_narration_chars(duration)
+            if duration >= 60:
+                assert abs(words - target) <= 0.15 * target, (topic, duration, words)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_video_under_30_seconds_gets_two_questions_not_four(language: str) -> None:
+    """Below the API's 30 s minimum the floor is a hook, two questions and a call to action, each naming the topic:
+    about 1.5 times a 15 s target with a four-word topic (four questions would be twice it)."""
+    for topic in TOPICS:
+        script = write_script(topic, 15, language)
+        assert len(script.segments) == 2
+        assert script.word_count() <= 1.6 * cost_policy.target_words(15), (topic, script.word_count())
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("duration", [60, 180])
+def test_no_sentence_is_said_twice(language: str, duration: int) -> None:
+    for topic in TOPICS:
+        sentences = narration_sentences(write_script(topic, duration, language))
+        assert len(sentences) == len(set(sentences)), topic

@@ -98,11 +98,11 @@ async def test_openai_is_asked_for_the_language(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("language", "title"),
     [
-        ("es", "Oktopusherzen: lo que nadie te cuenta"),
-        ("pt-BR", "Oktopusherzen: o que ninguém te conta"),
-        ("fr", "Oktopusherzen : ce que personne ne vous dit"),
-        ("de", "Oktopusherzen: was dir niemand erzählt"),
-        ("en-GB", "Oktopusherzen: what nobody tells you"),
+        ("es", "Oktopusherzen: preguntas que vale la pena hacerse"),
+        ("pt-BR", "Oktopusherzen: perguntas que valem a pena"),
+        ("fr", "Oktopusherzen : les bonnes questions à se poser"),
+        ("de", "Oktopusherzen: Fragen, die sich lohnen"),
+        ("en-GB", "Oktopusherzen: questions worth asking"),
     ],
 )
 async def test_the_template_writer_writes_five_languages(tmp_path: Path, language: str, title: str) -> None:
