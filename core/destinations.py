@@ -29,6 +29,12 @@ def _internal(address: Address) -> bool:
     )
 
 
+def _on_this_machine_or_private_network(address: Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
 def _allowed(host: str, port: int, address: Address, allowed: Iterable[str]) -> bool:
     """An entry names a host (`n8n.internal`), a host and port (`127.0.0.1:5678`), an address or a network
     (`10.1.0.0/16`)."""
@@ -83,8 +89,23 @@ def destination_refusal(url: str, addresses: Iterable[str], allowed: Iterable[st
     return None
 
 
-async def refusal_now(url: str, allowed: Iterable[str]) -> str | None:
-    """`destination_refusal` for `url` as its host resolves now."""
+def private_server_refusal(url: str, addresses: Iterable[str]) -> str | None:
+    """Why `url` (its host resolved to `addresses`) is not a server on this machine or a private network, or None
+    when every address is loopback, private or link-local."""
+    target = target_of(url)
+    if isinstance(target, str):
+        return target
+    resolved = [ipaddress.ip_address(a.split("%", 1)[0]) for a in addresses]
+    if not resolved:
+        return f"{target[0]} does not resolve"
+    for address in resolved:
+        if not _on_this_machine_or_private_network(address):
+            return f"{target[0]} resolves to {address}, which is neither this machine nor a private network"
+    return None
+
+
+async def _resolved(url: str) -> list[str] | str:
+    """The addresses `url`'s host resolves to now, or why there are none."""
     target = target_of(url)
     if isinstance(target, str):
         return target
@@ -92,4 +113,16 @@ async def refusal_now(url: str, allowed: Iterable[str]) -> str | None:
         infos = await asyncio.get_running_loop().getaddrinfo(target[0], target[1], type=socket.SOCK_STREAM)
     except OSError as err:
         return f"{target[0]} does not resolve ({err.strerror or err})"
-    return destination_refusal(url, [str(info[4][0]) for info in infos], allowed)
+    return [str(info[4][0]) for info in infos]
+
+
+async def refusal_now(url: str, allowed: Iterable[str]) -> str | None:
+    """`destination_refusal` for `url` as its host resolves now."""
+    addresses = await _resolved(url)
+    return addresses if isinstance(addresses, str) else destination_refusal(url, addresses, allowed)
+
+
+async def private_server_refusal_now(url: str) -> str | None:
+    """`private_server_refusal` for `url` as its host resolves now."""
+    addresses = await _resolved(url)
+    return addresses if isinstance(addresses, str) else private_server_refusal(url, addresses)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 from functools import cached_property
 from pathlib import Path
@@ -19,13 +20,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsS
 
 from core.caption_style import CaptionStyle, merged_style
 from core.database_login import DatabaseLogin, database_login
-from core.destinations import target_of
+from core.destinations import private_server_refusal, target_of
 from core.domain import Complexity, TaskQueues
 from core.encryption import KEY_FILE_NAME, KeyRing, key_file_ring
 from core.footage import DEFAULT_FOOTAGE, Footage
 
 ScriptProvider = Literal["local", "openai"]
 TtsProvider = Literal["local", "elevenlabs", "google", "openai"]
+ResponseFormat = Literal["json_schema", "json_object"]
 OPENAI_BASE_URL = "https://api.openai.com/v1"  # the OpenAI client's own default
 MediaProvider = Literal["local", "pexels", "pixabay"]
 UploadProvider = Literal["local", "youtube"]
@@ -324,6 +326,24 @@ class Settings(BaseSettings):
     openai_prices_per_million_tokens: dict[str, tuple[float, float]] = Field(
         default_factory=lambda: {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00), "gpt-4.1-mini": (0.40, 1.60)}
     )
+    openai_response_format: ResponseFormat = Field(
+        "json_schema",
+        description="how the script's shape is asked for: json_schema (a strict schema the server enforces: OpenAI, "
+        "vLLM, recent Ollama; a server refusing it is asked again in JSON mode) or json_object (JSON mode, the shape "
+        "described in the prompt: any server with JSON mode, needed for one that ignores json_schema)",
+    )
+    openai_local: bool = Field(
+        False,
+        description="the server at YTEMPIRE_OPENAI_BASE_URL is your own (Ollama, llama.cpp's server, vLLM): calls "
+        "are charged YTEMPIRE_OPENAI_LOCAL_USD_PER_MILLION_TOKENS instead of the price table, need no key and may "
+        "answer without token counts; a call is refused unless the URL's host resolves to this machine or a "
+        "private network",
+    )
+    openai_local_usd_per_million_tokens: tuple[float, float] = Field(
+        (0.0, 0.0),
+        description="(input, output) USD per 1M tokens on the local server: its compute (power, the GPU's share), "
+        "no API fee",
+    )
 
     elevenlabs_api_key: SecretStr | None = Field(
         None, validation_alias=_env("YTEMPIRE_ELEVENLABS_API_KEY", "ELEVENLABS_API_KEY")
@@ -429,6 +449,26 @@ class Settings(BaseSettings):
             raise ValueError(
                 "YTEMPIRE_API_TLS=dev makes its own certificate: unset it to serve YTEMPIRE_API_TLS_CERT_FILE"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _local_openai_server_named(self) -> Settings:
+        if not self.openai_local:
+            return self
+        if self.openai_base_url is None:
+            raise ValueError(
+                "YTEMPIRE_OPENAI_LOCAL=true needs YTEMPIRE_OPENAI_BASE_URL, the local server's URL (e.g. "
+                "http://127.0.0.1:11434/v1 for Ollama)"
+            )
+        target = target_of(self.openai_base_url)
+        if isinstance(target, str):
+            raise ValueError(f"YTEMPIRE_OPENAI_BASE_URL: {target}")
+        try:  # a name is resolved at each call; an address can be judged now
+            ipaddress.ip_address(target[0])
+        except ValueError:
+            return self
+        if refusal := private_server_refusal(self.openai_base_url, [target[0]]):
+            raise ValueError(f"YTEMPIRE_OPENAI_LOCAL=true is for a server of your own: {refusal}")
         return self
 
     @model_validator(mode="after")

@@ -59,8 +59,10 @@ def http_error(
     headers: Mapping[str, str] | None = None,
     body: str = "",
     secrets: Iterable[SecretStr | str | None] = (),
+    hint: str | None = None,
 ) -> ApplicationError:
-    """The ApplicationError for an HTTP error `status` from `service`; `setting` names the credential's env var."""
+    """The ApplicationError for an HTTP error `status` from `service`; `setting` names the credential's env var, and
+    `hint` (what the user may change) ends the message of an error that is not about credentials or rate."""
     excerpt = redact(body.strip().replace("\n", " ")[:_BODY_EXCERPT], secrets)
     detail = f": {excerpt}" if excerpt else ""
     if status == 429:
@@ -78,6 +80,8 @@ def http_error(
             type=ErrorType.PROVIDER_AUTH_FAILED,
             non_retryable=True,
         )
+    if hint:
+        detail += f" ({hint})"
     if status >= 500 or status in (408, 409, 425):
         return ApplicationError(
             f"{service} is unavailable (HTTP {status}){detail}",

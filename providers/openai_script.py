@@ -1,11 +1,18 @@
-"""script_generation with an OpenAI-compatible chat model (OpenAI, Azure-compatible gateways, Ollama, vLLM).
+"""script_generation with an OpenAI-compatible chat model (OpenAI, Azure-compatible gateways, Ollama, llama.cpp's
+server, vLLM).
 
 One chat completion per script, answered in a strict JSON schema (title, hook, segments each with its text and
 the visual search terms of the footage to show under it, call_to_action, description, tags) and parsed into the
-same `Script` the template writer makes. What we accept:
+same `Script` the template writer makes. A server that honours JSON mode but not strict schemas is asked with
+`response_format: json_object` instead, the schema's shape spelled out in the prompt: at once when its error answer
+names json_schema (llama.cpp builds answer 'response_format type must be one of "text" or "json_object", but got:
+json_schema'), and from the start with YTEMPIRE_OPENAI_RESPONSE_FORMAT=json_object (needed for one that ignores the
+schema). What we accept:
 
-- the body is a chat completion with `usage` (without token counts the call cannot be charged, so it is rejected);
-  a body that is not JSON, or JSON outside the schema, is `ProviderResponseInvalid` (retryable, never passed on);
+- the body is a chat completion with `usage` (without token counts the call cannot be charged, so it is rejected,
+  except from a local server: below); a body that is not JSON, or JSON outside the schema, is
+  `ProviderResponseInvalid` (retryable, never passed on). The JSON may come inside a ```json fence; in JSON mode keys
+  outside the schema are dropped and a segment without visual terms gets derived ones;
 - `finish_reason == "length"` (cut off at the token cap) is `ProviderResponseInvalid` with the cap in the message;
   a refusal or a content filter stop is `ScriptRefused` (non-retryable: the same topic is refused again);
 - content: no blank field or segment, 1..12 segments, and narration (hook + segments + call to action) between
@@ -17,6 +24,13 @@ same `Script` the template writer makes. What we accept:
 
 Cost: usage.prompt_tokens x input price + usage.completion_tokens x output price, USD per 1M tokens from
 `openai_prices_per_million_tokens`; a model missing there is charged the table's highest input and output prices.
+
+A local server (YTEMPIRE_OPENAI_LOCAL=true: Ollama, llama.cpp's server or vLLM on your own GPU) is charged its
+compute instead, `openai_local_usd_per_million_tokens` ($0 by default), needs no key, and may leave out the token
+counts (or send zeros): then the prompt's byte bound and the answer's bytes are charged, each at least its tokens.
+Being local is checked, not taken on trust: each call first resolves the base URL's host, and a call to anything
+but this machine or a private network is refused (InvalidConfiguration), so the flag cannot zero the charges of
+OpenAI's API or any other public server.
 """
 
 from __future__ import annotations
@@ -24,22 +38,24 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
-from openai.types.shared_params import ResponseFormatJSONSchema
+from openai.types.shared_params import ResponseFormatJSONObject, ResponseFormatJSONSchema
 from openai.types.shared_params.response_format_json_schema import JSONSchema
 from pydantic import BaseModel, ConfigDict, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from core import cost_policy, writing_systems
 from core.cost_policy import WORDS_PER_SECOND
+from core.destinations import private_server_refusal_now
 from core.domain import Complexity, VideoRequest
 from core.errors import ErrorType
 from core.records import CostLine, StageOutcome
-from core.settings import Settings
+from core.settings import OPENAI_BASE_URL, ResponseFormat, Settings
 from engines.files import link_or_copy
 from engines.script.visual_terms import visual_terms
 from engines.script.writer import Script
@@ -63,6 +79,8 @@ log = logging.getLogger(__name__)
 SERVICE = "OpenAI"
 PROVIDER = "openai"
 KEY_SETTING = "OPENAI_API_KEY (or YTEMPIRE_OPENAI_API_KEY)"
+FORMAT_HINT = "if the server does not take response_format json_schema, set YTEMPIRE_OPENAI_RESPONSE_FORMAT=json_object"
+_NO_KEY_PLACEHOLDER = "no-key"  # the client insists on a key; the request then omits the Authorization header
 PROMPT_VERSION = 2  # part of the cache key: a new prompt must not be answered from old scripts
 DEFAULT_LANGUAGE = "en"
 MIN_WORDS_RATIO = 0.65
@@ -125,6 +143,26 @@ _SYSTEM_PROMPT = (
     "- tags: 5 to 15 short lowercase keywords.\n"
     "- State only facts you are confident are true."
 )
+
+
+def _shape(node: dict[str, object]) -> str:
+    """A JSON schema node as the skeleton of the object it describes: {"title": string, "tags": [string, ...]}."""
+    if node["type"] == "object":
+        properties = node["properties"]
+        assert isinstance(properties, dict)
+        return "{" + ", ".join(f"{json.dumps(name)}: {_shape(sub)}" for name, sub in properties.items()) + "}"
+    if node["type"] == "array":
+        items = node["items"]
+        assert isinstance(items, dict)
+        return f"[{_shape(items)}, ...]"
+    return str(node["type"])
+
+
+# JSON mode guarantees JSON, not its shape: without a schema the server enforces, the prompt carries it.
+_JSON_MODE_SHAPE = (
+    "\nThe JSON object has exactly this shape, with no other keys, and is not wrapped in markdown:\n"
+    + _shape(SCRIPT_SCHEMA["schema"])  # type: ignore[arg-type]
+)
 _STYLES: dict[Complexity, str] = {
     "simple": "plain and friendly, short sentences, one clear idea per segment",
     "complex": "richer detail, concrete numbers and examples, a clear line of argument",
@@ -144,11 +182,17 @@ class ScriptBrief:
     duration_seconds: int
     complexity: Complexity
     language: str = DEFAULT_LANGUAGE
+    response_format: ResponseFormat = "json_schema"
 
     @classmethod
-    def from_request(cls, request: VideoRequest) -> ScriptBrief:
+    def from_request(cls, request: VideoRequest, response_format: ResponseFormat = "json_schema") -> ScriptBrief:
         language = request.language or DEFAULT_LANGUAGE
-        return cls(" ".join(request.topic.split()), request.duration_seconds, request.complexity, str(language))
+        topic = " ".join(request.topic.split())
+        return cls(topic, request.duration_seconds, request.complexity, str(language), response_format)
+
+    def in_json_mode(self) -> ScriptBrief:
+        """This brief asked with `response_format: json_object`, the schema's shape spelled out in the prompt."""
+        return replace(self, response_format="json_object")
 
     @property
     def target_words(self) -> int:
@@ -189,16 +233,20 @@ class ScriptBrief:
             f"Style: {_STYLES[self.complexity]}\n"
             f"Language of every field: {self.language} (BCP 47)"
         )
-        return [{"role": "system", "content": _SYSTEM_PROMPT}, {"role": "user", "content": user}]
+        system = _SYSTEM_PROMPT + (_JSON_MODE_SHAPE if self.response_format == "json_object" else "")
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def cache_payload(self) -> dict[str, object]:
-        return {
+        payload: dict[str, object] = {
             "topic": self.topic,
             "duration_seconds": self.duration_seconds,
             "complexity": self.complexity,
             "language": self.language,
             "prompt_version": PROMPT_VERSION,
         }
+        if self.response_format != "json_schema":  # keeps the keys of the scripts cached before JSON mode
+            payload["response_format"] = self.response_format
+        return payload
 
 
 class _DraftSegment(BaseModel):
@@ -225,6 +273,7 @@ class _Draft(BaseModel):
 class Usage:
     prompt_tokens: int
     completion_tokens: int
+    estimated: bool = False  # a local server gave no counts: these are upper bounds from sizes
 
 
 # ---------------------------------------------------------------------------------------------------- pricing
@@ -233,7 +282,10 @@ _warned_unpriced: set[str] = set()
 
 
 def prices_per_million(settings: Settings, model: str, *, warn: bool = True) -> tuple[float, float]:
-    """(input, output) USD per 1M tokens of `model`; an unlisted model pays the table's highest of each."""
+    """(input, output) USD per 1M tokens of `model`: the local server's compute price, else the table's; an unlisted
+    model pays the table's highest of each."""
+    if settings.openai_local:
+        return settings.openai_local_usd_per_million_tokens
     table = settings.openai_prices_per_million_tokens
     if model in table:
         return table[model]
@@ -257,7 +309,14 @@ def prices_per_million(settings: Settings, model: str, *, warn: bool = True) -> 
 
 
 def _spent(model: str, usage: Usage) -> dict[str, object]:
-    return {"model": model, "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+    spent: dict[str, object] = {
+        "model": model,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+    }
+    if usage.estimated:
+        spent["usage_estimated"] = True
+    return spent
 
 
 def charge_usd(settings: Settings, model: str, usage: Usage) -> float:
@@ -266,14 +325,15 @@ def charge_usd(settings: Settings, model: str, usage: Usage) -> float:
 
 def prompt_tokens_bound(brief: ScriptBrief) -> int:
     """More tokens than the prompt can take: a byte-level BPE token is at least one byte of UTF-8. The schema is
-    counted twice (servers restate it to the model) and each message gets a generous framing allowance."""
-    text = sum(len(json.dumps(m, ensure_ascii=False).encode()) for m in brief.messages())
+    counted twice (servers restate it to the model) and each message gets a generous framing allowance. The messages
+    are JSON mode's, which add the shape: a server refusing json_schema is asked again with them."""
+    text = sum(len(json.dumps(m, ensure_ascii=False).encode()) for m in brief.in_json_mode().messages())
     return text + 2 * len(json.dumps(SCRIPT_SCHEMA).encode()) + 64
 
 
 def estimate_usd(settings: Settings, request: VideoRequest) -> float:
     """Upper bound of one call: the prompt bound at the input price plus the whole output cap at the output price."""
-    brief = ScriptBrief.from_request(request)
+    brief = ScriptBrief.from_request(request, settings.openai_response_format)
     try:
         price_in, price_out = prices_per_million(settings, settings.openai_model, warn=False)
     except ApplicationError:
@@ -289,7 +349,7 @@ async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> S
     """Write the request's script to `path` from the cache, else from one chat completion."""
     settings = ctx.settings
     model = settings.openai_model
-    brief = ScriptBrief.from_request(request)
+    brief = ScriptBrief.from_request(request, settings.openai_response_format)
     if not brief.topic:
         raise ApplicationError(
             "topic is empty: give the video a topic", type=ErrorType.INVALID_REQUEST, non_retryable=True
@@ -307,7 +367,9 @@ async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> S
             {"provider": PROVIDER, "model": model, "words": words, "cache": "hit"},
         )
 
-    if settings.openai_api_key is None:
+    if settings.openai_local:
+        await _check_local(settings)
+    elif settings.openai_api_key is None:
         raise missing_credential(SERVICE, KEY_SETTING)
     price_in, price_out = prices_per_million(settings, model)  # before paying for a call we could not charge
     outcome = "ok"
@@ -320,8 +382,13 @@ async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> S
         CostLine(PROVIDER, "chat_completion_unfinished", charge_usd(settings, model, at_most), in_flight)
     )
     try:
-        completion = await _complete(settings, brief)
-        usage = _usage(completion)
+        try:
+            completion = await _complete(settings, brief)
+        except _JsonSchemaRefused as refused:
+            _warn_json_schema_refused(settings, refused.status)
+            brief = brief.in_json_mode()
+            completion = await _complete(settings, brief)
+        usage = _usage(completion, _size_bound(completion, brief) if settings.openai_local else None)
         await report_billed(
             CostLine(PROVIDER, "chat_completion_unfinished", charge_usd(settings, model, usage), _spent(model, usage))
         )
@@ -337,7 +404,7 @@ async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> S
     finally:
         ctx.metrics.provider_calls.labels(PROVIDER, outcome).inc()
 
-    if usage.completion_tokens > brief.max_completion_tokens:
+    if not usage.estimated and usage.completion_tokens > brief.max_completion_tokens:
         log.warning(
             "the model %r used %d completion tokens, over the %d requested: the server ignores "
             "max_completion_tokens, so the cost guard's estimate for this stage is not an upper bound",
@@ -347,19 +414,15 @@ async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> S
         )
     script.save(path)
     ctx.cache.store("script", key, {"script.json": path})
-    cost = CostLine(
-        PROVIDER,
-        "chat_completion",
-        charge_usd(settings, model, usage),
-        {
-            "model": model,
-            "response_model": str(getattr(completion, "model", "") or ""),
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "usd_per_million_tokens": [price_in, price_out],
-            "cache": "miss",
-        },
-    )
+    metadata: dict[str, object] = {
+        **_spent(model, usage),
+        "response_model": str(getattr(completion, "model", "") or ""),
+        "usd_per_million_tokens": [price_in, price_out],
+        "cache": "miss",
+    }
+    if settings.openai_local:
+        metadata["local"] = True
+    cost = CostLine(PROVIDER, "chat_completion", charge_usd(settings, model, usage), metadata)
     details: dict[str, str | float] = {
         "provider": PROVIDER,
         "model": model,
@@ -371,29 +434,83 @@ async def generate(ctx: ProviderContext, request: VideoRequest, path: Path) -> S
     return StageOutcome({"script": str(path)}, cost, details)
 
 
+async def _check_local(settings: Settings) -> None:
+    """Refuse to call a "local" server whose host resolves beyond this machine and private networks."""
+    url = settings.openai_base_url or OPENAI_BASE_URL
+    if refusal := await private_server_refusal_now(url):
+        raise ApplicationError(
+            f"YTEMPIRE_OPENAI_LOCAL=true is for a server of your own, but {refusal}: point YTEMPIRE_OPENAI_BASE_URL "
+            "at it, or unset YTEMPIRE_OPENAI_LOCAL to be charged from YTEMPIRE_OPENAI_PRICES_PER_MILLION_TOKENS",
+            {"service": SERVICE},
+            type=ErrorType.INVALID_CONFIGURATION,
+            non_retryable=True,
+        )
+
+
+class _JsonSchemaRefused(Exception):
+    """The server answered that it does not take `response_format: json_schema` (nothing was generated or billed)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+_warned_json_schema_refused: set[str] = set()
+
+
+def _warn_json_schema_refused(settings: Settings, status: int) -> None:
+    url = (settings.openai_base_url or OPENAI_BASE_URL).rstrip("/")
+    if url not in _warned_json_schema_refused:
+        _warned_json_schema_refused.add(url)
+        log.warning(
+            "%s answered HTTP %d to response_format json_schema: asking again in JSON mode (json_object); set "
+            "YTEMPIRE_OPENAI_RESPONSE_FORMAT=json_object to skip the refused call",
+            url,
+            status,
+        )
+
+
+def _refuses_json_schema(brief: ScriptBrief, status: int, body: str) -> bool:
+    """Whether an error answer says json_schema is not taken: llama.cpp's server answers 400 ('response_format type
+    must be one of "text" or "json_object", but got: json_schema') or 500, vLLM 400 or 422. An answer that faults the
+    schema itself ('Invalid schema for response_format ...') does not name the type and stays an error."""
+    return brief.response_format == "json_schema" and status in (400, 422, 500) and "json_schema" in body.lower()
+
+
 async def _complete(settings: Settings, brief: ScriptBrief) -> ChatCompletion:
     """One chat completion; every failure leaves as a typed, redacted ApplicationError (without its cause, whose
-    text may quote the key)."""
+    text may quote the key), except a refusal of json_schema (`_JsonSchemaRefused`), which the caller asks again."""
     key = settings.openai_api_key
-    assert key is not None
+    assert key is not None or settings.openai_local
     secrets = [key]
     client = openai.AsyncOpenAI(
-        api_key=key.get_secret_value(),
+        api_key=key.get_secret_value() if key is not None else _NO_KEY_PLACEHOLDER,
         base_url=settings.openai_base_url,
         max_retries=0,  # Temporal's retry policy is the one retrying
         timeout=settings.provider_timeout_seconds,
     )
+    response_format: ResponseFormatJSONSchema | ResponseFormatJSONObject = (
+        ResponseFormatJSONObject(type="json_object")
+        if brief.response_format == "json_object"
+        else ResponseFormatJSONSchema(type="json_schema", json_schema=SCRIPT_SCHEMA)
+    )
+    # Ollama and older llama.cpp builds read the cap only from max_tokens, the older name OpenAI's API still takes.
+    older_cap = brief.max_completion_tokens if settings.openai_local else openai.omit
     error: ApplicationError | None = None
     try:
         async with client:
             response: object = await client.chat.completions.create(
                 model=settings.openai_model,
                 messages=brief.messages(),
-                response_format=ResponseFormatJSONSchema(type="json_schema", json_schema=SCRIPT_SCHEMA),
+                response_format=response_format,
                 max_completion_tokens=brief.max_completion_tokens,
+                max_tokens=older_cap,
                 n=1,
+                extra_headers=None if key is not None else {"Authorization": openai.Omit()},
             )
     except openai.APIStatusError as err:
+        if _refuses_json_schema(brief, err.status_code, err.response.text):
+            raise _JsonSchemaRefused(err.status_code) from None
         error = mark_unbilled(
             http_error(
                 SERVICE,
@@ -402,6 +519,7 @@ async def _complete(settings: Settings, brief: ScriptBrief) -> ChatCompletion:
                 headers=dict(err.response.headers),
                 body=err.response.text,
                 secrets=secrets,
+                hint=FORMAT_HINT if _schema_may_be_refused(settings, brief, err.status_code) else None,
             )
         )
     except openai.APIConnectionError as err:  # includes APITimeoutError
@@ -420,13 +538,34 @@ async def _complete(settings: Settings, brief: ScriptBrief) -> ChatCompletion:
     return response
 
 
-def _usage(completion: ChatCompletion) -> Usage:
+def _schema_may_be_refused(settings: Settings, brief: ScriptBrief, status: int) -> bool:
+    """Whether an error answer may be another server's way of refusing json_schema (llama.cpp builds answer 400 or
+    500, llama-cpp-python 500, vLLM 400 or 422)."""
+    elsewhere = (settings.openai_base_url or OPENAI_BASE_URL).rstrip("/") != OPENAI_BASE_URL
+    return elsewhere and brief.response_format == "json_schema" and status in (400, 422, 500)
+
+
+def _usage(completion: ChatCompletion, estimate: Usage | None = None) -> Usage:
+    """The answer's token counts; where it has none (or only zeros), `estimate` when given (a local server)."""
     usage = getattr(completion, "usage", None)
     prompt = getattr(usage, "prompt_tokens", None)
     completion_tokens = getattr(usage, "completion_tokens", None)
-    if not (isinstance(prompt, int) and isinstance(completion_tokens, int) and prompt >= 0 and completion_tokens >= 0):
+    counted = isinstance(prompt, int) and isinstance(completion_tokens, int) and prompt >= 0 and completion_tokens >= 0
+    if estimate is not None and (not counted or prompt == completion_tokens == 0):
+        return estimate
+    if not counted:
         raise invalid_response(SERVICE, "no token usage in the response, so the call cannot be charged")
+    assert isinstance(prompt, int) and isinstance(completion_tokens, int)
     return Usage(prompt, completion_tokens)
+
+
+def _size_bound(completion: ChatCompletion, brief: ScriptBrief) -> Usage:
+    """More tokens than the call can have used: the prompt's byte bound, and a token per byte of the answer."""
+    choices = getattr(completion, "choices", None) or []
+    message = getattr(choices[0], "message", None) if choices else None
+    content = getattr(message, "content", None)
+    answer = len(content.encode()) if isinstance(content, str) else brief.max_completion_tokens
+    return Usage(prompt_tokens_bound(brief), answer, estimated=True)
 
 
 def _content(completion: ChatCompletion, brief: ScriptBrief) -> str:
@@ -457,15 +596,50 @@ def _content(completion: ChatCompletion, brief: ScriptBrief) -> str:
     return content
 
 
+_FENCED = re.compile(r"```[A-Za-z]*[ \t]*\n?(.*?)\s*```", re.DOTALL)
+
+
+def _json_text(content: str) -> str:
+    """The JSON of a message: models (in JSON mode, or ignoring a schema) may wrap it in a ```json fence."""
+    text = content.strip()
+    if not text.startswith("{") and (fenced := _FENCED.search(text)):
+        return fenced.group(1)
+    return text
+
+
+def _known_fields(data: object) -> object:
+    """In JSON mode nothing holds the model to the schema: its own keys are dropped, missing terms left to derive."""
+    if not isinstance(data, dict):
+        return data
+    draft = {name: value for name, value in data.items() if name in _Draft.model_fields}
+    segments = draft.get("segments")
+    if isinstance(segments, list):
+        draft["segments"] = [
+            {"visual_terms": [], **{k: v for k, v in s.items() if k in _DraftSegment.model_fields}}
+            if isinstance(s, dict)
+            else s
+            for s in segments
+        ]
+    return draft
+
+
+def _schema_hint(brief: ScriptBrief) -> str:
+    # OpenAI's API enforces a strict schema; an answer outside it comes from a server that ignores json_schema.
+    return f"; {FORMAT_HINT}" if brief.response_format == "json_schema" else ""
+
+
 def parse_script(content: str, brief: ScriptBrief) -> Script:
     """The model's JSON as a checked `Script` (ProviderResponseInvalid / ScriptContentInvalid otherwise)."""
     try:
-        draft = _Draft.model_validate(json.loads(content))
+        data = json.loads(_json_text(content))
+        draft = _Draft.model_validate(_known_fields(data) if brief.response_format == "json_object" else data)
     except json.JSONDecodeError as err:
-        raise invalid_response(SERVICE, f"the message content is not JSON ({err.msg} at {err.pos})") from None
+        why = f"the message content is not JSON ({err.msg} at {err.pos})"
+        raise invalid_response(SERVICE, why + _schema_hint(brief)) from None
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in err.errors()[:5])
-        raise invalid_response(SERVICE, f"the script does not match the schema ({problems})") from None
+        why = f"the script does not match the schema ({problems})"
+        raise invalid_response(SERVICE, why + _schema_hint(brief)) from None
     try:
         return check_script(draft, brief)
     except ScriptCheckError as err:

@@ -54,6 +54,8 @@ def missing_credentials(settings: Settings) -> list[str]:
                     "OpenAI's own API) is set: its stage will fail until one is"
                 )
             continue
+        if (name, kind) == ("openai", "script") and settings.openai_local:
+            continue  # a server of the user's own (YTEMPIRE_OPENAI_LOCAL) needs no key
         field, variable = _CREDENTIALS[name]
         if getattr(settings, field) is None:
             problems.append(f"{name} is selected but {variable} is not set: its stage will fail until it is")

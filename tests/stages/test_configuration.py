@@ -63,3 +63,9 @@ def test_openai_speech_needs_a_key_only_for_openais_own_api() -> None:
         openai_base_url="http://127.0.0.1:11434/v1",
     )
     assert [p.split()[:2] for p in missing_credentials(settings)] == [["openai", "speech"]]
+
+
+def test_scripts_from_a_local_llm_server_need_no_key() -> None:
+    local = {"script_provider": "openai", "openai_base_url": "http://127.0.0.1:11434/v1"}
+    assert [p.split()[0] for p in missing_credentials(_settings(**local))] == ["openai"]
+    assert missing_credentials(_settings(**local, openai_local=True)) == []
