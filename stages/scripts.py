@@ -15,6 +15,7 @@ from engines.script.writer import ScriptError, template_languages, write_script
 from providers import openai_script
 from providers.context import ProviderContext
 from stages.selection import provider_for
+from stages.voices import words_per_second
 
 LANGUAGE_HINT = "set YTEMPIRE_SCRIPT_PROVIDER=openai (or YTEMPIRE_SCRIPT_PROVIDER_TIERS for this tier)"
 
@@ -48,7 +49,8 @@ def _template(ctx: ProviderContext, inp: StageInput, path: Path) -> StageOutcome
     if problem := script_language_problem(ctx.settings, inp.request):
         raise ApplicationError(problem, type=ErrorType.INVALID_REQUEST, non_retryable=True)
     try:
-        script = write_script(inp.request.topic, inp.request.duration_seconds, inp.request.language)
+        pace = words_per_second(ctx.settings, inp.request)
+        script = write_script(inp.request.topic, inp.request.duration_seconds, inp.request.language, pace)
     except ScriptError as err:
         raise ApplicationError(str(err), type=ErrorType.INVALID_REQUEST, non_retryable=True) from err
     script.save(path)

@@ -27,12 +27,13 @@ from engines.render.layout import frame_layout
 from engines.script.writer import Script
 from engines.speech.cloud_audio import CloudSpeech, normalize_segments
 from engines.speech.espeak import SpeechSynthesisError, synthesize_espeak
-from engines.speech.piper import PiperVoice, PiperVoiceError, bundled_voice, read_voice, synthesize_piper, voices_in
+from engines.speech.piper import PiperVoiceError, read_voice, synthesize_piper
 from engines.speech.timeline import SpeechTimeline
 from providers import elevenlabs_tts, google_tts, openai_tts
 from providers.cache import cache_key
 from providers.context import ProviderContext
 from stages.selection import provider_for
+from stages.voices import local_voice
 
 CloudSynthesis = Callable[[ProviderContext, Sequence[str], Path, str], Awaitable[CloudSpeech]]
 # provider -> (synthesis, cache variant for a language, USD for N characters)
@@ -83,22 +84,6 @@ def _unusable(err: SpeechSynthesisError) -> ApplicationError:
     return ApplicationError(
         f"the local voice is not usable: {err}", type=ErrorType.INVALID_CONFIGURATION, non_retryable=True
     )
-
-
-def local_voice(settings: Settings, request: VideoRequest) -> PiperVoice | None:
-    """The Piper voice that speaks `request` offline, or None when espeak-ng does: the voice the request names, else
-    the best fit for its language among the default voice and those of YTEMPIRE_PIPER_VOICES_DIR (the same region
-    first, then the default voice). SpeechSynthesisError when a configured voice is unusable or the bundled one is
-    not installed."""
-    if request.voice is not None and settings.piper_voices_dir is not None:
-        return read_voice(settings.piper_voices_dir / f"{request.voice}.onnx")
-    if not settings.piper_enabled:
-        return None
-    candidates = [read_voice(settings.piper_voice or bundled_voice())]
-    if settings.piper_voices_dir is not None:
-        candidates += voices_in(settings.piper_voices_dir)
-    best = max(candidates, key=lambda v: piper_match(v.language, request.language))  # the first of equals
-    return best if piper_match(best.language, request.language) else None
 
 
 def voice_problem(settings: Settings, request: VideoRequest) -> str | None:

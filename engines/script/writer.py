@@ -68,14 +68,20 @@ def template_languages() -> list[str]:
     return list(BY_LANGUAGE)
 
 
-def write_script(topic: str, duration_seconds: int, language: str = "en") -> Script:
+def write_script(
+    topic: str,
+    duration_seconds: int,
+    language: str = "en",
+    words_per_second: float = cost_policy.WORDS_PER_SECOND,
+) -> Script:
     """Write a script of about `duration_seconds` of narration in `language` (BCP 47; its primary subtag picks the
-    templates); the same topic and language always give the same script."""
+    templates) for a voice speaking `words_per_second`; the same topic, language and pace always give the same
+    script."""
     templates = _templates_for(language)
     topic = _clean_topic(topic)
     seed = int.from_bytes(hashlib.sha256(topic.lower().encode()).digest()[:8], "big")
     rng = random.Random(seed)
-    target_words = cost_policy.target_words(duration_seconds)
+    target_words = round(duration_seconds * words_per_second)
 
     # Each segment opens with an angle's question: a video too short for four of them gets two.
     n_segments = min(6, max(4, round(duration_seconds / 12))) if duration_seconds >= 30 else 2

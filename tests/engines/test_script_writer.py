@@ -10,6 +10,7 @@ from core import cost_policy
 from engines.script.templates import BY_LANGUAGE, Templates
 from engines.script.visual_terms import search_text, visual_terms
 from engines.script.writer import Script, ScriptError, write_script
+from engines.speech.piper import PIPER_WORDS_PER_SECOND
 from engines.speech.silence_timing import sentences_of
 
 LANGUAGES = list(BY_LANGUAGE)
@@ -201,20 +202,30 @@ def test_segments_are_whole_sentences_in_a_fixed_order_that_follow_from_each_oth
         assert len(used) >= 2 and used == [openers[0], *openers[1:-1][: len(used) - 2], openers[-1]], used
 
 
+@pytest.mark.parametrize("pace", [cost_policy.WORDS_PER_SECOND, PIPER_WORDS_PER_SECOND])
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_word_budget_is_met_from_30_to_180_seconds(language: str) -> None:
+def test_the_word_budget_is_met_from_30_to_180_seconds(language: str, pace: float) -> None:
     for duration in (30, 45, 60, 90, 120, 150, 180):
-        target = cost_policy.target_words(duration)
+        target = round(duration * pace)
         for topic in TOPICS:
-            script = write_script(topic, duration, language)
+            script = write_script(topic, duration, language, pace)
             words = script.word_count()
             assert 4 <= len(script.segments) <= 6
             # Four questions, each naming the topic, are the floor: at 30 s a long topic may run past the target,
             # never past what the cost model allows (and a cloud voice accepts: NarrationTooLong otherwise).
-            assert 0.85 * target <= words <= cost_policy.max_narration_words(target), (topic, duration, words)
+            # Every angle with all its sentences is the ceiling: 180 s at Piper's pace (576 words) reaches it with
+            # a one-word topic and falls up to 20 % short.
+            floor = 0.8 if words == _longest(topic, language, pace) else 0.85
+            assert floor * target <= words <= cost_policy.max_narration_words(target), (topic, duration, words)
+            # Piper's pace is the faster: its scripts are the longer, still within what a cloud voice is sent.
             assert len(" ".join(script.narration())) <= cost_policy.max_narration_chars(duration)
             if duration >= 60:
-                assert abs(words - target) <= 0.15 * target, (topic, duration, words)
+                assert abs(words - target) <= (1 - floor) * target, (topic, duration, words)
+
+
+def _longest(topic: str, language: str, pace: float) -> int:
+    """The words of the longest script the templates hold for `topic`."""
+    return write_script(topic, 3600, language, pace).word_count()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -231,5 +242,5 @@ def test_a_video_under_30_seconds_gets_two_questions_not_four(language: str) -> 
 @pytest.mark.parametrize("duration", [60, 180])
 def test_no_sentence_is_said_twice(language: str, duration: int) -> None:
     for topic in TOPICS:
-        sentences = narration_sentences(write_script(topic, duration, language))
+        sentences = narration_sentences(write_script(topic, duration, language, PIPER_WORDS_PER_SECOND))
         assert len(sentences) == len(set(sentences)), topic

@@ -11,14 +11,17 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from core import cost_policy
 from core.domain import VideoRequest
 from core.settings import Settings
-from engines.speech.piper import bundled_voice, read_voice
+from engines.script.writer import Script
+from engines.speech.piper import PIPER_WORDS_PER_SECOND, bundled_voice, read_voice
 from engines.speech.timeline import SpeechTimeline
 from providers.context import ProviderContext
-from stages import speech
+from stages import scripts, speech
 from stages.configuration import voice_problems
-from stages.speech import local_voice, voice_problem
+from stages.speech import voice_problem
+from stages.voices import local_voice, words_per_second
 from telemetry.worker_metrics import WorkerMetrics
 from tests.providers.speech_checks import check_timeline, out_dir, script_for, stage_input
 
@@ -158,3 +161,27 @@ async def test_a_model_that_does_not_load_fails_the_stage_for_good(tmp_path: Pat
         await speech.synthesize(ctx, inp, script_for(inp), out_dir(inp))
     assert info.value.type == "InvalidConfiguration" and info.value.non_retryable
     assert "cannot load the Piper voice" in str(info.value)
+
+
+@pytest.mark.parametrize("topic", ["deep sea creatures", "how volcanoes form"])
+async def test_the_template_script_spoken_by_the_default_voice_runs_as_long_as_asked(
+    tmp_path: Path, topic: str
+) -> None:
+    """Sized at 2.5 words a second, a 60 s request was a 46 s video: joe speaks about 3.2."""
+    ctx = ProviderContext.for_worker(settings_for(tmp_path), WorkerMetrics())
+    inp = stage_input(tmp_path, topic=topic, duration_seconds=30)
+    path = out_dir(inp) / "script.json"
+    await scripts.generate_script(ctx, inp, path)
+    outcome = await speech.synthesize(ctx, inp, Script.from_json(json.loads(path.read_text())), out_dir(inp))
+    assert outcome.details["voice"] == "en_US-joe-medium"
+    timeline = SpeechTimeline.from_json(json.loads(Path(outcome.artifacts["timeline"]).read_text()))
+    assert 27 <= timeline.duration <= 33
+
+
+def test_a_template_script_is_sized_for_the_voice_that_speaks_it(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, tts_provider_tiers={"premium": "elevenlabs"})
+    assert words_per_second(settings, request()) == PIPER_WORDS_PER_SECOND
+    assert words_per_second(settings, request("es")) == cost_policy.WORDS_PER_SECOND  # espeak-ng
+    assert words_per_second(settings, request(complexity="premium")) == cost_policy.WORDS_PER_SECOND
+    off = settings_for(tmp_path, piper_enabled=False)
+    assert words_per_second(off, request()) == cost_policy.WORDS_PER_SECOND
