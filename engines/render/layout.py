@@ -327,8 +327,12 @@ def _wrap_words(area: CaptionArea, words: Sequence[str], size: int, *, split: bo
     """Greedy lines of at most `area.words_per_line` words that fit the width; with `split`, a word wider than a
     line is cut into pieces that fit."""
     lines: list[list[tuple[int, str]]] = []
+
+    def fits_line(piece: str) -> bool:
+        return area.fits(piece, size)
+
     for index, word in enumerate(words):
-        pieces = _split_word(area, word, size) if split and not area.fits(word, size) else [word]
+        pieces = _pieces_that_fit(word, fits_line) if split and not fits_line(word) else [word]
         for piece in pieces:
             line = lines[-1] if lines else None
             if (
@@ -343,12 +347,13 @@ def _wrap_words(area: CaptionArea, words: Sequence[str], size: int, *, split: bo
     return lines
 
 
-def _split_word(area: CaptionArea, word: str, size: int) -> list[str]:
+def _pieces_that_fit(word: str, fits: Callable[[str], bool]) -> list[str]:
+    """A word too long for a line, cut into the longest leading pieces that fit (at least a character each)."""
     pieces: list[str] = []
     rest = word
     while rest:
         n = len(rest)
-        while n > 1 and not area.fits(rest[:n], size):
+        while n > 1 and not fits(rest[:n]):
             n -= 1
         pieces.append(rest[:n])
         rest = rest[n:]
@@ -466,7 +471,7 @@ def _wrap_title(title: str, font: Font, box_w: int, break_words: bool) -> list[s
     as even as they allow; with `break_words`, a word wider than a line is cut where it must."""
     words = writing_systems.words(title) or [""]
     if break_words:
-        words = [piece for word in words for piece in _title_pieces(word, font, box_w)]
+        words = [piece for word in words for piece in _pieces_that_fit(word, lambda p: font.getlength(p) <= box_w)]
 
     def width(parts: Sequence[str]) -> float:
         return float(font.getlength(writing_systems.join(parts)))
@@ -497,18 +502,6 @@ def _greedy_lines(words: Sequence[str], fits: Callable[[Sequence[str]], bool]) -
         else:
             lines.append([word])
     return lines
-
-
-def _title_pieces(word: str, font: Font, box_w: int) -> list[str]:
-    pieces: list[str] = []
-    rest = word
-    while rest:
-        n = len(rest)
-        while n > 1 and font.getlength(rest[:n]) > box_w:
-            n -= 1
-        pieces.append(rest[:n])
-        rest = rest[n:]
-    return pieces
 
 
 @dataclass(frozen=True)
