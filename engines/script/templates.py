@@ -31,7 +31,9 @@ class Templates:
     hooks: tuple[str, ...]
     framings: tuple[str, ...]  # said before the first angle
     first: str  # the first angle's opener: "{}" is the question
-    openers: tuple[str, ...]  # the openers of the angles between the first and the last, in this order
+    # the openers of the angles between the first and the last, in this order: one for each, so that a script of
+    # every angle says none twice
+    openers: tuple[str, ...]
     last: str
     angles: tuple[Angle, ...]  # in the order they are asked
     closings: tuple[str, ...]  # said after the last angle
@@ -73,6 +75,10 @@ ENGLISH = Templates(
         "Going deeper, {}",
         "Along the same line, {}",
         "Another way in, {}",
+        "Building on that, {}",
+        "Taking a step back, {}",
+        "Looking closer, {}",
+        "Before moving on, {}",
     ),
     last="Finally, {}",
     angles=(
@@ -92,14 +98,29 @@ ENGLISH = Templates(
             "Follow one arrow as far as you can, and see where the trail ends.",
         ),
         Angle(
+            "ask where the edges of {topic} lie.",
+            "What clearly belongs to the subject, and what only sits next to the subject?",
+            "Draw that line for yourself, and look at the cases that are hard to place.",
+        ),
+        Angle(
             "look for the places where you meet {topic} in everyday life.",
             "Think of home, work, school, nature and the news.",
             "Pick the example closest to you, and keep that example in mind.",
         ),
         Angle(
+            "notice what your senses could tell you about {topic}.",
+            "What could you see, hear or touch, and what would stay hidden?",
+            "Start from what you can notice directly, and treat everything else as a guess for now.",
+        ),
+        Angle(
             "imagine the smallest example of {topic} you can, and then the biggest.",
             "What stays the same between the two, and what changes?",
             "Hold on to whatever stays the same, and keep asking why.",
+        ),
+        Angle(
+            "imagine changing one single thing about {topic}.",
+            "What would you change, and what else would have to change along with that?",
+            "Notice which changes spread far, and which stay small.",
         ),
         Angle(
             "compare {topic} with something you already know well.",
@@ -110,6 +131,11 @@ ENGLISH = Templates(
             "ask who cares about {topic}, and why.",
             "Picture the people who use, study, build or worry about the subject.",
             "Notice where those people might want different things.",
+        ),
+        Angle(
+            "ask what need or problem sits behind {topic}.",
+            "Who would feel that need first, and how would you find out?",
+            "Put the need into one plain sentence, and see how much of the subject that sentence explains.",
         ),
         Angle(
             "ask how ideas about {topic} could change over time.",
@@ -182,6 +208,10 @@ SPANISH = Templates(
         "Yendo más a fondo, {}",
         "En la misma línea, {}",
         "Por otro camino, {}",
+        "Sobre esa base, {}",
+        "Con un poco de distancia, {}",
+        "Mirando más de cerca, {}",
+        "Antes de seguir, {}",
     ),
     last="Por último, {}",
     angles=(
@@ -201,14 +231,29 @@ SPANISH = Templates(
             "Sigue una flecha tan lejos como puedas, y mira dónde termina el camino.",
         ),
         Angle(
+            "pregúntate hasta dónde llega lo que llamamos {topic}.",
+            "¿Qué forma parte del tema sin duda, y qué solo queda al lado?",
+            "Traza esa línea por tu cuenta, y fíjate en los casos difíciles de ubicar.",
+        ),
+        Angle(
             "busca los lugares donde te encuentras con {topic} en la vida diaria.",
             "Piensa en casa, en el trabajo, en la escuela, en la naturaleza y en las noticias.",
             "Elige el ejemplo más cercano a ti, y tenlo presente.",
         ),
         Angle(
+            "fíjate en lo que tus sentidos podrían decirte sobre {topic}.",
+            "¿Qué podrías ver, oír o tocar, y qué quedaría oculto?",
+            "Parte de lo que puedes notar directamente, y trata todo lo demás como una suposición, por ahora.",
+        ),
+        Angle(
             "imagina el ejemplo más pequeño posible relacionado con {topic}, y luego el más grande.",
             "¿Qué se mantiene igual entre los dos, y qué cambia?",
             "Quédate con lo que no cambia, y sigue preguntando por qué.",
+        ),
+        Angle(
+            "imagina que cambias una sola cosa en {topic}.",
+            "¿Qué cambiarías, y qué más tendría que cambiar con eso?",
+            "Fíjate qué cambios llegan lejos, y cuáles se quedan pequeños.",
         ),
         Angle(
             "compara {topic} con algo que ya conoces bien.",
@@ -219,6 +264,11 @@ SPANISH = Templates(
             "pregúntate quién se preocupa por {topic}, y por qué.",
             "Imagina a quienes usan, estudian, construyen o temen el tema.",
             "Fíjate dónde esas personas podrían querer cosas distintas.",
+        ),
+        Angle(
+            "pregúntate qué necesidad o qué problema se esconde tras {topic}.",
+            "¿Quién sentiría esa necesidad primero, y cómo lo averiguarías?",
+            "Pon esa necesidad en una frase sencilla, y mira cuánto del tema explica esa frase.",
         ),
         Angle(
             "pregúntate cómo podrían cambiar las ideas sobre {topic} con el tiempo.",
@@ -292,6 +342,10 @@ PORTUGUESE = Templates(
         "Indo mais fundo, {}",
         "Na mesma linha, {}",
         "Por outro caminho, {}",
+        "Com base nisso, {}",
+        "Com um pouco de distância, {}",
+        "Olhando mais de perto, {}",
+        "Antes de seguir, {}",
     ),
     last="Por fim, {}",
     angles=(
@@ -311,14 +365,29 @@ PORTUGUESE = Templates(
             "Siga uma seta o mais longe que puder, e veja onde o caminho termina.",
         ),
         Angle(
+            "pergunte até onde vai o assunto {topic}.",
+            "O que faz parte do assunto com certeza, e o que só fica ao lado?",
+            "Trace essa linha por conta própria, e repare nos casos difíceis de encaixar.",
+        ),
+        Angle(
             "procure os lugares onde você encontra o assunto {topic} no dia a dia.",
             "Pense em casa, no trabalho, na escola, na natureza e nas notícias.",
             "Escolha o exemplo mais próximo de você, e guarde esse exemplo na cabeça.",
         ),
         Angle(
+            "repare no que os seus sentidos poderiam dizer sobre {topic}.",
+            "O que você poderia ver, ouvir ou tocar, e o que ficaria escondido?",
+            "Parta do que você consegue notar diretamente, e trate todo o resto como um palpite, por enquanto.",
+        ),
+        Angle(
             "imagine o menor exemplo possível ligado ao assunto {topic}, e depois o maior.",
             "O que continua igual entre os dois, e o que muda?",
             "Fique com o que não muda, e continue perguntando por quê.",
+        ),
+        Angle(
+            "imagine mudar uma única coisa no assunto {topic}.",
+            "O que você mudaria, e o que mais teria que mudar junto?",
+            "Repare quais mudanças vão longe, e quais ficam pequenas.",
         ),
         Angle(
             "compare {topic} com algo que você já conhece bem.",
@@ -329,6 +398,11 @@ PORTUGUESE = Templates(
             "pergunte quem se importa com {topic}, e por quê.",
             "Imagine quem usa, estuda, constrói ou teme o assunto.",
             "Repare onde essas pessoas poderiam querer coisas diferentes.",
+        ),
+        Angle(
+            "pergunte que necessidade ou que problema está por trás do assunto {topic}.",
+            "Quem sentiria essa necessidade primeiro, e como você ficaria sabendo?",
+            "Coloque essa necessidade numa frase simples, e veja quanto do assunto essa frase explica.",
         ),
         Angle(
             "pergunte como as ideias sobre {topic} poderiam mudar com o tempo.",
@@ -403,6 +477,10 @@ FRENCH = Templates(
         "Plus en profondeur, {}",
         "Dans la même veine, {}",
         "Par ailleurs, {}",
+        "Sur cette base, {}",
+        "Avec un peu de recul, {}",
+        "En regardant de plus près, {}",
+        "Avant de continuer, {}",
     ),
     last="Enfin, {}",
     angles=(
@@ -422,14 +500,30 @@ FRENCH = Templates(
             "Suivez une flèche aussi loin que possible, et voyez où mène le chemin.",
         ),
         Angle(
+            "demandez-vous jusqu'où s'étend ce qu'on appelle {topic}.",
+            "Cherchez ce qui fait clairement partie du sujet, et ce qui reste seulement à côté.",
+            "Tracez cette limite vous-même, et regardez les cas difficiles à classer.",
+        ),
+        Angle(
             "cherchez les endroits où vous croisez {topic} au quotidien.",
             "Pensez à la maison, au travail, à l'école, à la nature et aux informations.",
             "Choisissez l'exemple le plus proche de vous, et gardez cet exemple en tête.",
         ),
         Angle(
+            "notez ce que vos sens pourraient vous apprendre sur {topic}.",
+            "Demandez-vous ce que vous pourriez voir, entendre ou toucher, et ce qui resterait caché.",
+            "Partez de ce que vous pouvez remarquer directement, et traitez tout le reste comme une hypothèse, "
+            "pour l'instant.",
+        ),
+        Angle(
             "imaginez, pour {topic}, le plus petit exemple possible, puis le plus grand.",
             "Notez ce qui reste pareil entre les deux, et ce qui change.",
             "Gardez ce qui ne change pas, et continuez à demander pourquoi.",
+        ),
+        Angle(
+            "imaginez qu'on change une seule chose dans {topic}.",
+            "Demandez-vous ce que vous changeriez, et ce qui devrait changer en même temps.",
+            "Remarquez quels changements vont loin, et lesquels restent petits.",
         ),
         Angle(
             "comparez {topic} avec quelque chose que vous connaissez déjà bien.",
@@ -440,6 +534,11 @@ FRENCH = Templates(
             "demandez-vous qui est concerné par {topic}, et pourquoi.",
             "Imaginez les personnes qui utilisent, étudient, construisent ou craignent ce sujet.",
             "Remarquez où ces personnes pourraient vouloir des choses différentes.",
+        ),
+        Angle(
+            "demandez-vous quel besoin ou quel problème se cache derrière {topic}.",
+            "Cherchez qui ressentirait ce besoin en premier, et comment vous le sauriez.",
+            "Formulez ce besoin en une phrase simple, et voyez quelle part du sujet cette phrase explique.",
         ),
         Angle(
             "demandez-vous comment les idées sur {topic} pourraient changer avec le temps.",
@@ -515,6 +614,10 @@ GERMAN = Templates(
         "Noch tiefer: {}",
         "In dieselbe Richtung: {}",
         "Ein anderer Zugang: {}",
+        "Darauf aufbauend: {}",
+        "Mit etwas Abstand: {}",
+        "Genauer betrachtet: {}",
+        "Bevor es weitergeht: {}",
     ),
     last="Zum Schluss: {}",
     angles=(
@@ -534,14 +637,29 @@ GERMAN = Templates(
             "Folge einem Pfeil, so weit du kannst, und schau, wo der Weg endet.",
         ),
         Angle(
+            "Frag dich, wie weit das Thema {topic} reicht.",
+            "Was gehört eindeutig zum Thema, und was liegt nur daneben?",
+            "Zieh diese Grenze selbst, und schau dir die Fälle an, die schwer einzuordnen sind.",
+        ),
+        Angle(
             "Such nach Orten, an denen dir das Thema {topic} im Alltag begegnet.",
             "Denk an Zuhause, an die Arbeit, an die Schule, an die Natur und an die Nachrichten.",
             "Nimm das Beispiel, das dir am nächsten ist, und behalte dieses Beispiel im Kopf.",
         ),
         Angle(
+            "Achte darauf, was dir deine Sinne über das Thema {topic} sagen könnten.",
+            "Was könntest du sehen, hören oder anfassen, und was bliebe verborgen?",
+            "Geh von dem aus, was du direkt wahrnehmen kannst, und behandle alles andere vorerst als Vermutung.",
+        ),
+        Angle(
             "Stell dir zum Thema {topic} das kleinste mögliche Beispiel vor, und dann das größte.",
             "Was bleibt zwischen den beiden gleich, und was ändert sich?",
             "Halte fest, was gleich bleibt, und frag weiter nach dem Warum.",
+        ),
+        Angle(
+            "Stell dir vor, du änderst beim Thema {topic} eine einzige Sache.",
+            "Was würdest du ändern, und was müsste sich dann noch alles mitändern?",
+            "Merk dir, welche Änderungen weite Kreise ziehen, und welche klein bleiben.",
         ),
         Angle(
             "Vergleiche das Thema {topic} mit etwas, das du schon gut kennst.",
@@ -552,6 +670,11 @@ GERMAN = Templates(
             "Frag dich, wem das Thema {topic} wichtig ist, und warum.",
             "Denk an die Menschen, die dieses Thema nutzen, erforschen, bauen oder fürchten.",
             "Achte darauf, wo diese Menschen Verschiedenes wollen könnten.",
+        ),
+        Angle(
+            "Frag dich, welches Bedürfnis oder welches Problem hinter dem Thema {topic} steckt.",
+            "Wer würde dieses Bedürfnis zuerst spüren, und wie würdest du das herausfinden?",
+            "Fass dieses Bedürfnis in einen einfachen Satz, und schau, wie viel vom Thema dieser Satz erklärt.",
         ),
         Angle(
             "Frag dich, wie sich die Ideen zum Thema {topic} mit der Zeit ändern könnten.",

@@ -145,10 +145,15 @@ def _body(
 ) -> list[str]:
     """The segments: the framing, then angles in the templates' order, each opened by the connective of its place,
     then the closing; as close to `budget` words as whole sentences allow, in `n_segments` segments."""
-    full = sum(_words(a.question) + 1 + _words(a.detail) + _words(a.step) for a in angles) / len(angles)
-    wanted = round((budget - _words(framing) - _words(closing)) / full)
-    count = min(len(angles), max(n_segments, wanted))
-    chosen = [angles[i] for i in sorted(rng.sample(range(len(angles)), count))]
+    sizes = [_words(a.question) + 1 + _words(a.detail) + _words(a.step) for a in angles]
+    room = budget - _words(framing) - _words(closing)
+    count = min(len(angles), max(n_segments, round(room / (sum(sizes) / len(sizes)))))
+    order = rng.sample(range(len(angles)), len(angles))
+    # A draw of angles shorter than the average may hold fewer words than the budget even with every sentence said:
+    # one more angle then, whose optional sentences the filling below can leave out again.
+    while count < len(angles) and sum(sizes[i] for i in order[:count]) < room:
+        count += 1
+    chosen = [angles[i] for i in sorted(order[:count])]
     parts = [[_opener(templates, place, count).format(angle.question)] for place, angle in enumerate(chosen)]
     total = sum(_words(p[0]) for p in parts)
     lead: list[str] = []
