@@ -161,7 +161,7 @@ async def test_a_spanish_video_is_made_offline(
     [speech] = [c for c in await ledger.stage_costs(video_id) if c.stage == "audio_synthesis"]
     assert speech.operation == "espeak_ng"  # no Piper voice speaks Spanish here
     script = json.loads((settings.artifacts_dir / video_id / "script.json").read_text())
-    assert script["title"] == "Corazones de pulpo: lo que nadie te cuenta"
+    assert script["title"] == "Corazones de pulpo: preguntas que vale la pena hacerse"
     captions = (settings.artifacts_dir / video_id / "captions.ass").read_text()
     assert "pulpo" in captions and any(ch in captions for ch in "áéíóúñ")
     metadata = json.loads((settings.data_dir / body["outputs"]["metadata_path"]).read_text())  # type: ignore[index]
