@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ledger.audit import AuditLog
 from ledger.costs import CostLedger
+from ledger.event_store import EventStore
 from ledger.events import EventLog
 from ledger.gpu_status import GpuStatusTable
 from ledger.principals import PrincipalStore
@@ -15,5 +16,15 @@ from ledger.videos import VideoQueue
 __all__ = ["Ledger", "create_pool"]
 
 
-class Ledger(VideoQueue, CostLedger, EventLog, ProviderQuota, GpuStatusTable, PrincipalStore, RateWindows, AuditLog):
+class Ledger(
+    VideoQueue,
+    CostLedger,
+    EventLog,
+    EventStore,
+    ProviderQuota,
+    GpuStatusTable,
+    PrincipalStore,
+    RateWindows,
+    AuditLog,
+):
     """Every table's queries on one pool."""

@@ -1,6 +1,7 @@
-"""What the app's role may do with the tables the owner role owns: read and write rows, add to the audit log but
-never change or remove an entry (sql/015_audit_retention.sql removes the expired ones), read the migrations applied,
-nothing more. The owner grants it after migrating; tables of later migrations are granted by default."""
+"""What the app's role may do with the tables the owner role owns: read and write rows, add to the audit log and
+the events but never change or remove one (sql/015_audit_retention.sql and sql/016_events.sql remove the expired
+ones), read the migrations applied, nothing more. The owner grants it after migrating; tables of later migrations
+are granted by default."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ _GRANTS = (
     "REVOKE UPDATE, DELETE ON audit_log FROM {app}",
     "REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM {app}",
     "GRANT EXECUTE ON FUNCTION forget_audit_entries_past_retention() TO {app}",
+    "REVOKE UPDATE, DELETE ON events FROM {app}",
+    "GRANT EXECUTE ON FUNCTION ensure_event_partitions(DATE, DATE) TO {app}",
+    "GRANT EXECUTE ON FUNCTION drop_event_partitions_before(DATE) TO {app}",
     "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}",
     "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO {app}",
 )
