@@ -20,12 +20,13 @@ from api.local_admin import ensure_local_admin_key
 from api.metrics import ApiMetrics
 from api.path_cors import PathCors, origins_of
 from api.rate_limit import RateLimiter
-from api.routes import audit, auth, codec, health, metrics, pipeline, pipeline_metrics, sign_in, stream
+from api.routes import audit, auth, codec, events, health, metrics, pipeline, pipeline_metrics, sign_in, stream
 from api.stream import StatusHub
 from core.principals import Role
 from core.secret_files import secret_file
 from core.settings import Settings
 from ledger import Ledger, create_pool
+from ledger.event_sink import EventSink
 from ledger.migrations import migrate
 from workflows.client import connect
 
@@ -51,7 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.settings, app.state.ledger, app.state.temporal, interval=app.state.settings.stream_poll_seconds
         )
         try:
-            yield
+            async with EventSink(app.state.ledger) as app.state.event_sink:
+                yield
         finally:
             await app.state.stream.close()
             await pool.close()
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stream.router, dependencies=[Depends(require_ws(Role.VIEWER))])
     app.include_router(auth.router)
     app.include_router(audit.router)
+    app.include_router(events.router)
     app.include_router(codec.router)
     app.include_router(sign_in.router)
     app.include_router(health.router)

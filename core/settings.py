@@ -306,6 +306,12 @@ class Settings(BaseSettings):
     artifact_retention_days: float = Field(
         7.0, ge=0, description="working files of completed/cancelled videos are removed after this (0: kept)"
     )
+    events_retention_days: int = Field(
+        90,
+        ge=7,
+        le=3650,
+        description="events are kept this many days, dropped a whole day at a time; /events accepts none older",
+    )
     reconcile_interval_seconds: float = Field(
         60.0,
         ge=0,

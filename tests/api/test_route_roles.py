@@ -49,6 +49,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("POST", "/pipeline/approve/{video_id}"): Role.OPERATOR,
     ("POST", "/pipeline/cancel/{video_id}"): Role.OPERATOR,
     ("POST", "/pipeline/retry/{video_id}"): Role.OPERATOR,
+    ("POST", "/events"): Role.OPERATOR,
 }
 CALLERS: list[Role | None] = [None, *Role]  # None: no credential
 
