@@ -20,7 +20,7 @@ from telemetry.worker_metrics import WorkerMetrics
 from workers.hosting import QUEUE_ROLES, build_workers, running
 from workers.housekeeping.gpu_status import GpuStatusPublisher, worker_host_id
 from workers.housekeeping.janitor import Janitor
-from workflows.client import connect, ensure_reconcile_schedule
+from workflows.client import connect, ensure_event_partitions_schedule, ensure_reconcile_schedule
 
 log = logging.getLogger("workers")
 
@@ -56,6 +56,8 @@ async def serve(roles: list[str]) -> None:
     if "pipeline" in roles and settings.reconcile_interval_seconds > 0:
         # Rows without workflows, closed workflows with unfinished rows: repaired every interval, cluster-wide.
         await ensure_reconcile_schedule(client, settings)
+    if "pipeline" in roles:
+        await ensure_event_partitions_schedule(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

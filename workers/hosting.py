@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from activities.alerts import AlertActivities
 from activities.catalogue import stage_activities
+from activities.event_partitions import EventPartitionActivities
 from activities.pipeline import PipelineActivities
 from activities.reconciliation import ReconcileActivities
 from activities.rendering import RenderActivities
@@ -28,6 +29,7 @@ from stages.music import music_problems
 from telemetry.worker_metrics import WorkerMetrics
 from workflows.alert_delivery import AlertDeliveryWorkflow
 from workflows.client import start_recorded_attempt
+from workflows.event_partitions import EventPartitionsWorkflow
 from workflows.reconciliation import ReconcileWorkflow
 from workflows.video import VideoWorkflow
 
@@ -86,7 +88,7 @@ def build_workers(
             Worker(
                 client,
                 task_queue=queues.pipeline,
-                workflows=[VideoWorkflow, AlertDeliveryWorkflow, ReconcileWorkflow],
+                workflows=[VideoWorkflow, AlertDeliveryWorkflow, ReconcileWorkflow, EventPartitionsWorkflow],
                 activities=[
                     *stage_activities(stages, "pipeline"),
                     stages.finalize_video,
@@ -95,6 +97,7 @@ def build_workers(
                     stages.set_video_status,
                     alerts.deliver_webhook,
                     reconciler.reconcile_videos,
+                    EventPartitionActivities(ledger, settings.events_retention_days).maintain_event_partitions,
                 ],
                 max_concurrent_activities=settings.pipeline_max_concurrent,
                 graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),

@@ -40,6 +40,7 @@ from stages.music import music_problem
 from stages.scripts import script_language_problem
 from stages.speech import voice_problem
 from workflows.connection import connect_options
+from workflows.event_partitions import EventPartitionsWorkflow
 from workflows.payload_codec import encrypting_converter
 from workflows.reconciliation import ReconcileWorkflow
 from workflows.video import VideoWorkflow
@@ -225,7 +226,34 @@ async def ensure_reconcile_schedule(
 ) -> None:
     """Create the reconciler's Schedule, or bring an existing one to these settings (every pipeline worker calls
     this at start; the Schedule is one for the namespace)."""
-    schedule = reconcile_schedule(settings)
+    await _ensure_schedule(client, schedule_id, reconcile_schedule(settings))
+
+
+EVENT_PARTITIONS_SCHEDULE_ID = "ytempire-event-partitions"
+EVENT_PARTITIONS_INTERVAL = timedelta(hours=1)
+
+
+def event_partitions_schedule(settings: Settings) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            EventPartitionsWorkflow.run,
+            id="ytempire-event-partitions",
+            task_queue=settings.task_queue_pipeline,
+            execution_timeout=timedelta(minutes=30),
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=EVENT_PARTITIONS_INTERVAL)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_event_partitions_schedule(
+    client: Client, settings: Settings, schedule_id: str = EVENT_PARTITIONS_SCHEDULE_ID
+) -> None:
+    """Create the events table's upkeep Schedule (partitions ahead, retention), or bring it to these settings."""
+    await _ensure_schedule(client, schedule_id, event_partitions_schedule(settings))
+
+
+async def _ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:
     try:
         await client.create_schedule(schedule_id, schedule)
     except ScheduleAlreadyRunningError:
