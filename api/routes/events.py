@@ -9,8 +9,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Self
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from api.audit import audit_detail
 from api.auth import Operator
@@ -82,9 +91,34 @@ class EventsAccepted(BaseModel):
     accepted: int = Field(description="events stored now or already stored (a resend): all of the request's")
 
 
-@router.post("/events", response_model=EventsAccepted, status_code=status.HTTP_202_ACCEPTED)
+def parsed_body(body: Annotated[dict[str, Any], Body()]) -> EventIn | EventBatch:
+    """A batch when it has `events`, else one event: validated as that alone, so an error names its field from the
+    body (`["body", "events", 3, "kind"]`), not from each shape it might have been."""
+    model: type[EventIn | EventBatch] = EventBatch if "events" in body else EventIn
+    try:
+        return model.model_validate(body)
+    except ValidationError as err:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in err.errors(include_url=False)]
+        ) from None
+
+
+_BODY_SCHEMA = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"oneOf": [EventIn.model_json_schema(), EventBatch.model_json_schema()]}}
+    },
+}
+
+
+@router.post(
+    "/events",
+    response_model=EventsAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra={"requestBody": _BODY_SCHEMA},
+)
 async def post_events(
-    body: EventIn | EventBatch,
+    body: Annotated[EventIn | EventBatch, Depends(parsed_body)],
     request: Request,
     principal: Operator,
     sink: EventSinkDep,

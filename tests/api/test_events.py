@@ -71,12 +71,15 @@ async def test_bad_events_are_refused_with_where(settings: Settings, dev_env: Wo
         too_old = await http.post("/events", json={"events": [an_event(), an_event(occurred_at=old)]})
         future = await http.post("/events", json=an_event(occurred_at=ahead))
         twins = await http.post("/events", json={"events": [twin, twin]})
+        bad_in_batch = await http.post("/events", json={"events": [an_event(), an_event(kind="Bad Kind")]})
         empty = await http.post("/events", json={"events": []})
         too_many = await http.post("/events", json={"events": [an_event() for _ in range(1001)]})
     assert {name: a.status_code for name, a in answers.items()} == dict.fromkeys(cases, 422)
     assert too_old.status_code == 422 and too_old.json()["detail"][0]["loc"] == ["body", "events", 1, "occurred_at"]
     assert future.status_code == 422 and future.json()["detail"][0]["loc"] == ["body", "occurred_at"]
     assert twins.status_code == 422 and "share an event_id" in twins.text
+    assert bad_in_batch.status_code == 422
+    assert [e["loc"] for e in bad_in_batch.json()["detail"]] == [["body", "events", 1, "kind"]]
     assert empty.status_code == 422 and too_many.status_code == 422
 
 
