@@ -207,17 +207,12 @@ RECONCILE_SCHEDULE_ID = "ytempire-reconciler"
 
 
 def reconcile_schedule(settings: Settings) -> Schedule:
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            ReconcileWorkflow.run,
-            id="ytempire-reconcile",
-            task_queue=settings.task_queue_pipeline,
-            execution_timeout=timedelta(minutes=10),
-        ),
-        spec=ScheduleSpec(
-            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.reconcile_interval_seconds))]
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    return _every(
+        ReconcileWorkflow.run,
+        "ytempire-reconcile",
+        settings,
+        every=timedelta(seconds=settings.reconcile_interval_seconds),
+        execution_timeout=timedelta(minutes=10),
     )
 
 
@@ -234,14 +229,24 @@ EVENT_PARTITIONS_INTERVAL = timedelta(hours=1)
 
 
 def event_partitions_schedule(settings: Settings) -> Schedule:
+    return _every(
+        EventPartitionsWorkflow.run,
+        "ytempire-event-partitions",
+        settings,
+        every=EVENT_PARTITIONS_INTERVAL,
+        execution_timeout=timedelta(minutes=30),
+    )
+
+
+def _every(
+    run: Any, workflow_id: str, settings: Settings, *, every: timedelta, execution_timeout: timedelta
+) -> Schedule:
+    """A run of `run` on the pipeline queue every `every`; a run still going when the next is due skips that one."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            EventPartitionsWorkflow.run,
-            id="ytempire-event-partitions",
-            task_queue=settings.task_queue_pipeline,
-            execution_timeout=timedelta(minutes=30),
+            run, id=workflow_id, task_queue=settings.task_queue_pipeline, execution_timeout=execution_timeout
         ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=EVENT_PARTITIONS_INTERVAL)]),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
 
