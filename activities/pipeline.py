@@ -11,6 +11,7 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import pipeline_events
 from activities.stage_runner import run_stage
 from core import activity_names, cost_policy
 from core.domain import (
@@ -146,6 +147,7 @@ class PipelineActivities:
             alert.video_id, alert.kind, alert.level, alert.message, details, activity.info().workflow_run_id
         )
         if recorded:
+            await self._ledger.record_events([pipeline_events.cost_alert(alert)])
             self._metrics.cost_alerts.labels(alert.kind).inc()
             activity.logger.warning("%s: %s", alert.kind, alert.message)
         return recorded
@@ -156,6 +158,10 @@ class PipelineActivities:
         await self._ledger.set_status(change.video_id, change.status, change.stage)
         if change.status == "processing" and change.note:  # the halt itself is recorded as its cost_halt alert
             await self._ledger.record_event("budget_approved", "info", change.note, {}, video_id=change.video_id)
+        info = activity.info()
+        await self._ledger.record_events(
+            [pipeline_events.video_status_changed(change, info.workflow_run_id, info.activity_id)]
+        )
 
     @activity.defn(name=activity_names.SCHEDULE_VIDEO_RETRY)
     async def schedule_video_retry(self, retry: VideoRetry) -> RetryPlan:
@@ -194,6 +200,7 @@ class PipelineActivities:
                 continue
             await asyncio.to_thread(shutil.rmtree, resolved, ignore_errors=True)
         await self._ledger.finalize(inp.video_id, inp.status, inp.error_type, inp.error_message)
+        await self._ledger.record_events([pipeline_events.video_finished(inp, activity.info().workflow_run_id)])
         if inp.status == "failed":
             error_type = inp.error_type or "Error"
             worthwhile = "true" if retry_worthwhile(error_type) else "false"

@@ -12,7 +12,7 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import charge_journal
+from activities import charge_journal, pipeline_events
 from core.domain import StageInput, StageResult
 from core.errors import ErrorType
 from core.failed_charges import with_failed_charges
@@ -71,6 +71,7 @@ async def run_stage(
     if (done := await _already_recorded(ledger, inp)) is not None:
         # An earlier attempt succeeded and was booked, then its worker died before Temporal heard: its result stands.
         activity.logger.info("stage %s was already done and booked: not run (nor charged) again", inp.stage)
+        await ledger.record_events([pipeline_events.stage_finished(inp, done)])  # in case its writer died first
         return done
     if inp.budget_usd is not None and fixed_price_usd is None:
         billed = await billed_so_far(ledger, inp)
@@ -84,6 +85,7 @@ async def run_stage(
             activity.logger.warning("%s", refusal.message)
             raise with_failed_charges(refusal, billed)
     await ledger.stage_started(video_id, inp.stage, info.attempt)
+    await ledger.record_events([pipeline_events.stage_started(inp, info.attempt)])
     started = time.monotonic()
     key = inp.attempt_key(info.attempt)
     reported: list[CostLine] = []  # what this attempt's providers said they billed, in all, as they answered
@@ -134,6 +136,15 @@ async def run_stage(
         ):
             activity.logger.warning("stage %s failed its %d own attempts: final", inp.stage, own_attempts)
             app_err = final(app_err)
+        failed = pipeline_events.stage_failed(
+            inp,
+            info.attempt,
+            app_err.type or "Error",
+            str(app_err),
+            final=app_err.non_retryable,
+            infrastructure=infrastructure,
+        )
+        await pipeline_events.record_quietly(ledger, failed)
         if fixed_price_usd is None and (paid is not None or info.attempt > 1):
             # Should this be the stage's last attempt, the workflow adds what its failed attempts cost to the total.
             if charged := await billed_so_far(ledger, inp):
@@ -161,6 +172,7 @@ async def run_stage(
     if not await ledger.record_stage_cost(video_id, inp.stage, cost, inp.video_attempt, settles_attempt=key):
         # Another attempt of this stage booked first (its reply lost): the ledger's row is what the video paid.
         if (booked := await _already_recorded(ledger, inp)) is not None:
+            await ledger.record_events([pipeline_events.stage_finished(inp, booked)])
             return booked
     if reported:
         await asyncio.to_thread(charge_journal.forget, journal, inp.video_attempt, key)
@@ -168,7 +180,7 @@ async def run_stage(
     failed_usd = await billed_so_far(ledger, inp) if info.attempt > 1 else 0.0
     metrics.stage_seconds.labels(inp.stage).observe(seconds)
     activity.logger.info("stage %s done in %.2f s ($%.4f)", inp.stage, seconds, cost.amount_usd)
-    return StageResult(
+    result = StageResult(
         stage=inp.stage,
         artifacts=outcome.artifacts,
         # The workflow's running total (and so its cost guard) includes what failed attempts were billed.
@@ -180,6 +192,8 @@ async def run_stage(
             **({"failed_attempts_usd": round(failed_usd, 4)} if failed_usd else {}),
         },
     )
+    await ledger.record_events([pipeline_events.stage_finished(inp, result)])
+    return result
 
 
 async def _until_written(write: Callable[[], Awaitable[object]], longest_wait_seconds: float = 5.0) -> None:

@@ -7,13 +7,20 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
-from uuid import UUID
+from uuid import UUID, uuid5
 
 EventLevel = Literal["debug", "info", "warning", "error", "critical"]
 EVENT_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
 # Lower-case words joined by `_`, `.`, `:` or `-`: `stage_finished`, `n8n.workflow_run`.
 KIND_PATTERN: Final = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 PIPELINE_SOURCE: Final = "pipeline"
+_PIPELINE_EVENTS: Final = UUID("0b6f3c52-2f7e-4d1a-9a43-6c1f0e9d8b27")
+
+
+def pipeline_event_id(*parts: object) -> UUID:
+    """The id of the event `parts` name (video, attempt, stage, what happened): a retried activity writing the same
+    event again gives the same id, which its day then skips."""
+    return uuid5(_PIPELINE_EVENTS, "/".join(str(part) for part in parts))
 
 
 @dataclass(frozen=True)

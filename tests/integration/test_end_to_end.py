@@ -7,9 +7,12 @@ import json
 import subprocess
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import httpx
+import pytest
 from prometheus_client import generate_latest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
@@ -92,6 +95,16 @@ async def test_a_real_video_is_made_validated_and_ledgered(
     assert [c["stage"] for c in body["costs"]] == [c.stage for c in costs]
     [speech] = [c for c in costs if c.stage == "audio_synthesis"]
     assert (speech.service, speech.operation) == ("tts_local", "piper")  # the natural voice, offline, by default
+
+    # Its events: each stage started and finished once, with its duration and cost, then the video completed.
+    stored = await ledger.stored_events(since=datetime.now(UTC) - timedelta(hours=1), video_id=UUID(queued["video_id"]))
+    events = [s.event for s in stored]
+    finished = {e.stage: e for e in events if e.kind == "stage_finished"}
+    assert sorted(finished) == sorted(s.name for s in STAGES)
+    assert sorted(e.stage or "" for e in events if e.kind == "stage_started") == sorted(s.name for s in STAGES)
+    assert all(e.duration_seconds is not None and e.cost_usd is not None for e in finished.values())
+    assert sum(e.cost_usd or 0 for e in finished.values()) == pytest.approx(sum(c.amount_usd for c in costs))
+    assert events[-1].kind == "video_completed"
 
     history = await dev_env.client.get_workflow_handle(f"video-{queued['video_id']}").fetch_history()
     scheduled = [
