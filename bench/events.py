@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import free_port, percentile, run_in_scratch_dir  # noqa: E402
+from bench.harness import free_port, percentile, run_in_scratch_dir, stop_postgres  # noqa: E402
 from core.events import Event  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from devstack.postgres import PostgresServer  # noqa: E402
@@ -60,7 +60,7 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
         finally:
             await pool.close()
     finally:
-        pg.stop()
+        stop_postgres(pg)
 
 
 async def run(args: argparse.Namespace, ledger: Ledger) -> None:

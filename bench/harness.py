@@ -57,7 +57,14 @@ async def start_stack(root: Path) -> tuple[PostgresServer, WorkflowEnvironment]:
 
 async def stop_stack(pg: PostgresServer, env: WorkflowEnvironment) -> None:
     await env.shutdown()
+    stop_postgres(pg)
+
+
+def stop_postgres(pg: PostgresServer) -> None:
+    """Stop it and remove its cluster where that is not under the scratch dir (as root, the service user cannot
+    reach /root, so the cluster falls back to /var/tmp: the scratch dir's removal would leave it behind)."""
     pg.stop()
+    shutil.rmtree(pg.data_dir, ignore_errors=True)
 
 
 def stack_settings(
