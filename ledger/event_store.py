@@ -26,6 +26,7 @@ _MOVE_IN = f"""INSERT INTO events ({", ".join(_COLUMNS)})
 SELECT {", ".join(_COLUMNS)} FROM events_incoming ORDER BY occurred_at
 ON CONFLICT DO NOTHING"""
 _NO_PARTITION = "no partition of relation"
+_ENSURE_PARTITIONS = "SELECT ensure_event_partitions($1, $2)"
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,12 @@ class EventStore(Table):
                 if _NO_PARTITION not in str(err):
                     raise
             for day in sorted({e.day for e in events}):
-                await conn.fetchval("SELECT ensure_event_partitions($1, $1)", day)
+                await conn.fetchval(_ENSURE_PARTITIONS, day, day)
             return await _copy_in(conn, records)
 
     async def ensure_event_partitions(self, first_day: date, last_day: date) -> int:
         """Make the partitions of the days from `first_day` to `last_day` (UTC) that are missing; how many."""
-        return int(await self._pool.fetchval("SELECT ensure_event_partitions($1, $2)", first_day, last_day))
+        return int(await self._pool.fetchval(_ENSURE_PARTITIONS, first_day, last_day))
 
     async def drop_event_partitions_before(self, keep_from: date) -> list[date]:
         """Drop every day's partition before `keep_from` (never one of the last seven days); the days dropped."""
