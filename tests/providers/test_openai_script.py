@@ -453,7 +453,7 @@ async def test_a_call_is_charged_at_its_most_before_it_leaves_until_the_answer_s
     most = openai_script.prompt_tokens_bound(brief) + brief.max_completion_tokens
     fake.push(Scripted.server_error(500))
     with charges_to(sink):
-        answered_error = await failure(ctx, tmp_path / "a.json")
+        answered_error = await failure(context(tmp_path, base_url), tmp_path / "a.json")
         refused = await failure(context(tmp_path, f"http://127.0.0.1:{free_port()}/v1"), tmp_path / "b.json")
         fake.push(Scripted(delay_seconds=1.0))
         timed_out = await failure(ctx, tmp_path / "c.json")

@@ -482,17 +482,17 @@ async def test_pixabay_429_without_retry_after_waits_for_the_window_reset(
 async def test_server_errors_and_timeouts_are_retryable(
     api: StockMediaApi, base_url: str, tmp_path: Path, provider: str
 ) -> None:
-    ctx = make_ctx(make_settings(tmp_path, base_url, provider=provider, provider_timeout_seconds=0.3))
     api.fail_next(provider, 503, "upstream unavailable")  # type: ignore[arg-type]
     with pytest.raises(ApplicationError) as caught:
-        await run(ctx, stage_input(tmp_path))
+        await run(make_ctx(make_settings(tmp_path, base_url, provider=provider)), stage_input(tmp_path))
     assert caught.value.type == "ProviderUnavailable" and not caught.value.non_retryable
     assert "HTTP 503" in str(caught.value)
 
     api.fail_next(provider, 200, {"late": True})  # type: ignore[arg-type]
     api.faults[-1].delay = 1.0
+    impatient = make_ctx(make_settings(tmp_path, base_url, provider=provider, provider_timeout_seconds=0.3))
     with pytest.raises(ApplicationError) as caught:
-        await run(ctx, stage_input(tmp_path))
+        await run(impatient, stage_input(tmp_path))
     assert caught.value.type == "ProviderUnavailable" and "could not be reached" in str(caught.value)
 
 
