@@ -142,12 +142,14 @@ class PipelineActivities:
     async def record_cost_alert(self, alert: CostAlert) -> bool:
         """Ledger event, metric and log line for a cost alert, once per video and kind; True (deliver it) for the
         run that recorded it, retries of this activity included."""
-        details = {"spent_usd": alert.spent_usd, "cap_usd": alert.cap_usd, "threshold_usd": alert.threshold_usd}
-        recorded = await self._ledger.record_video_alert_once(
-            alert.video_id, alert.kind, alert.level, alert.message, details, activity.info().workflow_run_id
+        info = activity.info()
+        once = alert.kind in cost_policy.ALERTS_ONCE_PER_VIDEO
+        recorded = not once or await self._ledger.record_video_alert_once(
+            alert.video_id, alert.kind, info.workflow_run_id
         )
         if recorded:
-            await self._ledger.record_events([pipeline_events.cost_alert(alert)])
+            event = pipeline_events.cost_alert(alert, info.workflow_run_id, info.activity_id)
+            await self._ledger.record_events([event])
             self._metrics.cost_alerts.labels(alert.kind).inc()
             activity.logger.warning("%s: %s", alert.kind, alert.message)
         return recorded
@@ -156,8 +158,6 @@ class PipelineActivities:
     async def set_video_status(self, change: VideoStatusChange) -> None:
         """A cost halt, or the resumption after an approval (recorded with who and why)."""
         await self._ledger.set_status(change.video_id, change.status, change.stage)
-        if change.status == "processing" and change.note:  # the halt itself is recorded as its cost_halt alert
-            await self._ledger.record_event("budget_approved", "info", change.note, {}, video_id=change.video_id)
         info = activity.info()
         await self._ledger.record_events(
             [pipeline_events.video_status_changed(change, info.workflow_run_id, info.activity_id)]

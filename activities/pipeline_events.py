@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
 
+from core import cost_policy
 from core.domain import CostAlert, FinalizeInput, StageInput, StageResult, VideoStatusChange
 from core.events import PIPELINE_SOURCE, Event, EventLevel, pipeline_event_id
 from ledger import Ledger
@@ -64,14 +65,17 @@ def video_status_changed(change: VideoStatusChange, run_id: str | None, activity
         source=PIPELINE_SOURCE,
         video_id=UUID(change.video_id),
         stage=change.stage,
-        details={"status": change.status, **({"note": change.note} if change.note else {})},
+        details={"status": change.status, **({"message": change.note} if change.note else {})},
     )
 
 
-def cost_alert(alert: CostAlert) -> Event:
-    """Once per video and kind, as the alert itself."""
+def cost_alert(alert: CostAlert, run_id: str | None, activity_id: str) -> Event:
+    """The alert itself: once per video and kind, a halt once per halt."""
+    once = alert.kind in cost_policy.ALERTS_ONCE_PER_VIDEO
     return Event(
-        event_id=pipeline_event_id(alert.video_id, alert.kind, "alert"),
+        event_id=pipeline_event_id(alert.video_id, alert.kind, "alert")
+        if once
+        else pipeline_event_id(alert.video_id, run_id, activity_id, alert.kind),
         occurred_at=datetime.now(UTC),
         kind=alert.kind,
         source=PIPELINE_SOURCE,

@@ -21,6 +21,8 @@ MAX_NARRATION_CHARS_PER_SECOND = round(NARRATION_OVERRUN * WORDS_PER_SECOND * CH
 # Render seconds per second of video, generous upper bounds measured on the 2-core reference machine.
 RENDER_SECONDS_PER_VIDEO_SECOND = {"simple": 0.6, "complex": 1.5, "premium": 3.0}
 STORAGE_GB_PER_VIDEO_SECOND = 0.002  # an upper bound of the final MP4 (~2 MB per second at our bitrates)
+# Raised once per video whatever its attempts; a cost_halt may come again after an approval.
+ALERTS_ONCE_PER_VIDEO = ("cost_warning", "cost_critical")
 
 
 def target_words(duration_seconds: float) -> int:

@@ -57,11 +57,11 @@ WHERE c.timestamp >= NOW() - make_interval(secs => $2::float8) AND c.metadata ? 
 GROUP BY c.stage
 """
 _ALERTS_SQL = """
-SELECT e.kind, count(*) AS alerts
-FROM pipeline_events e LEFT JOIN video_queue v ON v.id = e.video_id
-WHERE e.kind LIKE 'cost\\_%' AND e.created_at >= NOW() - make_interval(secs => $2::float8)
-  AND ($1::uuid IS NULL OR v.channel_id = $1::uuid)
-GROUP BY e.kind
+SELECT kind, count(*) AS alerts FROM events
+WHERE kind IN ('cost_warning', 'cost_critical', 'cost_halt')
+  AND occurred_at >= NOW() - make_interval(secs => $2::float8)
+  AND ($1::uuid IS NULL OR channel_id = $1::uuid)
+GROUP BY kind
 """
 
 

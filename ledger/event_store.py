@@ -22,8 +22,10 @@ _COLUMNS = (
 )  # fmt: skip
 # ON COMMIT DELETE ROWS: the staging table stays with the pooled connection, empty between batches.
 _STAGING = "CREATE TEMP TABLE IF NOT EXISTS events_incoming (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+# An event of a video the queue knows gets that video's channel when it names none.
 _MOVE_IN = f"""INSERT INTO events ({", ".join(_COLUMNS)})
-SELECT {", ".join(_COLUMNS)} FROM events_incoming ORDER BY occurred_at
+SELECT {", ".join("COALESCE(i.channel_id, v.channel_id)" if c == "channel_id" else "i." + c for c in _COLUMNS)}
+FROM events_incoming i LEFT JOIN video_queue v ON v.id = i.video_id ORDER BY i.occurred_at
 ON CONFLICT DO NOTHING"""
 _NO_PARTITION = "no partition of relation"
 _ENSURE_PARTITIONS = "SELECT ensure_event_partitions($1, $2)"
@@ -39,18 +41,8 @@ class EventStore(Table):
     async def record_events(self, events: Sequence[Event]) -> int:
         """Append `events` in one transaction; an event whose id its day already holds (a resend) is skipped.
         The days' partitions are made when missing. Returns how many rows are new."""
-        if not events:
-            return 0
-        records = [_record(e) for e in events]
         async with self._pool.acquire() as conn:
-            try:
-                return await _copy_in(conn, records)
-            except asyncpg.CheckViolationError as err:
-                if _NO_PARTITION not in str(err):
-                    raise
-            for day in sorted({e.day for e in events}):
-                await conn.fetchval(_ENSURE_PARTITIONS, day, day)
-            return await _copy_in(conn, records)
+            return await append_events(conn, events)
 
     async def ensure_event_partitions(self, first_day: date, last_day: date) -> int:
         """Make the partitions of the days from `first_day` to `last_day` (UTC) that are missing; how many."""
@@ -93,11 +85,30 @@ class EventStore(Table):
         return [StoredEvent(_event(r), r["recorded_at"]) for r in rows]
 
 
+async def append_events(conn: asyncpg.Connection, events: Sequence[Event]) -> int:
+    """`record_events` on `conn`, inside its transaction when it has one (so an event commits with the change it
+    records); how many rows are new."""
+    if not events:
+        return 0
+    records = [_record(e) for e in events]
+    try:
+        return await _copy_in(conn, records)
+    except asyncpg.CheckViolationError as err:
+        if _NO_PARTITION not in str(err):
+            raise
+    for day in sorted({e.day for e in events}):
+        await conn.fetchval(_ENSURE_PARTITIONS, day, day)
+    return await _copy_in(conn, records)
+
+
 async def _copy_in(conn: asyncpg.Connection, records: list[tuple[Any, ...]]) -> int:
+    nested = conn.is_in_transaction()
     async with conn.transaction():
         await conn.execute(_STAGING)
         await conn.copy_records_to_table("events_incoming", records=records, columns=_COLUMNS)
         status = await conn.execute(_MOVE_IN)
+        if nested:  # no commit of ours empties the staging table
+            await conn.execute("DELETE FROM events_incoming")
     return int(status.rsplit(" ", 1)[1])
 
 

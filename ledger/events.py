@@ -1,68 +1,87 @@
-"""`pipeline_events`: alerts and notable events, per video or pipeline-wide."""
+"""Notable pipeline events (queue depth, repairs, retries) as rows of the `events` table, read back per video or
+kind; and cost alerts, once per video and kind (`video_cost_alerts`)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
+from uuid import UUID, uuid4
 
-from core.text import storable, storable_json
+from core.events import PIPELINE_SOURCE, Event, EventLevel
+from ledger.event_store import append_events
 from ledger.tables import Table
+
+_NOTABLE_SQL = """SELECT kind, level, details, occurred_at FROM events
+WHERE {where} ORDER BY occurred_at, recorded_at"""
+
+
+def notable_event(
+    kind: str,
+    level: str,
+    message: str,
+    details: dict[str, Any],
+    video_id: str | None = None,
+    event_id: UUID | None = None,
+) -> Event:
+    """A pipeline event whose text is `message` (kept in details.message)."""
+    return Event(
+        event_id=event_id or uuid4(),
+        occurred_at=datetime.now(UTC),
+        kind=kind,
+        source=PIPELINE_SOURCE,
+        level=cast(EventLevel, level),
+        video_id=UUID(video_id) if video_id else None,
+        details={**details, "message": message},
+    )
 
 
 class EventLog(Table):
     async def record_event(
-        self, kind: str, level: str, message: str, details: dict[str, Any], video_id: str | None = None
-    ) -> None:
-        await self._pool.execute(
-            "INSERT INTO pipeline_events (video_id, kind, level, message, details) VALUES ($1, $2, $3, $4, $5::jsonb)",
-            video_id,
-            kind,
-            level,
-            storable(message),
-            json.dumps(storable_json(details)),
-        )
-
-    async def record_video_alert_once(
         self,
-        video_id: str,
         kind: str,
         level: str,
         message: str,
         details: dict[str, Any],
-        recorded_by: str | None = None,
-    ) -> bool:
-        """Record a cost alert unless this video already has one of this kind. True when this alert is the video's:
-        recorded now, or recorded earlier by the same `recorded_by` (the workflow run: a retried activity whose
-        first attempt committed must still deliver its alert; a later whole-video attempt must not again)."""
-        stored = {**details, "recorded_by": recorded_by} if recorded_by else details
+        video_id: str | None = None,
+        event_id: UUID | None = None,
+    ) -> None:
+        async with self._pool.acquire() as conn:
+            await append_events(conn, [notable_event(kind, level, message, details, video_id, event_id)])
+
+    async def record_video_alert_once(self, video_id: str, kind: str, recorded_by: str | None = None) -> bool:
+        """Claim cost alert `kind` for this video unless it has one. True when the alert is this run's to deliver:
+        claimed now, or earlier by the same `recorded_by` (the workflow run: a retried activity whose first attempt
+        committed must still deliver its alert; a later whole-video attempt must not again)."""
         ours = await self._pool.fetchval(
-            """WITH inserted AS (
-                   INSERT INTO pipeline_events (video_id, kind, level, message, details)
-                   VALUES ($1, $2, $3, $4, $5::jsonb)
-                   ON CONFLICT (video_id, kind) WHERE kind IN ('cost_warning', 'cost_critical') DO NOTHING
-                   RETURNING id)
-               SELECT EXISTS (SELECT 1 FROM inserted)
-                   OR ($6::text IS NOT NULL AND EXISTS (
-                       SELECT 1 FROM pipeline_events
-                       WHERE video_id = $1 AND kind = $2 AND details ->> 'recorded_by' = $6::text))""",
-            video_id,
+            """WITH claimed AS (
+                   INSERT INTO video_cost_alerts (video_id, kind, recorded_by) VALUES ($1, $2, $3)
+                   ON CONFLICT (video_id, kind) DO NOTHING RETURNING 1)
+               SELECT EXISTS (SELECT 1 FROM claimed)
+                   OR ($3::text IS NOT NULL AND EXISTS (
+                       SELECT 1 FROM video_cost_alerts WHERE video_id = $1 AND kind = $2 AND recorded_by = $3))""",
+            UUID(video_id),
             kind,
-            level,
-            storable(message),
-            json.dumps(storable_json(stored)),
             recorded_by,
         )
         return bool(ours)
 
     async def video_events(self, video_id: str) -> list[dict[str, Any]]:
-        rows = await self._pool.fetch(
-            "SELECT kind, level, message, details, created_at FROM pipeline_events WHERE video_id = $1 ORDER BY id",
-            video_id,
-        )
-        return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
+        """A video's events, oldest first, as {kind, level, message, details, created_at}."""
+        rows = await self._pool.fetch(_NOTABLE_SQL.format(where="video_id = $1"), UUID(video_id))
+        return [_notable(r) for r in rows]
 
     async def events(self, kind: str) -> list[dict[str, Any]]:
-        rows = await self._pool.fetch(
-            "SELECT kind, level, message, details, created_at FROM pipeline_events WHERE kind = $1 ORDER BY id", kind
-        )
-        return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
+        rows = await self._pool.fetch(_NOTABLE_SQL.format(where="kind = $1"), kind)
+        return [_notable(r) for r in rows]
+
+
+def _notable(r: Any) -> dict[str, Any]:
+    details = json.loads(r["details"])
+    return {
+        "kind": r["kind"],
+        "level": r["level"],
+        "message": str(details.pop("message", "")),
+        "details": details,
+        "created_at": r["occurred_at"],
+    }

@@ -11,9 +11,12 @@ import asyncpg
 from core.domain import FINAL_STATUSES, STATUS_REACHABLE_FROM, VideoRequest, VideoRetry, VideoStatus
 from core.encryption import KeyRing
 from core.errors import DailySpendLimitReached, QueueFull, RetryRefused
+from core.events import pipeline_event_id
 from core.records import Admission, DailySpend, VideoRow
 from core.stage_table import PRE_RENDER_STAGES, RENDER_STAGE
 from core.text import storable, storable_json
+from ledger.event_store import append_events
+from ledger.events import notable_event
 from ledger.tables import Table
 
 
@@ -238,24 +241,19 @@ class VideoQueue(Table):
             )
             if updated is None:
                 return False
-            await conn.execute(
-                "INSERT INTO pipeline_events (video_id, kind, level, message, details) "
-                "VALUES ($1, 'retry_scheduled', 'warning', $2, $3::jsonb)",
-                retry.video_id,
-                storable(
-                    f"attempt {retry.attempt} in {retry.delay_seconds:g} s: {retry.stage} failed "
-                    f"({retry.error_type}: {retry.message[:500]})"
-                ),
-                json.dumps(
-                    storable_json(
-                        {
-                            "attempt": retry.attempt,
-                            "stage": retry.stage,
-                            "error_type": retry.error_type,
-                            "delay_seconds": retry.delay_seconds,
-                        }
-                    )
-                ),
+            message = (
+                f"attempt {retry.attempt} in {retry.delay_seconds:g} s: {retry.stage} failed "
+                f"({retry.error_type}: {retry.message[:500]})"
+            )
+            details = {
+                "attempt": retry.attempt,
+                "stage": retry.stage,
+                "error_type": retry.error_type,
+                "delay_seconds": retry.delay_seconds,
+            }
+            event_id = pipeline_event_id(retry.video_id, retry.attempt, "retry_scheduled")
+            await append_events(
+                conn, [notable_event("retry_scheduled", "warning", message, details, retry.video_id, event_id)]
             )
             return True
 

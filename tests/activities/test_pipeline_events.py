@@ -91,4 +91,10 @@ async def test_halts_approvals_alerts_and_the_end_are_events(tmp_path: Path, led
     assert [e.kind for e in events] == ["cost_halt", "video_halted", "budget_approved", "video_completed"]
     halt = events[0]
     assert (halt.level, halt.cost_usd, halt.details["cap_usd"]) == ("critical", pytest.approx(1.02), 1.0)
-    assert events[1].stage == "video_rendering" and events[2].details["note"] == "ops: approved $2"
+    assert events[1].stage == "video_rendering" and events[2].details["message"] == "ops: approved $2"
+    assert {e.channel_id for e in events} == {UUID(request.channel_id)}  # from the video, where none was named
+
+    # Approved, it may halt again: a later halt is an event of its own.
+    env.info = dataclasses.replace(env.info, activity_id="a-later-halt")
+    assert await env.run(activities.record_cost_alert, alert)
+    assert [e.kind for e in await events_of(ledger, request.video_id)].count("cost_halt") == 2

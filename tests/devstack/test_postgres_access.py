@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import shutil
 import stat
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -109,6 +111,14 @@ async def test_a_cluster_from_before_roles_is_upgraded_in_place(legacy_server: P
     )
     await apply_migrations(superuser, old_sql)
     video = await admitted_video(Ledger(superuser, TEST_KEY_RING), "a video from before roles")
+    await superuser.execute(
+        """INSERT INTO pipeline_events (video_id, kind, level, message, details, created_at) VALUES
+           ($1, 'cost_warning', 'warning', 'at $2.50', '{"spent_usd": 2.5, "recorded_by": "run-1"}', $2),
+           ($1, 'budget_approved', 'info', 'ops: approved', '{}', $2 + interval '1 minute'),
+           (NULL, 'queue_depth', 'critical', 'depth 95', '{"depth": 95}', $2 - interval '20 days')""",
+        uuid.UUID(video.video_id),
+        datetime.now(UTC) - timedelta(days=3),
+    )
     await superuser.close()
     legacy_server.stop()
 
@@ -123,8 +133,22 @@ async def test_a_cluster_from_before_roles_is_upgraded_in_place(legacy_server: P
     try:
         later = sorted(p.name for p in SQL_DIR.glob("[0-9][0-9][0-9]_*.sql") if p.name >= "015")
         assert await migrate(legacy_server.owner_login(), pool) == later
-        row = await Ledger(pool, TEST_KEY_RING).get_video(video.video_id)
+        ledger = Ledger(pool, TEST_KEY_RING)
+        row = await ledger.get_video(video.video_id)
         assert row is not None and row.channel_id == video.channel_id and row.status == "queued"
+        # pipeline_events folded into events, each row once, its day's partition made; alerts still once.
+        assert await pool.fetchval("SELECT to_regclass('pipeline_events')") is None
+        folded = await ledger.video_events(video.video_id)
+        assert [(e["kind"], e["message"], e["details"]) for e in folded] == [
+            ("cost_warning", "at $2.50", {"spent_usd": 2.5}),
+            ("budget_approved", "ops: approved", {}),
+        ]
+        [depth] = await ledger.events("queue_depth")
+        assert (depth["level"], depth["message"], depth["details"]) == ("critical", "depth 95", {"depth": 95})
+        assert await ledger.record_video_alert_once(video.video_id, "cost_warning", "run-1")
+        assert not await ledger.record_video_alert_once(video.video_id, "cost_warning", "run-2")
+        kind_index = "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_events_kind'"
+        assert "public.events USING btree (kind, occurred_at)" in await pool.fetchval(kind_index)
         powers = "SELECT rolsuper OR rolcreatedb OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
         assert await pool.fetchval(powers) is False
         with pytest.raises(asyncpg.InsufficientPrivilegeError):

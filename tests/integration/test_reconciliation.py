@@ -117,7 +117,7 @@ async def test_a_recorded_video_without_a_workflow_is_started_once(
         assert (await reconciler.round()).repairs == {}
         assert reconciler.repaired("started") == 1
         events = await own_ledger.video_events(stranded.video_id)
-        assert [(e["kind"], e["details"]["repair"]) for e in events] == [("reconciled", "started")]
+        assert [e["details"]["repair"] for e in events if e["kind"] == "reconciled"] == ["started"]
     finally:
         await terminate_all(dev_env.client, settings)
 

@@ -144,7 +144,7 @@ async def test_costs_per_service_stage_durations_and_alerts(ledger: Ledger, pg_p
         await ledger.record_stage_cost(video, stage, CostLine(service, "call", usd, {"seconds": seconds}))
     other = await add_video(ledger, pg_pool, channel_id, "processing")
     await ledger.record_stage_cost(other, "audio_synthesis", CostLine("elevenlabs", "call", 0.20, {"seconds": 8.0}))
-    await ledger.record_video_alert_once(video, "cost_warning", "warning", "past the warning threshold", {})
+    await ledger.record_event("cost_warning", "warning", "past the warning threshold", {}, video)
     m = await pipeline_metrics(pg_pool, channel_id=channel_id)
     assert m.cost_by_service_usd == pytest.approx({"openai": 0.01, "elevenlabs": 0.50, "pexels": 0.002})
     assert m.stage_seconds["audio_synthesis"].p50 == pytest.approx(6.0)

@@ -21,7 +21,7 @@ async def test_the_app_role_runs_no_programs_and_changes_no_schema(pg_pool: asyn
         "CREATE TABLE intruder (id INT)",
         "CREATE SCHEMA intruder",
         "ALTER TABLE video_queue ADD COLUMN intruder INT",
-        "DROP TABLE pipeline_events",
+        "DROP TABLE video_cost_alerts",
         "CREATE FUNCTION intruder() RETURNS INT LANGUAGE sql AS 'SELECT 1'",
         "INSERT INTO schema_migrations (name) VALUES ('999_intruder.sql')",
     ):
