@@ -431,6 +431,21 @@ class Settings(BaseSettings):
     youtube_daily_upload_limit: int = Field(100, ge=0, description="videos.insert calls per Pacific day (own bucket)")
     youtube_publish_delay_hours: float | None = Field(None, gt=0, description="schedule publishAt now + this (private)")
     youtube_chunk_bytes: int = Field(8 * 1024 * 1024, ge=256 * 1024)
+    # How the uploaded videos perform: Temporal Schedules per channel read the Data API and the Analytics API.
+    youtube_channel_credentials: dict[str, Path] = Field(
+        default_factory=dict,
+        description="JSON {channel_id: authorized-user JSON}: the OAuth credentials that read a channel's statistics "
+        "and reports; a channel without one uses YTEMPIRE_YOUTUBE_CREDENTIALS_FILE",
+    )
+    youtube_analytics_base_url: str | None = Field(None, description="the YouTube Analytics API's root (a gateway)")
+    youtube_analytics_daily_queries: int = Field(
+        10_000, ge=0, description="reports.query calls per Pacific day (the Analytics API's own quota)"
+    )
+    youtube_stats_interval_seconds: int = Field(3600, ge=10, description="how often videos.list reads the counters")
+    youtube_reports_interval_seconds: int = Field(86_400, ge=10, description="how often reports.query reads days")
+    youtube_reports_settle_days: int = Field(
+        3, ge=1, le=30, description="the last days of a report collected again (YouTube revises them for days)"
+    )
 
     # Local providers cost nothing in API fees; their compute is charged so that totals stay meaningful.
     compute_usd_per_render_second: float = 0.001

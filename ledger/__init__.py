@@ -12,6 +12,7 @@ from ledger.quota import ProviderQuota
 from ledger.rate_limits import RateWindows
 from ledger.tables import create_pool
 from ledger.videos import VideoQueue
+from ledger.youtube_metrics import YouTubeMetrics
 
 __all__ = ["Ledger", "create_pool"]
 
@@ -26,5 +27,6 @@ class Ledger(
     PrincipalStore,
     RateWindows,
     AuditLog,
+    YouTubeMetrics,
 ):
     """Every table's queries on one pool."""

@@ -155,11 +155,16 @@ def load_credentials(settings: Settings) -> Credentials:
     path = settings.youtube_credentials_file
     if path is None:
         raise missing_credential(SERVICE, CREDENTIALS_SETTING)
+    return credentials_from_file(path, CREDENTIALS_SETTING, SCOPES)
+
+
+def credentials_from_file(path: Path, setting: str, scopes: list[str] | None) -> Credentials:
+    """OAuth credentials from an authorized-user JSON; a file that is not one is a non-retryable auth failure."""
     try:
         info = json.loads(Path(path).read_text())
         if not isinstance(info, dict):
             raise ValueError("not a JSON object")
-        credentials: Credentials = Credentials.from_authorized_user_info(info, scopes=SCOPES)
+        credentials: Credentials = Credentials.from_authorized_user_info(info, scopes=scopes)
         # google-auth sets Google's token endpoint for authorized-user info whatever the file says; the file's
         # token_uri (a gateway, a local fake) is applied through the supported override.
         if isinstance(info.get("token_uri"), str) and info["token_uri"]:
@@ -167,23 +172,23 @@ def load_credentials(settings: Settings) -> Credentials:
     except (OSError, ValueError) as err:
         raise ApplicationError(
             f"{SERVICE} credentials file {path} is unusable ({type(err).__name__}: {redact(str(err))[:200]}): "
-            f"set {CREDENTIALS_SETTING} to an authorized-user JSON with client_id, client_secret, refresh_token "
-            "and token_uri",
-            {"service": SERVICE, "setting": CREDENTIALS_SETTING},
+            f"set {setting} to an authorized-user JSON with client_id, client_secret, refresh_token and token_uri",
+            {"service": SERVICE, "setting": setting},
             type=ErrorType.PROVIDER_AUTH_FAILED,
             non_retryable=True,
         ) from None
     return credentials
 
 
-def discovery_document(base_url: str | None) -> dict[str, Any]:
-    """The packaged (static) youtube v3 discovery document, its root rewritten to `base_url` when one is set.
+def discovery_document(base_url: str | None, name: str = "youtube", version: str = "v3") -> dict[str, Any]:
+    """The packaged (static) discovery document of a Google API (youtube v3 unless named), its root rewritten to
+    `base_url` when one is set.
 
     `client_options={"api_endpoint": ...}` is not enough: googleapiclient swaps only the host of the media upload
     URL (`_fix_up_media_path_base_url`) and keeps its https scheme and root path, so uploads would miss a gateway
     or a local fake. The upload URL is `rootUrl + "upload/" + servicePath + path`, hence the rewrite of rootUrl.
     """
-    doc: dict[str, Any] = json.loads(get_static_doc("youtube", "v3"))
+    doc: dict[str, Any] = json.loads(get_static_doc(name, version))
     if base_url:
         root = base_url.rstrip("/") + "/"
         doc.update(rootUrl=root, mtlsRootUrl=root, baseUrl=root + doc.get("servicePath", ""))
@@ -302,15 +307,20 @@ def _count(ctx: ProviderContext, outcome: str) -> None:
 
 
 async def _call(client: YouTubeClient, cost: QuotaCost, fn: Callable[[], T]) -> T:
-    """Run a blocking client call in a thread; every failure leaves as one typed, redacted ApplicationError."""
+    return await call_google(client.secrets(), cost, fn)
+
+
+async def call_google(secrets: list[str | None], cost: QuotaCost, fn: Callable[[], T]) -> T:
+    """Run a blocking googleapiclient call in a thread; every failure leaves as one typed, redacted
+    ApplicationError (a spent quota as YouTubeQuotaExhausted, a refused refresh token as ProviderAuthFailed)."""
     try:
         return await asyncio.to_thread(fn)
     except HttpError as err:
-        raise _http_failure(err, cost, client.secrets()) from None
+        raise _http_failure(err, cost, secrets) from None
     except RefreshError as err:
-        raise _refresh_failure(err, client.secrets()) from None
+        raise _refresh_failure(err, secrets) from None
     except (TransportError, httplib2.HttpLib2Error, OSError) as err:
-        raise unavailable(SERVICE, err, client.secrets()) from None
+        raise unavailable(SERVICE, err, secrets) from None
 
 
 def _http_failure(err: HttpError, cost: QuotaCost, secrets: list[str | None]) -> ApplicationError:

@@ -94,6 +94,18 @@ class WorkerMetrics:
             ["provider", "outcome"],
             registry=self.registry,
         )
+        self.youtube_collection_runs = Counter(
+            "ytempire_youtube_collection_runs",
+            "Scheduled YouTube collection runs, by API (data, analytics) and outcome",
+            ["api", "outcome"],
+            registry=self.registry,
+        )
+        self.youtube_collection_rows = Counter(
+            "ytempire_youtube_collection_rows",
+            "Rows the YouTube collection runs wrote (video readings, video days), by API",
+            ["api"],
+            registry=self.registry,
+        )
         self._cache_counts: dict[str, list[int]] = {}
         # Set by the gpu role's GpuSampler (telemetry/gpu.py); other roles export only the band bounds.
         self.gpu = GpuGauges(self.registry)

@@ -20,7 +20,13 @@ from telemetry.worker_metrics import WorkerMetrics
 from workers.hosting import QUEUE_ROLES, build_workers, running
 from workers.housekeeping.gpu_status import GpuStatusPublisher, worker_host_id
 from workers.housekeeping.janitor import Janitor
-from workflows.client import connect, ensure_event_partitions_schedule, ensure_reconcile_schedule
+from workflows.client import (
+    connect,
+    ensure_event_partitions_schedule,
+    ensure_reconcile_schedule,
+    ensure_youtube_collection_schedules,
+    youtube_channels,
+)
 
 log = logging.getLogger("workers")
 
@@ -58,6 +64,7 @@ async def serve(roles: list[str]) -> None:
         await ensure_reconcile_schedule(client, settings)
     if "pipeline" in roles:
         await ensure_event_partitions_schedule(client, settings)
+        await ensure_youtube_collection_schedules(client, settings, await youtube_channels(settings, ledger))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -18,6 +18,7 @@ from activities.event_partitions import EventPartitionActivities
 from activities.pipeline import PipelineActivities
 from activities.reconciliation import ReconcileActivities
 from activities.rendering import RenderActivities
+from activities.youtube_collection import YouTubeCollectionActivities
 from core.domain import TaskQueues
 from core.records import VideoRow
 from core.settings import Settings
@@ -32,6 +33,7 @@ from workflows.client import start_recorded_attempt
 from workflows.event_partitions import EventPartitionsWorkflow
 from workflows.reconciliation import ReconcileWorkflow
 from workflows.video import VideoWorkflow
+from workflows.youtube_collection import YouTubeReportsWorkflow, YouTubeStatsWorkflow
 
 QUEUE_ROLES = ("pipeline", "cpu", "gpu")
 log = logging.getLogger(__name__)
@@ -84,11 +86,19 @@ def build_workers(
             task_queue=queues.pipeline,
             grace_seconds=settings.reconcile_grace_seconds,
         )
+        collection = YouTubeCollectionActivities(settings, ledger, metrics)
         workers.append(
             Worker(
                 client,
                 task_queue=queues.pipeline,
-                workflows=[VideoWorkflow, AlertDeliveryWorkflow, ReconcileWorkflow, EventPartitionsWorkflow],
+                workflows=[
+                    VideoWorkflow,
+                    AlertDeliveryWorkflow,
+                    ReconcileWorkflow,
+                    EventPartitionsWorkflow,
+                    YouTubeStatsWorkflow,
+                    YouTubeReportsWorkflow,
+                ],
                 activities=[
                     *stage_activities(stages, "pipeline"),
                     stages.finalize_video,
@@ -98,6 +108,8 @@ def build_workers(
                     alerts.deliver_webhook,
                     reconciler.reconcile_videos,
                     EventPartitionActivities(ledger, settings.events_retention_days).maintain_event_partitions,
+                    collection.collect_youtube_statistics,
+                    collection.collect_youtube_reports,
                 ],
                 max_concurrent_activities=settings.pipeline_max_concurrent,
                 graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),

@@ -4,6 +4,7 @@ for the API, scripts, tests and benchmarks."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -44,6 +45,7 @@ from workflows.event_partitions import EventPartitionsWorkflow
 from workflows.payload_codec import encrypting_converter
 from workflows.reconciliation import ReconcileWorkflow
 from workflows.video import VideoWorkflow
+from workflows.youtube_collection import YouTubeReportsWorkflow, YouTubeStatsWorkflow
 
 TOP_PRIORITY = 10
 log = logging.getLogger(__name__)
@@ -239,16 +241,78 @@ def event_partitions_schedule(settings: Settings) -> Schedule:
 
 
 def _every(
-    run: Any, workflow_id: str, settings: Settings, *, every: timedelta, execution_timeout: timedelta
+    run: Any,
+    workflow_id: str,
+    settings: Settings,
+    *,
+    every: timedelta,
+    execution_timeout: timedelta,
+    args: Sequence[Any] = (),
+    catchup_window: timedelta | None = None,
 ) -> Schedule:
     """A run of `run` on the pipeline queue every `every`; a run still going when the next is due skips that one."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            run, id=workflow_id, task_queue=settings.task_queue_pipeline, execution_timeout=execution_timeout
+            run,
+            args=args,
+            id=workflow_id,
+            task_queue=settings.task_queue_pipeline,
+            execution_timeout=execution_timeout,
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=catchup_window or timedelta(days=365)),
     )
+
+
+def youtube_stats_schedule_id(channel_id: str) -> str:
+    return f"ytempire-youtube-stats-{channel_id}"
+
+
+def youtube_reports_schedule_id(channel_id: str) -> str:
+    return f"ytempire-youtube-reports-{channel_id}"
+
+
+def youtube_collection_schedules(settings: Settings, channel_id: str) -> dict[str, Schedule]:
+    """A channel's two collection Schedules by id. After an outage only the latest missed run of each is caught up:
+    the next reading's growth covers the missed hours, and a report run collects every day since the last one."""
+    stats_every = timedelta(seconds=settings.youtube_stats_interval_seconds)
+    reports_every = timedelta(seconds=settings.youtube_reports_interval_seconds)
+    return {
+        youtube_stats_schedule_id(channel_id): _every(
+            YouTubeStatsWorkflow.run,
+            f"ytempire-youtube-stats-{channel_id}",
+            settings,
+            every=stats_every,
+            execution_timeout=timedelta(minutes=50),
+            args=[channel_id],
+            catchup_window=stats_every,
+        ),
+        youtube_reports_schedule_id(channel_id): _every(
+            YouTubeReportsWorkflow.run,
+            f"ytempire-youtube-reports-{channel_id}",
+            settings,
+            every=reports_every,
+            execution_timeout=timedelta(hours=6),
+            args=[channel_id],
+            catchup_window=reports_every,
+        ),
+    }
+
+
+async def youtube_channels(settings: Settings, ledger: Ledger) -> list[str]:
+    """The channels whose videos are collected: those with credentials of their own, and, when the default
+    credentials are set, every channel this pipeline uploaded to."""
+    channels = set(settings.youtube_channel_credentials)
+    if settings.youtube_credentials_file is not None:
+        channels.update(v.channel_id for v in await ledger.uploaded_videos())
+    return sorted(channels)
+
+
+async def ensure_youtube_collection_schedules(client: Client, settings: Settings, channel_ids: Sequence[str]) -> None:
+    """Create (or bring to these settings) the collection Schedules of each channel."""
+    for channel_id in channel_ids:
+        for schedule_id, schedule in youtube_collection_schedules(settings, channel_id).items():
+            await _ensure_schedule(client, schedule_id, schedule)
 
 
 async def ensure_event_partitions_schedule(
