@@ -128,7 +128,7 @@ class YouTubeMetricsClient:
 
     async def _execute(self, cost: QuotaCost, request: Any) -> dict[str, Any]:
         self.spent.units += await self._guard.reserve(cost)
-        answer = await call_google(self.secrets(), cost, request.execute)
+        answer = await call_google(self.secrets, cost, request.execute)
         if not isinstance(answer, dict):
             raise invalid_response(SERVICE, f"{cost.method} answered {type(answer).__name__}, not an object")
         return answer

@@ -307,20 +307,21 @@ def _count(ctx: ProviderContext, outcome: str) -> None:
 
 
 async def _call(client: YouTubeClient, cost: QuotaCost, fn: Callable[[], T]) -> T:
-    return await call_google(client.secrets(), cost, fn)
+    return await call_google(client.secrets, cost, fn)
 
 
-async def call_google(secrets: list[str | None], cost: QuotaCost, fn: Callable[[], T]) -> T:
-    """Run a blocking googleapiclient call in a thread; every failure leaves as one typed, redacted
-    ApplicationError (a spent quota as YouTubeQuotaExhausted, a refused refresh token as ProviderAuthFailed)."""
+async def call_google(secrets: Callable[[], list[str | None]], cost: QuotaCost, fn: Callable[[], T]) -> T:
+    """Run a blocking googleapiclient call in a thread; every failure leaves as one typed ApplicationError (a spent
+    quota as YouTubeQuotaExhausted, a refused refresh token as ProviderAuthFailed) with the credentials redacted as
+    they are after the call (it may have refreshed the access token)."""
     try:
         return await asyncio.to_thread(fn)
     except HttpError as err:
-        raise _http_failure(err, cost, secrets) from None
+        raise _http_failure(err, cost, secrets()) from None
     except RefreshError as err:
-        raise _refresh_failure(err, secrets) from None
+        raise _refresh_failure(err, secrets()) from None
     except (TransportError, httplib2.HttpLib2Error, OSError) as err:
-        raise unavailable(SERVICE, err, secrets) from None
+        raise unavailable(SERVICE, err, secrets()) from None
 
 
 def _http_failure(err: HttpError, cost: QuotaCost, secrets: list[str | None]) -> ApplicationError:
