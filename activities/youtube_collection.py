@@ -17,10 +17,9 @@ from core import activity_names
 from core.errors import ErrorType
 from core.events import PIPELINE_SOURCE, Event, pipeline_event_id
 from core.settings import Settings
-from core.youtube_metrics import CollectionApi, CollectionOutcome, CollectionRun, report_days
+from core.youtube_metrics import CollectionApi, CollectionOutcome, CollectionRun, quota_day, report_days
 from ledger import Ledger
 from providers.youtube_metrics import YouTubeMetricsClient
-from providers.youtube_quota import quota_day
 from telemetry.worker_metrics import WorkerMetrics
 
 _REPORTED: dict[str, CollectionOutcome] = {

@@ -37,7 +37,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = config
-        app.state.metrics = ApiMetrics()
+        app.state.metrics = ApiMetrics(
+            {
+                "youtube": config.youtube_daily_quota_units,
+                "youtube.videos.insert": config.youtube_daily_upload_limit,
+                "youtube.analytics": config.youtube_analytics_daily_queries,
+            }
+        )
         pool = await create_pool(app.state.settings.app_database)
         await migrate(app.state.settings.owner_database, pool)
         app.state.pool = pool

@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from datetime import UTC, datetime
 from typing import get_args
 
 import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from core.domain import VideoStatus
+from core.youtube_metrics import quota_day
 from ledger.analytics import GPU_STATUS_MAX_AGE_SECONDS, GpuStatus, PipelineMetrics, gpu_status, pipeline_metrics
+from ledger.youtube_metrics import CollectionStatus, collection_status, quota_used_today
 from telemetry.gpu import TARGET_BAND_PERCENT, in_band
 
 log = logging.getLogger(__name__)
@@ -26,8 +29,9 @@ LEDGER_TIMEOUT_SECONDS = 5.0  # a slow ledger must not hang the scrape (Promethe
 
 
 class ApiMetrics:
-    def __init__(self) -> None:
+    def __init__(self, quota_limits: dict[str, int] | None = None) -> None:
         self.registry = CollectorRegistry()
+        self._quota_limits = quota_limits or {}
         self.queue_depth = Gauge(
             "ytempire_queue_depth", "Videos waiting (queued, or preparing before their render)", registry=self.registry
         )
@@ -131,6 +135,37 @@ class ApiMetrics:
             gpu_labels,
             registry=self.registry,
         )
+        collection = ["channel", "api"]
+        self.collection_last_success = Gauge(
+            "ytempire_youtube_collection_last_success_timestamp_seconds",
+            "When a channel's YouTube collection from an API (data, analytics) last succeeded (Unix time)",
+            collection,
+            registry=self.registry,
+        )
+        self.collection_last_ok = Gauge(
+            "ytempire_youtube_collection_last_ok",
+            "1 when a channel's latest collection run from an API succeeded, 0 when refused (credentials, quota)",
+            collection,
+            registry=self.registry,
+        )
+        self.collection_last_rows = Gauge(
+            "ytempire_youtube_collection_last_rows",
+            "Rows a channel's latest collection run from an API wrote",
+            collection,
+            registry=self.registry,
+        )
+        self.quota_used = Gauge(
+            "ytempire_provider_quota_used_units",
+            "Units of a provider quota bucket used today (YouTube's day ends at midnight Pacific)",
+            ["bucket"],
+            registry=self.registry,
+        )
+        self.quota_left = Gauge(
+            "ytempire_provider_quota_left_units",
+            "Units of a provider quota bucket left today, under this deployment's limit",
+            ["bucket"],
+            registry=self.registry,
+        )
         self.ledger_up = Gauge(
             "ytempire_ledger_up",
             "1 when the last scrape read the ledger figures; 0: they are the last ones read",
@@ -191,19 +226,42 @@ class ApiMetrics:
             if row.encoder_sessions is not None:
                 self.gpu_encoder_sessions.labels(row.host, row.gpu).set(row.encoder_sessions)
 
-    async def _read_ledger(self, pool: asyncpg.Pool) -> tuple[PipelineMetrics, list[GpuStatus]]:
+    def update_collection(self, runs: list[CollectionStatus], quota_used: dict[str, int]) -> None:
+        for gauge in (self.collection_last_success, self.collection_last_ok, self.collection_last_rows):
+            gauge.clear()
+        for run in runs:
+            if run.last_success_at is not None:
+                self.collection_last_success.labels(run.channel_id, run.api).set(run.last_success_at.timestamp())
+            self.collection_last_ok.labels(run.channel_id, run.api).set(
+                1 if run.last_outcome in ("ok", "no_videos") else 0
+            )
+            self.collection_last_rows.labels(run.channel_id, run.api).set(run.last_rows_written)
+        self.quota_used.clear()
+        self.quota_left.clear()
+        for bucket in {*quota_used, *self._quota_limits}:
+            used = quota_used.get(bucket, 0)
+            self.quota_used.labels(bucket).set(used)
+            if bucket in self._quota_limits:
+                self.quota_left.labels(bucket).set(max(self._quota_limits[bucket] - used, 0))
+
+    async def _read_ledger(
+        self, pool: asyncpg.Pool
+    ) -> tuple[PipelineMetrics, list[GpuStatus], list[CollectionStatus], dict[str, int]]:
         figures = await pipeline_metrics(pool, window_hours=LEDGER_WINDOW_HOURS)
-        return figures, await gpu_status(pool, max_age_seconds=GPU_STATUS_MAX_AGE_SECONDS)
+        gpus = await gpu_status(pool, max_age_seconds=GPU_STATUS_MAX_AGE_SECONDS)
+        runs = await collection_status(pool)
+        return figures, gpus, runs, await quota_used_today(pool, quota_day(datetime.now(UTC)))
 
     async def refresh_from_ledger(self, pool: asyncpg.Pool) -> bool:
         """Re-read the ledger figures; on failure keep the last ones and set `ytempire_ledger_up` to 0."""
         try:
-            figures, gpus = await asyncio.wait_for(self._read_ledger(pool), LEDGER_TIMEOUT_SECONDS)
+            figures, gpus, runs, quota = await asyncio.wait_for(self._read_ledger(pool), LEDGER_TIMEOUT_SECONDS)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             log.warning("metrics scrape could not read the ledger: %s", exc)
             self.ledger_up.set(0)
             return False
         self.update_from(figures)
         self.update_gpus(gpus)
+        self.update_collection(runs, quota)
         self.ledger_up.set(1)
         return True

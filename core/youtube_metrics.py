@@ -5,7 +5,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from temporalio.exceptions import ApplicationError
+
+from core.errors import ErrorType
+
+
+@cache
+def pacific() -> ZoneInfo:
+    """America/Los_Angeles, looked up on first use: a host without a tz database fails only the YouTube upload."""
+    try:
+        return ZoneInfo("America/Los_Angeles")
+    except ZoneInfoNotFoundError:
+        raise ApplicationError(
+            "the YouTube quota day needs the America/Los_Angeles time zone: install tzdata (OS or pip)",
+            type=ErrorType.INVALID_CONFIGURATION,
+            non_retryable=True,
+        ) from None
+
+
+def quota_day(now: datetime) -> date:
+    """The quota day YouTube counts `now` in (its days run midnight to midnight Pacific time)."""
+    return now.astimezone(pacific()).date()
+
 
 CollectionApi = Literal["data", "analytics"]
 CollectionOutcome = Literal["ok", "no_videos", "auth_failed", "quota_exhausted"]

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
+import asyncpg
+
 from core.text import storable
 from core.youtube_metrics import CollectionApi, CollectionRun, UploadedVideo, VideoCounters, VideoDay
 from ledger.tables import Table
@@ -168,15 +170,26 @@ class YouTubeMetrics(Table):
         ]
 
     async def collection_status(self) -> list[CollectionStatus]:
-        rows = await self._pool.fetch(
-            """SELECT DISTINCT ON (channel_id, api) channel_id, api, outcome, finished_at, rows_written,
-                      max(finished_at) FILTER (WHERE outcome IN ('ok', 'no_videos'))
-                          OVER (PARTITION BY channel_id, api) AS last_success_at
-               FROM youtube_collection_runs ORDER BY channel_id, api, finished_at DESC"""
+        return await collection_status(self._pool)
+
+
+async def collection_status(pool: asyncpg.Pool) -> list[CollectionStatus]:
+    """Each channel's latest run per API, with when it last succeeded."""
+    rows = await pool.fetch(
+        """SELECT DISTINCT ON (channel_id, api) channel_id, api, outcome, finished_at, rows_written,
+                  max(finished_at) FILTER (WHERE outcome IN ('ok', 'no_videos'))
+                      OVER (PARTITION BY channel_id, api) AS last_success_at
+           FROM youtube_collection_runs ORDER BY channel_id, api, finished_at DESC"""
+    )
+    return [
+        CollectionStatus(
+            str(r["channel_id"]), r["api"], r["outcome"], r["finished_at"], r["last_success_at"], r["rows_written"]
         )
-        return [
-            CollectionStatus(
-                str(r["channel_id"]), r["api"], r["outcome"], r["finished_at"], r["last_success_at"], r["rows_written"]
-            )
-            for r in rows
-        ]
+        for r in rows
+    ]
+
+
+async def quota_used_today(pool: asyncpg.Pool, day: date) -> dict[str, int]:
+    """Units each provider quota bucket has used on `day` (a Pacific day for YouTube's)."""
+    rows = await pool.fetch("SELECT service, units FROM provider_quota WHERE day = $1", day)
+    return {r["service"]: int(r["units"]) for r in rows}

@@ -12,28 +12,14 @@ so workers on many hosts never overshoot the limits together; a refusal stops th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, time, timedelta
 
 from temporalio.exceptions import ApplicationError
 
 from core.errors import ErrorType
 from core.settings import Settings
+from core.youtube_metrics import pacific, quota_day
 from providers.context import QuotaStore
-
-
-@cache
-def pacific() -> ZoneInfo:
-    """America/Los_Angeles, looked up on first use: a host without a tz database fails only the YouTube upload."""
-    try:
-        return ZoneInfo("America/Los_Angeles")
-    except ZoneInfoNotFoundError:
-        raise ApplicationError(
-            "the YouTube quota day needs the America/Los_Angeles time zone: install tzdata (OS or pip)",
-            type=ErrorType.INVALID_CONFIGURATION,
-            non_retryable=True,
-        ) from None
 
 
 @dataclass(frozen=True)
@@ -46,11 +32,6 @@ class QuotaCost:
 
 INSERT = QuotaCost("videos.insert", "youtube.videos.insert", 1, "youtube_daily_upload_limit")
 THUMBNAIL = QuotaCost("thumbnails.set", "youtube", 50, "youtube_daily_quota_units")
-
-
-def quota_day(now: datetime) -> date:
-    """The quota day YouTube counts `now` in (its days run midnight to midnight Pacific time)."""
-    return now.astimezone(pacific()).date()
 
 
 def quota_resets_at(now: datetime) -> datetime:
