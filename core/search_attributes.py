@@ -14,6 +14,8 @@ PRIORITY = SearchAttributeKey.for_int("Priority")
 COMPLEXITY = SearchAttributeKey.for_keyword("Complexity")
 
 ALL = (VIDEO_STATUS, VIDEO_STAGE, CHANNEL_ID, PRIORITY, COMPLEXITY)
+# Temporal's own: the time a Schedule meant a run for (a backfilled run's is in the past).
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 
 def dev_server_flags() -> list[str]:

@@ -312,6 +312,12 @@ class Settings(BaseSettings):
         le=3650,
         description="events are kept this many days, dropped a whole day at a time; /events accepts none older",
     )
+    rollups_retention_days: int = Field(
+        365,
+        ge=90,
+        le=3650,
+        description="hourly and daily aggregates are kept this many days, dropped a whole month at a time",
+    )
     reconcile_interval_seconds: float = Field(
         60.0,
         ge=0,

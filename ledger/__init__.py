@@ -10,6 +10,7 @@ from ledger.gpu_status import GpuStatusTable
 from ledger.principals import PrincipalStore
 from ledger.quota import ProviderQuota
 from ledger.rate_limits import RateWindows
+from ledger.rollups import Rollups
 from ledger.tables import create_pool
 from ledger.videos import VideoQueue
 from ledger.youtube_metrics import YouTubeMetrics
@@ -28,5 +29,6 @@ class Ledger(
     RateWindows,
     AuditLog,
     YouTubeMetrics,
+    Rollups,
 ):
     """Every table's queries on one pool."""

@@ -17,6 +17,8 @@ _GRANTS = (
     "REVOKE UPDATE, DELETE ON events FROM {app}",
     "GRANT EXECUTE ON FUNCTION ensure_event_partitions(DATE, DATE) TO {app}",
     "GRANT EXECUTE ON FUNCTION drop_event_partitions_before(DATE) TO {app}",
+    "GRANT EXECUTE ON FUNCTION ensure_rollup_partitions(DATE, DATE) TO {app}",
+    "GRANT EXECUTE ON FUNCTION drop_rollup_partitions_before(DATE) TO {app}",
     "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}",
     "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO {app}",
 )

@@ -24,6 +24,7 @@ from workflows.client import (
     connect,
     ensure_event_partitions_schedule,
     ensure_reconcile_schedule,
+    ensure_rollup_schedules,
     ensure_youtube_collection_schedules,
     youtube_channels,
 )
@@ -65,6 +66,7 @@ async def serve(roles: list[str]) -> None:
     if "pipeline" in roles:
         await ensure_event_partitions_schedule(client, settings)
         await ensure_youtube_collection_schedules(client, settings, await youtube_channels(settings, ledger))
+        await ensure_rollup_schedules(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

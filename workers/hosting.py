@@ -18,6 +18,7 @@ from activities.event_partitions import EventPartitionActivities
 from activities.pipeline import PipelineActivities
 from activities.reconciliation import ReconcileActivities
 from activities.rendering import RenderActivities
+from activities.rollups import RollupActivities
 from activities.youtube_collection import YouTubeCollectionActivities
 from core.domain import TaskQueues
 from core.records import VideoRow
@@ -32,6 +33,7 @@ from workflows.alert_delivery import AlertDeliveryWorkflow
 from workflows.client import start_recorded_attempt
 from workflows.event_partitions import EventPartitionsWorkflow
 from workflows.reconciliation import ReconcileWorkflow
+from workflows.rollups import RollupWorkflow
 from workflows.video import VideoWorkflow
 from workflows.youtube_collection import YouTubeReportsWorkflow, YouTubeStatsWorkflow
 
@@ -98,6 +100,7 @@ def build_workers(
                     EventPartitionsWorkflow,
                     YouTubeStatsWorkflow,
                     YouTubeReportsWorkflow,
+                    RollupWorkflow,
                 ],
                 activities=[
                     *stage_activities(stages, "pipeline"),
@@ -110,6 +113,7 @@ def build_workers(
                     EventPartitionActivities(ledger, settings.events_retention_days).maintain_event_partitions,
                     collection.collect_youtube_statistics,
                     collection.collect_youtube_reports,
+                    RollupActivities(settings, ledger).roll_up,
                 ],
                 max_concurrent_activities=settings.pipeline_max_concurrent,
                 graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),

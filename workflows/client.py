@@ -44,6 +44,7 @@ from workflows.connection import connect_options
 from workflows.event_partitions import EventPartitionsWorkflow
 from workflows.payload_codec import encrypting_converter
 from workflows.reconciliation import ReconcileWorkflow
+from workflows.rollups import RollupWorkflow
 from workflows.video import VideoWorkflow
 from workflows.youtube_collection import YouTubeReportsWorkflow, YouTubeStatsWorkflow
 
@@ -249,6 +250,7 @@ def _every(
     execution_timeout: timedelta,
     args: Sequence[Any] = (),
     catchup_window: timedelta | None = None,
+    offset: timedelta = timedelta(0),
 ) -> Schedule:
     """A run of `run` on the pipeline queue every `every`; a run still going when the next is due skips that one."""
     return Schedule(
@@ -259,9 +261,44 @@ def _every(
             task_queue=settings.task_queue_pipeline,
             execution_timeout=execution_timeout,
         ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every, offset=offset)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=catchup_window or timedelta(days=365)),
     )
+
+
+ROLLUP_SCHEDULE_IDS = {"hour": "ytempire-rollups-hourly", "day": "ytempire-rollups-daily"}
+
+
+def rollup_schedules(settings: Settings) -> dict[str, Schedule]:
+    """The hourly rollup at 5 past each hour, the daily one at 01:30 UTC (after the night's report collection has
+    begun; its window reaches back over the days YouTube still revises)."""
+    return {
+        ROLLUP_SCHEDULE_IDS["hour"]: _every(
+            RollupWorkflow.run,
+            "ytempire-rollups-hourly",
+            settings,
+            every=timedelta(hours=1),
+            offset=timedelta(minutes=5),
+            execution_timeout=timedelta(minutes=50),
+            args=["hour"],
+            catchup_window=timedelta(hours=1),
+        ),
+        ROLLUP_SCHEDULE_IDS["day"]: _every(
+            RollupWorkflow.run,
+            "ytempire-rollups-daily",
+            settings,
+            every=timedelta(days=1),
+            offset=timedelta(hours=1, minutes=30),
+            execution_timeout=timedelta(hours=2),
+            args=["day"],
+            catchup_window=timedelta(days=1),
+        ),
+    }
+
+
+async def ensure_rollup_schedules(client: Client, settings: Settings) -> None:
+    for schedule_id, schedule in rollup_schedules(settings).items():
+        await _ensure_schedule(client, schedule_id, schedule)
 
 
 def youtube_stats_schedule_id(channel_id: str) -> str:

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.youtube_collection import CollectionInput, CollectionSummary, YouTubeCollectionActivities
+    from core.search_attributes import SCHEDULED_START
 
-SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=2), maximum_attempts=4)
 
 

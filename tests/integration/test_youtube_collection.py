@@ -25,6 +25,8 @@ from tests.fakes.server import serve
 from tests.fakes.youtube_metrics_api import FakeYouTubeMetrics
 from tests.integration.conftest import running_workers
 from workflows.client import (
+    ROLLUP_SCHEDULE_IDS,
+    ensure_rollup_schedules,
     ensure_youtube_collection_schedules,
     youtube_channels,
     youtube_reports_schedule_id,
@@ -52,6 +54,16 @@ async def uploaded_channel(ledger: Ledger, pool: asyncpg.Pool, name: str, videos
         await pool.execute("UPDATE pipeline_costs SET timestamp = $1 WHERE video_id = $2", at,
                            uuid.UUID(request.video_id))  # fmt: skip
     return channel_id
+
+
+async def rollup_runs(pool: asyncpg.Pool, since: datetime, count: int) -> list[asyncpg.Record]:
+    query = "SELECT * FROM rollup_runs WHERE granularity = 'day' AND window_end > $1 ORDER BY window_end"
+    for _ in range(600):
+        runs = await pool.fetch(query, since)
+        if len(runs) >= count:
+            return runs
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{len(runs)} of {count} daily rollups: {[(r['window_end'], r['seconds']) for r in runs]}")
 
 
 async def runs_of(ledger: Ledger, channel_id: str, api: CollectionApi, count: int) -> list[CollectionRun]:
@@ -122,6 +134,16 @@ async def test_a_backfilled_week_collects_every_day_and_hour_and_reports_revoked
                     )
                 )
             reports = await runs_of(ledger, healthy, "analytics", DAYS)
+            # The daily rollups of that week, run as of each day, after the reports: views and revenue per channel.
+            await ensure_rollup_schedules(dev_env.client, collecting)
+            rollups = dev_env.client.get_schedule_handle(ROLLUP_SCHEDULE_IDS["day"])
+            handles.append(rollups)
+            handles.append(dev_env.client.get_schedule_handle(ROLLUP_SCHEDULE_IDS["hour"]))
+            for handle in handles[-2:]:
+                await handle.pause(note="the test backfills instead")
+            last_action = week_start + timedelta(days=DAYS) - timedelta(seconds=1)  # the daily run is at 01:30
+            await rollups.backfill(ScheduleBackfill(week_start, last_action, ScheduleOverlapPolicy.BUFFER_ALL))
+            windows = await rollup_runs(pg_pool, week_start, DAYS)
             readings = await runs_of(ledger, healthy, "data", HOURS)
             failed_reports = await runs_of(ledger, revoked, "analytics", DAYS)
             failed_readings = await runs_of(ledger, revoked, "data", HOURS)
@@ -152,6 +174,17 @@ async def test_a_backfilled_week_collects_every_day_and_hour_and_reports_revoked
     assert all(float(d["estimated_revenue_usd"]) == 0.25 for d in days)
     assert reports[0].first_day == quota_day(uploaded) and reports[-1].last_day == last_day
     assert all(isinstance(r.first_day, date) for r in reports)
+
+    # Each daily rollup ran as of its day (the first reaching back 90 days), and the channel's days add up.
+    assert [w["window_end"] for w in windows] == [week_start + timedelta(days=n + 1) for n in range(DAYS)]
+    assert windows[1]["window_start"] == week_start + timedelta(days=1) - timedelta(days=4)
+    channel_days = await pg_pool.fetch(
+        "SELECT bucket, views, revenue_usd FROM channel_rollups WHERE channel_id = $1 AND granularity = 'day'",
+        uuid.UUID(healthy),
+    )
+    assert {r["bucket"].date() for r in channel_days} >= {d["day"] for d in days}
+    reported = [r for r in channel_days if r["revenue_usd"] is not None]
+    assert reported and all(r["views"] == 200 and float(r["revenue_usd"]) == 0.5 for r in reported)
 
     # Hour by hour, the growth of each video adds up to its lifetime count.
     for n in range(2):
