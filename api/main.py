@@ -20,7 +20,19 @@ from api.local_admin import ensure_local_admin_key
 from api.metrics import ApiMetrics
 from api.path_cors import PathCors, origins_of
 from api.rate_limit import RateLimiter
-from api.routes import audit, auth, codec, events, health, metrics, pipeline, pipeline_metrics, sign_in, stream
+from api.routes import (
+    analytics,
+    audit,
+    auth,
+    codec,
+    events,
+    health,
+    metrics,
+    pipeline,
+    pipeline_metrics,
+    sign_in,
+    stream,
+)
 from api.stream import StatusHub
 from core.principals import Role
 from core.secret_files import secret_file
@@ -100,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sign_in.router)
     app.include_router(health.router)
     app.include_router(metrics.router, dependencies=[Depends(require(Role.VIEWER))])
+    app.include_router(analytics.router, dependencies=[Depends(require(Role.VIEWER))])
     return app
 
 

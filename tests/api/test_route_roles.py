@@ -50,6 +50,10 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("POST", "/pipeline/cancel/{video_id}"): Role.OPERATOR,
     ("POST", "/pipeline/retry/{video_id}"): Role.OPERATOR,
     ("POST", "/events"): Role.OPERATOR,
+    ("GET", "/analytics/channels/{channel_id}/series"): Role.VIEWER,
+    ("GET", "/analytics/videos/{video_id}/series"): Role.VIEWER,
+    ("GET", "/analytics/videos/ranked"): Role.VIEWER,
+    ("GET", "/analytics/costs"): Role.VIEWER,
 }
 CALLERS: list[Role | None] = [None, *Role]  # None: no credential
 
@@ -114,7 +118,7 @@ async def test_every_route_for_every_role(dev_env: WorkflowEnvironment, settings
                 for caller in CALLERS:
                     plain.cookies.clear()  # POST /auth/session leaves a session cookie: each call has one caller
                     headers = {} if caller is None else {"X-API-Key": keys[caller]}
-                    url = path.replace("{video_id}", str(uuid.uuid4()))
+                    url = path.replace("{video_id}", str(uuid.uuid4())).replace("{channel_id}", str(uuid.uuid4()))
                     want = expected(required, caller)
                     if method == "WEBSOCKET":
                         # A refused handshake is an HTTP 403 whatever the reason: no credential or too little role.

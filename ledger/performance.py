@@ -1,0 +1,164 @@
+"""The read side of the rollups (sql/019_rollups.sql): a channel's and a video's series, videos ranked by margin, and
+cost reports. Every query reads one rollup table by its leading index columns, so its cost grows with the rows
+asked for, not with the events behind them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+import asyncpg
+
+from ledger.rollups import Granularity
+
+CostGrouping = Literal["video", "service", "channel", "day"]
+RankOrder = Literal["top", "bottom"]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    bucket: datetime
+    views: int
+    likes: int
+    comments: int
+    watch_minutes: float
+    revenue_usd: float | None  # None: YouTube reported no revenue for it
+    cost_usd: float
+    margin_usd: float
+    videos_completed: int | None = None  # channels only
+    videos_failed: int | None = None
+
+
+@dataclass(frozen=True)
+class VideoMargin:
+    video_id: str
+    channel_id: str
+    views: int
+    revenue_usd: float | None
+    cost_usd: float
+    margin_usd: float
+
+
+@dataclass(frozen=True)
+class CostRow:
+    key: str  # the video id, service, channel id or day (ISO) the row is of
+    cost_usd: float
+    charges: int | None  # service and day rows: how many charges; None where the grouping does not count them
+
+
+def _usd(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _bucket(r: asyncpg.Record, channel: bool) -> Bucket:
+    return Bucket(
+        bucket=r["bucket"],
+        views=r["views"],
+        likes=r["likes"],
+        comments=r["comments"],
+        watch_minutes=r["watch_minutes"],
+        revenue_usd=_usd(r["revenue_usd"]),
+        cost_usd=float(r["cost_usd"]),
+        margin_usd=float(r["margin_usd"]),
+        videos_completed=r["videos_completed"] if channel else None,
+        videos_failed=r["videos_failed"] if channel else None,
+    )
+
+
+async def channel_series(
+    pool: asyncpg.Pool, channel_id: UUID, granularity: Granularity, since: datetime, until: datetime
+) -> list[Bucket]:
+    rows = await pool.fetch(
+        """SELECT * FROM channel_rollups
+           WHERE channel_id = $1 AND granularity = $2 AND bucket >= $3 AND bucket < $4 ORDER BY bucket""",
+        channel_id,
+        granularity,
+        since,
+        until,
+    )
+    return [_bucket(r, True) for r in rows]
+
+
+async def video_series(
+    pool: asyncpg.Pool, video_id: UUID, granularity: Granularity, since: datetime, until: datetime
+) -> list[Bucket]:
+    rows = await pool.fetch(
+        """SELECT * FROM video_rollups
+           WHERE video_id = $1 AND granularity = $2 AND bucket >= $3 AND bucket < $4 ORDER BY bucket""",
+        video_id,
+        granularity,
+        since,
+        until,
+    )
+    return [_bucket(r, False) for r in rows]
+
+
+async def video_channel(pool: asyncpg.Pool, video_id: UUID) -> UUID | None:
+    value = await pool.fetchval("SELECT channel_id FROM video_queue WHERE id = $1", video_id)
+    return value if isinstance(value, UUID) else None
+
+
+async def ranked_videos(
+    pool: asyncpg.Pool,
+    channel_id: UUID | None,
+    since: datetime,
+    until: datetime,
+    order: RankOrder,
+    limit: int,
+) -> list[VideoMargin]:
+    """The videos with the highest (top) or lowest (bottom) margin over the days in [since, until)."""
+    direction = "DESC" if order == "top" else "ASC"
+    rows = await pool.fetch(
+        f"""SELECT video_id, channel_id, sum(views) AS views, sum(revenue_usd) AS revenue_usd,
+                   sum(cost_usd) AS cost_usd, sum(margin_usd) AS margin_usd
+            FROM video_rollups
+            WHERE granularity = 'day' AND bucket >= $2 AND bucket < $3 AND ($1::uuid IS NULL OR channel_id = $1)
+            GROUP BY video_id, channel_id ORDER BY sum(margin_usd) {direction}, video_id LIMIT $4""",  # noqa: S608
+        channel_id,
+        since,
+        until,
+        limit,
+    )
+    return [
+        VideoMargin(
+            str(r["video_id"]),
+            str(r["channel_id"]),
+            int(r["views"]),
+            _usd(r["revenue_usd"]),
+            float(r["cost_usd"]),
+            float(r["margin_usd"]),
+        )
+        for r in rows
+    ]
+
+
+_COSTS = {
+    "video": """SELECT video_id::text AS key, sum(cost_usd) AS cost_usd, NULL::bigint AS charges FROM video_rollups
+                WHERE granularity = 'day' AND bucket >= $2 AND bucket < $3 AND ($1::uuid IS NULL OR channel_id = $1)
+                GROUP BY video_id HAVING sum(cost_usd) > 0 ORDER BY 2 DESC, 1""",
+    "service": """SELECT service AS key, sum(cost_usd) AS cost_usd, sum(charges) AS charges FROM service_rollups
+                  WHERE granularity = 'day' AND bucket >= $2 AND bucket < $3 AND ($1::uuid IS NULL OR channel_id = $1)
+                  GROUP BY service ORDER BY 2 DESC, 1""",
+    "channel": """SELECT channel_id::text AS key, sum(cost_usd) AS cost_usd, sum(charges) AS charges
+                  FROM service_rollups
+                  WHERE granularity = 'day' AND bucket >= $2 AND bucket < $3 AND ($1::uuid IS NULL OR channel_id = $1)
+                  GROUP BY channel_id ORDER BY 2 DESC, 1""",
+    "day": """SELECT to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS key, sum(cost_usd) AS cost_usd,
+                     sum(charges) AS charges FROM service_rollups
+              WHERE granularity = 'day' AND bucket >= $2 AND bucket < $3 AND ($1::uuid IS NULL OR channel_id = $1)
+              GROUP BY bucket ORDER BY bucket""",
+}
+
+
+async def cost_report(
+    pool: asyncpg.Pool, group_by: CostGrouping, channel_id: UUID | None, since: datetime, until: datetime
+) -> list[CostRow]:
+    """What was spent over the days in [since, until), per video, service, channel or day."""
+    rows = await pool.fetch(_COSTS[group_by], channel_id, since, until)
+    return [
+        CostRow(r["key"], float(r["cost_usd"]), int(r["charges"]) if r["charges"] is not None else None)
+        for r in rows
+    ]
