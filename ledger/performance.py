@@ -33,6 +33,18 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class ChannelTotal:
+    channel_id: str
+    views: int
+    watch_minutes: float
+    revenue_usd: float | None
+    cost_usd: float
+    margin_usd: float
+    videos_completed: int
+    videos_failed: int
+
+
+@dataclass(frozen=True)
 class VideoMargin:
     video_id: str
     channel_id: str
@@ -94,6 +106,41 @@ async def video_series(
         until,
     )
     return [_bucket(r, False) for r in rows]
+
+
+async def channel_totals(
+    pool: asyncpg.Pool,
+    granularity: Granularity,
+    since: datetime,
+    until: datetime,
+    channels: frozenset[UUID] | None = None,
+) -> list[ChannelTotal]:
+    """Every channel's sums over the buckets in [since, until) (only `channels` when given), best margin first."""
+    rows = await pool.fetch(
+        """SELECT channel_id, sum(views) AS views, sum(watch_minutes) AS watch_minutes,
+                  sum(revenue_usd) AS revenue_usd, sum(cost_usd) AS cost_usd, sum(margin_usd) AS margin_usd,
+                  sum(videos_completed) AS completed, sum(videos_failed) AS failed
+           FROM channel_rollups
+           WHERE granularity = $1 AND bucket >= $2 AND bucket < $3 AND ($4::uuid[] IS NULL OR channel_id = ANY($4))
+           GROUP BY channel_id ORDER BY sum(margin_usd) DESC, channel_id""",
+        granularity,
+        since,
+        until,
+        sorted(channels) if channels is not None else None,
+    )
+    return [
+        ChannelTotal(
+            str(r["channel_id"]),
+            int(r["views"]),
+            float(r["watch_minutes"]),
+            _usd(r["revenue_usd"]),
+            float(r["cost_usd"]),
+            float(r["margin_usd"]),
+            int(r["completed"]),
+            int(r["failed"]),
+        )
+        for r in rows
+    ]
 
 
 async def video_channel(pool: asyncpg.Pool, video_id: UUID) -> UUID | None:
@@ -159,6 +206,5 @@ async def cost_report(
     """What was spent over the days in [since, until), per video, service, channel or day."""
     rows = await pool.fetch(_COSTS[group_by], channel_id, since, until)
     return [
-        CostRow(r["key"], float(r["cost_usd"]), int(r["charges"]) if r["charges"] is not None else None)
-        for r in rows
+        CostRow(r["key"], float(r["cost_usd"]), int(r["charges"]) if r["charges"] is not None else None) for r in rows
     ]

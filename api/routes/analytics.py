@@ -50,6 +50,24 @@ class SeriesOut(BaseModel):
     buckets: list[BucketOut]
 
 
+class ChannelTotalOut(BaseModel):
+    channel_id: str
+    views: int
+    watch_minutes: float
+    revenue_usd: float | None
+    cost_usd: float
+    margin_usd: float
+    videos_completed: int
+    videos_failed: int
+
+
+class ChannelsOut(BaseModel):
+    granularity: Literal["hour", "day"]
+    since: datetime
+    until: datetime
+    channels: list[ChannelTotalOut] = Field(description="best margin first")
+
+
 class VideoMarginOut(BaseModel):
     video_id: str
     channel_id: str
@@ -107,6 +125,25 @@ def _check_channel(request: Request, channel_id: UUID | None) -> None:
     if principal is not None and principal.channels is not None:
         if channel_id is None or not principal.sees_channel(channel_id):
             raise NotPermitted(f"{principal.label} sees only its channels: name one with ?channel_id=")
+
+
+@router.get("/channels", response_model=ChannelsOut)
+async def channels(
+    request: Request,
+    pool: PoolDep,
+    granularity: Annotated[Literal["hour", "day"], Query(description="which buckets to sum")] = "hour",
+    since: SinceQuery = None,
+    until: UntilQuery = None,
+) -> ChannelsOut:
+    """Every channel's views, watch minutes, revenue, cost, margin and videos over the window, best margin first
+    (a channel-limited key sees its channels)."""
+    start, end = _window(granularity, since, until)
+    principal = _principal(request)
+    limited = principal.channels if principal is not None else None
+    totals = await performance.channel_totals(pool, granularity, start, end, limited)
+    return ChannelsOut(
+        granularity=granularity, since=start, until=end, channels=[ChannelTotalOut(**vars(t)) for t in totals]
+    )
 
 
 @router.get("/channels/{channel_id}/series", response_model=SeriesOut)

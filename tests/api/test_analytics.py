@@ -48,6 +48,7 @@ async def test_series_rankings_and_cost_reports(
             "/analytics/costs", params={**window, "channel_id": channel, "group_by": "video", "format": "csv"}
         )
         unknown = await http.get(f"/analytics/videos/{uuid.uuid4()}/series", params=window)
+        totals = await http.get("/analytics/channels", params={**window, "granularity": "day"})
 
     assert hourly.status_code == 200, hourly.text
     assert [(b["views"], b["videos_completed"], b["videos_failed"]) for b in hourly.json()["buckets"]] == [
@@ -69,6 +70,8 @@ async def test_series_rankings_and_cost_reports(
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert {r["key"]: r["cost_usd"] for r in rows} == {one.video_id: "0.4000", two.video_id: "0.2000"}
     assert unknown.status_code == 404
+    [ours] = [c for c in totals.json()["channels"] if c["channel_id"] == channel]
+    assert (ours["views"], ours["revenue_usd"], ours["videos_completed"], ours["videos_failed"]) == (200, 1.25, 1, 1)
 
 
 async def test_bad_windows_are_refused_with_where(settings: Settings, dev_env: WorkflowEnvironment) -> None:
@@ -101,5 +104,7 @@ async def test_a_key_limited_to_channels_reads_its_channels_only(
         other = await http.get(f"/analytics/channels/{uuid.uuid4()}/series", headers=headers)
         everyone = await http.get("/analytics/costs", headers=headers)
         own_costs = await http.get("/analytics/costs", params={"channel_id": str(channel)}, headers=headers)
-    assert (own.status_code, own_costs.status_code) == (200, 200), own.text
+        listed = await http.get("/analytics/channels", params={"granularity": "day"}, headers=headers)
+    assert (own.status_code, own_costs.status_code, listed.status_code) == (200, 200, 200), own.text
+    assert {c["channel_id"] for c in listed.json()["channels"]} <= {str(channel)}  # only its own, if any
     assert (other.status_code, everyone.status_code) == (403, 403)

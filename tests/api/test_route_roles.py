@@ -50,6 +50,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("POST", "/pipeline/cancel/{video_id}"): Role.OPERATOR,
     ("POST", "/pipeline/retry/{video_id}"): Role.OPERATOR,
     ("POST", "/events"): Role.OPERATOR,
+    ("GET", "/analytics/channels"): Role.VIEWER,
     ("GET", "/analytics/channels/{channel_id}/series"): Role.VIEWER,
     ("GET", "/analytics/videos/{video_id}/series"): Role.VIEWER,
     ("GET", "/analytics/videos/ranked"): Role.VIEWER,
