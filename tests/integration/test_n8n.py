@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from core.domain import workflow_id
 from core.settings import Settings
 from devstack.n8n import CALLERS_HEADER, N8nInstall, N8nServer, free_port, start_n8n
 from ledger import Ledger
+from ledger.rollups import bucket_start
 from providers.webhooks import build_request
 from tests.api.test_stream import serving
 from tests.integration.conftest import running_workers
@@ -42,6 +44,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 VIDEO_FLOW, ANALYTICS_FLOW = "ytempireVideoFlw", "ytempireAnalytic"
 # $2.85 crosses the $2.50 warning and the $2.80 critical; media's $0.20 more would cross the $3.00 cap: a halt.
 PRICES = {"script_generation": 2.6, "audio_synthesis": 0.25, "media_collection": 0.2}
+HOUR = timedelta(hours=1)
 
 
 @dataclass
@@ -290,8 +293,15 @@ async def check_flows(
     assert all(h["idempotency-key"] == a["event_id"] for h, a in alerts)
     assert "forged" not in json.dumps(alerts) and "misdirected" not in json.dumps(alerts)
 
-    # The hourly analytics flow, run once now: /pipeline/metrics (with the API key), shaped and sent on.
+    # The hourly analytics flow, run once now: /pipeline/metrics and the last 24 h of /analytics/channels (with the
+    # API key), aggregated and sent on; the hourly rollup has just run, as its Schedule would.
+    now = datetime.now(UTC)
+    await ledger.roll_up("hour", bucket_start(now - timedelta(hours=24), "hour"), bucket_start(now, "hour") + HOUR)
     await asyncio.to_thread(n8n.cli, "execute", f"--id={ANALYTICS_FLOW}")
     [(_, report)] = await box.wait_for("analytics", 1, timeout=30)
     assert report["report"] == "pipeline_hourly" and report["completed"] >= 1
     assert report["videos_by_status"]["completed"] >= 1 and "completed" in report["text"]
+    [channel] = [c for c in report["channels"] if c["channel_id"] == request["channel_id"]]
+    cost = await ledger.spent_usd(video_id)
+    assert abs(channel["cost_usd"] - cost) < 0.01 and abs(channel["margin_usd"] + cost) < 0.01  # no revenue yet
+    assert channel["videos_completed"] == 1 and report["channels_losing_money"] >= 1 and "margin $" in report["text"]
