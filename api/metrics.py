@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import get_args
 
 import asyncpg
@@ -19,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from core.domain import VideoStatus
 from core.youtube_metrics import quota_day
 from ledger.analytics import GPU_STATUS_MAX_AGE_SECONDS, GpuStatus, PipelineMetrics, gpu_status, pipeline_metrics
+from ledger.performance import ChannelTotal, channel_totals
 from ledger.youtube_metrics import CollectionStatus, collection_status, quota_used_today
 from telemetry.gpu import TARGET_BAND_PERCENT, in_band
 
@@ -26,6 +28,17 @@ log = logging.getLogger(__name__)
 
 LEDGER_WINDOW_HOURS = 1.0  # rates and costs cover the last hour, like GET /pipeline/metrics' default
 LEDGER_TIMEOUT_SECONDS = 5.0  # a slow ledger must not hang the scrape (Prometheus' default timeout is 10 s)
+
+
+@dataclass(frozen=True)
+class LedgerFigures:
+    """What one scrape reads from the ledger."""
+
+    pipeline: PipelineMetrics
+    gpus: list[GpuStatus]
+    collection: list[CollectionStatus]
+    quota_used: dict[str, int]
+    channels: list[ChannelTotal]
 
 
 class ApiMetrics:
@@ -166,6 +179,25 @@ class ApiMetrics:
             ["bucket"],
             registry=self.registry,
         )
+        day = "over the last 24 h of hourly rollups"
+        self.channel_views = Gauge(
+            "ytempire_channel_views_24h", f"A channel's views {day}", ["channel"], registry=self.registry
+        )
+        self.channel_revenue = Gauge(
+            "ytempire_channel_revenue_usd_24h",
+            f"A channel's estimated revenue {day} (absent while YouTube reported none)",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.channel_cost = Gauge(
+            "ytempire_channel_cost_usd_24h", f"What a channel's videos cost {day}", ["channel"], registry=self.registry
+        )
+        self.channel_margin = Gauge(
+            "ytempire_channel_margin_usd_24h",
+            f"A channel's revenue minus cost {day} (unknown revenue counted as none)",
+            ["channel"],
+            registry=self.registry,
+        )
         self.ledger_up = Gauge(
             "ytempire_ledger_up",
             "1 when the last scrape read the ledger figures; 0: they are the last ones read",
@@ -244,24 +276,37 @@ class ApiMetrics:
             if bucket in self._quota_limits:
                 self.quota_left.labels(bucket).set(max(self._quota_limits[bucket] - used, 0))
 
-    async def _read_ledger(
-        self, pool: asyncpg.Pool
-    ) -> tuple[PipelineMetrics, list[GpuStatus], list[CollectionStatus], dict[str, int]]:
-        figures = await pipeline_metrics(pool, window_hours=LEDGER_WINDOW_HOURS)
-        gpus = await gpu_status(pool, max_age_seconds=GPU_STATUS_MAX_AGE_SECONDS)
-        runs = await collection_status(pool)
-        return figures, gpus, runs, await quota_used_today(pool, quota_day(datetime.now(UTC)))
+    def update_channels(self, totals: list[ChannelTotal]) -> None:
+        for gauge in (self.channel_views, self.channel_revenue, self.channel_cost, self.channel_margin):
+            gauge.clear()
+        for total in totals:
+            self.channel_views.labels(total.channel_id).set(total.views)
+            if total.revenue_usd is not None:
+                self.channel_revenue.labels(total.channel_id).set(total.revenue_usd)
+            self.channel_cost.labels(total.channel_id).set(total.cost_usd)
+            self.channel_margin.labels(total.channel_id).set(total.margin_usd)
+
+    async def _read_ledger(self, pool: asyncpg.Pool) -> LedgerFigures:
+        now = datetime.now(UTC)
+        return LedgerFigures(
+            await pipeline_metrics(pool, window_hours=LEDGER_WINDOW_HOURS),
+            await gpu_status(pool, max_age_seconds=GPU_STATUS_MAX_AGE_SECONDS),
+            await collection_status(pool),
+            await quota_used_today(pool, quota_day(now)),
+            await channel_totals(pool, "hour", now - timedelta(hours=24), now),
+        )
 
     async def refresh_from_ledger(self, pool: asyncpg.Pool) -> bool:
         """Re-read the ledger figures; on failure keep the last ones and set `ytempire_ledger_up` to 0."""
         try:
-            figures, gpus, runs, quota = await asyncio.wait_for(self._read_ledger(pool), LEDGER_TIMEOUT_SECONDS)
+            read = await asyncio.wait_for(self._read_ledger(pool), LEDGER_TIMEOUT_SECONDS)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             log.warning("metrics scrape could not read the ledger: %s", exc)
             self.ledger_up.set(0)
             return False
-        self.update_from(figures)
-        self.update_gpus(gpus)
-        self.update_collection(runs, quota)
+        self.update_from(read.pipeline)
+        self.update_gpus(read.gpus)
+        self.update_collection(read.collection, read.quota_used)
+        self.update_channels(read.channels)
         self.ledger_up.set(1)
         return True

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from prometheus_client import generate_latest
 
 from api.metrics import ApiMetrics
+from ledger.performance import ChannelTotal
 from ledger.youtube_metrics import CollectionStatus
 
 
@@ -30,3 +31,19 @@ def test_collection_runs_and_quota_become_series() -> None:
     assert 'ytempire_provider_quota_left_units{bucket="youtube"} 7500.0' in text
     assert 'ytempire_provider_quota_left_units{bucket="youtube.analytics"} 500.0' in text
     assert 'ytempire_provider_quota_used_units{bucket="youtube.analytics"} 0.0' in text
+
+
+def test_each_channels_last_day_becomes_series() -> None:
+    metrics = ApiMetrics()
+    metrics.update_channels(
+        [
+            ChannelTotal("chan-a", 1200, 300.0, 2.5, 1.0, 1.5, 3, 0),
+            ChannelTotal("chan-b", 40, 10.0, None, 0.8, -0.8, 1, 1),
+        ]
+    )
+    text = generate_latest(metrics.registry).decode()
+    assert 'ytempire_channel_margin_usd_24h{channel="chan-a"} 1.5' in text
+    assert 'ytempire_channel_margin_usd_24h{channel="chan-b"} -0.8' in text
+    assert 'ytempire_channel_revenue_usd_24h{channel="chan-a"} 2.5' in text
+    assert 'ytempire_channel_revenue_usd_24h{channel="chan-b"}' not in text  # unknown, not zero
+    assert 'ytempire_channel_views_24h{channel="chan-b"} 40.0' in text
