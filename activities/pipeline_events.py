@@ -38,6 +38,23 @@ def stage_finished(inp: StageInput, result: StageResult) -> Event:
     )
 
 
+def stage_finished_events(inp: StageInput, result: StageResult) -> list[Event]:
+    """The stage's `stage_finished`, and for an upload to YouTube its `video_uploaded` (with the YouTube id)."""
+    events = [stage_finished(inp, result)]
+    youtube_id = result.details.get("youtube_video_id")
+    if youtube_id:
+        events.append(
+            _stage_event(
+                inp,
+                "video_uploaded",
+                pipeline_event_id(*_stage_key(inp), "uploaded"),
+                service="youtube",
+                details={"youtube_video_id": str(youtube_id), "quota_units": result.details.get("quota_units")},
+            )
+        )
+    return events
+
+
 def stage_failed(
     inp: StageInput, attempt: int, error_type: str, message: str, *, final: bool, infrastructure: bool
 ) -> Event:

@@ -71,7 +71,7 @@ async def run_stage(
     if (done := await _already_recorded(ledger, inp)) is not None:
         # An earlier attempt succeeded and was booked, then its worker died before Temporal heard: its result stands.
         activity.logger.info("stage %s was already done and booked: not run (nor charged) again", inp.stage)
-        await ledger.record_events([pipeline_events.stage_finished(inp, done)])  # in case its writer died first
+        await ledger.record_events(pipeline_events.stage_finished_events(inp, done))  # in case its writer died first
         return done
     if inp.budget_usd is not None and fixed_price_usd is None:
         billed = await billed_so_far(ledger, inp)
@@ -172,7 +172,7 @@ async def run_stage(
     if not await ledger.record_stage_cost(video_id, inp.stage, cost, inp.video_attempt, settles_attempt=key):
         # Another attempt of this stage booked first (its reply lost): the ledger's row is what the video paid.
         if (booked := await _already_recorded(ledger, inp)) is not None:
-            await ledger.record_events([pipeline_events.stage_finished(inp, booked)])
+            await ledger.record_events(pipeline_events.stage_finished_events(inp, booked))
             return booked
     if reported:
         await asyncio.to_thread(charge_journal.forget, journal, inp.video_attempt, key)
@@ -192,7 +192,7 @@ async def run_stage(
             **({"failed_attempts_usd": round(failed_usd, 4)} if failed_usd else {}),
         },
     )
-    await ledger.record_events([pipeline_events.stage_finished(inp, result)])
+    await ledger.record_events(pipeline_events.stage_finished_events(inp, result))
     return result
 
 

@@ -54,6 +54,25 @@ async def test_a_stage_writes_started_and_finished_once_however_often_it_runs(tm
     assert finished.cost_usd == pytest.approx(0.003) and finished.duration_seconds == first.details["seconds"]
 
 
+async def test_an_upload_to_youtube_is_an_event_with_its_youtube_id(tmp_path: Path, ledger: Ledger) -> None:
+    request = await admitted_video(ledger, "octopus hearts")
+    inp = StageInput("upload_preparation", request, str(tmp_path / "video"), str(tmp_path / "outbox"))
+
+    async def body() -> StageOutcome:
+        details = {"provider": "youtube", "youtube_video_id": "dQw4w9WgXcQ", "quota_units": 51}
+        return StageOutcome(
+            {}, CostLine("youtube", "videos.insert", 0.002, {"youtube_video_id": "dQw4w9WgXcQ"}), details
+        )
+
+    env = ActivityEnvironment()
+    await env.run(run_stage, ledger, inp, body, WorkerMetrics())
+    await env.run(run_stage, ledger, inp, body, WorkerMetrics())  # its reply lost: run again, nothing new
+    events = await events_of(ledger, request.video_id)
+    assert [e.kind for e in events] == ["stage_started", "stage_finished", "video_uploaded"]
+    uploaded = events[-1]
+    assert uploaded.details == {"youtube_video_id": "dQw4w9WgXcQ", "quota_units": 51} and uploaded.service == "youtube"
+
+
 async def test_each_failed_attempt_is_an_event_and_the_last_says_final(tmp_path: Path, ledger: Ledger) -> None:
     request = await admitted_video(ledger, "octopus hearts")
     inp = StageInput("audio_synthesis", request, str(tmp_path / "video"), str(tmp_path / "outbox"))
