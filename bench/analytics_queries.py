@@ -25,8 +25,9 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import free_port, percentile, run_in_scratch_dir, stop_postgres  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from devstack.postgres import PostgresServer  # noqa: E402
-from ledger import create_pool, performance  # noqa: E402
+from ledger import Ledger, create_pool, performance  # noqa: E402
 from ledger.migrations import migrate  # noqa: E402
 from ledger.storage import analytics_storage  # noqa: E402
 
@@ -106,14 +107,14 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
         pool = await create_pool(pg.app_login(), max_size=4)
         try:
             await migrate(pg.owner_login(), pool)
-            await run(args, pool)
+            await run(args, pool, root)
         finally:
             await pool.close()
     finally:
         stop_postgres(pg)
 
 
-async def run(args: argparse.Namespace, pool: asyncpg.Pool) -> None:
+async def run(args: argparse.Namespace, pool: asyncpg.Pool, root: Path) -> None:
     rng = random.Random(7)
     channels = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(args.channels)]
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -150,6 +151,15 @@ async def run(args: argparse.Namespace, pool: asyncpg.Pool) -> None:
         for t in ("video_rollups", "channel_rollups", "service_rollups", "stage_rollups")
     }
     print(f"loaded a year of aggregates in {time.monotonic() - started:.0f} s: {counts}", flush=True)
+
+    # A rollup batch over the loaded events (the spec: hourly and daily batches in < 10 min).
+    ledger = Ledger(pool, Settings(data_dir=root / "data").key_ring)
+    day = today - timedelta(days=2)
+    for granularity, start, end in (("hour", day + timedelta(hours=12), day + timedelta(hours=13)),
+                                    ("day", day, day + timedelta(days=1))):  # fmt: skip
+        run = await ledger.roll_up(granularity, start, end)  # type: ignore[arg-type]
+        print(f"{granularity} rollup over {per_day if granularity == 'day' else per_day // 24} events: "
+              f"{run.rows_written} rows in {run.seconds:.2f} s", flush=True)  # fmt: skip
 
     def window(days: int) -> tuple[datetime, datetime]:
         end = today - timedelta(days=rng.randrange(0, 300))
