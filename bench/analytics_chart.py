@@ -20,14 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import free_port, run_in_scratch_dir, stop_postgres  # noqa: E402
+from bench.harness import run_in_scratch_dir, scratch_ledger  # noqa: E402
 from core.domain import VideoRequest  # noqa: E402
 from core.records import CostLine  # noqa: E402
-from core.settings import Settings  # noqa: E402
 from core.youtube_metrics import UploadedVideo, VideoDay  # noqa: E402
-from devstack.postgres import PostgresServer  # noqa: E402
-from ledger import Ledger, create_pool, performance  # noqa: E402
-from ledger.migrations import migrate  # noqa: E402
+from ledger import Ledger, performance  # noqa: E402
 
 DAYS = 30
 # name, revenue per 1000 views (news is not monetised), views on a video's first day, cost of a video
@@ -37,18 +34,8 @@ COLOURS = ["#2f6fdf", "#e07b28", "#2a9d62", "#c0392b"]
 
 
 async def bench(args: argparse.Namespace, root: Path) -> None:
-    pg = PostgresServer(root / "pg", free_port(), root / "data" / "secrets")
-    pg.start()
-    try:
-        pool = await create_pool(pg.app_login(), max_size=4)
-        try:
-            await migrate(pg.owner_login(), pool)
-            ledger = Ledger(pool, Settings(data_dir=root / "data").key_ring)
-            page = await figures_page(ledger)
-        finally:
-            await pool.close()
-    finally:
-        stop_postgres(pg)
+    async with scratch_ledger(root) as ledger:
+        page = await figures_page(ledger)
     await photograph(page, root / "analytics.html", Path(args.out))
 
 

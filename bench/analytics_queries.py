@@ -24,11 +24,8 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import free_port, percentile, run_in_scratch_dir, stop_postgres  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from devstack.postgres import PostgresServer  # noqa: E402
-from ledger import Ledger, create_pool, performance  # noqa: E402
-from ledger.migrations import migrate  # noqa: E402
+from bench.harness import percentile, run_in_scratch_dir, scratch_ledger  # noqa: E402
+from ledger import Ledger, performance  # noqa: E402
 from ledger.storage import analytics_storage  # noqa: E402
 
 EVENT_DAYS = 90
@@ -101,20 +98,12 @@ FROM unnest($1::uuid[]) AS c, unnest($3::text[]) AS s,
 
 
 async def bench(args: argparse.Namespace, root: Path) -> None:
-    pg = PostgresServer(root / "pg", free_port(), root / "data" / "secrets")
-    pg.start()
-    try:
-        pool = await create_pool(pg.app_login(), max_size=4)
-        try:
-            await migrate(pg.owner_login(), pool)
-            await run(args, pool, root)
-        finally:
-            await pool.close()
-    finally:
-        stop_postgres(pg)
+    async with scratch_ledger(root) as ledger:
+        await run(args, ledger)
 
 
-async def run(args: argparse.Namespace, pool: asyncpg.Pool, root: Path) -> None:
+async def run(args: argparse.Namespace, ledger: Ledger) -> None:
+    pool = ledger.pool
     rng = random.Random(7)
     channels = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(args.channels)]
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -153,7 +142,6 @@ async def run(args: argparse.Namespace, pool: asyncpg.Pool, root: Path) -> None:
     print(f"loaded a year of aggregates in {time.monotonic() - started:.0f} s: {counts}", flush=True)
 
     # A rollup batch over the loaded events (the spec: hourly and daily batches in < 10 min).
-    ledger = Ledger(pool, Settings(data_dir=root / "data").key_ring)
     day = today - timedelta(days=2)
     for granularity, start, end in (("hour", day + timedelta(hours=12), day + timedelta(hours=13)),
                                     ("day", day, day + timedelta(days=1))):  # fmt: skip

@@ -20,13 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import free_port, percentile, run_in_scratch_dir, stop_postgres  # noqa: E402
+from bench.harness import percentile, run_in_scratch_dir, scratch_ledger  # noqa: E402
 from core.events import Event  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from devstack.postgres import PostgresServer  # noqa: E402
-from ledger import Ledger, create_pool  # noqa: E402
+from ledger import Ledger  # noqa: E402
 from ledger.event_sink import EventSink  # noqa: E402
-from ledger.migrations import migrate  # noqa: E402
 
 STAGES = ("script_generation", "audio_synthesis", "media_collection", "video_rendering", "quality_validation")
 
@@ -49,18 +46,8 @@ def pipeline_event(n: int, channel: uuid.UUID) -> Event:
 
 
 async def bench(args: argparse.Namespace, root: Path) -> None:
-    pg = PostgresServer(root / "pg", free_port(), root / "data" / "secrets")
-    pg.start()
-    try:
-        pool = await create_pool(pg.app_login(), max_size=args.writers + 4)
-        try:
-            await migrate(pg.owner_login(), pool)
-            ledger = Ledger(pool, Settings(data_dir=root / "data").key_ring)
-            await run(args, ledger)
-        finally:
-            await pool.close()
-    finally:
-        stop_postgres(pg)
+    async with scratch_ledger(root, max_size=args.writers + 4) as ledger:
+        await run(args, ledger)
 
 
 async def run(args: argparse.Namespace, ledger: Ledger) -> None:

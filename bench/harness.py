@@ -10,7 +10,8 @@ import socket
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,22 @@ async def start_stack(root: Path) -> tuple[PostgresServer, WorkflowEnvironment]:
 async def stop_stack(pg: PostgresServer, env: WorkflowEnvironment) -> None:
     await env.shutdown()
     stop_postgres(pg)
+
+
+@asynccontextmanager
+async def scratch_ledger(root: Path, *, max_size: int = 4) -> AsyncIterator[Ledger]:
+    """A migrated PostgreSQL in `root` with fsync on (as `make up` runs it), as a Ledger; stopped and removed after."""
+    pg = PostgresServer(root / "pg", free_port(), root / "data" / "secrets")
+    pg.start()
+    try:
+        pool = await create_pool(pg.app_login(), max_size=max_size)
+        try:
+            await migrate(pg.owner_login(), pool)
+            yield Ledger(pool, Settings(data_dir=root / "data").key_ring)
+        finally:
+            await pool.close()
+    finally:
+        stop_postgres(pg)
 
 
 def stop_postgres(pg: PostgresServer) -> None:

@@ -83,29 +83,27 @@ def _bucket(r: asyncpg.Record, channel: bool) -> Bucket:
 async def channel_series(
     pool: asyncpg.Pool, channel_id: UUID, granularity: Granularity, since: datetime, until: datetime
 ) -> list[Bucket]:
-    rows = await pool.fetch(
-        """SELECT * FROM channel_rollups
-           WHERE channel_id = $1 AND granularity = $2 AND bucket >= $3 AND bucket < $4 ORDER BY bucket""",
-        channel_id,
-        granularity,
-        since,
-        until,
-    )
-    return [_bucket(r, True) for r in rows]
+    return await _series(pool, "channel_rollups", "channel_id", channel_id, granularity, since, until)
 
 
 async def video_series(
     pool: asyncpg.Pool, video_id: UUID, granularity: Granularity, since: datetime, until: datetime
 ) -> list[Bucket]:
+    return await _series(pool, "video_rollups", "video_id", video_id, granularity, since, until)
+
+
+async def _series(
+    pool: asyncpg.Pool, table: str, key: str, value: UUID, granularity: Granularity, since: datetime, until: datetime
+) -> list[Bucket]:
     rows = await pool.fetch(
-        """SELECT * FROM video_rollups
-           WHERE video_id = $1 AND granularity = $2 AND bucket >= $3 AND bucket < $4 ORDER BY bucket""",
-        video_id,
+        f"""SELECT * FROM {table}
+            WHERE {key} = $1 AND granularity = $2 AND bucket >= $3 AND bucket < $4 ORDER BY bucket""",  # noqa: S608
+        value,
         granularity,
         since,
         until,
     )
-    return [_bucket(r, False) for r in rows]
+    return [_bucket(r, table == "channel_rollups") for r in rows]
 
 
 async def channel_totals(

@@ -6,6 +6,7 @@ then; failed credentials and a spent quota come back as the run's outcome, not a
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -17,32 +18,28 @@ with workflow.unsafe.imports_passed_through():
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=2), maximum_attempts=4)
 
 
-def _input(channel_id: str) -> CollectionInput:
+async def _collect(activity: Any, channel_id: str, timeout: timedelta) -> CollectionSummary:
+    """Run the collection `activity` for the time the Schedule meant this run for (now, when started by hand)."""
     scheduled = workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
-    return CollectionInput(channel_id, scheduled.isoformat())
+    summary: CollectionSummary = await workflow.execute_activity_method(
+        activity,
+        CollectionInput(channel_id, scheduled.isoformat()),
+        start_to_close_timeout=timeout,
+        heartbeat_timeout=timedelta(minutes=2),
+        retry_policy=_RETRY,
+    )
+    return summary
 
 
 @workflow.defn(name="YouTubeStatsWorkflow")
 class YouTubeStatsWorkflow:
     @workflow.run
     async def run(self, channel_id: str) -> CollectionSummary:
-        return await workflow.execute_activity_method(
-            YouTubeCollectionActivities.collect_youtube_statistics,
-            _input(channel_id),
-            start_to_close_timeout=timedelta(minutes=10),
-            heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=_RETRY,
-        )
+        return await _collect(YouTubeCollectionActivities.collect_youtube_statistics, channel_id, timedelta(minutes=10))
 
 
 @workflow.defn(name="YouTubeReportsWorkflow")
 class YouTubeReportsWorkflow:
     @workflow.run
     async def run(self, channel_id: str) -> CollectionSummary:
-        return await workflow.execute_activity_method(
-            YouTubeCollectionActivities.collect_youtube_reports,
-            _input(channel_id),
-            start_to_close_timeout=timedelta(minutes=30),
-            heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=_RETRY,
-        )
+        return await _collect(YouTubeCollectionActivities.collect_youtube_reports, channel_id, timedelta(minutes=30))

@@ -110,6 +110,12 @@ def _window(granularity: Granularity, since: datetime | None, until: datetime | 
     return start, end
 
 
+def _series_out(
+    granularity: Granularity, start: datetime, end: datetime, buckets: list[performance.Bucket]
+) -> SeriesOut:
+    return SeriesOut(granularity=granularity, since=start, until=end, buckets=[BucketOut(**vars(b)) for b in buckets])
+
+
 def _aware(at: datetime, name: str) -> datetime:
     if at.tzinfo is None:
         raise InvalidVideoRequest(f"{name} needs a timezone (2026-12-01T00:00:00Z)", loc=("query", name))
@@ -158,8 +164,9 @@ async def channel_series(
     """A channel's views, watch minutes, revenue, cost, margin and completed/failed videos per hour or day."""
     _check_channel(request, channel_id)
     start, end = _window(granularity, since, until)
-    buckets = await performance.channel_series(pool, channel_id, granularity, start, end)
-    return SeriesOut(granularity=granularity, since=start, until=end, buckets=[BucketOut(**vars(b)) for b in buckets])
+    return _series_out(
+        granularity, start, end, await performance.channel_series(pool, channel_id, granularity, start, end)
+    )
 
 
 @router.get("/videos/{video_id}/series", response_model=SeriesOut)
@@ -178,7 +185,7 @@ async def video_series(
     _check_channel(request, channel_id)
     start, end = _window(granularity, since, until)
     buckets = await performance.video_series(pool, video_id, granularity, start, end)
-    return SeriesOut(granularity=granularity, since=start, until=end, buckets=[BucketOut(**vars(b)) for b in buckets])
+    return _series_out(granularity, start, end, buckets)
 
 
 @router.get("/videos/ranked", response_model=RankedOut)
