@@ -23,7 +23,7 @@ from core.youtube_metrics import report_days
 from ledger import Ledger
 from providers.youtube_quota import quota_day
 from telemetry.worker_metrics import WorkerMetrics
-from tests.admission import admitted_video
+from tests.admission import finished_video
 from tests.fakes.server import serve
 from tests.fakes.youtube_metrics_api import FakeYouTubeMetrics
 
@@ -56,17 +56,9 @@ class Rig:
     async def channel(self, name: str, videos: int, *, monetary: bool = True, uploaded: datetime | None = None) -> str:
         """A channel of `videos` uploaded videos, with its own credentials at the fake; its id."""
         account = self.fake.add_account(name, f"refresh-{name}", monetary=monetary)
-        channel_id = ""
+        channel_id = str(uuid.uuid4())
         for n in range(videos):
-            request = await admitted_video(self.ledger, f"{name} video {n}")
-            if not channel_id:
-                channel_id = request.channel_id
-            else:
-                await self.pool.execute(
-                    "UPDATE video_queue SET channel_id = $1 WHERE id = $2",
-                    uuid.UUID(channel_id),
-                    uuid.UUID(request.video_id),
-                )
+            request = await finished_video(self.ledger, f"{name} video {n}", channel_id=channel_id)
             youtube_id = f"{name}-{n:03d}"
             account.videos.add(youtube_id)
             self.fake.set_counters(youtube_id, views=100 * n)

@@ -20,7 +20,7 @@ from core.settings import Settings
 from core.youtube_metrics import CollectionApi, CollectionRun
 from ledger import Ledger
 from providers.youtube_quota import quota_day
-from tests.admission import admitted_video
+from tests.admission import finished_video
 from tests.fakes.server import serve
 from tests.fakes.youtube_metrics_api import FakeYouTubeMetrics
 from tests.integration.conftest import running_workers
@@ -46,9 +46,7 @@ def fake() -> Iterator[tuple[FakeYouTubeMetrics, str]]:
 async def uploaded_channel(ledger: Ledger, pool: asyncpg.Pool, name: str, videos: int, at: datetime) -> str:
     channel_id = str(uuid.uuid4())
     for n in range(videos):
-        request = await admitted_video(ledger, f"{name} {n}")
-        await pool.execute("UPDATE video_queue SET channel_id = $1 WHERE id = $2", uuid.UUID(channel_id),
-                           uuid.UUID(request.video_id))  # fmt: skip
+        request = await finished_video(ledger, f"{name} {n}", channel_id=channel_id)
         cost = CostLine("youtube", "videos.insert", 0.002, {"youtube_video_id": f"{name}-{n}"})
         await ledger.record_stage_cost(request.video_id, "upload_preparation", cost)
         await pool.execute("UPDATE pipeline_costs SET timestamp = $1 WHERE video_id = $2", at,

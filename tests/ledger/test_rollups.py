@@ -17,18 +17,15 @@ from core.records import CostLine
 from core.youtube_metrics import UploadedVideo, VideoCounters, VideoDay
 from ledger import Ledger
 from ledger.rollups import bucket_start
-from tests.admission import admitted_video
+from tests.admission import finished_video
 
 T0 = datetime(2026, 11, 20, 10, tzinfo=UTC)  # an hour of the past, inside the events' retention
 
 
 async def channel_with_two_videos(ledger: Ledger, pool: asyncpg.Pool) -> tuple[str, list[UploadedVideo]]:
-    first = await admitted_video(ledger, "rollup one")
-    second = await admitted_video(ledger, "rollup two")
+    first = await finished_video(ledger, "rollup one")
+    second = await finished_video(ledger, "rollup two", channel_id=first.channel_id)
     channel = first.channel_id
-    await pool.execute(
-        "UPDATE video_queue SET channel_id = $1 WHERE id = $2", uuid.UUID(channel), uuid.UUID(second.video_id)
-    )
     videos = [
         UploadedVideo(first.video_id, channel, f"yt-{first.video_id[:8]}", T0),
         UploadedVideo(second.video_id, channel, f"yt-{second.video_id[:8]}", T0),
