@@ -134,7 +134,7 @@ async def run(args: argparse.Namespace, ledger: Ledger) -> None:
     await pool.execute(_SERVICES, channels, year_start, list(SERVICES))
     await pool.execute(_STAGES, channels, year_start, list(STAGES))
     for table in ("events", "video_rollups", "channel_rollups", "service_rollups", "stage_rollups", "video_queue"):
-        await pool.execute(f"ANALYZE {table}")
+        await pool.execute(f"VACUUM ANALYZE {table}")
     counts = {
         t: await pool.fetchval(f"SELECT count(*) FROM {t}")  # noqa: S608
         for t in ("video_rollups", "channel_rollups", "service_rollups", "stage_rollups")

@@ -156,12 +156,18 @@ async def ranked_videos(
 ) -> list[VideoMargin]:
     """The videos with the highest (top) or lowest (bottom) margin over the days in [since, until)."""
     direction = "DESC" if order == "top" else "ASC"
+    # Ranked on one float sum per video (numeric sums of every column over every day cost several times more); the
+    # few videos ranked are then summed in full.
     rows = await pool.fetch(
-        f"""SELECT video_id, channel_id, sum(views) AS views, sum(revenue_usd) AS revenue_usd,
-                   sum(cost_usd) AS cost_usd, sum(margin_usd) AS margin_usd
-            FROM video_rollups
-            WHERE granularity = 'day' AND bucket >= $2 AND bucket < $3 AND ($1::uuid IS NULL OR channel_id = $1)
-            GROUP BY video_id, channel_id ORDER BY sum(margin_usd) {direction}, video_id LIMIT $4""",  # noqa: S608
+        f"""WITH ranked AS (
+                SELECT video_id FROM video_rollups
+                WHERE granularity = 'day' AND bucket >= $2 AND bucket < $3 AND ($1::uuid IS NULL OR channel_id = $1)
+                GROUP BY video_id ORDER BY sum(margin_usd::float8) {direction}, video_id LIMIT $4)
+            SELECT r.video_id, min(r.channel_id::text) AS channel_id, sum(r.views) AS views,
+                   sum(r.revenue_usd) AS revenue_usd, sum(r.cost_usd) AS cost_usd, sum(r.margin_usd) AS margin_usd
+            FROM video_rollups r JOIN ranked USING (video_id)
+            WHERE r.granularity = 'day' AND r.bucket >= $2 AND r.bucket < $3
+            GROUP BY r.video_id ORDER BY sum(r.margin_usd) {direction}, r.video_id""",  # noqa: S608
         channel_id,
         since,
         until,
