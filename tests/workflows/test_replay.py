@@ -1,4 +1,5 @@
-"""Replaying saved histories of VideoWorkflow proves workflow changes stay deterministic.
+"""Replaying saved histories of VideoWorkflow, and of the workflows Schedules start, proves workflow changes stay
+deterministic.
 
 Add a history whenever the workflow's shape changes (guard the change with `workflow.patched`), recorded before the
 change: `python -m tests.workflows.record_histories` (fake stages, every scenario: cancel, resumed attempt, render
@@ -17,9 +18,12 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from activities.rollups import RollupSummary
 from core.domain import VideoResult, VideoWorkflowInput
 from tests.conftest import TEST_KEY_RING
+from tests.workflows.record_schedule_histories import SCHEDULE_WORKFLOWS
 from workflows.payload_codec import ENCODING, encrypting_converter
+from workflows.rollups import RollupWorkflow
 from workflows.video import VideoWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -57,8 +61,8 @@ class GuardedChange(VideoWorkflow):
         return await super().run(inp)
 
 
-def replayer(workflow_class: type) -> Replayer:
-    return Replayer(workflows=[workflow_class], data_converter=encrypting_converter(TEST_KEY_RING))
+def replayer(*workflow_classes: type) -> Replayer:
+    return Replayer(workflows=list(workflow_classes), data_converter=encrypting_converter(TEST_KEY_RING))
 
 
 async def test_the_replay_check_catches_an_unguarded_command_change() -> None:
@@ -69,3 +73,31 @@ async def test_the_replay_check_catches_an_unguarded_command_change() -> None:
         assert isinstance(unguarded.replay_failure, NondeterminismError), path.name
         guarded = await replayer(GuardedChange).replay_workflow(history, raise_on_replay_failure=False)
         assert guarded.replay_failure is None, f"{path.name}: {guarded.replay_failure}"
+
+
+SCHEDULE_HISTORIES = HISTORIES / "schedules"  # python -m tests.workflows.record_schedule_histories
+
+
+async def test_the_scheduled_workflows_histories_replay() -> None:
+    files = sorted(SCHEDULE_HISTORIES.glob("*.json"))
+    assert {path.stem for path in files} == {w.__name__ for w in SCHEDULE_WORKFLOWS}
+    for path in files:
+        history = WorkflowHistory.from_json(path.stem, path.read_text())
+        result = await replayer(*SCHEDULE_WORKFLOWS).replay_workflow(history, raise_on_replay_failure=True)
+        assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+
+
+@workflow.defn(name="RollupWorkflow", sandboxed=False)
+class UnguardedRollupChange(RollupWorkflow):
+    """A timer before the rollup, shipped without `workflow.patched`."""
+
+    @workflow.run
+    async def run(self, granularity: str) -> RollupSummary:
+        await workflow.sleep(timedelta(seconds=1))
+        return await super().run(granularity)
+
+
+async def test_the_scheduled_workflows_replay_check_catches_an_unguarded_change() -> None:
+    history = WorkflowHistory.from_json("rollup", (SCHEDULE_HISTORIES / "RollupWorkflow.json").read_text())
+    result = await replayer(UnguardedRollupChange).replay_workflow(history, raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, NondeterminismError)
