@@ -21,7 +21,8 @@ from core.domain import VideoStatus
 from core.youtube_metrics import quota_day
 from ledger.analytics import GPU_STATUS_MAX_AGE_SECONDS, GpuStatus, PipelineMetrics, gpu_status, pipeline_metrics
 from ledger.performance import ChannelTotal, channel_totals
-from ledger.youtube_metrics import CollectionStatus, collection_status, quota_used_today
+from ledger.quota import quota_used_on
+from ledger.youtube_metrics import CollectionStatus, collection_status
 from telemetry.gpu import TARGET_BAND_PERCENT, in_band
 
 log = logging.getLogger(__name__)
@@ -292,7 +293,7 @@ class ApiMetrics:
             await pipeline_metrics(pool, window_hours=LEDGER_WINDOW_HOURS),
             await gpu_status(pool, max_age_seconds=GPU_STATUS_MAX_AGE_SECONDS),
             await collection_status(pool),
-            await quota_used_today(pool, quota_day(now)),
+            await quota_used_on(pool, quota_day(now)),
             await channel_totals(pool, "hour", now - timedelta(hours=24), now),
         )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import asyncpg
+
 from ledger.tables import Table
 
 
@@ -32,3 +34,9 @@ class ProviderQuota(Table):
             "SELECT units FROM provider_quota WHERE service = $1 AND day = $2", service, day
         )
         return int(value or 0)
+
+
+async def quota_used_on(pool: asyncpg.Pool, day: date) -> dict[str, int]:
+    """Units each quota bucket has used on `day` (a Pacific day for YouTube's)."""
+    rows = await pool.fetch("SELECT service, units FROM provider_quota WHERE day = $1", day)
+    return {r["service"]: int(r["units"]) for r in rows}

@@ -169,9 +169,6 @@ class YouTubeMetrics(Table):
             for r in rows
         ]
 
-    async def collection_status(self) -> list[CollectionStatus]:
-        return await collection_status(self._pool)
-
 
 async def collection_status(pool: asyncpg.Pool) -> list[CollectionStatus]:
     """Each channel's latest run per API, with when it last succeeded."""
@@ -187,9 +184,3 @@ async def collection_status(pool: asyncpg.Pool) -> list[CollectionStatus]:
         )
         for r in rows
     ]
-
-
-async def quota_used_today(pool: asyncpg.Pool, day: date) -> dict[str, int]:
-    """Units each provider quota bucket has used on `day` (a Pacific day for YouTube's)."""
-    rows = await pool.fetch("SELECT service, units FROM provider_quota WHERE day = $1", day)
-    return {r["service"]: int(r["units"]) for r in rows}

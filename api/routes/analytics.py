@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.routes.pipeline_metrics import PoolDep
+from api.deps import LedgerDep
 from core.errors import InvalidVideoRequest, NotPermitted, UnknownVideo
 from core.principals import Principal
 from ledger import performance
@@ -136,7 +136,7 @@ def _check_channel(request: Request, channel_id: UUID | None) -> None:
 @router.get("/channels", response_model=ChannelsOut)
 async def channels(
     request: Request,
-    pool: PoolDep,
+    ledger: LedgerDep,
     granularity: Annotated[Literal["hour", "day"], Query(description="which buckets to sum")] = "hour",
     since: SinceQuery = None,
     until: UntilQuery = None,
@@ -146,7 +146,7 @@ async def channels(
     start, end = _window(granularity, since, until)
     principal = _principal(request)
     limited = principal.channels if principal is not None else None
-    totals = await performance.channel_totals(pool, granularity, start, end, limited)
+    totals = await performance.channel_totals(ledger.pool, granularity, start, end, limited)
     return ChannelsOut(
         granularity=granularity, since=start, until=end, channels=[ChannelTotalOut(**vars(t)) for t in totals]
     )
@@ -155,7 +155,7 @@ async def channels(
 @router.get("/channels/{channel_id}/series", response_model=SeriesOut)
 async def channel_series(
     request: Request,
-    pool: PoolDep,
+    ledger: LedgerDep,
     channel_id: UUID,
     granularity: GranularityQuery = "day",
     since: SinceQuery = None,
@@ -165,33 +165,33 @@ async def channel_series(
     _check_channel(request, channel_id)
     start, end = _window(granularity, since, until)
     return _series_out(
-        granularity, start, end, await performance.channel_series(pool, channel_id, granularity, start, end)
+        granularity, start, end, await performance.channel_series(ledger.pool, channel_id, granularity, start, end)
     )
 
 
 @router.get("/videos/{video_id}/series", response_model=SeriesOut)
 async def video_series(
     request: Request,
-    pool: PoolDep,
+    ledger: LedgerDep,
     video_id: UUID,
     granularity: GranularityQuery = "day",
     since: SinceQuery = None,
     until: UntilQuery = None,
 ) -> SeriesOut:
     """A video's views, likes, comments, watch minutes, revenue, cost and margin per hour or day."""
-    channel_id = await performance.video_channel(pool, video_id)
+    channel_id = await performance.video_channel(ledger.pool, video_id)
     if channel_id is None:
         raise UnknownVideo(video_id)
     _check_channel(request, channel_id)
     start, end = _window(granularity, since, until)
-    buckets = await performance.video_series(pool, video_id, granularity, start, end)
+    buckets = await performance.video_series(ledger.pool, video_id, granularity, start, end)
     return _series_out(granularity, start, end, buckets)
 
 
 @router.get("/videos/ranked", response_model=RankedOut)
 async def ranked_videos(
     request: Request,
-    pool: PoolDep,
+    ledger: LedgerDep,
     order: Annotated[Literal["top", "bottom"], Query(description="highest or lowest margin first")] = "top",
     channel_id: ChannelQuery = None,
     since: SinceQuery = None,
@@ -201,7 +201,7 @@ async def ranked_videos(
     """The videos that earned the most (or least) over what they cost, over the days of the window."""
     _check_channel(request, channel_id)
     start, end = _window("day", since, until)
-    videos = await performance.ranked_videos(pool, channel_id, start, end, order, limit)
+    videos = await performance.ranked_videos(ledger.pool, channel_id, start, end, order, limit)
     return RankedOut(order=order, since=start, until=end, videos=[VideoMarginOut(**vars(v)) for v in videos])
 
 
@@ -212,7 +212,7 @@ async def ranked_videos(
 )
 async def cost_report(
     request: Request,
-    pool: PoolDep,
+    ledger: LedgerDep,
     group_by: Annotated[Literal["video", "service", "channel", "day"], Query()] = "day",
     channel_id: ChannelQuery = None,
     since: SinceQuery = None,
@@ -222,7 +222,7 @@ async def cost_report(
     """What was spent, per video, service, channel or day, over the days of the window."""
     _check_channel(request, channel_id)
     start, end = _window("day", since, until)
-    rows = await performance.cost_report(pool, group_by, channel_id, start, end)
+    rows = await performance.cost_report(ledger.pool, group_by, channel_id, start, end)
     if format == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")

@@ -161,22 +161,22 @@ class FakeYouTube:
                 return _error(fault, request)
             query = request.query_params
             if query.get("uploadType") != "resumable":
-                return _google_error(400, "badRequest", "this fake speaks only uploadType=resumable")
+                return google_error(400, "badRequest", "this fake speaks only uploadType=resumable")
             if not query.get("part"):
-                return _google_error(400, "required", "Required parameter: part")
+                return google_error(400, "required", "Required parameter: part")
             try:
                 metadata = json.loads(body or b"{}")
             except ValueError:
-                return _google_error(400, "parseError", "Parse Error")
+                return google_error(400, "parseError", "Parse Error")
             length = request.headers.get("x-upload-content-length")
             content_type = request.headers.get("x-upload-content-type", "")
             if length is None or not content_type.startswith("video/"):
-                return _google_error(400, "badContent", "X-Upload-Content-Length/-Type required for video/*")
+                return google_error(400, "badContent", "X-Upload-Content-Length/-Type required for video/*")
             if not (metadata.get("snippet") or {}).get("title"):
-                return _google_error(400, "invalidTitle", "The request metadata specifies an invalid video title.")
+                return google_error(400, "invalidTitle", "The request metadata specifies an invalid video title.")
             status = metadata.get("status") or {}
             if status.get("publishAt") and status.get("privacyStatus") != "private":
-                return _google_error(400, "invalidPublishAt", "publishAt requires privacyStatus private")
+                return google_error(400, "invalidPublishAt", "publishAt requires privacyStatus private")
             upload_id = "ADPycd" + secrets.token_urlsafe(16)
             self.sessions[upload_id] = Session(upload_id, int(length), content_type, metadata)
             location = (
@@ -194,14 +194,14 @@ class FakeYouTube:
                 return _unauthenticated()
             session = self.sessions.get(request.query_params.get("upload_id", ""))
             if session is None:
-                return _google_error(404, "notFound", "The upload session was not found or has expired.")
+                return google_error(404, "notFound", "The upload session was not found or has expired.")
             if where == "status":
                 if fault := self._fault("status"):
                     return _error(fault, request)
                 return _progress(session)
             first, last, total = _parse_range(content_range)
             if total != session.total or last - first + 1 != len(body) or first > len(session.data):
-                return _google_error(400, "badContent", f"Content-Range {content_range!r} does not fit the upload")
+                return google_error(400, "badContent", f"Content-Range {content_range!r} does not fit the upload")
             if fault := self._fault("chunk", end=last + 1):
                 if fault.keep_until is not None and fault.keep_until > len(session.data):
                     session.data += body[len(session.data) - first : fault.keep_until - first]
@@ -222,9 +222,9 @@ class FakeYouTube:
                 return _error(fault, request)
             video_id = request.query_params.get("videoId", "")
             if not any(s.video and s.video["id"] == video_id for s in self.sessions.values()):
-                return _google_error(404, "videoNotFound", "The video that you are trying to update cannot be found.")
+                return google_error(404, "videoNotFound", "The video that you are trying to update cannot be found.")
             if not body.startswith(b"\xff\xd8") or not request.headers.get("content-type", "").startswith("image/"):
-                return _google_error(400, "invalidImage", "The provided image content is invalid.")
+                return google_error(400, "invalidImage", "The provided image content is invalid.")
             self.thumbnails[video_id] = body
             base = f"https://i.ytimg.com/vi/{video_id}"
             return JSONResponse(
@@ -270,8 +270,11 @@ def _video_resource(session: Session) -> dict[str, Any]:
     return {"kind": "youtube#video", "etag": secrets.token_hex(8), "id": video_id, "snippet": snippet, "status": status}
 
 
-def _google_error(status: int, reason: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    domain = "youtube.quota" if reason == "quotaExceeded" else "global"
+def google_error(
+    status: int, reason: str, message: str, domain: str = "", headers: dict[str, str] | None = None
+) -> Response:
+    """Google's JSON error shape, as its APIs answer (and googleapiclient's HttpError carries)."""
+    domain = domain or ("youtube.quota" if reason == "quotaExceeded" else "global")
     body = {
         "error": {
             "code": status,
@@ -290,9 +293,11 @@ def _error(fault: Fault, request: Request) -> Response:
     reason = fault.reason or reasons.get(fault.status, "badRequest")
     token = request.headers.get("authorization", "").removeprefix("Bearer ")
     message = (fault.message or f"scripted {fault.status} {reason}").replace("{token}", token)
-    return _google_error(fault.status, reason, message, fault.headers)
+    return google_error(fault.status, reason, message, headers=fault.headers)
 
 
 def _unauthenticated() -> Response:
     message = "Request had invalid authentication credentials. Expected OAuth 2 access token."
-    return _google_error(401, "authError", message, {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'})
+    return google_error(
+        401, "authError", message, headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'}
+    )

@@ -33,6 +33,8 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from tests.fakes.youtube_api import google_error
+
 Where = Literal["token", "videos", "reports"]
 
 SCOPES = (
@@ -238,27 +240,27 @@ class FakeYouTubeMetrics:
             query = request.query_params
             parts = _split(query.getlist("part"))
             if "statistics" not in parts:
-                return _google_error(
+                return google_error(
                     400, "badRequest", f"this fake answers part=statistics, not {parts}", "youtube.parameter"
                 )
             ids = tuple(_split(query.getlist("id")))
             if not ids:
-                return _google_error(400, "missingRequiredParameter", "No filter selected.", "youtube.parameter")
+                return google_error(400, "missingRequiredParameter", "No filter selected.", "youtube.parameter")
             if len(ids) > MAX_IDS:
                 message = f"The request specifies {len(ids)} video ids; at most {MAX_IDS} are allowed."
-                return _google_error(400, "invalidFilters", message, "youtube.parameter")
+                return google_error(400, "invalidFilters", message, "youtube.parameter")
             limit = self.page_size
             if "maxResults" in query:
                 max_results = _int(query["maxResults"])
                 if max_results is None or not 1 <= max_results <= MAX_IDS:
                     message = f"Invalid value for maxResults: {query['maxResults']!r} (1..{MAX_IDS})."
-                    return _google_error(400, "invalidValue", message, "youtube.parameter")
+                    return google_error(400, "invalidValue", message, "youtube.parameter")
                 limit = max_results if limit is None else min(limit, max_results)
             offset = 0
             if page_token := query.get("pageToken"):
                 page = self._pages.get(page_token)
                 if page is None or page.ids != ids:
-                    return _google_error(
+                    return google_error(
                         400, "invalidPageToken", "The request's pageToken is invalid.", "youtube.parameter"
                     )
                 offset = page.offset
@@ -286,33 +288,33 @@ class FakeYouTubeMetrics:
                 return _error(fault)
             query = request.query_params
             if query.get("ids") != "channel==MINE":
-                return _google_error(400, "badRequest", f"Invalid value for ids: {query.get('ids')!r}.")
+                return google_error(400, "badRequest", f"Invalid value for ids: {query.get('ids')!r}.")
             start, end = _date(query.get("startDate")), _date(query.get("endDate"))
             if start is None or end is None or start > end:
                 message = f"Invalid date range {query.get('startDate')!r}..{query.get('endDate')!r} (YYYY-MM-DD)."
-                return _google_error(400, "badRequest", message)
+                return google_error(400, "badRequest", message)
             metrics = _split(query.getlist("metrics"))
             unknown = [m for m in metrics if m not in METRIC_TYPES]
             if not metrics or unknown:
-                return _google_error(400, "badRequest", f"Unknown or missing metrics: {unknown or metrics}.")
+                return google_error(400, "badRequest", f"Unknown or missing metrics: {unknown or metrics}.")
             if query.get("dimensions") != "day":
-                return _google_error(
+                return google_error(
                     400, "badRequest", f"This fake supports dimensions=day, not {query.get('dimensions')!r}."
                 )
             if query.get("sort", "day") not in ("day", "-day"):
-                return _google_error(400, "badRequest", f"Unsupported sort {query.get('sort')!r}.")
+                return google_error(400, "badRequest", f"Unsupported sort {query.get('sort')!r}.")
             video_id = query.get("filters", "").removeprefix("video==")
             if not query.get("filters", "").startswith("video==") or not video_id or "," in video_id or ";" in video_id:
-                return _google_error(
+                return google_error(
                     400, "badRequest", f"This fake needs filters=video==ONE_ID, not {query.get('filters')!r}."
                 )
             start_index = _int(query.get("startIndex", "1"))
             max_results = _int(query["maxResults"]) if "maxResults" in query else None
             if start_index is None or start_index < 1 or (max_results is not None and max_results < 1):
-                return _google_error(400, "badRequest", "startIndex and maxResults must be integers >= 1.")
+                return google_error(400, "badRequest", "startIndex and maxResults must be integers >= 1.")
             account = self.accounts[name]
             if video_id not in account.videos or ("estimatedRevenue" in metrics and not account.monetary):
-                return _google_error(403, "forbidden", "Forbidden")
+                return google_error(403, "forbidden", "Forbidden")
             days = sorted(d for (v, d) in self.daily if v == video_id and start <= d <= end)
             if query.get("sort") == "-day":
                 days.reverse()
@@ -373,28 +375,14 @@ def _row(day: date, values: dict[str, float], metrics: list[str]) -> list[str | 
     return row
 
 
-def _google_error(
-    status: int, reason: str, message: str, domain: str = "", headers: dict[str, str] | None = None
-) -> Response:
-    domain = domain or ("youtube.quota" if reason == "quotaExceeded" else "global")
-    body = {
-        "error": {
-            "code": status,
-            "message": message,
-            "errors": [{"message": message, "domain": domain, "reason": reason}],
-        }
-    }
-    return JSONResponse(body, status, headers=headers)
-
-
 def _error(fault: Fault) -> Response:
     reasons = {401: "authError", 403: "forbidden", 429: "rateLimitExceeded", 500: "backendError", 503: "backendError"}
     reason = fault.reason or reasons.get(fault.status, "badRequest")
-    return _google_error(fault.status, reason, fault.message or reason, headers=fault.headers)
+    return google_error(fault.status, reason, fault.message or reason, headers=fault.headers)
 
 
 def _unauthenticated() -> Response:
     message = "Request had invalid authentication credentials. Expected OAuth 2 access token."
-    return _google_error(
+    return google_error(
         401, "authError", message, headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'}
     )
