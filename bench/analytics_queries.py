@@ -54,13 +54,24 @@ SELECT md5('v' || d || '/' || k)::uuid AS video_id, ($1::uuid[])[1 + k % array_l
        $3::timestamptz + make_interval(days => d) AS uploaded
 FROM generate_series(0, 364) AS d, generate_series(1, $2) AS k
 """
+# In bucket order, as the daily rollups write them, with the running margin they keep (sql/021_running_margins.sql).
 _VIDEO_DAYS = f"""
 INSERT INTO video_rollups (granularity, bucket, video_id, channel_id, views, likes, comments, watch_minutes,
-                           revenue_usd, cost_usd)
-SELECT 'day', v.uploaded + make_interval(days => a), v.video_id, v.channel_id, 1000 / (a + 1), 10, 1, 300.0 / (a + 1),
-       0.8 / (a + 1), CASE WHEN a = 0 THEN 0.35 + (hashtext(v.video_id::text) % 100) / 1000.0 ELSE 0 END
-FROM bench_videos v, generate_series(0, {VIDEO_DAYS - 1}) AS a
-WHERE v.uploaded + make_interval(days => a) < NOW()
+                           revenue_usd, cost_usd, margin_through_usd)
+SELECT 'day', bucket, video_id, channel_id, views, 10, 1, watch, revenue, cost,
+       sum(revenue - cost) OVER (PARTITION BY video_id ORDER BY bucket)
+FROM (SELECT v.uploaded + make_interval(days => a) AS bucket, v.video_id, v.channel_id, 1000 / (a + 1) AS views,
+             300.0 / (a + 1) AS watch, (0.8 / (a + 1))::numeric(14, 4) AS revenue,
+             (CASE WHEN a = 0 THEN 0.35 + (hashtext(v.video_id::text) % 100) / 1000.0 ELSE 0 END)::numeric(14, 4)
+                 AS cost
+      FROM bench_videos v, generate_series(0, {VIDEO_DAYS - 1}) AS a
+      WHERE v.uploaded + make_interval(days => a) < NOW()) d
+ORDER BY bucket
+"""
+_VIDEO_SPANS = """
+INSERT INTO video_rollup_spans (video_id, channel_id, first_day, last_day)
+SELECT video_id, (array_agg(channel_id))[1], min(bucket AT TIME ZONE 'UTC')::date, max(bucket AT TIME ZONE 'UTC')::date
+FROM video_rollups WHERE granularity = 'day' GROUP BY video_id
 """
 _VIDEO_HOURS = f"""
 INSERT INTO video_rollups (granularity, bucket, video_id, channel_id, views, likes, comments, watch_minutes,
@@ -69,6 +80,7 @@ SELECT 'hour', v.uploaded + make_interval(hours => h), v.video_id, v.channel_id,
        CASE WHEN h = 0 THEN 0.35 ELSE 0 END
 FROM bench_videos v, generate_series(0, {VIDEO_HOURS - 1}) AS h
 WHERE v.uploaded + make_interval(hours => h) < NOW()
+ORDER BY 2
 """
 _CHANNELS = """
 INSERT INTO channel_rollups (granularity, bucket, channel_id, views, likes, comments, watch_minutes, revenue_usd,
@@ -122,7 +134,7 @@ async def run(args: argparse.Namespace, ledger: Ledger) -> None:
     await pool.fetchval("SELECT ensure_rollup_partitions($1, $2)", year_start.date(), today.date())
     async with pool.acquire() as conn:
         await conn.execute(_VIDEOS, channels, args.videos_per_day, year_start)
-        for sql in (_VIDEO_DAYS, _VIDEO_HOURS):
+        for sql in (_VIDEO_DAYS, _VIDEO_HOURS, _VIDEO_SPANS):
             await conn.execute(sql)
         videos = [r["video_id"] for r in await conn.fetch("SELECT video_id FROM bench_videos")]
         # The queue knows every video (GET /analytics/videos/{id} looks its channel up there).
@@ -133,7 +145,8 @@ async def run(args: argparse.Namespace, ledger: Ledger) -> None:
     await pool.execute(_CHANNELS, channels, year_start)
     await pool.execute(_SERVICES, channels, year_start, list(SERVICES))
     await pool.execute(_STAGES, channels, year_start, list(STAGES))
-    for table in ("events", "video_rollups", "channel_rollups", "service_rollups", "stage_rollups", "video_queue"):
+    for table in ("events", "video_rollups", "video_rollup_spans", "channel_rollups", "service_rollups",
+                  "stage_rollups", "video_queue"):  # fmt: skip
         await pool.execute(f"VACUUM ANALYZE {table}")
     counts = {
         t: await pool.fetchval(f"SELECT count(*) FROM {t}")  # noqa: S608

@@ -5,7 +5,7 @@ asked for, not with the events behind them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 from uuid import UUID
@@ -155,22 +155,21 @@ async def ranked_videos(
     limit: int,
 ) -> list[VideoMargin]:
     """The videos with the highest (top) or lowest (bottom) margin over the days in [since, until)."""
+    first_day = _day_ceiling(since)
+    last_day = _day_ceiling(until) - timedelta(days=1)
+    if first_day > last_day:
+        return []
     direction = "DESC" if order == "top" else "ASC"
-    # Ranked on one float sum per video (numeric sums of every column over every day cost several times more); the
-    # few videos ranked are then summed in full.
     rows = await pool.fetch(
-        f"""WITH ranked AS (
-                SELECT video_id FROM video_rollups
-                WHERE granularity = 'day' AND bucket >= $2 AND bucket < $3 AND ($1::uuid IS NULL OR channel_id = $1)
-                GROUP BY video_id ORDER BY sum(margin_usd::float8) {direction}, video_id LIMIT $4)
+        f"""WITH ranked AS ({_RANKED_BY_RUNNING_MARGIN.format(direction=direction)})
             SELECT r.video_id, min(r.channel_id::text) AS channel_id, sum(r.views) AS views,
                    sum(r.revenue_usd) AS revenue_usd, sum(r.cost_usd) AS cost_usd, sum(r.margin_usd) AS margin_usd
             FROM video_rollups r JOIN ranked USING (video_id)
-            WHERE r.granularity = 'day' AND r.bucket >= $2 AND r.bucket < $3
+            WHERE r.granularity = 'day' AND r.bucket >= $2 AND r.bucket <= $3
             GROUP BY r.video_id ORDER BY sum(r.margin_usd) {direction}, r.video_id""",  # noqa: S608
         channel_id,
-        since,
-        until,
+        first_day,
+        last_day,
         limit,
     )
     return [
@@ -184,6 +183,37 @@ async def ranked_videos(
         )
         for r in rows
     ]
+
+
+# $1 channel or NULL, $2 the window's first day bucket, $3 its last, $4 how many. A video's margin over the window is
+# its running margin on its last day in it less the one before its first (sql/021_running_margins.sql): two rows
+# per video, read for most videos by the days' own index, whatever the window's length. A video with no row on the
+# window's first or last day (it began or ended inside, or missed a day) has its own first or last looked up.
+_RANKED_BY_RUNNING_MARGIN = """
+WITH alive AS (
+    SELECT video_id FROM video_rollup_spans
+    WHERE first_day <= ($3 AT TIME ZONE 'UTC')::date AND last_day >= ($2 AT TIME ZONE 'UTC')::date
+      AND ($1::uuid IS NULL OR channel_id = $1)),
+firsts AS (SELECT video_id, margin_through_usd - margin_usd AS before FROM video_rollups
+           WHERE granularity = 'day' AND bucket = $2),
+lasts AS (SELECT video_id, margin_through_usd AS through FROM video_rollups WHERE granularity = 'day' AND bucket = $3),
+margins AS MATERIALIZED (
+    SELECT a.video_id,
+           COALESCE(l.through, (SELECT p.margin_through_usd FROM video_rollups p
+                                WHERE p.video_id = a.video_id AND p.granularity = 'day' AND p.bucket >= $2
+                                  AND p.bucket <= $3 ORDER BY p.bucket DESC LIMIT 1))
+         - COALESCE(f.before, (SELECT p.margin_through_usd - p.margin_usd FROM video_rollups p
+                               WHERE p.video_id = a.video_id AND p.granularity = 'day' AND p.bucket >= $2
+                                 AND p.bucket <= $3 ORDER BY p.bucket LIMIT 1)) AS margin
+    FROM alive a LEFT JOIN firsts f USING (video_id) LEFT JOIN lasts l USING (video_id))
+SELECT video_id FROM margins WHERE margin IS NOT NULL ORDER BY margin {direction}, video_id LIMIT $4
+"""
+
+
+def _day_ceiling(at: datetime) -> datetime:
+    """The first UTC midnight at or after `at`: the first day bucket that starts inside a window from `at`."""
+    day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day if day == at else day + timedelta(days=1)
 
 
 _COSTS = {

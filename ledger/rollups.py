@@ -16,6 +16,7 @@ ROLLUP_TABLES = ("video_rollups", "channel_rollups", "service_rollups", "stage_r
 
 # $1 granularity, $2 window start, $3 window end. Charges come from the ledger (paid and failed attempts), views and
 # their growth from the hourly readings, and, for days, YouTube Analytics' day (its views win over the readings').
+# A day also carries the video's running margin (sql/021_running_margins.sql), from its last day before the window.
 _VIDEOS = """
 WITH src AS (
     SELECT date_trunc($1, s.read_at, 'UTC') AS bucket, s.video_id, s.channel_id, s.views_delta AS read_views,
@@ -33,12 +34,44 @@ WITH src AS (
           UNION ALL
           SELECT video_id, amount, created_at FROM pipeline_failed_charges WHERE created_at >= $2 AND created_at < $3
          ) c JOIN video_queue v ON v.id = c.video_id
+),
+grouped AS (
+    SELECT bucket, video_id, channel_id, COALESCE(sum(reported_views), sum(read_views)) AS views, sum(likes) AS likes,
+           sum(comments) AS comments, sum(watch) AS watch, sum(revenue)::numeric(14, 4) AS revenue,
+           sum(cost)::numeric(14, 4) AS cost
+    FROM src GROUP BY bucket, video_id, channel_id
 )
 INSERT INTO video_rollups (granularity, bucket, video_id, channel_id, views, likes, comments, watch_minutes,
-                           revenue_usd, cost_usd)
-SELECT $1, bucket, video_id, channel_id, COALESCE(sum(reported_views), sum(read_views)), sum(likes), sum(comments),
-       sum(watch), sum(revenue), sum(cost)
-FROM src GROUP BY bucket, video_id, channel_id
+                           revenue_usd, cost_usd, margin_through_usd)
+SELECT $1, g.bucket, g.video_id, g.channel_id, g.views, g.likes, g.comments, g.watch, g.revenue, g.cost,
+       CASE WHEN $1 = 'day' THEN
+           COALESCE((SELECT p.margin_through_usd FROM video_rollups p
+                     WHERE p.video_id = g.video_id AND p.granularity = 'day' AND p.bucket < $2
+                     ORDER BY p.bucket DESC LIMIT 1), 0)
+           + sum(COALESCE(g.revenue, 0) - g.cost) OVER (PARTITION BY g.video_id ORDER BY g.bucket)
+       END
+FROM grouped g
+"""
+# $1 the end of a daily window just rolled up: a video's days after it keep their own margins, so their running
+# margins move by what the window changed, re-anchored on the video's last day before $1.
+_DAYS_AFTER = """
+UPDATE video_rollups r SET margin_through_usd = r.margin_through_usd + s.shift
+FROM (SELECT f.video_id,
+             COALESCE((SELECT p.margin_through_usd FROM video_rollups p
+                       WHERE p.video_id = f.video_id AND p.granularity = 'day' AND p.bucket < $1
+                       ORDER BY p.bucket DESC LIMIT 1), 0) - (f.margin_through_usd - f.margin_usd) AS shift
+      FROM (SELECT DISTINCT ON (video_id) video_id, margin_through_usd, margin_usd FROM video_rollups
+            WHERE granularity = 'day' AND bucket >= $1 ORDER BY video_id, bucket) f) s
+WHERE r.granularity = 'day' AND r.bucket >= $1 AND r.video_id = s.video_id AND s.shift <> 0
+"""
+# $1, $2 a daily window just rolled up: its videos' first and last days widen to cover it.
+_SPANS = """
+INSERT INTO video_rollup_spans (video_id, channel_id, first_day, last_day)
+SELECT video_id, (array_agg(channel_id))[1], min(bucket AT TIME ZONE 'UTC')::date,
+       max(bucket AT TIME ZONE 'UTC')::date
+FROM video_rollups WHERE granularity = 'day' AND bucket >= $1 AND bucket < $2 GROUP BY video_id
+ON CONFLICT (video_id) DO UPDATE SET first_day = LEAST(video_rollup_spans.first_day, EXCLUDED.first_day),
+                                     last_day = GREATEST(video_rollup_spans.last_day, EXCLUDED.last_day)
 """
 _CHANNELS = """
 INSERT INTO channel_rollups (granularity, bucket, channel_id, views, likes, comments, watch_minutes, revenue_usd,
@@ -112,6 +145,9 @@ class Rollups(Table):
                 )
                 status = await conn.execute(sql, granularity, window_start, window_end)
                 rows += int(status.rsplit(" ", 1)[1])
+                if table == "video_rollups" and granularity == "day":
+                    await conn.execute(_DAYS_AFTER, window_end)
+                    await conn.execute(_SPANS, window_start, window_end)
             run = RollupRun(granularity, window_start, window_end, rows, time.monotonic() - started)
             await conn.execute(
                 """INSERT INTO rollup_runs (granularity, window_start, window_end, rows_written, seconds)
@@ -132,5 +168,14 @@ class Rollups(Table):
 
     async def drop_rollup_partitions_before(self, keep_from: date) -> list[date]:
         """Drop the rollup months that end on or before `keep_from` (never within the last 90 days); the months."""
-        rows = await self._pool.fetch("SELECT month FROM drop_rollup_partitions_before($1) AS month", keep_from)
-        return [r["month"] for r in rows]
+        async with self._pool.acquire() as conn, conn.transaction():
+            dropped = await conn.fetch("SELECT month FROM drop_rollup_partitions_before($1) AS month", keep_from)
+            months = [r["month"] for r in dropped]
+            if months:
+                newest_end = _next_month(max(months))
+                await conn.execute("DELETE FROM video_rollup_spans WHERE last_day < $1", newest_end)
+        return months
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)

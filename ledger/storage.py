@@ -74,14 +74,16 @@ async def analytics_storage(pool: asyncpg.Pool) -> AnalyticsStorage:
         )
     }
     compared = sorted(set(event_bytes_by_day) & rolled_days)
-    rollup_of_compared = 0
+    # The videos' spans are not by day: all of them counted against the compared days, and in the aggregates.
+    spans = int(await pool.fetchval("SELECT pg_total_relation_size('video_rollup_spans')"))
+    rollup_of_compared = spans if compared else 0
     for table in ROLLUP_TABLES:
         rollup_of_compared += int(await pool.fetchval(_ROLLUP_BYTES_OF_DAYS.format(table=table), compared))
     return AnalyticsStorage(
         event_days=len(event_bytes_by_day),
         event_bytes=sum(event_bytes_by_day.values()),
         rollup_months=len({r["partition"][-6:] for r in rollups}),
-        rollup_bytes=sum(int(r["bytes"]) for r in rollups),
+        rollup_bytes=sum(int(r["bytes"]) for r in rollups) + spans,
         compared_days=len(compared),
         events_bytes_of_compared=sum(event_bytes_by_day[d] for d in compared),
         rollup_bytes_of_compared=rollup_of_compared,
