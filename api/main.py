@@ -15,6 +15,7 @@ from api import errors
 from api.audit import AuditTrail
 from api.auth import Authenticator, require, require_ws
 from api.body_limit import BodyLimit
+from api.console import routes as console
 from api.credentials import AccessTokens, Passwords
 from api.local_admin import ensure_local_admin_key
 from api.metrics import ApiMetrics
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(codec.router)
     app.include_router(sign_in.router)
+    app.include_router(console.router)
     app.include_router(health.router)
     app.include_router(metrics.router, dependencies=[Depends(require(Role.VIEWER))])
     app.include_router(analytics.router, dependencies=[Depends(require(Role.VIEWER))])

@@ -28,6 +28,8 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/healthz"): OPEN,
     ("POST", "/auth/token"): OPEN,
     ("GET", "/auth/sign-in"): OPEN,
+    ("GET", "/"): OPEN,  # the console's page and assets hold no data: it reads everything with the user's credential
+    ("GET", "/console/{asset}"): OPEN,
     ("GET", "/openapi.json"): OPEN,
     ("GET", "/docs"): OPEN,
     ("GET", "/docs/oauth2-redirect"): OPEN,

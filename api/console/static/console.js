@@ -1,0 +1,465 @@
+// The operator's console: every figure comes from the API, asked with the signed-in principal's credential (kept in
+// this tab's sessionStorage only), and every change goes through the API's own routes, which validate and refuse.
+"use strict";
+
+const CREDENTIAL_KEY = "ytempire.credential";
+const ROLES = ["viewer", "operator", "admin"];
+const REFRESH_MS = 5000;
+const MAX_STREAMS = 20; // status streams open at once (the server allows a principal YTEMPIRE_WEBSOCKETS_PER_PRINCIPAL)
+
+const state = {credential: null, who: null, streams: new Map(), live: new Map(), timer: null, fields: null};
+const $ = (id) => document.getElementById(id);
+
+function notice(text, kind = "info") {
+  const box = $("notice");
+  box.textContent = text;
+  box.dataset.kind = kind;
+}
+
+async function api(path, {method = "GET", body, form} = {}) {
+  const headers = {};
+  if (state.credential) headers.Authorization = "Bearer " + state.credential;
+  let payload;
+  if (form) {
+    payload = new URLSearchParams(form);
+  } else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, {method, headers, body: payload, credentials: "same-origin"});
+  } catch (error) {
+    return {ok: false, status: 0, data: {detail: "the API did not answer: " + error.message}};
+  }
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json() : null;
+  if (response.status === 401 && state.who && !path.startsWith("/auth/")) {
+    signedOut("The sign-in has expired: sign in again.");
+  }
+  return {ok: response.ok, status: response.status, data, headers: response.headers};
+}
+
+function errorText(result) {
+  const detail = result.data && result.data.detail;
+  if (Array.isArray(detail)) return detail.map((e) => `${(e.loc || []).slice(1).join(".")}: ${e.msg}`).join("; ");
+  if (typeof detail === "string") return detail;
+  return `HTTP ${result.status}`;
+}
+
+function may(role) {
+  return state.who !== null && ROLES.indexOf(state.who.role) >= ROLES.indexOf(role);
+}
+
+// --- signing in and out -------------------------------------------------------------------------------------------
+
+async function openSession(credential) {
+  state.credential = credential;
+  const session = await api("/auth/session", {method: "POST"});
+  if (!session.ok) {
+    state.credential = null;
+    return session;
+  }
+  sessionStorage.setItem(CREDENTIAL_KEY, credential);
+  signedIn(session.data.who);
+  return session;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const form = event.target;
+  let credential = form["api-key"].value.trim();
+  if (!credential) {
+    const token = await api("/auth/token", {
+      method: "POST",
+      form: {grant_type: "password", username: form.username.value, password: form.password.value},
+    });
+    if (!token.ok) {
+      notice("Not signed in: " + errorText(token), "error");
+      return;
+    }
+    credential = token.data.access_token;
+  }
+  const session = await openSession(credential);
+  if (!session.ok) {
+    notice("Not signed in: " + errorText(session), "error");
+    return;
+  }
+  form.reset();
+  notice(`Signed in as ${state.who.name} (${state.who.role}).`);
+}
+
+function signedIn(who) {
+  state.who = who;
+  $("who-name").textContent = `${who.name} · ${who.role}`;
+  $("who").hidden = false;
+  $("nav").hidden = false;
+  for (const element of document.querySelectorAll("[data-needs]")) element.hidden = !may(element.dataset.needs);
+  show(location.hash.slice(1) || "queue");
+  refreshSoon(0);
+}
+
+function signedOut(message) {
+  state.who = null;
+  state.credential = null;
+  sessionStorage.removeItem(CREDENTIAL_KEY);
+  clearTimeout(state.timer);
+  for (const stream of state.streams.values()) if (stream) stream.close();
+  state.streams.clear();
+  $("who").hidden = true;
+  $("nav").hidden = true;
+  show("sign-in");
+  if (message) notice(message, "error");
+}
+
+async function signOut() {
+  await fetch("/auth/session", {method: "DELETE", credentials: "same-origin"});
+  signedOut();
+  notice("Signed out.");
+}
+
+// --- views --------------------------------------------------------------------------------------------------------
+
+function show(view) {
+  if (!state.who) view = "sign-in";
+  if (view === "new" && !may("operator")) view = "queue";
+  if (!["sign-in", "queue", "new"].includes(view)) view = "queue";
+  for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== "view-" + view;
+  for (const link of document.querySelectorAll("#nav a")) {
+    if (link.dataset.view === view) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  if (view === "new") buildNewVideoForm();
+}
+
+// --- the queue ----------------------------------------------------------------------------------------------------
+
+function refreshSoon(ms = REFRESH_MS) {
+  clearTimeout(state.timer);
+  state.timer = setTimeout(refreshQueue, ms);
+}
+
+async function refreshQueue() {
+  if (!state.who) return;
+  const [active, halted, failed] = await Promise.all([
+    api("/pipeline/videos?status=queued&status=processing&limit=100"),
+    api("/pipeline/videos?status=halted&limit=100"),
+    api("/pipeline/videos?status=failed&limit=20"),
+  ]);
+  if (!state.who) return;
+  if (!active.ok || !halted.ok || !failed.ok) {
+    notice("The queue could not be read: " + errorText([active, halted, failed].find((r) => !r.ok)), "error");
+  } else {
+    renderList("active", active.data.videos);
+    renderList("halted", halted.data.videos);
+    renderList("failed", failed.data.videos);
+    followActive(active.data.videos);
+  }
+  refreshSoon();
+}
+
+function renderList(name, videos) {
+  const list = $(name);
+  const rows = new Map([...list.children].map((row) => [row.dataset.videoId, row]));
+  let previous = null;
+  for (const video of videos) {
+    let row = rows.get(video.video_id);
+    rows.delete(video.video_id);
+    if (!row) row = newRow(video);
+    fillRow(row, video);
+    const next = previous ? previous.nextSibling : list.firstChild;
+    if (next !== row) list.insertBefore(row, next);
+    previous = row;
+  }
+  for (const gone of rows.values()) gone.remove();
+  $(name + "-empty").hidden = videos.length > 0;
+}
+
+function newRow(video) {
+  const row = $("video-row").content.firstElementChild.cloneNode(true);
+  row.dataset.videoId = video.video_id;
+  row.querySelector("progress").setAttribute("aria-label", `Progress of ${video.topic}`);
+  return row;
+}
+
+function fillRow(row, video) {
+  row.dataset.status = video.status;
+  row.querySelector(".topic").textContent = video.topic;
+  row.querySelector(".meta").textContent =
+    `channel ${video.channel_id.slice(0, 8)} · priority ${video.priority} · ${video.complexity} · ` +
+    `$${video.cost_usd.toFixed(2)}`;
+  const badge = row.querySelector(".badge");
+  badge.textContent = video.stage && video.status !== "failed" ? `${video.status}: ${video.stage}` : video.status;
+  const live = state.live.get(video.video_id);
+  showProgress(row, live || {progress: video.status === "queued" ? 0 : null, position: null, eta: null});
+  const reason = row.querySelector(".reason");
+  if (video.status === "failed" && video.failure) {
+    const where = video.failure.stage ? ` in ${video.failure.stage}` : "";
+    const hint = video.failure.retry_worthwhile ? "" : " (a retry would fail the same way)";
+    reason.textContent = `${video.failure.type}${where}: ${video.failure.message}${hint}`;
+  } else if (video.status === "failed") {
+    reason.textContent = video.last_error_type || "";
+  } else if (video.status === "halted") {
+    reason.textContent = (live && live.halted_reason) || "waiting for a budget approval";
+    if (!live) loadHaltedReason(video.video_id);
+  } else {
+    reason.textContent = "";
+  }
+  fillActions(row, video);
+}
+
+function showProgress(row, live) {
+  const bar = row.querySelector("progress");
+  const figures = [];
+  if (live.progress === null || live.progress === undefined) {
+    bar.removeAttribute("value");
+  } else {
+    bar.value = live.progress;
+    figures.push(`${Math.round(live.progress)} %`);
+  }
+  if (live.position && live.status === "queued") figures.push(`#${live.position} in line`);
+  if (live.eta !== null && live.eta !== undefined) figures.push(`ETA ${duration(live.eta)}`);
+  row.querySelector(".figures").textContent = figures.join(" · ");
+}
+
+function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+async function loadHaltedReason(videoId) {
+  const status = await api(`/pipeline/status/${videoId}`);
+  if (!status.ok) return;
+  state.live.set(videoId, status.data);
+  const row = document.querySelector(`li[data-video-id="${videoId}"]`);
+  if (row) row.querySelector(".reason").textContent = status.data.halted_reason || "waiting for a budget approval";
+}
+
+function fillActions(row, video) {
+  const box = row.querySelector(".actions");
+  const wanted = [];
+  if (may("operator")) {
+    if (video.status === "halted") wanted.push(["approve", "Approve budget"]);
+    if (video.status === "failed") wanted.push(["retry", "Retry"]);
+    if (["queued", "processing", "halted"].includes(video.status)) wanted.push(["cancel", "Cancel"]);
+  }
+  const have = [...box.children].map((b) => b.dataset.action).join();
+  if (have === wanted.map(([action]) => action).join()) return; // keep focus on a button that stays
+  box.replaceChildren(
+    ...wanted.map(([action, label]) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.action = action;
+      button.textContent = label;
+      button.setAttribute("aria-label", `${label}: ${video.topic}`);
+      button.addEventListener("click", () => act(action, row.dataset.videoId, video.topic));
+      return button;
+    }),
+  );
+}
+
+async function act(action, videoId, topic) {
+  if (action === "approve") return openApprove(videoId, topic);
+  if (action === "cancel" && !confirm(`Cancel “${topic}”? Costs so far are kept.`)) return;
+  const result = await api(`/pipeline/${action}/${videoId}`, {method: "POST"});
+  if (!result.ok) {
+    notice(`Could not ${action} “${topic}”: ${errorText(result)}`, "error");
+    return;
+  }
+  notice(
+    action === "retry"
+      ? `Retrying “${topic}” (attempt ${result.data.attempt}) from ${result.data.resume_from || "the start"}.`
+      : `Cancelling “${topic}”.`,
+  );
+  state.live.delete(videoId);
+  refreshSoon(0);
+}
+
+// Live status of waiting and running videos: one status stream each (a ticket opens it: a browser's WebSocket
+// cannot send a credential), up to MAX_STREAMS at once; the list itself is read again every few seconds.
+function followActive(videos) {
+  const wanted = new Set(videos.slice(0, MAX_STREAMS).map((v) => v.video_id));
+  for (const [videoId, stream] of state.streams) {
+    if (!wanted.has(videoId)) {
+      if (stream) stream.close();
+      state.streams.delete(videoId);
+    }
+  }
+  for (const videoId of wanted) if (!state.streams.has(videoId)) openStream(videoId);
+}
+
+async function openStream(videoId) {
+  state.streams.set(videoId, null);
+  const ticket = await api("/auth/stream-ticket", {method: "POST"});
+  if (!ticket.ok || !state.streams.has(videoId)) {
+    state.streams.delete(videoId);
+    return;
+  }
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const url = `${scheme}://${location.host}/pipeline/stream/${videoId}?ticket=${encodeURIComponent(ticket.data.ticket)}`;
+  const stream = new WebSocket(url);
+  state.streams.set(videoId, stream);
+  stream.addEventListener("message", (message) => {
+    const status = JSON.parse(message.data);
+    state.live.set(videoId, status);
+    const row = document.querySelector(`#active li[data-video-id="${videoId}"]`);
+    if (row) {
+      showProgress(row, status);
+      const badge = row.querySelector(".badge");
+      badge.textContent = status.stage ? `${status.status}: ${status.stage}` : status.status;
+    }
+    if (status.final || status.status === "halted") refreshSoon(0);
+  });
+  stream.addEventListener("close", () => {
+    if (state.streams.get(videoId) === stream) state.streams.delete(videoId);
+  });
+}
+
+// --- approving a halted video -------------------------------------------------------------------------------------
+
+function openApprove(videoId, topic) {
+  const dialog = $("approve-dialog");
+  const form = $("approve-form");
+  form.reset();
+  form.dataset.videoId = videoId;
+  const live = state.live.get(videoId);
+  $("approve-what").textContent = live
+    ? `“${topic}” has spent $${live.cost_usd.toFixed(2)} of its $${live.cost_cap_usd.toFixed(2)} cap.`
+    : `“${topic}”`;
+  for (const id of ["approve-cap-error", "approve-reason-error"]) $(id).textContent = "";
+  dialog.showModal();
+  $("approve-cap").focus();
+}
+
+async function submitApprove(event) {
+  event.preventDefault();
+  const form = event.target;
+  const body = {new_cap_usd: Number(form.new_cap_usd.value), reason: form.reason.value};
+  const result = await api(`/pipeline/approve/${form.dataset.videoId}`, {method: "POST", body});
+  for (const id of ["approve-cap-error", "approve-reason-error"]) $(id).textContent = "";
+  if (result.ok) {
+    $("approve-dialog").close();
+    notice(`Approved: the cap is now $${result.data.cap_usd.toFixed(2)}; the video continues.`);
+    state.live.delete(form.dataset.videoId);
+    refreshSoon(0);
+    return;
+  }
+  if (result.status === 422 && Array.isArray(result.data.detail)) {
+    for (const error of result.data.detail) {
+      const field = (error.loc || [])[1];
+      const box = $(field === "reason" ? "approve-reason-error" : "approve-cap-error");
+      box.textContent = error.msg;
+    }
+    return;
+  }
+  $("approve-cap-error").textContent = errorText(result);
+}
+
+// --- a new video, its fields read from the API's own schema ---------------------------------------------------------
+
+async function buildNewVideoForm() {
+  if (state.fields) return;
+  const openapi = await api("/openapi.json");
+  if (!openapi.ok) {
+    notice("The request schema could not be read: " + errorText(openapi), "error");
+    return;
+  }
+  const schema = openapi.data.components.schemas.EnqueueRequest;
+  const required = new Set(schema.required || []);
+  const box = $("new-video-fields");
+  state.fields = [];
+  for (const [name, property] of Object.entries(schema.properties)) {
+    const field = fieldFor(name, property, required.has(name));
+    state.fields.push(field);
+    box.append(field.wrapper);
+  }
+}
+
+function fieldFor(name, property, required) {
+  const variant = (property.anyOf || [property]).find((p) => p.type !== "null") || property;
+  const wrapper = document.createElement("div");
+  wrapper.className = "field";
+  const id = "field-" + name;
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  label.textContent = (property.title || name) + (required ? " (required)" : "");
+  let input;
+  if (variant.enum) {
+    input = document.createElement("select");
+    for (const value of variant.enum) input.append(new Option(value, value, false, value === property.default));
+  } else {
+    input = document.createElement("input");
+    input.type = variant.type === "integer" || variant.type === "number" ? "number" : "text";
+    if (variant.type === "number") input.step = "any";
+    if (variant.minimum !== undefined) input.min = variant.minimum;
+    if (variant.maximum !== undefined) input.max = variant.maximum;
+    if (variant.maxLength !== undefined) input.maxLength = variant.maxLength;
+    if (property.default !== undefined && property.default !== null) input.value = property.default;
+  }
+  input.id = id;
+  input.name = name;
+  const help = document.createElement("p");
+  help.className = "help";
+  help.id = id + "-help";
+  help.textContent = property.description || "";
+  const error = document.createElement("p");
+  error.className = "field-error";
+  error.id = id + "-error";
+  input.setAttribute("aria-describedby", `${help.id} ${error.id}`);
+  wrapper.append(label, input, help, error);
+  return {name, wrapper, input, error, type: variant.type, required};
+}
+
+async function submitNewVideo(event) {
+  event.preventDefault();
+  const body = {};
+  for (const field of state.fields) {
+    const value = field.input.value.trim();
+    if (value === "" && !field.required) continue;
+    body[field.name] = (field.type === "integer" || field.type === "number") && value !== "" ? Number(value) : value;
+  }
+  for (const field of state.fields) {
+    field.error.textContent = "";
+    field.input.removeAttribute("aria-invalid");
+  }
+  const result = await api("/pipeline/queue", {method: "POST", body});
+  if (result.ok) {
+    notice(`Queued “${body.topic}” as ${result.data.video_id}.`);
+    location.hash = "#queue";
+    refreshSoon(0);
+    return;
+  }
+  if (result.status === 422 && Array.isArray(result.data.detail)) {
+    let first = null;
+    for (const error of result.data.detail) {
+      const field = state.fields.find((f) => f.name === (error.loc || [])[1]);
+      if (!field) continue;
+      field.error.textContent = error.msg;
+      field.input.setAttribute("aria-invalid", "true");
+      first = first || field.input;
+    }
+    notice("The API refused the request: fix the fields marked.", "error");
+    if (first) first.focus();
+    return;
+  }
+  notice("Not queued: " + errorText(result), "error");
+}
+
+// --- start --------------------------------------------------------------------------------------------------------
+
+document.addEventListener("DOMContentLoaded", async () => {
+  $("sign-in").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", signOut);
+  $("refresh").addEventListener("click", () => refreshSoon(0));
+  $("approve-form").addEventListener("submit", submitApprove);
+  $("approve-cancel").addEventListener("click", () => $("approve-dialog").close());
+  $("new-video").addEventListener("submit", submitNewVideo);
+  window.addEventListener("hashchange", () => show(location.hash.slice(1)));
+  const saved = sessionStorage.getItem(CREDENTIAL_KEY);
+  if (saved) {
+    const session = await openSession(saved);
+    if (session.ok) return;
+    sessionStorage.removeItem(CREDENTIAL_KEY);
+  }
+  show("sign-in");
+});
