@@ -18,6 +18,7 @@ from api.body_limit import BodyLimit
 from api.console import routes as console
 from api.credentials import AccessTokens, Passwords
 from api.local_admin import ensure_local_admin_key
+from api.mcp import endpoint as mcp
 from api.metrics import ApiMetrics
 from api.path_cors import PathCors, origins_of
 from api.rate_limit import RateLimiter
@@ -71,7 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.settings, app.state.ledger, app.state.temporal, interval=app.state.settings.stream_poll_seconds
         )
         try:
-            async with EventSink(app.state.ledger) as app.state.event_sink:
+            async with (
+                EventSink(app.state.ledger) as app.state.event_sink,
+                mcp.serving(app, _allowed_hosts(config)),
+            ):
                 yield
         finally:
             await app.state.stream.close()
@@ -113,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sign_in.router)
     app.include_router(console.router)
     app.include_router(health.router)
+    app.include_router(mcp.router)
     app.include_router(metrics.router, dependencies=[Depends(require(Role.VIEWER))])
     app.include_router(analytics.router, dependencies=[Depends(require(Role.VIEWER))])
     return app

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from api.mcp.tools import TOOL_ROUTES
 from api.metrics import ApiMetrics
 from core.domain import render_role, rendered_alike
 from core.settings import environment_variables
 from core.stage_table import STAGES
 from providers.circuit_breaker import BreakerBoard
 from telemetry.worker_metrics import WorkerMetrics
+from tests.api.test_route_roles import ROUTE_ROLES
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,6 +50,18 @@ def test_readme_stage_table_is_the_stage_table() -> None:
             f"${spec.base_cost_usd:.2f}",
         )
         for spec in STAGES
+    ]
+
+
+def test_the_mcp_tool_table_is_the_tool_table() -> None:
+    rows = markdown_table(REPO / "docs" / "mcp.md", "## Tools")
+    assert [(row["tool"], row["API route"], row["role needed"]) for row in rows] == [
+        (
+            f"`{tool.name}`",
+            f"`{tool.method} {tool.path}`",
+            role.value if (role := ROUTE_ROLES[tool.method, tool.path]) else "none",
+        )
+        for tool in TOOL_ROUTES
     ]
 
 
