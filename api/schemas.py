@@ -258,8 +258,19 @@ class VideoOutputs(BaseModel):
     thumbnail_path: str = Field(examples=["outbox/3f1c2d9e-8a51-4c53-9a8e-2f4b8d1e7a10/thumbnail.jpg"])
 
 
+class StageRunOut(BaseModel):
+    stage: str
+    outcome: Literal["finished", "failed"]
+    at: datetime = Field(description="when it finished or failed")
+    duration_seconds: float | None = Field(description="how long the stage took (finished runs)")
+    cost_usd: float | None = Field(description="what the stage charged (finished runs)")
+    error_type: str | None = Field(description="the error's type (failed runs)")
+    final: bool = Field(description="false for a failed attempt Temporal retried")
+
+
 class StatusResponse(BaseModel):
     video_id: UUID
+    topic: str = Field("", description="what the video is about, as requested")
     status: str
     stage: str | None
     progress: float = Field(description="0..100, weighted by typical stage durations.")
@@ -283,3 +294,6 @@ class StatusResponse(BaseModel):
     cost_cap_usd: float = Field(description="the video's budget (raised by approvals)")
     halted_reason: str | None = Field(None, description="why a halted video waits for a budget approval")
     failure: FailureInfo | None = Field(None, description="why it failed (failed videos only)")
+    stages: list[StageRunOut] = Field(
+        default_factory=list, description="what each stage did, in order: finished stages and failed attempts"
+    )

@@ -11,7 +11,7 @@ from uuid import UUID
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 
-from api.schemas import FailureInfo, StageCost, StatusResponse, VideoOutputs
+from api.schemas import FailureInfo, StageCost, StageRunOut, StatusResponse, VideoOutputs
 from api.server_paths import ServerPaths
 from core import cost_policy
 from core.domain import Progress, VideoResult, render_role, rendered_alike, workflow_id
@@ -40,6 +40,7 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
     failed = await ledger.failed_charges(str(video_id))
     return StatusResponse(
         video_id=video_id,
+        topic=str(row.request_data.get("topic", "")),
         status=row.status,
         stage=row.stage,
         progress=live.percent,
@@ -60,6 +61,7 @@ async def video_status(video_id: UUID, settings: Settings, ledger: Ledger, tempo
         cost_cap_usd=live.progress.cap_usd if live.progress and live.progress.cap_usd else requested_cap,
         halted_reason=live.progress.halted_reason if live.progress else None,
         failure=FailureInfo.of(row, paths.scrub),
+        stages=[StageRunOut(**vars(run)) for run in await ledger.stage_runs(str(video_id))],
     )
 
 

@@ -4,8 +4,9 @@ kind; and cost alerts, once per video and kind (`video_cost_alerts`)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 from uuid import UUID, uuid4
 
 from core.events import PIPELINE_SOURCE, Event, EventLevel
@@ -34,6 +35,19 @@ def notable_event(
         video_id=UUID(video_id) if video_id else None,
         details={**details, "message": message},
     )
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """A stage that finished or failed (a failure Temporal retries is one run; the final one says `final`)."""
+
+    stage: str
+    outcome: Literal["finished", "failed"]
+    at: datetime
+    duration_seconds: float | None  # finished runs: the stage's own time
+    cost_usd: float | None
+    error_type: str | None  # failed runs
+    final: bool
 
 
 class EventLog(Table):
@@ -70,6 +84,31 @@ class EventLog(Table):
         """A video's events, oldest first, as {kind, level, message, details, created_at}."""
         rows = await self._pool.fetch(_NOTABLE_SQL.format(where="video_id = $1"), UUID(video_id))
         return [_notable(r) for r in rows]
+
+    async def stage_runs(self, video_id: str) -> list[StageRun]:
+        """What each of the video's stages did, in order: a row per finished stage and per failed stage attempt."""
+        rows = await self._pool.fetch(
+            """SELECT stage, kind, occurred_at, duration_seconds, cost_usd, details FROM events
+               WHERE video_id = $1 AND kind IN ('stage_finished', 'stage_failed') AND stage IS NOT NULL
+               ORDER BY occurred_at, recorded_at""",
+            UUID(video_id),
+        )
+        runs = []
+        for r in rows:
+            details = json.loads(r["details"])
+            failed = r["kind"] == "stage_failed"
+            runs.append(
+                StageRun(
+                    stage=r["stage"],
+                    outcome="failed" if failed else "finished",
+                    at=r["occurred_at"],
+                    duration_seconds=r["duration_seconds"],
+                    cost_usd=float(r["cost_usd"]) if r["cost_usd"] is not None else None,
+                    error_type=str(details.get("error_type")) if failed else None,
+                    final=bool(details.get("final", not failed)),
+                )
+            )
+        return runs
 
     async def events(self, kind: str) -> list[dict[str, Any]]:
         rows = await self._pool.fetch(_NOTABLE_SQL.format(where="kind = $1"), kind)

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from core import cost_policy
 from core.domain import StageInput, VideoRequest
 from core.errors import ErrorType
+from core.outbox import METADATA_FILE, THUMBNAIL_FILE, VIDEO_FILE
 from core.records import CostLine, StageOutcome
 from core.settings import Settings
 from engines.files import link_or_copy
@@ -31,8 +32,8 @@ async def prepare_upload(
     provider = provider_for(ctx.settings, "upload", inp.request.complexity)
     outbox = Path(inp.outbox_dir) / inp.request.video_id
     outbox.mkdir(parents=True, exist_ok=True)
-    final = await asyncio.to_thread(link_or_copy, video, outbox / "video.mp4")
-    thumbnail = await asyncio.to_thread(make_thumbnail, title_card, outbox / "thumbnail.jpg")
+    final = await asyncio.to_thread(link_or_copy, video, outbox / VIDEO_FILE)
+    thumbnail = await asyncio.to_thread(make_thumbnail, title_card, outbox / THUMBNAIL_FILE)
     credits = _credit_lines(inp)
     metadata: dict[str, Any] = {
         "video_id": inp.request.video_id,
@@ -42,7 +43,7 @@ async def prepare_upload(
         # The body of a YouTube Data API v3 videos.insert call (part=snippet,status).
         "youtube": youtube_body(ctx.settings, script, credits, inp.request.language),
     }
-    metadata_path = outbox / "metadata.json"
+    metadata_path = outbox / METADATA_FILE
     _write_json(metadata_path, metadata)
     size = final.stat().st_size
     cost = CostLine(

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi.responses import FileResponse
 
 from api.admission import Admitter
 from api.audit import audit_detail
@@ -28,6 +29,7 @@ from api.schemas import (
 )
 from api.status import video_status
 from core.domain import VideoStatus
+from core.outbox import MEDIA_TYPES, OutboxFile, outbox_file
 from core.principals import Role
 
 router = APIRouter(prefix="/pipeline", tags=["pipeline"])
@@ -129,6 +131,28 @@ async def get_status(
     """Where a video stands: ledger facts plus live progress from its workflow."""
     await visible_video(ledger, principal, video_id)
     return await video_status(video_id, settings, ledger, temporal)
+
+
+@router.get(
+    "/videos/{video_id}/files/{name}",
+    response_class=FileResponse,
+    dependencies=VIEWER,
+    responses={
+        200: {"content": {media: {} for media in MEDIA_TYPES.values()}, "description": "the file"},
+        206: {"description": "the bytes of the `Range` asked for (a player seeking)"},
+        404: {"description": "no such video for this principal, not finished, or the file is gone"},
+    },
+)
+async def video_file(
+    video_id: UUID, name: OutboxFile, settings: SettingsDep, ledger: LedgerDep, principal: Viewer
+) -> FileResponse:
+    """A finished video's MP4, thumbnail or upload metadata from the outbox, with HTTP range requests (a player seeks
+    with them). Reads the browser's session cookie, so a page's `<video src>` plays it."""
+    row = await visible_video(ledger, principal, video_id)
+    path = outbox_file(settings.outbox_dir, str(video_id), name)
+    if row.status != "completed" or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"video {video_id} has no {name}: it is {row.status}")
+    return FileResponse(path, media_type=MEDIA_TYPES[name], headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.post(

@@ -57,6 +57,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/analytics/videos/{video_id}/series"): Role.VIEWER,
     ("GET", "/analytics/videos/ranked"): Role.VIEWER,
     ("GET", "/analytics/costs"): Role.VIEWER,
+    ("GET", "/pipeline/videos/{video_id}/files/{name}"): Role.VIEWER,
     ("POST", "/mcp"): Role.VIEWER,  # MCP over streamable HTTP; each tool call then needs its route's role
 }
 CALLERS: list[Role | None] = [None, *Role]  # None: no credential

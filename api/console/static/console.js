@@ -120,16 +120,19 @@ async function signOut() {
 
 // --- views --------------------------------------------------------------------------------------------------------
 
-function show(view) {
+function show(route) {
+  let [view, arg] = route.split("/");
   if (!state.who) view = "sign-in";
   if (view === "new" && !may("operator")) view = "queue";
-  if (!["sign-in", "queue", "new"].includes(view)) view = "queue";
+  if (view === "video" && !arg) view = "queue";
+  if (!["sign-in", "queue", "new", "video"].includes(view)) view = "queue";
   for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== "view-" + view;
   for (const link of document.querySelectorAll("#nav a")) {
     if (link.dataset.view === view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
   if (view === "new") buildNewVideoForm();
+  if (view === "video") showVideo(arg);
 }
 
 // --- the queue ----------------------------------------------------------------------------------------------------
@@ -141,19 +144,20 @@ function refreshSoon(ms = REFRESH_MS) {
 
 async function refreshQueue() {
   if (!state.who) return;
-  const [active, halted, failed] = await Promise.all([
-    api("/pipeline/videos?status=queued&status=processing&limit=100"),
-    api("/pipeline/videos?status=halted&limit=100"),
-    api("/pipeline/videos?status=failed&limit=20"),
-  ]);
+  const lists = {
+    active: "status=queued&status=processing&limit=100",
+    halted: "status=halted&limit=100",
+    failed: "status=failed&limit=20",
+    done: "status=completed&limit=10",
+  };
+  const answers = await Promise.all(Object.values(lists).map((query) => api("/pipeline/videos?" + query)));
   if (!state.who) return;
-  if (!active.ok || !halted.ok || !failed.ok) {
-    notice("The queue could not be read: " + errorText([active, halted, failed].find((r) => !r.ok)), "error");
+  const refused = answers.find((r) => !r.ok);
+  if (refused) {
+    notice("The queue could not be read: " + errorText(refused), "error");
   } else {
-    renderList("active", active.data.videos);
-    renderList("halted", halted.data.videos);
-    renderList("failed", failed.data.videos);
-    followActive(active.data.videos);
+    Object.keys(lists).forEach((name, i) => renderList(name, answers[i].data.videos));
+    followActive(answers[0].data.videos);
   }
   refreshSoon();
 }
@@ -184,7 +188,10 @@ function newRow(video) {
 
 function fillRow(row, video) {
   row.dataset.status = video.status;
-  row.querySelector(".topic").textContent = video.topic;
+  const link = document.createElement("a");
+  link.href = `#video/${video.video_id}`;
+  link.textContent = video.topic;
+  row.querySelector(".topic").replaceChildren(link);
   row.querySelector(".meta").textContent =
     `channel ${video.channel_id.slice(0, 8)} · priority ${video.priority} · ${video.complexity} · ` +
     `$${video.cost_usd.toFixed(2)}`;
@@ -313,6 +320,81 @@ async function openStream(videoId) {
   stream.addEventListener("close", () => {
     if (state.streams.get(videoId) === stream) state.streams.delete(videoId);
   });
+}
+
+// --- one video: its stages, cost against the cap, the player, its YouTube metadata ------------------------------
+
+async function showVideo(videoId) {
+  const status = await api(`/pipeline/status/${videoId}`);
+  if (!status.ok) {
+    notice("The video could not be read: " + errorText(status), "error");
+    return;
+  }
+  const video = status.data;
+  $("video-title").textContent = `${video.topic} (${video.status})`;
+  const facts = [`id ${video.video_id}`, `attempt ${video.attempts}`, `created ${new Date(video.created_at).toLocaleString()}`];
+  if (video.processing_time_seconds !== null) facts.push(`made in ${duration(video.processing_time_seconds)}`);
+  $("video-facts").textContent = facts.join(" · ");
+
+  const costs = new Map();
+  for (const cost of video.costs) costs.set(cost.stage, (costs.get(cost.stage) || 0) + cost.amount_usd);
+  const rows = video.stages.map((run) => {
+    const row = document.createElement("tr");
+    row.dataset.outcome = run.outcome;
+    const outcome = run.outcome === "failed" ? `failed: ${run.error_type}${run.final ? "" : " (retried)"}` : "finished";
+    const took = run.duration_seconds === null ? "" : `${run.duration_seconds.toFixed(1)} s`;
+    const cost = run.outcome === "finished" ? `$${(costs.get(run.stage) || 0).toFixed(4)}` : "";
+    for (const text of [run.stage, outcome, took, cost]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.append(cell);
+    }
+    return row;
+  });
+  $("video-stages").replaceChildren(...rows);
+  const meter = $("video-cap");
+  meter.max = video.cost_cap_usd;
+  meter.value = Math.min(video.cost_usd, video.cost_cap_usd);
+  meter.high = video.cost_cap_usd * 0.8;
+  $("video-cost").textContent = `$${video.cost_usd.toFixed(4)} of $${video.cost_cap_usd.toFixed(2)}`;
+  const temporal = $("video-temporal");
+  temporal.href = video.temporal_ui;
+
+  const finished = video.status === "completed";
+  $("video-player-box").hidden = !finished;
+  $("video-youtube-box").hidden = true;
+  const player = $("video-player");
+  if (finished) {
+    const files = `/pipeline/videos/${videoId}/files`;
+    if (!player.src.endsWith(`${files}/video.mp4`)) {
+      player.poster = `${files}/thumbnail.jpg`;
+      player.src = `${files}/video.mp4`;
+    }
+    const metadata = await api(`${files}/metadata.json`);
+    if (metadata.ok && metadata.data.youtube) showYouTube(metadata.data.youtube);
+  } else {
+    player.removeAttribute("src");
+  }
+}
+
+function showYouTube(body) {
+  const snippet = body.snippet || {};
+  const entries = [
+    ["Title", snippet.title],
+    ["Description", snippet.description],
+    ["Tags", (snippet.tags || []).join(", ")],
+    ["Privacy", body.status && body.status.privacyStatus],
+  ].filter(([, value]) => value);
+  $("video-youtube").replaceChildren(
+    ...entries.flatMap(([term, value]) => {
+      const dt = document.createElement("dt");
+      dt.textContent = term;
+      const dd = document.createElement("dd");
+      dd.textContent = value;
+      return [dt, dd];
+    }),
+  );
+  $("video-youtube-box").hidden = entries.length === 0;
 }
 
 // --- approving a halted video -------------------------------------------------------------------------------------
