@@ -22,6 +22,8 @@ from tests.admission import admitted_video
 from tests.api.test_stream import serving
 from tests.integration import conftest as integration
 from tests.integration.conftest import admin_headers, running_workers
+from tests.integration.test_cost_control import PRICES as HALTING_PRICES
+from tests.integration.test_end_to_end import wait_final
 from tests.ui.test_temporal_ui import CHROMIUM, CHROMIUM_ARGS
 
 settings = integration.settings
@@ -228,3 +230,101 @@ async def test_a_video_goes_from_the_form_to_the_player(
         await shot(page, "video-375")
         await page.set_viewport_size(DESKTOP)
         await shot(page, "video-desktop")
+
+
+async def test_an_operator_approves_a_halted_video_and_retries_a_failed_one_by_keyboard(
+    settings: Settings, dev_env: WorkflowEnvironment, ledger: Ledger, browser: Browser
+) -> None:
+    priced = settings.model_copy(update={"stage_price_overrides": HALTING_PRICES})
+    request = {"topic": "costly reef", "channel_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4()),
+               "duration_seconds": 30}  # fmt: skip
+    page = await browser.new_page(viewport=PHONE)
+    async with running_workers(dev_env, priced, ledger), serving(priced) as served:
+        base_url = str(served.http.base_url).rstrip("/")
+        video_id = (await served.http.post("/pipeline/queue", json=request)).json()["video_id"]
+        await sign_in(page, base_url, admin_headers(settings)["X-API-Key"])
+        halted = page.locator(f'#halted li[data-video-id="{video_id}"]')
+        await expect(halted).to_contain_text("would cross the cap $3.00", timeout=120_000)
+        await assert_usable(page, PHONE["width"])
+        await shot(page, "halted-375")
+
+        await halted.get_by_role("button", name="Approve budget: costly reef").focus()
+        await page.keyboard.press("Enter")
+        dialog = page.get_by_role("dialog", name="Approve a higher budget")
+        await expect(dialog).to_contain_text("has spent $3.00 of its $3.00 cap")
+        await page.keyboard.type("2")  # the cap field has the focus
+        await page.keyboard.press("Tab")
+        await page.keyboard.type("too little")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#approve-cap-error")).to_contain_text("above the current cap", timeout=WAIT_MS)
+        await shot(page, "approve-refused-375")
+        await page.get_by_label("New cap (USD)").fill("4")
+        await page.get_by_label("Reason").focus()
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("status")).to_contain_text("the cap is now $4.00", timeout=WAIT_MS)
+        await expect(dialog).to_be_hidden()
+        await expect(page.locator(f'#done li[data-video-id="{video_id}"]')).to_be_visible(timeout=240_000)
+
+    broken = settings.model_copy(update={"render_preset": "no-such-preset"})  # ffmpeg rejects it: render fails
+    manual = settings.model_copy(update={"automatic_video_retries": False})  # the operator retries
+    async with running_workers(dev_env, broken, ledger), serving(manual) as served:
+        # Another server, another origin: the tab signs in to it.
+        await sign_in(page, str(served.http.base_url).rstrip("/"), admin_headers(settings)["X-API-Key"])
+        video_id = (await served.http.post("/pipeline/queue", json={**request, "topic": "broken reef"})).json()[
+            "video_id"
+        ]
+        failed = page.locator(f'#failed li[data-video-id="{video_id}"]')
+        await expect(failed).to_contain_text("FFmpegError in video_rendering", timeout=240_000)
+        await shot(page, "failed-375")
+    async with running_workers(dev_env, settings, ledger), serving(manual) as served:  # the operator fixed it
+        await sign_in(page, str(served.http.base_url).rstrip("/"), admin_headers(settings)["X-API-Key"])
+        retry = page.locator(f'#failed li[data-video-id="{video_id}"]').get_by_role("button", name="Retry: broken reef")
+        await retry.focus()
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("status")).to_contain_text(
+            "Retrying “broken reef” (attempt 2) from video_rendering", timeout=WAIT_MS
+        )
+        await expect(page.locator(f'#done li[data-video-id="{video_id}"]')).to_be_visible(timeout=240_000)
+    await page.close()
+
+
+async def test_a_file_of_videos_is_checked_row_by_row_then_queued_once(
+    settings: Settings, dev_env: WorkflowEnvironment, ledger: Ledger, browser: Browser, tmp_path: Path
+) -> None:
+    channel = str(uuid.uuid4())
+    header = "topic,channel_id,user_id,priority,duration_seconds\n"
+    rows = [f'"reefs, {n}",{channel},{uuid.uuid4()},{p},180\n' for n, p in ((1, 5), (2, 11), (3, 7))]
+    bad, good = tmp_path / "bad.csv", tmp_path / "videos.csv"
+    bad.write_text(header + "".join(rows))
+    good.write_text(header + rows[0] + rows[2])
+    async with running_workers(dev_env, settings, ledger), serving(settings) as served:
+        base_url = str(served.http.base_url).rstrip("/")
+        page = await browser.new_page(viewport=PHONE)
+        await sign_in(page, base_url, admin_headers(settings)["X-API-Key"])
+        await page.get_by_role("link", name="New video").click()
+        results = page.locator("#batch-results tbody tr")
+        try:
+            await page.get_by_label("CSV or JSON Lines file").set_input_files(bad)
+            await page.get_by_role("button", name="Queue the file").click()
+            await expect(results).to_have_count(1, timeout=WAIT_MS)
+            await expect(results.first).to_contain_text("3invalidpriority: Input should be less than or equal to 10")
+            listed = await served.http.get("/pipeline/videos", params={"channel_id": channel})
+            assert listed.json()["videos"] == [], "nothing of a file with a bad row is queued"
+
+            await page.get_by_label("CSV or JSON Lines file").set_input_files(good)
+            await page.get_by_role("button", name="Queue the file").click()
+            await expect(page.get_by_role("status")).to_contain_text("2 of 2 videos", timeout=WAIT_MS)
+            await expect(results).to_have_count(2)
+            assert [await r.locator("td").nth(1).text_content() for r in await results.all()] == ["created"] * 2
+            await shot(page, "batch-375")
+            await page.get_by_role("button", name="Queue the file").click()  # the same file again
+            await expect(results.nth(1)).to_contain_text("repeated", timeout=WAIT_MS)
+            await expect(results.first).to_contain_text("repeated")
+            listed = await served.http.get("/pipeline/videos", params={"channel_id": channel})
+            assert sorted(v["topic"] for v in listed.json()["videos"]) == ["reefs, 1", "reefs, 3"]
+        finally:
+            listed = await served.http.get("/pipeline/videos", params={"channel_id": channel})
+            for video in listed.json()["videos"]:
+                await served.http.post(f"/pipeline/cancel/{video['video_id']}")
+            for video in listed.json()["videos"]:
+                await wait_final(served.http, video["video_id"])

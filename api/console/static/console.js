@@ -16,8 +16,8 @@ function notice(text, kind = "info") {
   box.dataset.kind = kind;
 }
 
-async function api(path, {method = "GET", body, form} = {}) {
-  const headers = {};
+async function api(path, {method = "GET", body, form, headers: extra = {}} = {}) {
+  const headers = {...extra};
   if (state.credential) headers.Authorization = "Bearer " + state.credential;
   let payload;
   if (form) {
@@ -527,6 +527,128 @@ async function submitNewVideo(event) {
   notice("Not queued: " + errorText(result), "error");
 }
 
+// --- a file of videos, queued as api/batch_file.py queues it --------------------------------------------------------
+
+const BATCH_LIMIT = 100; // what one POST /pipeline/queue/batch takes
+
+function csvRecords(text) {
+  // RFC 4180: quoted cells may hold commas, newlines and doubled quotes. Each record keeps its first line's number.
+  const records = [];
+  let cell = "", record = [], quoted = false, line = 1, start = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else { if (c === "\n") line++; cell += c; }
+    } else if (c === '"') quoted = true;
+    else if (c === ",") { record.push(cell); cell = ""; }
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      record.push(cell);
+      records.push({line: start, cells: record});
+      cell = ""; record = []; line++; start = line;
+    } else cell += c;
+  }
+  if (cell !== "" || record.length) { record.push(cell); records.push({line: start, cells: record}); }
+  return records;
+}
+
+function fileRows(name, text) {
+  text = text.replace(/^\ufeff/, "");
+  if (/\.(jsonl|ndjson)$/i.test(name)) {
+    return text.split(/\r?\n/).flatMap((raw, i) => {
+      if (!raw.trim() || raw.trim().startsWith("#")) return [];
+      let body;
+      try { body = JSON.parse(raw); } catch (error) { throw new Error(`line ${i + 1}: not JSON (${error.message})`); }
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        throw new Error(`line ${i + 1}: expected a JSON object`);
+      }
+      return [{line: i + 1, body}];
+    });
+  }
+  const [header, ...records] = csvRecords(text);
+  if (!header) return [];
+  const columns = header.cells.map((c) => c.trim());
+  return records.flatMap(({line, cells}) => {
+    if (cells.length > columns.length) throw new Error(`line ${line}: more cells than the header has columns`);
+    const body = {};
+    cells.forEach((value, i) => { if (columns[i] && value.trim()) body[columns[i]] = value.trim(); });
+    return Object.keys(body).length ? [{line, body}] : [];
+  });
+}
+
+function apiWithHeaders(path, body, headers) {
+  return api(path, {method: "POST", body, headers});
+}
+
+async function fileKey(file) {
+  const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return "file-" + hex.slice(0, 24);
+}
+
+async function submitBatch(event) {
+  event.preventDefault();
+  const file = $("batch-file").files[0];
+  const error = $("batch-file-error");
+  error.textContent = "";
+  if (!file) { error.textContent = "Choose a CSV or JSON Lines file."; return; }
+  let rows;
+  try {
+    rows = fileRows(file.name, await file.text());
+  } catch (err) {
+    error.textContent = err.message;
+    return;
+  }
+  if (!rows.length) { error.textContent = "No videos in the file."; return; }
+  const key = await fileKey(file);
+  const results = [];
+  for (let start = 0; start < rows.length; start += BATCH_LIMIT) {
+    const chunk = rows.slice(start, start + BATCH_LIMIT);
+    const answer = await apiWithHeaders("/pipeline/queue/batch", {videos: chunk.map((r) => r.body)},
+                                        {"Idempotency-Key": `${key}-${start / BATCH_LIMIT}`});
+    if (answer.status === 422 && Array.isArray(answer.data.detail)) {
+      // The API checked every row: each refused one by its line, and nothing of this part queued.
+      for (const problem of answer.data.detail) {
+        const [, , index, ...field] = problem.loc || [];
+        const row = chunk[index];
+        results.push([row ? row.line : "?", "invalid", `${field.join(".") || "row"}: ${problem.msg}`]);
+      }
+      continue;
+    }
+    if (!answer.ok) {
+      error.textContent = "The API refused the file: " + errorText(answer);
+      break;
+    }
+    for (const result of answer.data.results) {
+      const row = chunk[result.index];
+      results.push(result.outcome === "rejected"
+        ? [row.line, `rejected (${result.error})`, result.message]
+        : [row.line, result.outcome, result.video.video_id]);
+    }
+  }
+  showBatchResults(results);
+  const queued = results.filter(([, outcome]) => outcome === "created" || outcome === "repeated").length;
+  notice(`${queued} of ${rows.length} videos in the file are queued.`, queued === rows.length ? "info" : "error");
+  refreshSoon(0);
+}
+
+function showBatchResults(results) {
+  const table = $("batch-results");
+  table.tBodies[0].replaceChildren(...results.map((cells) => {
+    const row = document.createElement("tr");
+    row.dataset.outcome = cells[1];
+    for (const text of cells) {
+      const cell = document.createElement("td");
+      cell.textContent = String(text);
+      row.append(cell);
+    }
+    return row;
+  }));
+  table.hidden = false;
+}
+
 // --- start --------------------------------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", async () => {
@@ -536,6 +658,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("approve-form").addEventListener("submit", submitApprove);
   $("approve-cancel").addEventListener("click", () => $("approve-dialog").close());
   $("new-video").addEventListener("submit", submitNewVideo);
+  $("batch").addEventListener("submit", submitBatch);
   window.addEventListener("hashchange", () => show(location.hash.slice(1)));
   const saved = sessionStorage.getItem(CREDENTIAL_KEY);
   if (saved) {
