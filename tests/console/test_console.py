@@ -6,10 +6,13 @@ test-artifacts/console/."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
@@ -17,13 +20,15 @@ from temporalio.testing import WorkflowEnvironment
 from api.credentials import new_api_key
 from core.principals import Role
 from core.settings import Settings
+from core.youtube_metrics import UploadedVideo, VideoDay
 from ledger import Ledger
-from tests.admission import admitted_video
+from tests.admission import admitted_video, finished_video
 from tests.api.test_stream import serving
 from tests.integration import conftest as integration
 from tests.integration.conftest import admin_headers, running_workers
 from tests.integration.test_cost_control import PRICES as HALTING_PRICES
 from tests.integration.test_end_to_end import wait_final
+from tests.ledger.test_rollups import charge
 from tests.ui.test_temporal_ui import CHROMIUM, CHROMIUM_ARGS
 
 settings = integration.settings
@@ -38,6 +43,12 @@ window.__shifts = [];
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shifts.push(entry.value);
 }).observe({type: "layout-shift", buffered: false});
+"""
+# What scrolls sideways, to say where when something does.
+OVERFLOWING = """
+[...document.querySelectorAll("html, body, body *")]
+  .filter((el) => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "hidden")
+  .map((el) => `${el.tagName}#${el.id}: ${el.scrollWidth}/${el.clientWidth}`)
 """
 # What each focusable control is called (its label, aria-label or text) and whether it can be seen.
 CONTROLS = """
@@ -90,7 +101,8 @@ async def tab_through(page: Page, wanted: set[str], most: int = 60) -> list[str]
 
 async def assert_usable(page: Page, width: int) -> None:
     """Nothing scrolls sideways, and every visible control has a name and is reached by Tab."""
-    assert await page.evaluate("document.documentElement.scrollWidth") <= width
+    wide = await page.evaluate(OVERFLOWING)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= width, wide
     controls = await page.evaluate(CONTROLS)
     assert controls and all(c["name"] for c in controls), controls
     reached = await tab_through(page, {c["id"] for c in controls})
@@ -328,3 +340,34 @@ async def test_a_file_of_videos_is_checked_row_by_row_then_queued_once(
                 await served.http.post(f"/pipeline/cancel/{video['video_id']}")
             for video in listed.json()["videos"]:
                 await wait_final(served.http, video["video_id"])
+
+
+async def test_costs_and_margins_are_charted_from_the_analytics(
+    settings: Settings, dev_env: WorkflowEnvironment, ledger: Ledger, pg_pool: asyncpg.Pool, browser: Browser
+) -> None:
+    video = await finished_video(ledger, "charted reef")
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    await charge(ledger, pg_pool, video.video_id, "script_generation", "openai", 0.25, day + timedelta(hours=3))
+    await charge(ledger, pg_pool, video.video_id, "audio_synthesis", "elevenlabs", 0.5, day + timedelta(hours=4))
+    uploaded = UploadedVideo(video.video_id, video.channel_id, f"yt-{video.video_id[:8]}", day)
+    await ledger.record_video_days(
+        uploaded, [VideoDay(uploaded.youtube_video_id, day.date(), 420, 90.0, 30.0, 1, 2, 2.0)]
+    )
+    await ledger.roll_up("day", day, day + timedelta(days=1))
+    channel = video.channel_id[:8]
+    async with serving(settings) as served:
+        page = await browser.new_page(viewport=PHONE)
+        await sign_in(page, str(served.http.base_url).rstrip("/"), admin_headers(settings)["X-API-Key"])
+        await page.get_by_role("link", name="Costs").click()
+        spend = page.get_by_role("img", name="Spend per channel")
+        await expect(spend).to_have_attribute("aria-label", re.compile(rf"{channel} \$0\.75"), timeout=WAIT_MS)
+        margins = page.locator("#chart-margin")
+        await margins.get_by_text("Views, revenue, cost and margin per channel as a table").click()
+        row = margins.get_by_role("row").filter(has_text=channel)
+        await expect(row).to_have_text(re.compile(rf"{channel}\s*420\s*\$2\.00\s*\$0\.75\s*\$1\.25"))
+        services = await page.get_by_role("img", name="Spend per service").get_attribute("aria-label")
+        assert services is not None and "openai" in services and "elevenlabs" in services
+        await assert_usable(page, PHONE["width"])
+        await shot(page, "costs-375")
+        await page.set_viewport_size(DESKTOP)
+        await shot(page, "costs-desktop")

@@ -125,7 +125,7 @@ function show(route) {
   if (!state.who) view = "sign-in";
   if (view === "new" && !may("operator")) view = "queue";
   if (view === "video" && !arg) view = "queue";
-  if (!["sign-in", "queue", "new", "video"].includes(view)) view = "queue";
+  if (!["sign-in", "queue", "new", "video", "costs"].includes(view)) view = "queue";
   for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== "view-" + view;
   for (const link of document.querySelectorAll("#nav a")) {
     if (link.dataset.view === view) link.setAttribute("aria-current", "page");
@@ -133,6 +133,7 @@ function show(route) {
   }
   if (view === "new") buildNewVideoForm();
   if (view === "video") showVideo(arg);
+  if (view === "costs") showCosts();
 }
 
 // --- the queue ----------------------------------------------------------------------------------------------------
@@ -397,6 +398,102 @@ function showYouTube(body) {
   $("video-youtube-box").hidden = entries.length === 0;
 }
 
+// --- costs and performance, drawn from GET /analytics ---------------------------------------------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+
+async function showCosts() {
+  const days = Number($("costs-days").value);
+  const until = new Date();
+  const since = new Date(until.getTime() - days * 86400000);
+  const window = `since=${encodeURIComponent(since.toISOString())}&until=${encodeURIComponent(until.toISOString())}`;
+  const [byDay, byService, byChannel, channels] = await Promise.all([
+    api(`/analytics/costs?group_by=day&${window}`),
+    api(`/analytics/costs?group_by=service&${window}`),
+    api(`/analytics/costs?group_by=channel&${window}`),
+    api(`/analytics/channels?granularity=day&${window}`),
+  ]);
+  const refused = [byDay, byService, byChannel, channels].find((r) => !r.ok);
+  if (refused) {
+    notice("The figures could not be read: " + errorText(refused), "error");
+    return;
+  }
+  const usd = (v) => `$${v.toFixed(2)}`;
+  barChart("chart-day", byDay.data.rows.map((r) => [r.key, r.cost_usd]), usd, "Day", "Spend");
+  barChart("chart-service", byService.data.rows.map((r) => [r.key, r.cost_usd]), usd, "Service", "Spend");
+  barChart("chart-channel", byChannel.data.rows.map((r) => [r.key.slice(0, 8), r.cost_usd]), usd, "Channel", "Spend");
+  marginChart("chart-margin", channels.data.channels);
+}
+
+// Horizontal bars, one per row, labelled with their values; the same figures as a table for screen readers.
+function barChart(id, rows, format, keyName, valueName) {
+  const figure = $(id);
+  const caption = figure.querySelector("figcaption");
+  const most = Math.max(0, ...rows.map(([, v]) => Math.abs(v)));
+  const height = 22;
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", `0 0 360 ${Math.max(1, rows.length) * height}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", rows.length
+    ? `${caption.textContent}: ` + rows.map(([k, v]) => `${k} ${format(v)}`).join(", ")
+    : `${caption.textContent}: nothing in this window`);
+  rows.forEach(([key, value], i) => {
+    const y = i * height;
+    const label = document.createElementNS(SVG, "text");
+    label.setAttribute("x", "0");
+    label.setAttribute("y", String(y + 15));
+    label.textContent = key;
+    const bar = document.createElementNS(SVG, "rect");
+    bar.setAttribute("x", "110");
+    bar.setAttribute("y", String(y + 4));
+    bar.setAttribute("height", "14");
+    bar.setAttribute("width", String(most ? Math.max(1, (Math.abs(value) / most) * 180) : 0));
+    bar.setAttribute("class", value < 0 ? "bar negative" : "bar");
+    const figureText = document.createElementNS(SVG, "text");
+    figureText.setAttribute("x", "356");
+    figureText.setAttribute("y", String(y + 15));
+    figureText.setAttribute("text-anchor", "end");
+    figureText.textContent = format(value);
+    svg.append(label, bar, figureText);
+  });
+  figure.replaceChildren(caption, svg, dataTable(caption.textContent, [keyName, valueName],
+                                                   rows.map(([k, v]) => [k, format(v)])));
+}
+
+function marginChart(id, channels) {
+  const usd = (v) => (v === null || v === undefined ? "n/a" : `$${v.toFixed(2)}`);
+  barChart(id, channels.map((c) => [c.channel_id.slice(0, 8), c.margin_usd]), usd, "Channel", "Margin");
+  const figure = $(id);
+  const table = dataTable(figure.querySelector("figcaption").textContent,
+    ["Channel", "Views", "Revenue", "Cost", "Margin"],
+    channels.map((c) => [c.channel_id.slice(0, 8), String(c.views), usd(c.revenue_usd), usd(c.cost_usd),
+                         usd(c.margin_usd)]));
+  figure.replaceChild(table, figure.querySelector("details"));
+}
+
+function dataTable(title, head, rows) {
+  const details = document.createElement("details");
+  const summary = document.createElement("summary");
+  summary.textContent = `${title} as a table`;
+  const table = document.createElement("table");
+  table.className = "data";
+  const headRow = document.createElement("tr");
+  for (const text of head) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = text;
+    headRow.append(th);
+  }
+  table.createTHead().append(headRow);
+  const body = table.createTBody();
+  for (const cells of rows) {
+    const row = body.insertRow();
+    for (const text of cells) row.insertCell().textContent = text;
+  }
+  details.append(summary, table);
+  return details;
+}
+
 // --- approving a halted video -------------------------------------------------------------------------------------
 
 function openApprove(videoId, topic) {
@@ -659,6 +756,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("approve-cancel").addEventListener("click", () => $("approve-dialog").close());
   $("new-video").addEventListener("submit", submitNewVideo);
   $("batch").addEventListener("submit", submitBatch);
+  $("costs-days").addEventListener("change", showCosts);
   window.addEventListener("hashchange", () => show(location.hash.slice(1)));
   const saved = sessionStorage.getItem(CREDENTIAL_KEY);
   if (saved) {
