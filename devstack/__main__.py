@@ -61,10 +61,15 @@ def main() -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     mp4: str | None = None
     try:
+        if args.command == "run":
+            print(f"console: {stack.api_url}/ (sign in with the API key in {stack.settings.admin_key_path})")
         mp4 = _make_video(stack, args.topic, args.complexity)
         code = 0 if mp4 else 1
         if args.command == "run":
-            print(f"serving: API {stack.api_url}/docs · Temporal UI {stack.settings.temporal_ui_url} · Ctrl-C stops")
+            print(
+                f"serving: console {stack.api_url}/ · API {stack.api_url}/docs · MCP {stack.api_url}/mcp · "
+                f"Temporal UI {stack.settings.temporal_ui_url} · Ctrl-C stops"
+            )
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:
