@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -319,10 +320,14 @@ class N8nServer:
                 "data": {"name": CALLERS_HEADER, "value": callers_key},
             },
         ]
+        self.import_credential_list(credential)
+
+    def import_credential_list(self, credentials: list[dict[str, Any]]) -> None:
+        """Import credentials as n8n exports them (`id`, `name`, `type`, plain `data`)."""
         fd, path = tempfile.mkstemp(prefix="credential-", suffix=".json", dir=self.user_folder)
         try:
             with os.fdopen(fd, "w") as handle:
-                json.dump(credential, handle)
+                json.dump(credentials, handle)
             self.cli("import:credentials", f"--input={path}")
         finally:
             os.unlink(path)

@@ -17,7 +17,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
-from api.credentials import new_api_key
+from api.credentials import Passwords, new_api_key
 from core.principals import Role
 from core.settings import Settings
 from core.youtube_metrics import UploadedVideo, VideoDay
@@ -189,7 +189,8 @@ async def test_a_viewer_sees_the_queue_without_controls(
         # The API, not the page, is what refuses: the viewer's own credential cannot retry.
         refused = await page.evaluate(
             """async (videoId) => (await fetch(`/pipeline/retry/${videoId}`, {method: "POST",
-                 headers: {"Authorization": "Bearer " + sessionStorage.getItem("ytempire.credential")}})).status""",
+                 headers: {"Authorization": "Bearer " +
+                           JSON.parse(sessionStorage.getItem("ytempire.credential")).bearer}})).status""",
             failed.video_id,
         )
         assert refused == 403
@@ -371,3 +372,33 @@ async def test_costs_and_margins_are_charted_from_the_analytics(
         await shot(page, "costs-375")
         await page.set_viewport_size(DESKTOP)
         await shot(page, "costs-desktop")
+
+
+async def test_a_password_sign_in_outlives_its_access_tokens(
+    settings: Settings, dev_env: WorkflowEnvironment, ledger: Ledger, browser: Browser
+) -> None:
+    brief = settings.model_copy(update={"access_token_minutes": 0.05})  # 3 s
+    name, password = f"maria-{uuid.uuid4().hex[:8]}", "a long enough passphrase"
+    await ledger.create_user(name, Passwords().hash(password), Role.OPERATOR)
+    async with serving(brief) as served:
+        page = await browser.new_page(viewport=DESKTOP)
+        refreshed: list[int] = []
+        page.on("response", lambda r: refreshed.append(r.status) if r.url.endswith("/auth/token") else None)
+        await page.goto(str(served.http.base_url).rstrip("/") + "/")
+        await page.get_by_label("User name").fill(name)
+        await page.get_by_label("Password").fill(password)
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("status")).to_contain_text(f"Signed in as {name} (operator)", timeout=WAIT_MS)
+        first = await page.evaluate("JSON.parse(sessionStorage.getItem('ytempire.credential')).bearer")
+
+        await page.wait_for_timeout(8000)  # the queue is read every 5 s: its token has expired by then
+        assert refreshed.count(200) >= 2, refreshed  # the sign-in, then at least one refresh
+        await expect(page.get_by_role("status")).not_to_contain_text("expired")
+        assert await page.evaluate("JSON.parse(sessionStorage.getItem('ytempire.credential')).bearer") != first
+        await page.reload()
+        await expect(page.get_by_role("heading", name="Queue")).to_be_visible(timeout=WAIT_MS)
+        await page.wait_for_timeout(4000)
+        await page.get_by_role("link", name="New video").click()
+        await page.get_by_label("Topic").fill("x")  # too short: the API, having let the operator in, refuses it
+        await page.get_by_role("button", name="Queue the video").click()
+        await expect(page.locator("#field-topic-error")).to_contain_text("at least 3 characters", timeout=WAIT_MS)

@@ -16,9 +16,10 @@ function notice(text, kind = "info") {
   box.dataset.kind = kind;
 }
 
-async function api(path, {method = "GET", body, form, headers: extra = {}} = {}) {
+async function api(path, options = {}, retried = false) {
+  const {method = "GET", body, form, headers: extra = {}} = options;
   const headers = {...extra};
-  if (state.credential) headers.Authorization = "Bearer " + state.credential;
+  if (state.credential) headers.Authorization = "Bearer " + state.credential.bearer;
   let payload;
   if (form) {
     payload = new URLSearchParams(form);
@@ -32,12 +33,36 @@ async function api(path, {method = "GET", body, form, headers: extra = {}} = {})
   } catch (error) {
     return {ok: false, status: 0, data: {detail: "the API did not answer: " + error.message}};
   }
+  if (response.status === 401 && !retried && path !== "/auth/token") {
+    if (await renewed()) return api(path, options, true);
+    if (state.who) signedOut("The sign-in has expired: sign in again.");
+  }
   const type = response.headers.get("content-type") || "";
   const data = type.includes("json") ? await response.json() : null;
-  if (response.status === 401 && state.who && !path.startsWith("/auth/")) {
-    signedOut("The sign-in has expired: sign in again.");
-  }
   return {ok: response.ok, status: response.status, data, headers: response.headers};
+}
+
+// A password sign-in's access token lives minutes (YTEMPIRE_ACCESS_TOKEN_MINUTES): when the API refuses it, its
+// refresh token (each used once) gets the next pair, and the session cookie the player reads is renewed with it.
+let renewal = null;
+
+function renewed() {
+  if (!state.credential || !state.credential.refresh) return Promise.resolve(false);
+  renewal = renewal || (async () => {
+    const token = await fetch("/auth/token", {
+      method: "POST",
+      body: new URLSearchParams({grant_type: "refresh_token", refresh_token: state.credential.refresh}),
+    });
+    if (!token.ok) return false;
+    const pair = await token.json();
+    state.credential = {bearer: pair.access_token, refresh: pair.refresh_token};
+    sessionStorage.setItem(CREDENTIAL_KEY, JSON.stringify(state.credential));
+    await fetch("/auth/session", {
+      method: "POST", headers: {Authorization: "Bearer " + pair.access_token}, credentials: "same-origin",
+    });
+    return true;
+  })().finally(() => { renewal = null; });
+  return renewal;
 }
 
 function errorText(result) {
@@ -60,7 +85,7 @@ async function openSession(credential) {
     state.credential = null;
     return session;
   }
-  sessionStorage.setItem(CREDENTIAL_KEY, credential);
+  sessionStorage.setItem(CREDENTIAL_KEY, JSON.stringify(state.credential));
   signedIn(session.data.who);
   return session;
 }
@@ -68,8 +93,9 @@ async function openSession(credential) {
 async function signIn(event) {
   event.preventDefault();
   const form = event.target;
-  let credential = form["api-key"].value.trim();
-  if (!credential) {
+  const key = form["api-key"].value.trim();
+  let credential = {bearer: key, refresh: null};
+  if (!key) {
     const token = await api("/auth/token", {
       method: "POST",
       form: {grant_type: "password", username: form.username.value, password: form.password.value},
@@ -78,7 +104,7 @@ async function signIn(event) {
       notice("Not signed in: " + errorText(token), "error");
       return;
     }
-    credential = token.data.access_token;
+    credential = {bearer: token.data.access_token, refresh: token.data.refresh_token};
   }
   const session = await openSession(credential);
   if (!session.ok) {
@@ -758,8 +784,13 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("batch").addEventListener("submit", submitBatch);
   $("costs-days").addEventListener("change", showCosts);
   window.addEventListener("hashchange", () => show(location.hash.slice(1)));
-  const saved = sessionStorage.getItem(CREDENTIAL_KEY);
-  if (saved) {
+  let saved = null;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(CREDENTIAL_KEY));
+  } catch {
+    saved = null;
+  }
+  if (saved && saved.bearer) {
     const session = await openSession(saved);
     if (session.ok) return;
     sessionStorage.removeItem(CREDENTIAL_KEY);
