@@ -14,7 +14,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from api.credentials import Passwords, new_api_key
@@ -24,12 +24,12 @@ from core.youtube_metrics import UploadedVideo, VideoDay
 from ledger import Ledger
 from tests.admission import admitted_video, finished_video
 from tests.api.test_stream import serving
+from tests.browser import chromium
 from tests.integration import conftest as integration
 from tests.integration.conftest import admin_headers, running_workers
 from tests.integration.test_cost_control import PRICES as HALTING_PRICES
 from tests.integration.test_end_to_end import wait_final
 from tests.ledger.test_rollups import charge
-from tests.ui.test_temporal_ui import CHROMIUM, CHROMIUM_ARGS
 
 settings = integration.settings
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
@@ -64,14 +64,8 @@ CONTROLS = """
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make setup` (devstack/ensure-system-packages.sh installs chromium)")
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def shot(page: Page, name: str) -> None:
@@ -97,6 +91,14 @@ async def tab_through(page: Page, wanted: set[str], most: int = 60) -> list[str]
         if wanted <= set(reached):
             break
     return reached
+
+
+async def usable_at_both_sizes(page: Page, name: str) -> None:
+    """Usable at 375 px (screenshot `<name>-375`), then a desktop's screenshot (`<name>-desktop`)."""
+    await assert_usable(page, PHONE["width"])
+    await shot(page, f"{name}-375")
+    await page.set_viewport_size(DESKTOP)
+    await shot(page, f"{name}-desktop")
 
 
 async def assert_usable(page: Page, width: int) -> None:
@@ -145,10 +147,7 @@ async def test_an_operator_queues_a_video_through_the_form_follows_it_and_cancel
         # The status stream's pushes fill the figures as the workers make the video.
         await expect(row.locator(".figures")).to_contain_text("%", timeout=WAIT_MS)
         await expect(row.get_by_role("progressbar", name="Progress of octopus hearts")).to_be_visible()
-        await assert_usable(page, PHONE["width"])
-        await shot(page, "queue-375")
-        await page.set_viewport_size(DESKTOP)
-        await shot(page, "queue-desktop")
+        await usable_at_both_sizes(page, "queue")
 
         # A few refreshes and stream pushes later, nothing has moved.
         await page.wait_for_timeout(6000)
@@ -239,10 +238,7 @@ async def test_a_video_goes_from_the_form_to_the_player(
                                           v.currentTime = v.duration * 0.8; })"""
         )
         assert 206 in ranges, ranges
-        await assert_usable(page, PHONE["width"])
-        await shot(page, "video-375")
-        await page.set_viewport_size(DESKTOP)
-        await shot(page, "video-desktop")
+        await usable_at_both_sizes(page, "video")
 
 
 async def test_an_operator_approves_a_halted_video_and_retries_a_failed_one_by_keyboard(
@@ -368,10 +364,7 @@ async def test_costs_and_margins_are_charted_from_the_analytics(
         await expect(row).to_have_text(re.compile(rf"{channel}\s*420\s*\$2\.00\s*\$0\.75\s*\$1\.25"))
         services = await page.get_by_role("img", name="Spend per service").get_attribute("aria-label")
         assert services is not None and "openai" in services and "elevenlabs" in services
-        await assert_usable(page, PHONE["width"])
-        await shot(page, "costs-375")
-        await page.set_viewport_size(DESKTOP)
-        await shot(page, "costs-desktop")
+        await usable_at_both_sizes(page, "costs")
 
 
 async def test_a_password_sign_in_outlives_its_access_tokens(

@@ -13,7 +13,14 @@ import pytest
 
 from core.principals import Role
 from core.settings import Settings
-from devstack.n8n import API_KEY_CREDENTIAL_ID, API_KEY_CREDENTIAL_NAME, API_KEY_HEADER, N8nInstall, N8nServer, free_port
+from devstack.n8n import (
+    API_KEY_CREDENTIAL_ID,
+    API_KEY_CREDENTIAL_NAME,
+    API_KEY_HEADER,
+    N8nInstall,
+    N8nServer,
+    free_port,
+)
 from ledger import Ledger
 from tests.admission import finished_video
 from tests.api.test_stream import serving
@@ -78,7 +85,10 @@ def run(server: N8nServer, flow: dict[str, Any]) -> dict[str, Any]:
     path = server.user_folder / "workflow.json"
     path.write_text(json.dumps(flow))
     server.cli("import:workflow", f"--input={path}")
-    out = server.cli("execute", f"--id={flow['id']}", "--rawOutput")
+    import subprocess
+    r = subprocess.run([str(server.install.node), str(server.install.n8n_js), "execute", f"--id={flow['id']}", "--rawOutput"], env={**server.env(), "N8N_LOG_LEVEL": "debug"}, cwd=server.user_folder, capture_output=True, text=True, timeout=300)
+    Path("/tmp/n8n_out.txt").write_text(r.stdout + "\n=====STDERR\n" + r.stderr)
+    out = r.stdout
     return json.loads(out[out.index("\n{") :])
 
 

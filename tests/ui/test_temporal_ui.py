@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -25,24 +25,13 @@ from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, dynamic_config_args
 from ledger import Ledger
 from tests.admission import admit
 from tests.api.test_stream import serving
+from tests.browser import chromium
 from tests.conftest import TEST_KEY_RING, database_settings, free_port
 from tests.integration.conftest import admin_headers
 from workers.hosting import build_workers, running
 from workflows.client import start_video
 from workflows.payload_codec import encrypting_converter
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Playwright drives the system browser and never downloads one; without the background-networking flags Chromium
-# keeps dialling Google's hosts, which a closed CI network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 WAIT_MS = 15_000  # per UI assertion; the UI answers in well under a second on loopback
 
@@ -100,15 +89,8 @@ def ui_settings(tmp_path: Path, pg_server: PostgresServer, ui_server: UiServer, 
 
 @pytest.fixture
 async def page() -> AsyncIterator[Page]:
-    """A headless page in Debian's Chromium (installed by devstack/ensure-system-packages.sh)."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make setup` (devstack/ensure-system-packages.sh installs chromium)")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield await browser.new_page(viewport={"width": 1600, "height": 2000})
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        yield await browser.new_page(viewport={"width": 1600, "height": 2000})
 
 
 async def wait_visible(client: Client, query: str, timeout: float = 10) -> None:
