@@ -7,7 +7,10 @@ const ROLES = ["viewer", "operator", "admin"];
 const REFRESH_MS = 5000;
 const MAX_STREAMS = 20; // status streams open at once (the server allows a principal YTEMPIRE_WEBSOCKETS_PER_PRINCIPAL)
 
-const state = {credential: null, who: null, streams: new Map(), live: new Map(), timer: null, fields: null};
+const state = {
+  credential: null, who: null, streams: new Map(), live: new Map(), timer: null, fields: null,
+  shownVideo: null, shownFinal: true, // the video whose page is open, and whether it has stopped changing
+};
 const $ = (id) => document.getElementById(id);
 
 function notice(text, kind = "info") {
@@ -186,6 +189,8 @@ async function refreshQueue() {
     Object.keys(lists).forEach((name, i) => renderList(name, answers[i].data.videos));
     followActive(answers[0].data.videos);
   }
+  const [view, videoId] = location.hash.slice(1).split("/");
+  if (view === "video" && videoId && state.shownVideo === videoId && !state.shownFinal) showVideo(videoId);
   refreshSoon();
 }
 
@@ -358,6 +363,8 @@ async function showVideo(videoId) {
     return;
   }
   const video = status.data;
+  state.shownVideo = videoId;
+  state.shownFinal = ["completed", "failed", "cancelled"].includes(video.status); // else the queue's refresh redraws it
   $("video-title").textContent = `${video.topic} (${video.status})`;
   const facts = [`id ${video.video_id}`, `attempt ${video.attempts}`, `created ${new Date(video.created_at).toLocaleString()}`];
   if (video.processing_time_seconds !== null) facts.push(`made in ${duration(video.processing_time_seconds)}`);
