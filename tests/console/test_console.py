@@ -18,11 +18,12 @@ from playwright.async_api import Browser, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from api.credentials import Passwords, new_api_key
+from core.domain import VideoRequest
 from core.principals import Role
 from core.settings import Settings
 from core.youtube_metrics import UploadedVideo, VideoDay
 from ledger import Ledger
-from tests.admission import admitted_video, finished_video
+from tests.admission import admit, admitted_video, finished_video
 from tests.api.test_stream import serving
 from tests.browser import chromium
 from tests.integration import conftest as integration
@@ -171,6 +172,10 @@ async def test_a_viewer_sees_the_queue_without_controls(
     await ledger.create_key(key.id, f"console-viewer-{key.id}", key.sha256, Role.VIEWER)
     failed = await admitted_video(ledger, "a failed one")
     await ledger.finalize(failed.video_id, "failed", "StageTimeout", "rendering took too long")
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    untitled = VideoRequest(video_id=ids[0], topic="", channel_id=ids[1], user_id=ids[2])
+    await admit(ledger, untitled, {})  # a row from before requests were kept: no topic in it
+    await ledger.finalize(untitled.video_id, "failed", "StageTimeout", "rendering took too long")
     async with serving(settings) as served:
         base_url = str(served.http.base_url).rstrip("/")
         page = await browser.new_page(viewport=DESKTOP)
@@ -179,6 +184,12 @@ async def test_a_viewer_sees_the_queue_without_controls(
         row = page.locator(f'#failed li[data-video-id="{failed.video_id}"]')
         await expect(row).to_contain_text("StageTimeout", timeout=WAIT_MS)
         await expect(row.get_by_role("button")).to_have_count(0)
+        named_by_id = page.locator(f'#failed li[data-video-id="{untitled.video_id}"]')
+        await expect(named_by_id.get_by_role("link", name=f"video {untitled.video_id[:8]}")).to_be_visible()
+        link = row.get_by_role("link", name="a failed one")
+        await link.focus()
+        await page.wait_for_timeout(6000)  # a refresh of the lists later, the keyboard is where it was
+        await expect(link).to_be_focused()
         await expect(page.get_by_role("link", name="New video")).to_be_hidden()
         await page.goto(base_url + "/#new")
         await expect(page.get_by_role("heading", name="Queue")).to_be_visible(timeout=WAIT_MS)
@@ -345,7 +356,8 @@ async def test_costs_and_margins_are_charted_from_the_analytics(
     settings: Settings, dev_env: WorkflowEnvironment, ledger: Ledger, pg_pool: asyncpg.Pool, browser: Browser
 ) -> None:
     video = await finished_video(ledger, "charted reef")
-    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    # A day inside the console's 30 days, outside the week tests/integration/test_youtube_collection.py rolls up.
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=12)
     await charge(ledger, pg_pool, video.video_id, "script_generation", "openai", 0.25, day + timedelta(hours=3))
     await charge(ledger, pg_pool, video.video_id, "audio_synthesis", "elevenlabs", 0.5, day + timedelta(hours=4))
     uploaded = UploadedVideo(video.video_id, video.channel_id, f"yt-{video.video_id[:8]}", day)

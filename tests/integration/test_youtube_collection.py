@@ -55,9 +55,11 @@ async def uploaded_channel(ledger: Ledger, pool: asyncpg.Pool, name: str, videos
 
 
 async def rollup_runs(pool: asyncpg.Pool, since: datetime, count: int) -> list[asyncpg.Record]:
-    query = "SELECT * FROM rollup_runs WHERE granularity = 'day' AND window_end > $1 ORDER BY window_end"
+    """The daily rollups ending in the `count` days after `since` (other tests roll up days of their own)."""
+    query = """SELECT * FROM rollup_runs WHERE granularity = 'day' AND window_end > $1 AND window_end <= $2
+               ORDER BY window_end"""
     for _ in range(600):
-        runs = await pool.fetch(query, since)
+        runs = await pool.fetch(query, since, since + timedelta(days=count))
         if len(runs) >= count:
             return runs
         await asyncio.sleep(0.1)

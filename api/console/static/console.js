@@ -211,19 +211,27 @@ function renderList(name, videos) {
   $(name + "-empty").hidden = videos.length > 0;
 }
 
+// What a video is called on the page: its topic, or (a request made without one, by an older client) its id.
+function named(video) {
+  return video.topic || `video ${video.video_id.slice(0, 8)}`;
+}
+
 function newRow(video) {
   const row = $("video-row").content.firstElementChild.cloneNode(true);
   row.dataset.videoId = video.video_id;
-  row.querySelector("progress").setAttribute("aria-label", `Progress of ${video.topic}`);
+  row.querySelector("progress").setAttribute("aria-label", `Progress of ${named(video)}`);
   return row;
 }
 
 function fillRow(row, video) {
   row.dataset.status = video.status;
-  const link = document.createElement("a");
-  link.href = `#video/${video.video_id}`;
-  link.textContent = video.topic;
-  row.querySelector(".topic").replaceChildren(link);
+  let link = row.querySelector(".topic a");
+  if (!link) { // made once per row: a link replaced on each refresh would take the keyboard's focus with it
+    link = document.createElement("a");
+    link.href = `#video/${video.video_id}`;
+    row.querySelector(".topic").append(link);
+  }
+  link.textContent = named(video);
   row.querySelector(".meta").textContent =
     `channel ${video.channel_id.slice(0, 8)} · priority ${video.priority} · ${video.complexity} · ` +
     `$${video.cost_usd.toFixed(2)}`;
@@ -290,8 +298,8 @@ function fillActions(row, video) {
       button.type = "button";
       button.dataset.action = action;
       button.textContent = label;
-      button.setAttribute("aria-label", `${label}: ${video.topic}`);
-      button.addEventListener("click", () => act(action, row.dataset.videoId, video.topic));
+      button.setAttribute("aria-label", `${label}: ${named(video)}`);
+      button.addEventListener("click", () => act(action, row.dataset.videoId, named(video)));
       return button;
     }),
   );
@@ -365,7 +373,7 @@ async function showVideo(videoId) {
   const video = status.data;
   state.shownVideo = videoId;
   state.shownFinal = ["completed", "failed", "cancelled"].includes(video.status); // else the queue's refresh redraws it
-  $("video-title").textContent = `${video.topic} (${video.status})`;
+  $("video-title").textContent = `${named(video)} (${video.status})`;
   const facts = [`id ${video.video_id}`, `attempt ${video.attempts}`, `created ${new Date(video.created_at).toLocaleString()}`];
   if (video.processing_time_seconds !== null) facts.push(`made in ${duration(video.processing_time_seconds)}`);
   $("video-facts").textContent = facts.join(" · ");
