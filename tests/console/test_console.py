@@ -82,11 +82,11 @@ async def sign_in(page: Page, base_url: str, key: str) -> None:
     await expect(page.get_by_role("status")).to_contain_text("Signed in as", timeout=WAIT_MS)
 
 
-async def tab_through(page: Page, wanted: set[str], most: int = 60) -> list[str]:
-    """The controls the Tab key reaches, in order, until it has reached every one `wanted` (or pressed `most`
-    times: a player's own controls take several presses)."""
+async def tab_through(page: Page, wanted: set[str], controls: int) -> list[str]:
+    """The controls the Tab key reaches, in order, until it has reached every one `wanted` (or pressed Tab once for
+    each of the page's `controls` and 30 more: a player's own controls take several presses)."""
     reached: list[str] = []
-    for _ in range(most):
+    for _ in range(controls + 30):
         await page.keyboard.press("Tab")
         reached.append(await page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
         if wanted <= set(reached):
@@ -108,7 +108,7 @@ async def assert_usable(page: Page, width: int) -> None:
     assert await page.evaluate("document.documentElement.scrollWidth") <= width, wide
     controls = await page.evaluate(CONTROLS)
     assert controls and all(c["name"] for c in controls), controls
-    reached = await tab_through(page, {c["id"] for c in controls})
+    reached = await tab_through(page, {c["id"] for c in controls}, len(controls))
     missing = [c["id"] for c in controls if c["id"] not in reached]
     assert not missing, (missing, reached)
 
