@@ -14,6 +14,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -157,20 +158,28 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-async def record(names: list[str]) -> None:
-    env = await WorkflowEnvironment.start_local(
+async def recording_server() -> WorkflowEnvironment:
+    """A dev server of its own, writing payloads as production does (sealed)."""
+    return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
         dev_server_extra_args=dynamic_config_args(),
         search_attributes=search_attributes.ALL,
-        data_converter=encrypting_converter(TEST_KEY_RING),  # payloads as production writes them
+        data_converter=encrypting_converter(TEST_KEY_RING),
     )
+
+
+async def save_history(handle: WorkflowHandle[Any, Any], path: Path) -> None:
+    history = await handle.fetch_history()
+    path.write_text(history.to_json())
+    print(f"{path.stem}: {len(history.events)} events")
+
+
+async def record(names: list[str]) -> None:
+    env = await recording_server()
     try:
         for name in names:
-            handle = await SCENARIOS[name](env)
-            history = await handle.fetch_history()
-            (HISTORIES / f"{name}.json").write_text(history.to_json())
-            print(f"{name}: {len(history.events)} events")
+            await save_history(await SCENARIOS[name](env), HISTORIES / f"{name}.json")
     finally:
         await env.shutdown()
 

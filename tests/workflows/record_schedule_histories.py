@@ -26,17 +26,14 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleState,
 )
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.event_partitions import PartitionReport
 from activities.rollups import RollupInput, RollupSummary
 from activities.youtube_collection import CollectionInput, CollectionSummary
-from core import activity_names, search_attributes
-from devstack.temporal_server import SERVER_STARTUP_TIMEOUT, dynamic_config_args, temporal_cli
-from tests.conftest import TEST_KEY_RING
+from core import activity_names
+from tests.workflows.record_histories import recording_server, save_history
 from workflows.event_partitions import EventPartitionsWorkflow
-from workflows.payload_codec import encrypting_converter
 from workflows.rollups import RollupWorkflow
 from workflows.youtube_collection import YouTubeReportsWorkflow, YouTubeStatsWorkflow
 
@@ -95,13 +92,7 @@ async def run_by_schedule(client: Client, run: Any, args: list[Any], task_queue:
 
 
 async def record() -> None:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
-        dev_server_extra_args=dynamic_config_args(),
-        search_attributes=search_attributes.ALL,
-        data_converter=encrypting_converter(TEST_KEY_RING),  # payloads as production writes them
-    )
+    env = await recording_server()
     HISTORIES.mkdir(parents=True, exist_ok=True)
     queue = f"schedules-{uuid.uuid4().hex[:8]}"
     activities: list[Callable[..., Any]] = [
@@ -122,9 +113,7 @@ async def record() -> None:
                 workflow_id = await run_by_schedule(env.client, run, args, queue)
                 handle = env.client.get_workflow_handle(workflow_id)
                 await handle.result()
-                history = await handle.fetch_history()
-                (HISTORIES / f"{name}.json").write_text(history.to_json())
-                print(f"{name}: {len(history.events)} events")
+                await save_history(handle, HISTORIES / f"{name}.json")
     finally:
         await env.shutdown()
 

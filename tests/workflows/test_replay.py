@@ -34,10 +34,7 @@ async def test_saved_histories_replay_without_nondeterminism() -> None:
     assert files, "no saved histories: tests/workflows/histories/ must hold at least one"
     sealed = base64.b64encode(ENCODING).decode()
     assert any(sealed in path.read_text() for path in files), "no saved history has sealed payloads"
-    for path in files:
-        history = WorkflowHistory.from_json(path.stem, path.read_text())
-        result = await replayer(VideoWorkflow).replay_workflow(history, raise_on_replay_failure=True)
-        assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+    await assert_replay(files, VideoWorkflow)
 
 
 @workflow.defn(name="VideoWorkflow", sandboxed=False)
@@ -65,6 +62,14 @@ def replayer(*workflow_classes: type) -> Replayer:
     return Replayer(workflows=list(workflow_classes), data_converter=encrypting_converter(TEST_KEY_RING))
 
 
+async def assert_replay(files: list[Path], *workflow_classes: type) -> None:
+    """Each saved history replays on today's code without nondeterminism."""
+    for path in files:
+        history = WorkflowHistory.from_json(path.stem, path.read_text())
+        result = await replayer(*workflow_classes).replay_workflow(history, raise_on_replay_failure=True)
+        assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+
+
 async def test_the_replay_check_catches_an_unguarded_command_change() -> None:
     files = sorted(HISTORIES.glob("*.json"))
     for path in files:
@@ -81,10 +86,7 @@ SCHEDULE_HISTORIES = HISTORIES / "schedules"  # python -m tests.workflows.record
 async def test_the_scheduled_workflows_histories_replay() -> None:
     files = sorted(SCHEDULE_HISTORIES.glob("*.json"))
     assert {path.stem for path in files} == {w.__name__ for w in SCHEDULE_WORKFLOWS}
-    for path in files:
-        history = WorkflowHistory.from_json(path.stem, path.read_text())
-        result = await replayer(*SCHEDULE_WORKFLOWS).replay_workflow(history, raise_on_replay_failure=True)
-        assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+    await assert_replay(files, *SCHEDULE_WORKFLOWS)
 
 
 @workflow.defn(name="RollupWorkflow", sandboxed=False)
