@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import percentile, run_in_scratch_dir, scratch_ledger  # noqa: E402
 from ledger import Ledger, performance  # noqa: E402
+from ledger.rollups import VIDEO_SPANS  # noqa: E402
 from ledger.storage import analytics_storage  # noqa: E402
 
 EVENT_DAYS = 90
@@ -67,11 +68,6 @@ FROM (SELECT v.uploaded + make_interval(days => a) AS bucket, v.video_id, v.chan
       FROM bench_videos v, generate_series(0, {VIDEO_DAYS - 1}) AS a
       WHERE v.uploaded + make_interval(days => a) < NOW()) d
 ORDER BY bucket
-"""
-_VIDEO_SPANS = """
-INSERT INTO video_rollup_spans (video_id, channel_id, first_day, last_day)
-SELECT video_id, (array_agg(channel_id))[1], min(bucket AT TIME ZONE 'UTC')::date, max(bucket AT TIME ZONE 'UTC')::date
-FROM video_rollups WHERE granularity = 'day' GROUP BY video_id
 """
 _VIDEO_HOURS = f"""
 INSERT INTO video_rollups (granularity, bucket, video_id, channel_id, views, likes, comments, watch_minutes,
@@ -134,8 +130,9 @@ async def run(args: argparse.Namespace, ledger: Ledger) -> None:
     await pool.fetchval("SELECT ensure_rollup_partitions($1, $2)", year_start.date(), today.date())
     async with pool.acquire() as conn:
         await conn.execute(_VIDEOS, channels, args.videos_per_day, year_start)
-        for sql in (_VIDEO_DAYS, _VIDEO_HOURS, _VIDEO_SPANS):
+        for sql in (_VIDEO_DAYS, _VIDEO_HOURS):
             await conn.execute(sql)
+        await conn.execute(VIDEO_SPANS, year_start, today + timedelta(days=1))  # as the daily rollups widen them
         videos = [r["video_id"] for r in await conn.fetch("SELECT video_id FROM bench_videos")]
         # The queue knows every video (GET /analytics/videos/{id} looks its channel up there).
         await conn.execute(

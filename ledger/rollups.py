@@ -65,7 +65,7 @@ FROM (SELECT f.video_id,
 WHERE r.granularity = 'day' AND r.bucket >= $1 AND r.video_id = s.video_id AND s.shift <> 0
 """
 # $1, $2 a daily window just rolled up: its videos' first and last days widen to cover it.
-_SPANS = """
+VIDEO_SPANS = """
 INSERT INTO video_rollup_spans (video_id, channel_id, first_day, last_day)
 SELECT video_id, (array_agg(channel_id))[1], min(bucket AT TIME ZONE 'UTC')::date,
        max(bucket AT TIME ZONE 'UTC')::date
@@ -147,7 +147,7 @@ class Rollups(Table):
                 rows += int(status.rsplit(" ", 1)[1])
                 if table == "video_rollups" and granularity == "day":
                     await conn.execute(_DAYS_AFTER, window_end)
-                    await conn.execute(_SPANS, window_start, window_end)
+                    await conn.execute(VIDEO_SPANS, window_start, window_end)
             run = RollupRun(granularity, window_start, window_end, rows, time.monotonic() - started)
             await conn.execute(
                 """INSERT INTO rollup_runs (granularity, window_start, window_end, rows_written, seconds)

@@ -716,10 +716,6 @@ function fileRows(name, text) {
   });
 }
 
-function apiWithHeaders(path, body, headers) {
-  return api(path, {method: "POST", body, headers});
-}
-
 async function fileKey(file) {
   const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
   const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -744,8 +740,11 @@ async function submitBatch(event) {
   const results = [];
   for (let start = 0; start < rows.length; start += BATCH_LIMIT) {
     const chunk = rows.slice(start, start + BATCH_LIMIT);
-    const answer = await apiWithHeaders("/pipeline/queue/batch", {videos: chunk.map((r) => r.body)},
-                                        {"Idempotency-Key": `${key}-${start / BATCH_LIMIT}`});
+    const answer = await api("/pipeline/queue/batch", {
+      method: "POST",
+      body: {videos: chunk.map((r) => r.body)},
+      headers: {"Idempotency-Key": `${key}-${start / BATCH_LIMIT}`},
+    });
     if (answer.status === 422 && Array.isArray(answer.data.detail)) {
       // The API checked every row: each refused one by its line, and nothing of this part queued.
       for (const problem of answer.data.detail) {
